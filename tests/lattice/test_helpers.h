@@ -1,0 +1,46 @@
+// Shared fixtures for the lattice tests: double-precision options, seeded generators, random configurations.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "lattice/gauge_field.h"
+#include "lattice/rng.h"
+
+#include <vector>
+
+namespace blockspin::lattice::testing {
+
+inline torch::TensorOptions cplx() { return torch::TensorOptions().dtype(torch::kComplexDouble); }
+inline torch::TensorOptions real() { return torch::TensorOptions().dtype(torch::kDouble); }
+
+/// Largest absolute element-wise difference of two tensors (complex or real).
+inline double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {
+  return (a - b).abs().max().item<double>();
+}
+inline double max_abs(const torch::Tensor& a) { return a.abs().max().item<double>(); }
+
+/// A lattice geometry for parametrised tests.
+struct Geometry {
+  std::vector<int64_t> extents;
+  int64_t n_colors;
+};
+
+inline std::string geometry_name(const ::testing::TestParamInfo<Geometry>& info) {
+  std::string s = "SU" + std::to_string(info.param.n_colors) + "_";
+  for (size_t i = 0; i < info.param.extents.size(); ++i) s += (i ? "x" : "") + std::to_string(info.param.extents[i]);
+  return s;
+}
+
+/// Non-hypercubic geometries in D = 2, 3, 4 for SU(2) and SU(3), small enough for fast tests.
+inline std::vector<Geometry> standard_geometries() {
+  return {{{4, 6}, 2}, {{5, 4}, 3}, {{3, 4, 5}, 2}, {{4, 3, 3, 4}, 2}, {{3, 4, 3, 3}, 3}};
+}
+
+/// A rough but not Haar-random configuration: near-identity links with a sizeable spread.
+inline torch::Tensor rough_field(const Geometry& g, uint64_t seed, int64_t batch = 2, double eps = 0.6) {
+  auto gen = make_generator(seed);
+  return near_identity_gauge_field(batch, g.extents, g.n_colors, eps, gen, cplx());
+}
+
+}  // namespace blockspin::lattice::testing
