@@ -148,18 +148,25 @@ GammaResult gamma_analyse_fluctuations(const std::vector<double>& fluct, const s
     }
     if (!found) W = t_max;
   }
+  // Bias correction of Γ (Wolff Eq. 31) and the final estimates.
+  const auto corrected_sum = [&](int64_t w) {
+    double c = gamma[0];
+    for (int64_t t = 1; t <= w; ++t) c += 2 * gamma[t];
+    return c * (1.0 + (2.0 * static_cast<double>(w) + 1.0) / Nd);  // Γ(t) += C_F/N for t = 0..w, summed
+  };
+  double c_f = corrected_sum(W);
+  if (!(c_f > 0)) {
+    // A non-positive C_F means the noise of the Γ(t) estimates dominates (typically a handful of measurements
+    // with a negative ρ(1) estimate). Never report a zero error for fluctuating data: fall back to W = 0, i.e.
+    // no autocorrelation, and flag the window as not found.
+    W = 0;
+    found = false;
+    c_f = corrected_sum(0);
+  }
   res.window = W;
   res.window_found = found;
-
-  // Bias correction of Γ (Wolff Eq. 31) and the final estimates.
-  const auto windowed_sum = [&]() {
-    double c = gamma[0];
-    for (int64_t t = 1; t <= W; ++t) c += 2 * gamma[t];
-    return c;
-  };
-  const double c_raw = windowed_sum();
+  const double c_raw = c_f / (1.0 + (2.0 * static_cast<double>(W) + 1.0) / Nd);
   for (int64_t t = 0; t <= W; ++t) gamma[t] += c_raw / Nd;
-  const double c_f = std::max(0.0, windowed_sum());  // < 0 only for pathologically anticorrelated data
 
   res.error = std::sqrt(c_f / Nd);
   res.tau_int = c_f / (2 * gamma[0]);

@@ -35,7 +35,8 @@ struct GammaResult {
   int64_t window = 0;         ///< Summation window W chosen by the automatic windowing.
   int64_t n = 0;              ///< Total number of measurements N = Σ_r N_r.
   int64_t replicas = 0;       ///< Number of replicas R.
-  bool window_found = true;   ///< False if g(W) < 0 never happened up to the maximal window (then W = max).
+  bool window_found = true;   ///< False if g(W) < 0 never happened up to the maximal window (then W = max), or if
+                              ///< the windowed C_F came out <= 0 (too few data; then W = 0, no autocorrelation).
   double bias = 0;            ///< Bias estimate b subtracted from f(ā) (derived quantities with R > 1), else 0.
   std::vector<double> rho;    ///< Normalised autocorrelation ρ(t) = Γ(t)/Γ(0), t = 0..W, after bias correction.
 };

@@ -1,4 +1,4 @@
-// Gauge-field constructors (cold, hot, near-identity, constant abelian flux) and gauge transformations.
+// Gauge-field constructors (cold, hot, near-identity) and gauge transformations.
 #pragma once
 
 #include <torch/torch.h>
@@ -6,6 +6,9 @@
 #include <vector>
 
 namespace blockspin::lattice {
+
+/// Throws std::invalid_argument unless D >= 2, every extent >= 1 and N >= 2 (the message names the problem).
+void check_lattice_geometry(const std::vector<int64_t>& extents, int64_t n_colors);
 
 /// All links = 1: [batch, D, x.., N, N]. `options` must be complex.
 torch::Tensor cold_gauge_field(int64_t batch, const std::vector<int64_t>& extents, int64_t n_colors,
@@ -16,22 +19,6 @@ torch::Tensor hot_gauge_field(int64_t batch, const std::vector<int64_t>& extents
 /// Independent near-identity links exp(i ε Σ_a η_a t^a), η ~ N(0, 1).
 torch::Tensor near_identity_gauge_field(int64_t batch, const std::vector<int64_t>& extents, int64_t n_colors,
                                         double epsilon, at::Generator& gen, const torch::TensorOptions& options);
-
-/// Quantised constant flux through one plane: n units in the (mu, nu) plane, along the Cartan direction
-/// H = diag(charges) (integers summing to zero; empty means diag(1, -1, 0, ...)).
-struct Flux {
-  int64_t mu;
-  int64_t nu;
-  int64_t n;
-  std::vector<int64_t> charges;
-};
-
-/// Smooth abelian configuration with constant field strength ('t Hooft flux on the torus): every plaquette of the
-/// (mu, nu) plane equals exp(i φ H) with φ = 2π n / (L_mu L_nu); fluxes through several planes superpose (all
-/// links are diagonal). Exactly solvable: an m x n Wilson loop in a flux plane is Re Tr exp(i m n φ H) / N, and
-/// in D = 4 the clover topological charge is V/(4π²) Σ_j sin(φ_01 H_j) sin(φ_23 H'_j) + ... -> n_01 n_23 Tr(H H').
-torch::Tensor abelian_flux_gauge_field(int64_t batch, const std::vector<int64_t>& extents, int64_t n_colors,
-                                       const std::vector<Flux>& fluxes, const torch::TensorOptions& options);
 
 /// Random gauge transformation Ω(x) ∈ SU(N), Haar distributed: [batch, x.., N, N].
 torch::Tensor random_gauge_transformation(int64_t batch, const std::vector<int64_t>& extents, int64_t n_colors,

@@ -348,5 +348,20 @@ TEST(GammaMethod, InvalidInputsThrow) {
   }
 }
 
+TEST(GammaMethod, FewAnticorrelatedMeasurementsNeverGiveZeroError) {
+  // Four independent-looking values whose estimated ρ(1) is strongly negative: the windowed C_F is <= 0.
+  // The analysis must fall back to W = 0 (naive error) instead of reporting an error of zero.
+  const std::vector<double> x{-0.00055, 0.00060, -0.00104, 0.00254};
+  const GammaResult r = gamma_method(x);
+  EXPECT_FALSE(r.window_found);
+  EXPECT_EQ(r.window, 0);
+  double mean = 0, var = 0;
+  for (double v : x) mean += v / 4;
+  for (double v : x) var += (v - mean) * (v - mean) / 4;  // Γ(0)
+  EXPECT_NEAR(r.error, std::sqrt(var * (1 + 1.0 / 4) / 4), 1e-15);
+  EXPECT_GT(r.error, 0.0);
+  EXPECT_NEAR(r.tau_int, 0.5 * (1 + 1.0 / 4) / (1 + 1.0 / 4), 1e-12);
+}
+
 }  // namespace
 }  // namespace blockspin::lattice

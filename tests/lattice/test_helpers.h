@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "lattice/abelian_flux.h"
 #include "lattice/gauge_field.h"
 #include "lattice/rng.h"
 

@@ -166,3 +166,22 @@ TEST(ObservablesInput, ChargeNeedsFourDimensions) {
   EXPECT_THROW(wilson_loop_field(U, 0, 0, 1, 1), std::invalid_argument);
   EXPECT_THROW(polyakov_loop(U, 3), std::invalid_argument);
 }
+
+TEST(ObservablesExact, FluxReferenceValuesMatchMeasurements) {
+  // Several fluxes, one plane given in flipped orientation and one plane carrying two fluxes.
+  const std::vector<int64_t> ext{4, 5, 6, 4};
+  const int64_t N = 3;
+  const std::vector<Flux> fluxes{{0, 1, 1, {1, -1, 0}}, {3, 2, 2, {1, 0, -1}}, {0, 2, 1, {0, 1, -1}},
+                                 {1, 3, -1, {}}, {0, 1, 1, {0, 1, -1}}};
+  auto U = abelian_flux_gauge_field(1, ext, N, fluxes, cplx());
+  auto p = plaquette_per_plane(U)[0];
+  auto exact_p = abelian_flux_plaquette_per_plane(ext, N, fluxes);
+  for (size_t i = 0; i < exact_p.size(); ++i) EXPECT_NEAR(p[i].item<double>(), exact_p[i], 1e-13) << "plane " << i;
+  EXPECT_NEAR(wilson_loop_field(U, 2, 3, 2, 3).mean().item<double>(),
+              abelian_flux_wilson_loop(ext, N, fluxes, 2, 3, 2, 3), 1e-13);
+  EXPECT_LT(max_abs(energy_density_clover(U) - abelian_flux_energy_density(ext, N, fluxes)), 1e-12);
+  EXPECT_NEAR(topological_charge(U).item<double>(), abelian_flux_topological_charge(ext, N, fluxes), 1e-11);
+  // Continuum charge: Σ ε-signed n n' Tr(H H') over pairings; here (01)(23) gives (1·1·Tr(diag(1,-1,0)diag(1,0,-1)) +
+  // 1·1·Tr(diag(0,1,-1) diag(1,0,-1))) · (-2) [orientation (3,2)] = -4, (02)(13) gives -(1 · -1 · Tr(diag(0,1,-1) diag(1,-1,0))) = -1.
+  EXPECT_NEAR(abelian_flux_continuum_charge(ext, N, fluxes), -5.0, 1e-12);
+}

@@ -1,0 +1,32 @@
+# Two entry points for a fresh Debian machine: `make run` (default experiment) and `make test`.
+BUILD   ?= build
+JOBS    ?= 2
+CONFIG  ?= configs/default.json
+OUT     ?= runs/default
+CMAKE_FLAGS ?=
+
+PACKAGES = cmake g++ make libtorch-dev libhdf5-dev nlohmann-json3-dev libgtest-dev libcli11-dev \
+           libspdlog-dev libfmt-dev libbenchmark-dev
+
+.PHONY: deps configure build run test bench clean
+
+deps:
+	@bash cmake/install-deps.sh $(PACKAGES)
+
+configure: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
+
+build: configure
+	cmake --build $(BUILD) -j$(JOBS)
+
+run: build
+	$(BUILD)/bin/blockspin observe --config $(CONFIG) --out $(OUT) --force
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+
+bench: build
+	$(BUILD)/bin/bench_lattice --benchmark_counters_tabular=true
+
+clean:
+	rm -rf $(BUILD)

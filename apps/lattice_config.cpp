@@ -1,0 +1,59 @@
+// Config readers shared by subcommands (see lattice_config.h).
+#include "apps/lattice_config.h"
+
+#include <cctype>
+#include <regex>
+
+namespace blockspin::apps {
+
+std::vector<int64_t> read_shape(Config& cfg, const std::string& key, bool even) {
+  auto shape = cfg.require<std::vector<int64_t>>(key, Check::extents(0, even));
+  if (shape.size() < 2)
+    throw ConfigError("config key '" + cfg.key_path(key) + "': expected a list of at least 2 extents (D >= 2), got " +
+                      std::to_string(shape.size()));
+  return shape;
+}
+
+int64_t read_group(Config& cfg, const std::string& key) {
+  const auto name = cfg.get<std::string>(key, "SU3");
+  static const std::regex pattern(R"(^[sS][uU]\(?([0-9]+)\)?$)");
+  std::smatch m;
+  if (std::regex_match(name, m, pattern)) {
+    const int64_t n = std::stoll(m[1].str());
+    if (n >= 2 && n <= 16) return n;
+  }
+  throw ConfigError("config key '" + cfg.key_path(key) + "': expected a group SU(N) with 2 <= N <= 16, e.g. \"SU3\", got \"" +
+                    name + "\"");
+}
+
+torch::Device read_device(Config& cfg) {
+  const auto name = cfg.get<std::string>("device", "cpu");
+  static const std::regex pattern(R"(^(cpu|cuda(:[0-9]+)?)$)");
+  if (!std::regex_match(name, pattern))
+    throw ConfigError("config key '" + cfg.key_path("device") + "': expected \"cpu\", \"cuda\" or \"cuda:K\", got \"" +
+                      name + "\"");
+  torch::Device device(name);
+  if (device.is_cuda()) {
+    if (!torch::cuda::is_available())
+      throw ConfigError("config key '" + cfg.key_path("device") + "': \"" + name +
+                        "\" requested but no CUDA device is available (LibTorch without CUDA, or no GPU)");
+    if (device.has_index() && device.index() >= static_cast<int>(torch::cuda::device_count()))
+      throw ConfigError("config key '" + cfg.key_path("device") + "': \"" + name + "\" but only " +
+                        std::to_string(torch::cuda::device_count()) + " CUDA device(s) exist");
+  }
+  return device;
+}
+
+torch::Dtype read_dtype(Config& cfg) {
+  const auto name = cfg.get<std::string>("dtype", "float64", Check::one_of({"float64", "float32"}));
+  return name == "float64" ? torch::kDouble : torch::kFloat;
+}
+
+lattice::GaugeAction read_gauge_action(Config& a) {
+  const auto name = a.get<std::string>("name", "wilson", Check::one_of(lattice::GaugeAction::names()));
+  const double beta = a.require<double>("beta", Check::positive());
+  const double c1 = name == "rectangle" ? a.require<double>("c1") : 0.0;
+  return lattice::GaugeAction::from_name(name, beta, c1);
+}
+
+}  // namespace blockspin::apps

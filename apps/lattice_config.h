@@ -1,0 +1,27 @@
+// Config readers shared by subcommands: lattice shape, gauge group, device, precision, gauge actions.
+#pragma once
+
+#include "apps/config.h"
+
+#include <torch/torch.h>
+
+#include "lattice/gauge_action.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace blockspin::apps {
+
+/// `key` (default "lattice.shape"): list of D >= 2 positive extents; `even` demands even extents.
+std::vector<int64_t> read_shape(Config& cfg, const std::string& key = "lattice.shape", bool even = false);
+/// `key` (default "group"): "SU2", "SU3", "SU(4)", ... -> N >= 2.
+int64_t read_group(Config& cfg, const std::string& key = "group");
+/// "device": "cpu" (default), "cuda" or "cuda:K"; a CUDA device that is not available is a ConfigError.
+torch::Device read_device(Config& cfg);
+/// "dtype": "float64" (default) or "float32" -> the real dtype (gauge fields use the matching complex dtype).
+torch::Dtype read_dtype(Config& cfg);
+/// A gauge action object {name, beta, c1 (rectangle only)}.
+lattice::GaugeAction read_gauge_action(Config& action_cfg);
+
+}  // namespace blockspin::apps
