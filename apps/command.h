@@ -2,6 +2,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -9,11 +10,19 @@ namespace blockspin::apps {
 
 /// Options common to all subcommands: --config FILE, --set key.path=value (repeatable), --out DIR, --force, --resume.
 struct CommonOptions {
-  std::string config;
+  std::string config;  ///< empty when the subcommand's config is optional and none was given
   std::vector<std::string> overrides;
   std::string out;
   bool force = false;
   bool resume = false;
+  std::map<std::string, std::string> extra;  ///< values of the subcommand's extra options, by long name
+};
+
+/// A subcommand-specific string option, e.g. `--ensemble FILE`.
+struct ExtraOption {
+  std::string name;  ///< long name without dashes
+  std::string description;
+  bool required = true;
 };
 
 /// One subcommand: its name, one-line description, whether it can --resume, and what it runs.
@@ -22,6 +31,9 @@ struct CommandSpec {
   std::string description;
   bool resumable = false;
   std::function<void(const CommonOptions&)> run;
+  std::vector<ExtraOption> extra_options = {};
+  bool config_required = true;
+  std::string out_description = "output directory";
 };
 
 /// All registered subcommands (each cmd_*.cpp registers itself with a static CommandRegistrar).

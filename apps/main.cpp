@@ -39,10 +39,15 @@ int main(int argc, char** argv) {
   const CommandSpec* chosen = nullptr;
   for (const auto& spec : specs) {
     CLI::App* sub = app.add_subcommand(spec.name, spec.description);
-    sub->add_option("-c,--config", options.config, "experiment config (JSON)")->required()->check(CLI::ExistingFile);
+    auto* config = sub->add_option("-c,--config", options.config, "experiment config (JSON)")->check(CLI::ExistingFile);
+    if (spec.config_required) config->required();
     sub->add_option("-s,--set", options.overrides, "override a config value: key.path=JSON (repeatable)")
         ->take_all();
-    sub->add_option("-o,--out", options.out, "output directory")->required();
+    sub->add_option("-o,--out", options.out, spec.out_description)->required();
+    for (const auto& extra : spec.extra_options) {
+      auto* o = sub->add_option("--" + extra.name, options.extra[extra.name], extra.description);
+      if (extra.required) o->required();
+    }
     sub->add_flag("--force", options.force, "overwrite an existing, non-empty output directory");
     if (spec.resumable) sub->add_flag("--resume", options.resume, "continue an interrupted run in --out");
     sub->final_callback([&chosen, &spec] { chosen = &spec; });

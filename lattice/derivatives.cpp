@@ -11,6 +11,7 @@ namespace blockspin::lattice {
 
 torch::Tensor autograd_derivative_matrix(const ActionFunctional& action, const torch::Tensor& U, bool create_graph) {
   check_gauge_field(U, "autograd_derivative");
+  torch::AutoGradMode grad_mode(true);  // callers such as molecular dynamics run under NoGradGuard
   torch::Tensor x = U;
   if (!U.requires_grad()) x = U.detach().requires_grad_(true);
   torch::Tensor S = action(x).sum();

@@ -1,0 +1,285 @@
+// `blockspin generate`: gauge ensembles by HMC or heatbath, with checkpoints, bitwise-reproducible --resume,
+// progress, DIR/ensemble.h5 and DIR/summary.json.
+//
+// While running, DIR holds checkpoint.h5 (chains, RNG state, history; rewritten atomically at every save) and
+// chunks/event_NNNNNN.h5 (the configurations saved at each save event). A kill loses at most the updates since the
+// last save; --resume continues from the checkpoint with the same random numbers, so the final ensemble is bitwise
+// identical to an uninterrupted run. At the end the chunks are assembled into ensemble.h5 and removed.
+#include "apps/command.h"
+#include "apps/config.h"
+#include "apps/ensemble_file.h"
+#include "apps/h5io.h"
+#include "apps/lattice_config.h"
+#include "apps/output.h"
+#include "apps/progress.h"
+#include "apps/version.h"
+
+#include "lattice/gamma_method.h"
+#include "lattice/gauge_field.h"
+#include "lattice/heatbath.h"
+#include "lattice/hmc.h"
+#include "lattice/layout.h"
+#include "lattice/observables.h"
+#include "lattice/rng.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <filesystem>
+
+namespace blockspin::apps {
+namespace {
+
+namespace fs = std::filesystem;
+namespace L = blockspin::lattice;
+using nlohmann::json;
+
+struct Setup {
+  std::vector<int64_t> shape;
+  int64_t N = 3, n_chains = 1, n_therm = 0, n_configs = 1, save_every = 1, seed = 0;
+  torch::Device device = torch::kCPU;
+  torch::Dtype dtype = torch::kDouble;
+  std::string algorithm, start;
+  L::GaugeAction action = L::GaugeAction::wilson(1.0);
+  L::HmcOptions hmc;
+  L::HeatbathOptions heatbath;
+  int64_t updates_per_chain() const { return n_therm + save_every * (n_configs / n_chains); }
+};
+
+Setup read_setup(Config& cfg) {
+  Setup s;
+  s.shape = read_shape(cfg);
+  s.N = read_group(cfg);
+  auto a = cfg.child("action");
+  s.action = read_gauge_action(a);
+  auto alg = cfg.child("algorithm");
+  s.algorithm = alg.require<std::string>("name", Check::one_of({"hmc", "heatbath"}));
+  if (s.algorithm == "hmc") {
+    s.hmc.trajectory_length = alg.get<double>("trajectory_length", 1.0, Check::positive());
+    s.hmc.steps = alg.get<int64_t>("steps", 10, Check::positive());
+    s.hmc.integrator = L::integrator_from_name(
+        alg.get<std::string>("integrator", "omelyan", Check::one_of({"leapfrog", "omelyan"})));
+    s.hmc.reunitarise = alg.get<bool>("reunitarise", false);
+  } else {
+    s.heatbath.or_steps = alg.get<int64_t>("or_steps", 3, Check::non_negative());
+    try {
+      L::check_heatbath_geometry(s.shape, s.action);
+    } catch (const std::invalid_argument& e) {
+      throw ConfigError("config key 'lattice.shape': " + std::string(e.what()));
+    }
+  }
+  s.n_chains = cfg.get<int64_t>("n_chains", 1, Check::positive());
+  s.n_therm = cfg.get<int64_t>("n_therm", 100, Check::non_negative());
+  s.n_configs = cfg.get<int64_t>("n_configs", 100, Check::positive());
+  if (s.n_configs % s.n_chains != 0)
+    throw ConfigError(fmt::format("config key 'n_configs': {} is not a multiple of n_chains = {}", s.n_configs,
+                                  s.n_chains));
+  s.save_every = cfg.get<int64_t>("save_every", 10, Check::positive());
+  s.seed = cfg.get<int64_t>("seed", 1, Check::non_negative());
+  s.device = read_device(cfg);
+  s.dtype = read_dtype(cfg);
+  s.start = cfg.get<std::string>("start", "cold", Check::one_of({"cold", "hot"}));
+  return s;
+}
+
+/// Everything needed to continue a run exactly.
+struct State {
+  torch::Tensor U;
+  int64_t update = 0;        // updates done per chain
+  int64_t events = 0;        // save events written as chunks
+  double seconds = 0;        // wall time of earlier runs
+  std::vector<torch::Tensor> plaquette, delta_H, accepted;  // per update, each [n_chains]
+};
+
+torch::Tensor stack_or_empty(const std::vector<torch::Tensor>& v, int64_t chains) {
+  return v.empty() ? torch::zeros({0, chains}, torch::kDouble) : torch::stack(v).to(torch::kDouble);
+}
+
+void write_checkpoint(const fs::path& path, const State& st, const at::Generator& gen, const json& config) {
+  const auto chains = st.U.size(0);
+  write_h5_atomic(path, "checkpoint", BLOCKSPIN_VERSION, [&](H5::H5File& f) {
+    write_tensor(f, "links", st.U);
+    write_bytes(f, "rng_state", L::generator_state(gen));
+    write_tensor(f, "history_plaquette", stack_or_empty(st.plaquette, chains));
+    write_tensor(f, "history_delta_H", stack_or_empty(st.delta_H, chains));
+    write_tensor(f, "history_accepted", stack_or_empty(st.accepted, chains));
+    write_attribute(f, "update", st.update);
+    write_attribute(f, "events", st.events);
+    write_attribute(f, "seconds", st.seconds);
+    write_attribute(f, "config", config.dump());
+  });
+}
+
+State read_checkpoint(const fs::path& path, at::Generator& gen, const json& config, const torch::TensorOptions& o) {
+  H5::H5File f = open_h5(path, "checkpoint");
+  const auto stored = json::parse(read_string_attribute(f, "config"));
+  if (stored != config)
+    throw ConfigError("the config differs from the one of the run in '" + path.parent_path().string() +
+                      "' (resume needs the same config; use --force to start over)");
+  State st;
+  st.U = read_tensor(f, "links").to(o);
+  L::set_generator_state(gen, read_bytes(f, "rng_state"));
+  st.update = read_int_attribute(f, "update");
+  st.events = read_int_attribute(f, "events");
+  st.seconds = read_double_attribute(f, "seconds");
+  auto unpack = [&](const char* name, std::vector<torch::Tensor>& out) {
+    auto t = read_tensor(f, name);
+    for (int64_t i = 0; i < t.size(0); ++i) out.push_back(t[i]);
+  };
+  unpack("history_plaquette", st.plaquette);
+  unpack("history_delta_H", st.delta_H);
+  unpack("history_accepted", st.accepted);
+  return st;
+}
+
+fs::path chunk_path(const fs::path& dir, int64_t event) { return dir / "chunks" / fmt::format("event_{:06d}.h5", event); }
+
+json stats(const std::vector<std::vector<double>>& per_chain) {
+  auto r = L::gamma_method(per_chain);
+  return {{"mean", r.value}, {"error", r.error}, {"tau_int", r.tau_int}, {"tau_int_error", r.tau_int_error},
+          {"window", r.window}, {"window_found", r.window_found}};
+}
+
+/// Production part of a per-update history as one series per chain.
+std::vector<std::vector<double>> production(const std::vector<torch::Tensor>& h, int64_t from, int64_t chains,
+                                            const std::function<double(double)>& f = nullptr) {
+  std::vector<std::vector<double>> out(chains);
+  for (size_t u = from; u < h.size(); ++u) {
+    auto row = h[u].to(torch::kCPU, torch::kDouble);
+    for (int64_t c = 0; c < chains; ++c) out[c].push_back(f ? f(row[c].item<double>()) : row[c].item<double>());
+  }
+  return out;
+}
+
+void finish(const fs::path& dir, const Setup& s, const State& st, const json& config) {
+  Ensemble e;
+  std::vector<torch::Tensor> links, plaq, chain, traj;
+  for (int64_t ev = 0; ev < st.events; ++ev) {
+    H5::H5File f = open_h5(chunk_path(dir, ev), "ensemble_chunk");
+    links.push_back(read_tensor(f, "links"));
+    plaq.push_back(read_tensor(f, "plaquette"));
+    chain.push_back(read_tensor(f, "chain"));
+    traj.push_back(read_tensor(f, "trajectory"));
+  }
+  e.links = torch::cat(links);
+  e.plaquette = torch::cat(plaq);
+  e.chain = torch::cat(chain);
+  e.trajectory = torch::cat(traj);
+  e.history_plaquette = stack_or_empty(st.plaquette, s.n_chains);
+  e.history_delta_H = stack_or_empty(st.delta_H, s.n_chains);
+  e.history_accepted = stack_or_empty(st.accepted, s.n_chains);
+  e.config = config;
+  e.seed = s.seed;
+  write_ensemble(dir / "ensemble.h5", e);
+
+  const auto chains = s.n_chains;
+  json summary{{"plaquette", stats(production(st.plaquette, s.n_therm, chains))},
+               {"acceptance", e.history_accepted.slice(0, s.n_therm).mean().item<double>()},
+               {"n_configs", e.links.size(0)},
+               {"n_updates_per_chain", st.update},
+               {"seconds", st.seconds},
+               {"algorithm", s.algorithm},
+               {"tau_int_units", "updates (HMC trajectories or heatbath sweeps)"},
+               {"config", config},
+               {"blockspin_version", BLOCKSPIN_VERSION}};
+  if (s.algorithm == "hmc") {
+    summary["exp_minus_delta_H"] = stats(production(st.delta_H, s.n_therm, chains, [](double x) { return std::exp(-x); }));
+  }
+  write_json_atomic(dir / "summary.json", summary);
+  fs::remove_all(dir / "chunks");
+  fs::remove(dir / "checkpoint.h5");
+  const auto& p = summary["plaquette"];
+  fmt::print("plaquette {:.6f} ± {:.6f} (τ_int {:.2f} ± {:.2f}), acceptance {:.3f}, {} configurations\n",
+             p["mean"].get<double>(), p["error"].get<double>(), p["tau_int"].get<double>(),
+             p["tau_int_error"].get<double>(), summary["acceptance"].get<double>(), e.links.size(0));
+  fmt::print("results written to {} and {}\n", (dir / "ensemble.h5").string(), (dir / "summary.json").string());
+}
+
+void run_generate(const CommonOptions& opt) {
+  Config cfg = Config::load(opt.config, opt.overrides);
+  const Setup s = read_setup(cfg);
+  cfg.check_unused();
+  const json config = cfg.resolved();
+  const fs::path dir = opt.out;
+  if (opt.resume && fs::exists(dir / "ensemble.h5") && !fs::exists(dir / "checkpoint.h5"))
+    throw OutputError("the run in '" + dir.string() + "' is already complete (ensemble.h5 exists)");
+  prepare_output_dir(dir, opt.force, opt.resume);
+
+  const auto options = torch::TensorOptions().dtype(L::complex_dtype(s.dtype)).device(s.device);
+  auto gen = L::make_generator(static_cast<uint64_t>(s.seed), s.device);
+  State st;
+  const auto started = std::chrono::steady_clock::now();
+  if (opt.resume && fs::exists(dir / "checkpoint.h5")) {
+    st = read_checkpoint(dir / "checkpoint.h5", gen, config, options);
+    spdlog::info("resuming at update {} ({} save events written)", st.update, st.events);
+  } else {
+    if (opt.resume) spdlog::info("no checkpoint in '{}': starting from the beginning", dir.string());
+    fs::remove_all(dir / "chunks");
+    fs::remove(dir / "checkpoint.h5");
+    fs::remove(dir / "ensemble.h5");
+    st.U = s.start == "hot" ? L::hot_gauge_field(s.n_chains, s.shape, s.N, gen, options)
+                            : L::cold_gauge_field(s.n_chains, s.shape, s.N, options);
+  }
+  fs::create_directories(dir / "chunks");
+  spdlog::info("generate: SU({}) {} on {}, {} β = {}, {} chains, {} thermalisation + {} x {} updates per chain",
+               s.N, s.algorithm, fmt::join(s.shape, "x"), s.action.name(), s.action.beta(), s.n_chains, s.n_therm,
+               s.n_configs / s.n_chains, s.save_every);
+
+  const auto md = L::md_action(s.action);
+  const int64_t total = s.updates_per_chain();
+  Progress progress("generate", s.algorithm == "hmc" ? "trajectories" : "sweeps", total, st.update);
+  while (st.update < total) {
+    torch::Tensor dH, acc;
+    if (s.algorithm == "hmc") {
+      auto step = L::hmc_trajectory(st.U, md, s.hmc, gen);
+      st.U = step.U;
+      dH = step.delta_H.to(torch::kCPU);
+      acc = step.accepted.to(torch::kCPU, torch::kDouble);
+    } else {
+      st.U = L::heatbath_update(st.U, s.action, s.heatbath, gen);
+      dH = torch::zeros({s.n_chains}, torch::kDouble);
+      acc = torch::ones({s.n_chains}, torch::kDouble);
+    }
+    auto plaq = L::average_plaquette(st.U).to(torch::kCPU, torch::kDouble);
+    if (!torch::isfinite(plaq).all().item<bool>())
+      throw std::runtime_error(fmt::format("non-finite plaquette at update {}; the last checkpoint is kept", st.update));
+    st.plaquette.push_back(plaq);
+    st.delta_H.push_back(dH);
+    st.accepted.push_back(acc);
+    ++st.update;
+
+    const bool save = st.update > s.n_therm && (st.update - s.n_therm) % s.save_every == 0;
+    if (save) {
+      const auto traj = torch::full({s.n_chains}, st.update, torch::kLong);
+      write_h5_atomic(chunk_path(dir, st.events), "ensemble_chunk", BLOCKSPIN_VERSION, [&](H5::H5File& f) {
+        write_tensor(f, "links", st.U);
+        write_tensor(f, "plaquette", plaq);
+        write_tensor(f, "chain", torch::arange(s.n_chains, torch::kLong));
+        write_tensor(f, "trajectory", traj);
+      });
+      ++st.events;
+    }
+    if (save || (st.update <= s.n_therm && st.update % s.save_every == 0)) {
+      const double now = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      State snapshot = st;
+      snapshot.seconds += now;
+      write_checkpoint(dir / "checkpoint.h5", snapshot, gen, config);
+    }
+    const auto window = std::min<int64_t>(static_cast<int64_t>(st.accepted.size()), 20);
+    double acc_mean = 0;
+    for (int64_t i = 0; i < window; ++i) acc_mean += st.accepted[st.accepted.size() - 1 - i].mean().item<double>();
+    progress.update(st.update, fmt::format("plaquette {:.6f}, acceptance {:.3f}", plaq.mean().item<double>(),
+                                           acc_mean / static_cast<double>(window)));
+  }
+  st.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  finish(dir, s, st, config);
+}
+
+const CommandRegistrar registrar{{"generate",
+                                  "generate gauge ensembles (HMC or heatbath + overrelaxation) into DIR/ensemble.h5 "
+                                  "and DIR/summary.json, with checkpoints and --resume",
+                                  true, run_generate}};
+
+}  // namespace
+}  // namespace blockspin::apps

@@ -1,0 +1,52 @@
+// Gauge ensemble files (see ensemble_file.h).
+#include "apps/ensemble_file.h"
+
+#include "apps/h5io.h"
+#include "apps/version.h"
+
+namespace blockspin::apps {
+
+void write_ensemble(const std::filesystem::path& path, const Ensemble& e) {
+  write_h5_atomic(path, "ensemble", BLOCKSPIN_VERSION, [&](H5::H5File& f) {
+    write_tensor(f, "links", e.links);
+    write_tensor(f, "plaquette", e.plaquette);
+    write_tensor(f, "chain", e.chain);
+    write_tensor(f, "trajectory", e.trajectory);
+    if (e.history_plaquette.defined()) {
+      H5::Group h = f.createGroup("history");
+      write_tensor(h, "plaquette", e.history_plaquette);
+      write_tensor(h, "delta_H", e.history_delta_H);
+      write_tensor(h, "accepted", e.history_accepted);
+      h.close();
+    }
+    write_attribute(f, "config", e.config.dump());
+    write_attribute(f, "seed", e.seed);
+  });
+}
+
+Ensemble read_ensemble(const std::filesystem::path& path) {
+  H5::H5File f = open_h5(path, "ensemble");
+  Ensemble e;
+  e.links = read_tensor(f, "links");
+  e.plaquette = read_tensor(f, "plaquette");
+  e.chain = read_tensor(f, "chain");
+  e.trajectory = read_tensor(f, "trajectory");
+  if (f.nameExists("history")) {
+    H5::Group h = f.openGroup("history");
+    e.history_plaquette = read_tensor(h, "plaquette");
+    e.history_delta_H = read_tensor(h, "delta_H");
+    e.history_accepted = read_tensor(h, "accepted");
+  }
+  if (has_attribute(f, "config")) {
+    const auto text = read_string_attribute(f, "config");
+    if (!text.empty()) e.config = nlohmann::json::parse(text);
+  }
+  if (has_attribute(f, "seed")) e.seed = read_int_attribute(f, "seed");
+  const auto n = e.links.size(0);
+  if (e.links.dim() < 6 || e.plaquette.size(0) != n || e.chain.size(0) != n || e.trajectory.size(0) != n)
+    throw H5Error("'" + path.string() + "': inconsistent ensemble datasets (links " + std::to_string(e.links.dim()) +
+                  "-dimensional with " + std::to_string(n) + " configurations)");
+  return e;
+}
+
+}  // namespace blockspin::apps

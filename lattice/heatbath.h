@@ -1,0 +1,41 @@
+// Cabibbo–Marinari heatbath (Kennedy–Pendleton / Creutz SU(2) updates) and overrelaxation for plaquette + rectangle actions.
+//
+// A link's local action is -(β/N) Re Tr(U_μ(x) A_μ(x)) with A the full weighted staple sum of the action
+// (GaugeAction::staples), so the same code serves Wilson and improved actions. Links are updated in parallel in
+// colour classes whose members share no loop of the action:
+//   plaquette only:  colour = (Σ_{ν≠μ} x_ν) mod 2                         (needs even extents ν ≠ μ)
+//   with rectangles: colour = (x_μ mod 2) + 2 ((Σ_{ν≠μ} x_ν) mod 4)        (needs L_μ even, L_ν ≡ 0 mod 4)
+// (two μ-links share a rectangle only if they differ by ±μ, ±ν, ±μ±ν or ±2ν, which these colourings separate).
+// Each SU(2) subgroup (i < j) of SU(N) is updated in turn.
+#pragma once
+
+#include <torch/torch.h>
+
+#include "lattice/gauge_action.h"
+
+namespace blockspin::lattice {
+
+struct HeatbathOptions {
+  int64_t or_steps = 3;  ///< overrelaxation sweeps after each heatbath sweep
+};
+
+/// Throws std::invalid_argument (saying which extent) if the lattice admits no parallel colouring for `action`.
+void check_heatbath_geometry(const std::vector<int64_t>& extents, const GaugeAction& action);
+
+/// Boolean site masks [x..] of the colour classes for links along mu.
+std::vector<torch::Tensor> link_colouring(const std::vector<int64_t>& extents, int64_t mu, bool rectangles,
+                                          const torch::Device& device = torch::kCPU);
+
+/// Samples a0 ∈ [-1, 1] with density ∝ sqrt(1 - a0²) exp(α a0) for each α (α >= 0): Kennedy–Pendleton for
+/// α > 1, Creutz's method below; exact rejection sampling, [M] double on α's device.
+torch::Tensor sample_su2_a0(const torch::Tensor& alpha, at::Generator& gen);
+
+/// One heatbath sweep over all links (every SU(2) subgroup once per link).
+torch::Tensor heatbath_sweep(const torch::Tensor& U, const GaugeAction& action, at::Generator& gen);
+/// One overrelaxation sweep (microcanonical: the action is unchanged up to rounding).
+torch::Tensor overrelaxation_sweep(const torch::Tensor& U, const GaugeAction& action);
+/// One heatbath sweep followed by options.or_steps overrelaxation sweeps.
+torch::Tensor heatbath_update(const torch::Tensor& U, const GaugeAction& action, const HeatbathOptions& options,
+                              at::Generator& gen);
+
+}  // namespace blockspin::lattice

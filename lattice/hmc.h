@@ -1,0 +1,59 @@
+// Hybrid Monte Carlo for gauge fields: Gaussian su(N) momenta, leapfrog / Omelyan integrators, Metropolis step.
+//
+// H[U, p] = ½ Σ_{x,μ,a} p_{x,μ,a}² + S[U]; molecular dynamics U̇_μ(x) = (i p^a t^a) U_μ(x), ṗ^a = -D^a[U], with D the
+// left link derivative of gauge_action.h. Batched: every configuration in the batch is an independent chain with
+// its own accept/reject.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <functional>
+#include <string>
+
+#include "lattice/gauge_action.h"
+
+namespace blockspin::lattice {
+
+/// An action for molecular dynamics: value [batch] and link derivative components [batch, D, x.., N²-1].
+struct MdAction {
+  std::function<torch::Tensor(const torch::Tensor&)> value;
+  std::function<torch::Tensor(const torch::Tensor&)> derivative;
+};
+/// Analytic forces of a plaquette + rectangle action.
+MdAction md_action(const GaugeAction& action);
+/// Any differentiable action functional, with forces by autograd.
+MdAction md_action(std::function<torch::Tensor(const torch::Tensor&)> action);
+
+enum class Integrator { Leapfrog, Omelyan };
+/// "leapfrog" or "omelyan"; anything else throws std::invalid_argument.
+Integrator integrator_from_name(const std::string& name);
+
+struct HmcOptions {
+  double trajectory_length = 1.0;
+  int64_t steps = 10;
+  Integrator integrator = Integrator::Omelyan;
+  /// Omelyan's minimum-norm parameter λ (Omelyan, Mryglod, Folk, Comput. Phys. Commun. 151 (2003) 272).
+  double omelyan_lambda = 0.1931833275037836;
+  /// Project every link back onto SU(N) after each accepted trajectory (guards against drift in float32).
+  bool reunitarise = false;
+};
+
+/// Result of one trajectory for every chain of the batch.
+struct HmcStep {
+  torch::Tensor U;         ///< configuration after the Metropolis step
+  torch::Tensor delta_H;   ///< H_final - H_initial, [batch] (double)
+  torch::Tensor accepted;  ///< [batch] bool
+};
+
+/// Molecular-dynamics evolution of (U, p) over options.trajectory_length (no accept/reject): for tests
+/// (reversibility, ΔH scaling) and for the trajectory below. Returns (U', p').
+std::pair<torch::Tensor, torch::Tensor> md_evolve(const torch::Tensor& U, const torch::Tensor& p,
+                                                  const MdAction& action, const HmcOptions& options);
+
+/// Kinetic energy ½ Σ p² per configuration: [batch] (double).
+torch::Tensor kinetic_energy(const torch::Tensor& p);
+
+/// One HMC trajectory: draws p ~ N(0, 1) from `gen`, integrates, accepts each chain with probability min(1, e^{-ΔH}).
+HmcStep hmc_trajectory(const torch::Tensor& U, const MdAction& action, const HmcOptions& options, at::Generator& gen);
+
+}  // namespace blockspin::lattice
