@@ -1,7 +1,8 @@
 // `blockspin convert --in PATH --out DIR [--config C]`: HDF5 ensemble <-> NERSC gauge configuration files.
 //
-// An HDF5 ensemble becomes DIR/<label>.<trajectory> NERSC files (one per configuration, SU(3) in 4D); a NERSC file,
-// or a directory of them, becomes DIR/ensemble.h5. Every input is read and checked (checksum, plaquette, link trace,
+// An HDF5 ensemble becomes NERSC files DIR/<prefix>.<trajectory> (or <prefix>.c<chain>.<trajectory> for several
+// chains; zero-padded), one per configuration, SU(3) in 4D; a NERSC file, or a directory of them read in name order,
+// becomes DIR/ensemble.h5 (trajectory = SEQUENCE_NUMBER, chain 0). Every input is read and checked (checksum, plaquette, link trace,
 // unitarity) before anything is written.
 #include "apps/command.h"
 #include "apps/config.h"
@@ -47,10 +48,14 @@ void run_convert(const CommonOptions& opt) {
       throw OutputError("NERSC files hold 4D SU(3) configurations; '" + in.string() + "' has links of shape " +
                         fmt::format("[{}]", fmt::join(e.links.sizes(), ", ")));
     prepare_output_dir(out, opt.force, false);
+    const bool chains = e.chain.numel() > 0 && e.chain.max().item<int64_t>() > 0;
     for (int64_t i = 0; i < e.links.size(0); ++i) {
       auto opts = w;
       opts.sequence_number = e.trajectory[i].item<int64_t>();
-      const auto file = out / fmt::format("{}.{}", prefix, opts.sequence_number);
+      // Zero-padded, so that name order is (chain, trajectory) order when the directory is converted back.
+      const auto file = out / (chains ? fmt::format("{}.c{:03d}.{:06d}", prefix, e.chain[i].item<int64_t>(),
+                                                    opts.sequence_number)
+                                      : fmt::format("{}.{:06d}", prefix, opts.sequence_number));
       L::write_nersc(file, e.links[i], opts);
     }
     fmt::print("wrote {} NERSC files to {}\n", e.links.size(0), out.string());

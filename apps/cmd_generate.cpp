@@ -26,6 +26,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 
 namespace blockspin::apps {
@@ -228,6 +229,9 @@ void run_generate(const CommonOptions& opt) {
 
   const auto md = L::md_action(s.action);
   const int64_t total = s.updates_per_chain();
+  // Test hook: BLOCKSPIN_TEST_CRASH_AFTER=K makes the process die abruptly after update K (as a kill would).
+  const char* crash_env = std::getenv("BLOCKSPIN_TEST_CRASH_AFTER");
+  const int64_t crash_after = crash_env != nullptr ? std::atoll(crash_env) : -1;
   Progress progress("generate", s.algorithm == "hmc" ? "trajectories" : "sweeps", total, st.update);
   while (st.update < total) {
     torch::Tensor dH, acc;
@@ -266,6 +270,7 @@ void run_generate(const CommonOptions& opt) {
       snapshot.seconds += now;
       write_checkpoint(dir / "checkpoint.h5", snapshot, gen, config);
     }
+    if (st.update == crash_after) std::_Exit(86);
     const auto window = std::min<int64_t>(static_cast<int64_t>(st.accepted.size()), 20);
     double acc_mean = 0;
     for (int64_t i = 0; i < window; ++i) acc_mean += st.accepted[st.accepted.size() - 1 - i].mean().item<double>();

@@ -13,7 +13,14 @@ void write_ensemble(const std::filesystem::path& path, const Ensemble& e) {
     write_tensor(f, "chain", e.chain);
     write_tensor(f, "trajectory", e.trajectory);
     if (e.history_plaquette.defined()) {
-      H5::Group h = f.createGroup("history");
+      // A group without timestamps, so that identical data gives byte-identical files.
+      const hid_t gcpl = H5Pcreate(H5P_GROUP_CREATE);
+      H5Pset_obj_track_times(gcpl, false);
+      const hid_t gid = H5Gcreate2(f.getId(), "history", H5P_DEFAULT, gcpl, H5P_DEFAULT);
+      H5Pclose(gcpl);
+      if (gid < 0) throw H5Error("'" + path.string() + "': cannot create group 'history'");
+      H5::Group h(gid);  // takes its own reference
+      H5Gclose(gid);
       write_tensor(h, "plaquette", e.history_plaquette);
       write_tensor(h, "delta_H", e.history_delta_H);
       write_tensor(h, "accepted", e.history_accepted);

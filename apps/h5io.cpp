@@ -189,6 +189,7 @@ void create_dataset(H5::Group& g, const std::string& name, const torch::Tensor& 
   const H5::DataSpace space =
       dims.empty() ? H5::DataSpace(H5S_SCALAR) : H5::DataSpace(static_cast<int>(dims.size()), dims.data());
   H5::DSetCreatPropList plist;
+  H5Pset_obj_track_times(plist.getId(), false);  // no timestamps: identical data gives identical files
   if (deflate > 0 && !dims.empty() && c.numel() > 0) {
     if (H5Zfilter_avail(H5Z_FILTER_DEFLATE) <= 0) throw fail("the HDF5 library has no deflate (gzip) filter");
     // Chunks of whole rows along dim 0: about 256 KiB (fits HDF5's default 1 MiB chunk cache, so reading row by row

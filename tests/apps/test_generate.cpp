@@ -1,0 +1,172 @@
+// End-to-end tests of `blockspin generate` / `measure` / `convert`: outputs, bitwise resume, bad input.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "apps/ensemble_file.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <sys/wait.h>
+
+namespace fs = std::filesystem;
+using blockspin::apps::Ensemble;
+using blockspin::apps::read_ensemble;
+
+namespace {
+
+struct Result {
+  int status;
+  std::string output;
+};
+
+Result run(const std::string& args, const std::string& env = "") {
+  const std::string cmd = env + " " + BLOCKSPIN_BINARY + " " + args + " 2>&1";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[4096];
+  while (size_t n = fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
+  const int raw = pclose(pipe);
+  return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, out};
+}
+
+class GenerateTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir = fs::temp_directory_path() /
+          ("blockspin_gen_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    std::ofstream(dir / "hb.json") << R"({
+      "lattice": {"shape": [4, 4, 2, 2]}, "group": "SU2", "action": {"name": "wilson", "beta": 2.3},
+      "algorithm": {"name": "heatbath", "or_steps": 1},
+      "n_chains": 2, "n_therm": 4, "n_configs": 6, "save_every": 2, "seed": 5})";
+    std::ofstream(dir / "hmc.json") << R"({
+      "lattice": {"shape": [4, 3, 2, 2]}, "group": "SU3", "action": {"name": "symanzik", "beta": 4.0},
+      "algorithm": {"name": "hmc", "steps": 5, "trajectory_length": 0.5, "integrator": "omelyan"},
+      "n_chains": 2, "n_therm": 3, "n_configs": 4, "save_every": 2, "seed": 6})";
+  }
+  void TearDown() override { fs::remove_all(dir); }
+  std::string gen(const std::string& config, const std::string& out, const std::string& extra = "") {
+    return "generate --config " + (dir / config).string() + " --out " + (dir / out).string() + " " + extra;
+  }
+  fs::path dir;
+};
+
+void expect_identical(const Ensemble& a, const Ensemble& b) {
+  EXPECT_TRUE(torch::equal(a.links, b.links));
+  EXPECT_TRUE(torch::equal(a.plaquette, b.plaquette));
+  EXPECT_TRUE(torch::equal(a.trajectory, b.trajectory));
+  EXPECT_TRUE(torch::equal(a.history_plaquette, b.history_plaquette));
+  EXPECT_TRUE(torch::equal(a.history_delta_H, b.history_delta_H));
+}
+
+}  // namespace
+
+TEST_F(GenerateTest, WritesEnsembleAndSummary) {
+  for (const char* config : {"hb.json", "hmc.json"}) {
+    const std::string out = std::string("out_") + config;
+    auto r = run(gen(config, out));
+    ASSERT_EQ(r.status, 0) << r.output;
+    auto e = read_ensemble(dir / out / "ensemble.h5");
+    const bool su3 = std::string(config) == "hmc.json";
+    EXPECT_EQ(e.links.sizes(), (std::vector<int64_t>{su3 ? 4 : 6, 4, 4, su3 ? 3 : 4, 2, 2, su3 ? 3 : 2, su3 ? 3 : 2}));
+    EXPECT_EQ(e.history_plaquette.size(0), su3 ? 3 + 4 : 4 + 6);  // n_therm + save_every * n_configs / n_chains
+    EXPECT_EQ(e.config["seed"], su3 ? 6 : 5);
+    auto s = nlohmann::json::parse(std::ifstream(dir / out / "summary.json"));
+    for (const char* key : {"mean", "error", "tau_int", "tau_int_error"}) EXPECT_TRUE(s["plaquette"].contains(key));
+    EXPECT_EQ(s["n_configs"], e.links.size(0));
+    EXPECT_GT(s["acceptance"].get<double>(), 0.3);
+    EXPECT_FALSE(fs::exists(dir / out / "checkpoint.h5"));
+    EXPECT_FALSE(fs::exists(dir / out / "chunks"));
+  }
+}
+
+TEST_F(GenerateTest, ResumeAfterCrashIsBitwiseIdentical) {
+  for (const char* config : {"hb.json", "hmc.json"}) {
+    const std::string full = std::string("full_") + config, part = std::string("part_") + config;
+    ASSERT_EQ(run(gen(config, full)).status, 0);
+    for (int crash_after : {3, 7}) {  // during thermalisation, and between save events
+      fs::remove_all(dir / part);
+      auto crashed = run(gen(config, part), "BLOCKSPIN_TEST_CRASH_AFTER=" + std::to_string(crash_after));
+      ASSERT_NE(crashed.status, 0);
+      EXPECT_TRUE(fs::exists(dir / part / "checkpoint.h5"));
+      EXPECT_FALSE(fs::exists(dir / part / "ensemble.h5"));
+      auto refused = run(gen(config, part));  // neither --resume nor --force: refuse, keep the files
+      EXPECT_NE(refused.status, 0);
+      EXPECT_NE(refused.output.find("--resume"), std::string::npos);
+      auto resumed = run(gen(config, part, "--resume"));
+      ASSERT_EQ(resumed.status, 0) << resumed.output;
+      expect_identical(read_ensemble(dir / full / "ensemble.h5"), read_ensemble(dir / part / "ensemble.h5"));
+    }
+    auto again = run(gen(config, part, "--resume"));
+    EXPECT_NE(again.status, 0);
+    EXPECT_NE(again.output.find("already complete"), std::string::npos);
+  }
+}
+
+TEST_F(GenerateTest, CorruptCheckpointIsReportedNotOverwritten) {
+  ASSERT_NE(run(gen("hb.json", "c"), "BLOCKSPIN_TEST_CRASH_AFTER=5").status, 0);
+  const auto ck = dir / "c" / "checkpoint.h5";
+  fs::resize_file(ck, fs::file_size(ck) / 2);
+  const auto size = fs::file_size(ck);
+  auto r = run(gen("hb.json", "c", "--resume"));
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("checkpoint.h5"), std::string::npos) << r.output;
+  EXPECT_EQ(fs::file_size(ck), size);
+  // A different config cannot resume someone else's run.
+  auto other = run(gen("hb.json", "c", "--resume --set seed=99"));
+  EXPECT_NE(other.status, 0);
+}
+
+TEST_F(GenerateTest, BadInputIsRejectedBeforeWriting) {
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {"--set algorithm.name=metropolis", "algorithm.name"},
+      {"--set action.name=wilsn", "action.name"},
+      {"--set action.beta=0", "action.beta"},
+      {"--set action.beta=-2", "action.beta"},
+      {"--set lattice.shape=[4,3,2,2]", "lattice.shape"},  // odd extent: no parallel heatbath
+      {"--set group=SU1", "group"},
+      {"--set n_configs=5", "n_configs"},  // not a multiple of n_chains
+      {"--set algorithm.steps=3", "algorithm.steps"},  // an HMC key in a heatbath run
+  };
+  for (const auto& [extra, key] : cases) {
+    auto r = run(gen("hb.json", "bad", extra));
+    EXPECT_NE(r.status, 0) << extra;
+    EXPECT_NE(r.output.find(key), std::string::npos) << extra << "\n" << r.output;
+    EXPECT_FALSE(fs::exists(dir / "bad")) << extra;
+  }
+}
+
+TEST_F(GenerateTest, MeasureAndConvertRoundTrip) {
+  ASSERT_EQ(run(gen("hmc.json", "e")).status, 0);
+  // SU(3) 4D ensemble -> NERSC files -> HDF5 ensemble: identical links (64-bit).
+  auto to_nersc = run("convert --in " + (dir / "e" / "ensemble.h5").string() + " --out " + (dir / "nersc").string());
+  ASSERT_EQ(to_nersc.status, 0) << to_nersc.output;
+  auto back = run("convert --in " + (dir / "nersc").string() + " --out " + (dir / "back").string());
+  ASSERT_EQ(back.status, 0) << back.output;
+  auto a = read_ensemble(dir / "e" / "ensemble.h5"), b = read_ensemble(dir / "back" / "ensemble.h5");
+  auto order = torch::argsort(a.chain * 1000000 + a.trajectory);  // NERSC files are read in name order
+  EXPECT_LT((a.links.index_select(0, order) - b.links).abs().max().item<double>(), 1e-15);
+  // A corrupted NERSC file is refused with a one-line error; nothing is written.
+  auto first = fs::directory_iterator(dir / "nersc")->path();
+  {
+    std::fstream f(first, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(-3, std::ios::end);
+    f.put('\x7f');
+  }
+  auto corrupt = run("convert --in " + first.string() + " --out " + (dir / "never").string());
+  EXPECT_NE(corrupt.status, 0);
+  EXPECT_NE(corrupt.output.find("CHECKSUM"), std::string::npos) << corrupt.output;
+  EXPECT_FALSE(fs::exists(dir / "never"));
+  // measure: plaquette equals the stored per-configuration plaquettes' mean; flow gives t2E curve.
+  auto m = run("measure --ensemble " + (dir / "e" / "ensemble.h5").string() + " --out " + (dir / "m").string() +
+               " --set flow.t_max=0.2");
+  ASSERT_EQ(m.status, 0) << m.output;
+  auto j = nlohmann::json::parse(std::ifstream(dir / "m" / "measurements.json"));
+  EXPECT_NEAR(j["observables"]["plaquette"]["mean"].get<double>(), a.plaquette.mean().item<double>(), 1e-12);
+  EXPECT_EQ(j["flow"]["t2E"].size(), 5u);
+  EXPECT_TRUE(j["observables"].contains("topological_charge_flowed"));
+}
