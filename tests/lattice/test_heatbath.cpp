@@ -84,7 +84,7 @@ GammaResult heatbath_plaquette(int64_t N, const std::vector<int64_t>& ext, const
 
 TEST(Heatbath, Exact2DPlaquetteSU2AndSU3) {
   for (auto [N, beta] : std::vector<std::pair<int64_t, double>>{{2, 1.5}, {2, 4.0}, {3, 3.0}, {3, 8.0}}) {
-    auto r = heatbath_plaquette(N, {8, 8}, GaugeAction::wilson(beta), 8, 20, 150, 79 + N);
+    auto r = heatbath_plaquette(N, {8, 8}, GaugeAction::wilson(beta), 16, 15, 80, 79 + N);
     const double exact = exact_plaquette_2d(N, beta);
     EXPECT_NEAR(r.value, exact, 5 * r.error) << "SU(" << N << ") beta " << beta << " tau " << r.tau_int;
     EXPECT_LT(r.error, 0.005);
@@ -94,17 +94,18 @@ TEST(Heatbath, Exact2DPlaquetteSU2AndSU3) {
 TEST(Heatbath, AgreesWithHmcForImprovedAction2D) {
   // No exact result for the 2D Symanzik action: the two independent algorithms must agree.
   const auto S = GaugeAction::symanzik(3.0);
-  auto hb = heatbath_plaquette(2, {8, 8}, S, 8, 20, 150, 91);
+  const int64_t chains = 32;
+  auto hb = heatbath_plaquette(2, {8, 4}, S, chains, 15, 60, 91);
   auto gen = make_generator(92);
-  auto U = cold_gauge_field(8, {8, 8}, 2, cplx());
+  auto U = cold_gauge_field(chains, {8, 4}, 2, cplx());
   HmcOptions o;
-  o.steps = 8;
-  std::vector<std::vector<double>> plaq(8);
-  for (int t = 0; t < 230; ++t) {
+  o.steps = 6;
+  std::vector<std::vector<double>> plaq(chains);
+  for (int t = 0; t < 80; ++t) {
     U = hmc_trajectory(U, md_action(S), o, gen).U;
-    if (t < 30) continue;
+    if (t < 20) continue;
     auto P = average_plaquette(U);
-    for (int64_t c = 0; c < 8; ++c) plaq[c].push_back(P[c].item<double>());
+    for (int64_t c = 0; c < chains; ++c) plaq[c].push_back(P[c].item<double>());
   }
   auto hmc = gamma_method(plaq);
   const double sigma = std::sqrt(hb.error * hb.error + hmc.error * hmc.error);

@@ -74,20 +74,21 @@ TEST(Hmc, ExpMinusDeltaHAveragesToOneAndPlaquetteIsExact2D) {
   // 2D SU(2), β = 2: ⟨e^{-ΔH}⟩ = 1 (area preservation + reversibility) and ⟨P⟩ = I_2(β)/I_1(β).
   const double beta = 2.0;
   auto gen = make_generator(67);
-  auto U = cold_gauge_field(16, {8, 8}, 2, cplx());
+  const int64_t chains = 48;
+  auto U = cold_gauge_field(chains, {8, 8}, 2, cplx());
   auto action = md_action(GaugeAction::wilson(beta));
   HmcOptions o;
-  o.steps = 8;
+  o.steps = 6;
   o.trajectory_length = 1.0;
   std::vector<double> expdH;
-  std::vector<std::vector<double>> plaq(16);
-  for (int traj = 0; traj < 230; ++traj) {
+  std::vector<std::vector<double>> plaq(chains);
+  for (int traj = 0; traj < 100; ++traj) {
     auto step = hmc_trajectory(U, action, o, gen);
     U = step.U;
-    if (traj < 30) continue;
-    for (int64_t c = 0; c < 16; ++c) expdH.push_back(std::exp(-step.delta_H[c].item<double>()));
+    if (traj < 20) continue;
+    for (int64_t c = 0; c < chains; ++c) expdH.push_back(std::exp(-step.delta_H[c].item<double>()));
     auto P = average_plaquette(U);
-    for (int64_t c = 0; c < 16; ++c) plaq[c].push_back(P[c].item<double>());
+    for (int64_t c = 0; c < chains; ++c) plaq[c].push_back(P[c].item<double>());
   }
   auto e = gamma_method(expdH);
   EXPECT_NEAR(e.value, 1.0, 5 * e.error) << "error " << e.error;

@@ -1,0 +1,55 @@
+// Throughput of the gauge Monte Carlo on 8^4 SU(3) (Wilson, β = 6): HMC trajectories/s (Omelyan, 10 steps,
+// τ = 1) and heatbath sweeps/s (1 heatbath + 3 overrelaxation sweeps per update), batch 1 and 8, double and float.
+//   ./build/bin/bench_monte_carlo --benchmark_counters_tabular=true
+// Counters: updates/s = batch * updates per second (independent chains); site-updates/s = updates/s * volume.
+#include <benchmark/benchmark.h>
+#include <torch/torch.h>
+
+#include "lattice/gauge_action.h"
+#include "lattice/gauge_field.h"
+#include "lattice/heatbath.h"
+#include "lattice/hmc.h"
+#include "lattice/layout.h"
+#include "lattice/rng.h"
+
+namespace L = blockspin::lattice;
+
+namespace {
+
+torch::Tensor field(int64_t batch, bool dbl, at::Generator& gen) {
+  auto dtype = dbl ? torch::kComplexDouble : torch::kComplexFloat;
+  return L::near_identity_gauge_field(batch, {8, 8, 8, 8}, 3, 0.4, gen, torch::TensorOptions().dtype(dtype));
+}
+
+void counters(benchmark::State& state, const torch::Tensor& U) {
+  const double b = static_cast<double>(L::batch_size(U));
+  state.counters["updates/s"] = benchmark::Counter(b, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["site-updates/s"] =
+      benchmark::Counter(b * L::volume(U), benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void BM_HmcTrajectory(benchmark::State& state) {
+  auto gen = L::make_generator(1);
+  auto U = field(state.range(0), state.range(1) != 0, gen);
+  auto action = L::md_action(L::GaugeAction::wilson(6.0));
+  L::HmcOptions o;
+  o.steps = 10;
+  for (auto _ : state) U = L::hmc_trajectory(U, action, o, gen).U;
+  counters(state, U);
+}
+
+void BM_HeatbathUpdate(benchmark::State& state) {
+  auto gen = L::make_generator(2);
+  auto U = field(state.range(0), state.range(1) != 0, gen);
+  auto action = L::GaugeAction::wilson(6.0);
+  for (auto _ : state) U = L::heatbath_update(U, action, L::HeatbathOptions{3}, gen);
+  counters(state, U);
+}
+
+const std::vector<std::vector<int64_t>> kArgs{{1, 8}, {1, 0}};
+
+}  // namespace
+
+BENCHMARK(BM_HmcTrajectory)->ArgsProduct(kArgs)->ArgNames({"batch", "double"})->Unit(benchmark::kSecond)->Iterations(2);
+BENCHMARK(BM_HeatbathUpdate)->ArgsProduct(kArgs)->ArgNames({"batch", "double"})->Unit(benchmark::kSecond)->Iterations(2);
+BENCHMARK_MAIN();
