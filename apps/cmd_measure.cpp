@@ -47,19 +47,12 @@ void run_measure(const CommonOptions& opt) {
   const auto device = read_device(cfg);
   const auto real = read_dtype(cfg);
   const auto batch = cfg.get<int64_t>("batch", 8, Check::positive());
-  const auto loops_raw = cfg.get<json>("wilson_loops", json::parse("[[1,1],[1,2],[2,2]]"));
+  const auto loops = read_wilson_loops(cfg);
   auto flow = cfg.child("flow");
   const bool do_flow = flow.get<bool>("enabled", true);
   const double eps = flow.get<double>("eps", 0.05, Check::positive());
   const double t_max = flow.get<double>("t_max", 4.0, Check::positive());
   cfg.check_unused();
-  std::vector<std::pair<int64_t, int64_t>> loops;
-  for (size_t i = 0; i < loops_raw.size(); ++i) {
-    const auto& p = loops_raw[i];
-    if (!p.is_array() || p.size() != 2 || !p[0].is_number_integer() || !p[1].is_number_integer() || p[0] < 1 || p[1] < 1)
-      throw ConfigError(fmt::format("config key 'wilson_loops[{}]': expected [m, n] with positive integers", i));
-    loops.emplace_back(p[0].get<int64_t>(), p[1].get<int64_t>());
-  }
   const fs::path ensemble_path = opt.extra.at("ensemble");
   const Ensemble e = read_ensemble(ensemble_path);
   prepare_output_dir(opt.out, opt.force, false);

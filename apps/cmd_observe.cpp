@@ -47,20 +47,6 @@ std::vector<L::Flux> read_fluxes(Config& c, int64_t D) {
   return fluxes;
 }
 
-std::vector<std::pair<int64_t, int64_t>> read_loops(Config& cfg) {
-  std::vector<std::pair<int64_t, int64_t>> loops;
-  const json raw = cfg.has("wilson_loops") ? cfg.raw("wilson_loops") : cfg.get<json>("wilson_loops", json::parse("[[1,1],[1,2],[2,2]]"));
-  if (!raw.is_array()) throw ConfigError("config key 'wilson_loops': expected a list of [m, n] pairs");
-  for (size_t i = 0; i < raw.size(); ++i) {
-    const auto& p = raw[i];
-    if (!p.is_array() || p.size() != 2 || !p[0].is_number_integer() || !p[1].is_number_integer() || p[0] < 1 || p[1] < 1)
-      throw ConfigError(fmt::format("config key 'wilson_loops[{}]': expected [m, n] with positive integers, got {}", i,
-                                    p.dump()));
-    loops.emplace_back(p[0].get<int64_t>(), p[1].get<int64_t>());
-  }
-  return loops;
-}
-
 /// Mean and Γ-method error over the batch (independent configurations).
 json stat(const torch::Tensor& per_config) {
   auto v = per_config.detach().to(torch::kCPU, torch::kDouble).contiguous();
@@ -141,7 +127,7 @@ void run_observe(const CommonOptions& opt) {
   const auto options = torch::TensorOptions().dtype(L::complex_dtype(real)).device(device);
   const auto seed = cfg.get<int64_t>("seed", 1234, Check::non_negative());
   const auto batch = cfg.get<int64_t>("batch", 8, Check::positive());
-  const auto loops = read_loops(cfg);
+  const auto loops = read_wilson_loops(cfg);
   for (auto [m, n] : loops)
     for (auto L_d : shape)
       if (std::max(m, n) > L_d)

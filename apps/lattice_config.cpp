@@ -49,6 +49,21 @@ torch::Dtype read_dtype(Config& cfg) {
   return name == "float64" ? torch::kDouble : torch::kFloat;
 }
 
+std::vector<std::pair<int64_t, int64_t>> read_wilson_loops(Config& cfg, const std::string& key) {
+  const auto raw = cfg.get<nlohmann::json>(key, nlohmann::json::parse("[[1,1],[1,2],[2,2]]"));
+  if (!raw.is_array()) throw ConfigError("config key '" + cfg.key_path(key) + "': expected a list of [m, n] pairs");
+  std::vector<std::pair<int64_t, int64_t>> loops;
+  for (size_t i = 0; i < raw.size(); ++i) {
+    const auto& p = raw[i];
+    if (!p.is_array() || p.size() != 2 || !p[0].is_number_integer() || !p[1].is_number_integer() || p[0] < 1 ||
+        p[1] < 1)
+      throw ConfigError("config key '" + cfg.key_path(key) + "[" + std::to_string(i) +
+                        "]': expected [m, n] with positive integers, got " + p.dump());
+    loops.emplace_back(p[0].get<int64_t>(), p[1].get<int64_t>());
+  }
+  return loops;
+}
+
 lattice::GaugeAction read_gauge_action(Config& a) {
   const auto name = a.get<std::string>("name", "wilson", Check::one_of(lattice::GaugeAction::names()));
   const double beta = a.require<double>("beta", Check::positive());

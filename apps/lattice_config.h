@@ -21,6 +21,8 @@ int64_t read_group(Config& cfg, const std::string& key = "group");
 torch::Device read_device(Config& cfg);
 /// "dtype": "float64" (default) or "float32" -> the real dtype (gauge fields use the matching complex dtype).
 torch::Dtype read_dtype(Config& cfg);
+/// `key` (default "wilson_loops"): list of [m, n] loop extents, default [[1,1],[1,2],[2,2]].
+std::vector<std::pair<int64_t, int64_t>> read_wilson_loops(Config& cfg, const std::string& key = "wilson_loops");
 /// A gauge action object {name, beta, c1 (rectangle only)}.
 lattice::GaugeAction read_gauge_action(Config& action_cfg);
 

@@ -51,12 +51,16 @@ def exact_plaquette_2d(N, beta):
 
 
 # Published large-volume plaquettes of 4D SU(3) with the Wilson action: value, error, source.
+# beta = 6.0: Boyd et al., Nucl. Phys. B469 (1996) 419 [hep-lat/9602007], 16^4 (as quoted by CL2QCD's heatbath tests).
+# beta = 5.7: no primary source confirmed; public code quotes 0.5490-0.5495 (most often 0.54934): we use 0.54934 with
+# the spread as its error. Replace both by the papers' tables when available.
 REFERENCES_4D = {
-    5.7: (0.549, 0.001, "placeholder"),
-    6.0: (0.5937, 0.0001, "placeholder"),
+    5.7: (0.54934, 0.00030, "0.5490-0.5495 (uncited literature values, unconfirmed)"),
+    6.0: (0.593678, 0.000024, "Boyd et al. 1996, 16^4"),
 }
-# Finite-volume allowance for 8^4 (added to 3 sigma), see README.
-FINITE_VOLUME_ALLOWANCE_8x4 = 0.001
+# Finite-volume allowance for 8^4 (added to 3 sigma): L = 8a is ~1.4 fm at 5.7 and ~0.75 fm at 6.0 (near the
+# N_t = 8 deconfinement coupling), estimated shifts up to 3e-4 and 5e-4.
+FINITE_VOLUME_ALLOWANCE_8x4 = {5.7: 0.0003, 6.0: 0.0005}
 
 
 def load(run):
@@ -90,7 +94,7 @@ def main(out):
             check(label, p["mean"], p["error"], exact_plaquette_2d(N, beta), 0.0, 0.0, "exact (character expansion)")
         elif D == 4 and N == 3 and beta in REFERENCES_4D:
             ref, err, src = REFERENCES_4D[beta]
-            check(label, p["mean"], p["error"], ref, err, FINITE_VOLUME_ALLOWANCE_8x4, src)
+            check(label, p["mean"], p["error"], ref, err, FINITE_VOLUME_ALLOWANCE_8x4[beta], src)
     # Algorithms against each other at the same parameters.
     by_key = {}
     for run in sorted(out.iterdir()):

@@ -2,31 +2,17 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include <array>
-#include <cstdio>
+#include "run_blockspin.h"
+
 #include <filesystem>
 #include <fstream>
 #include <string>
-#include <sys/wait.h>
 
 namespace fs = std::filesystem;
 
 namespace {
 
-struct Result {
-  int status;
-  std::string output;  // stdout and stderr
-};
-
-Result run(const std::string& args) {
-  const std::string cmd = std::string(BLOCKSPIN_BINARY) + " " + args + " 2>&1";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf{};
-  while (size_t n = fread(buf.data(), 1, buf.size(), pipe)) out.append(buf.data(), n);
-  const int raw = pclose(pipe);
-  return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, out};
-}
+using blockspin::apps::testing::run_blockspin;
 
 class CliTest : public ::testing::Test {
  protected:
@@ -55,16 +41,16 @@ class CliTest : public ::testing::Test {
 }  // namespace
 
 TEST_F(CliTest, HelpListsSubcommands) {
-  auto r = run("--help");
+  auto r = run_blockspin("--help");
   EXPECT_EQ(r.status, 0);
   EXPECT_NE(r.output.find("observe"), std::string::npos) << r.output;
-  auto sub = run("observe --help");
+  auto sub = run_blockspin("observe --help");
   EXPECT_EQ(sub.status, 0);
   for (const char* opt : {"--config", "--set", "--out", "--force"}) EXPECT_NE(sub.output.find(opt), std::string::npos);
 }
 
 TEST_F(CliTest, TinyRunMatchesExactValues) {
-  auto r = run(observe(""));
+  auto r = run_blockspin(observe(""));
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("results written to"), std::string::npos);
   std::ifstream in(dir / "out" / "observables.json");
@@ -82,7 +68,7 @@ TEST_F(CliTest, TinyRunMatchesExactValues) {
 }
 
 TEST_F(CliTest, OverridesAreJsonTyped) {
-  auto r = run(observe("--set batch=3 --set lattice.shape=[2,2,2,2] --set dtype=float32"));
+  auto r = run_blockspin(observe("--set batch=3 --set lattice.shape=[2,2,2,2] --set dtype=float32"));
   ASSERT_EQ(r.status, 0) << r.output;
   auto j = nlohmann::json::parse(std::ifstream(dir / "out" / "observables.json"));
   EXPECT_EQ(j["config"]["batch"], 3);
@@ -109,7 +95,7 @@ TEST_F(CliTest, BadInputNamesTheKeyAndWritesNothing) {
       {observe("--set configurations[1].fluxes[0].plane=[0,7]"), "configurations[1].fluxes[0].plane"},
   };
   for (const auto& c : cases) {
-    auto r = run(c.args);
+    auto r = run_blockspin(c.args);
     EXPECT_NE(r.status, 0) << c.args;
     EXPECT_NE(r.output.find(c.expected), std::string::npos) << c.args << "\n" << r.output;
     EXPECT_NE(r.output.find("error"), std::string::npos) << r.output;
@@ -120,12 +106,12 @@ TEST_F(CliTest, BadInputNamesTheKeyAndWritesNothing) {
 TEST_F(CliTest, ExistingOutputIsNeverOverwrittenWithoutForce) {
   fs::create_directories(dir / "out");
   write("out/observables.json", "precious");
-  auto r = run(observe(""));
+  auto r = run_blockspin(observe(""));
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.output.find("--force"), std::string::npos) << r.output;
   std::ifstream in(dir / "out" / "observables.json");
   std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   EXPECT_EQ(content, "precious");
-  auto forced = run(observe("--force"));
+  auto forced = run_blockspin(observe("--force"));
   EXPECT_EQ(forced.status, 0) << forced.output;
 }

@@ -4,12 +4,11 @@
 #include <torch/torch.h>
 
 #include "apps/ensemble_file.h"
+#include "run_blockspin.h"
 
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
-#include <sys/wait.h>
 
 namespace fs = std::filesystem;
 using blockspin::apps::Ensemble;
@@ -17,20 +16,7 @@ using blockspin::apps::read_ensemble;
 
 namespace {
 
-struct Result {
-  int status;
-  std::string output;
-};
-
-Result run(const std::string& args, const std::string& env = "") {
-  const std::string cmd = env + " " + BLOCKSPIN_BINARY + " " + args + " 2>&1";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[4096];
-  while (size_t n = fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
-  const int raw = pclose(pipe);
-  return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, out};
-}
+using blockspin::apps::testing::run_blockspin;
 
 class GenerateTest : public ::testing::Test {
  protected:
@@ -68,7 +54,7 @@ void expect_identical(const Ensemble& a, const Ensemble& b) {
 TEST_F(GenerateTest, WritesEnsembleAndSummary) {
   for (const char* config : {"hb.json", "hmc.json"}) {
     const std::string out = std::string("out_") + config;
-    auto r = run(gen(config, out));
+    auto r = run_blockspin(gen(config, out));
     ASSERT_EQ(r.status, 0) << r.output;
     auto e = read_ensemble(dir / out / "ensemble.h5");
     const bool su3 = std::string(config) == "hmc.json";
@@ -87,37 +73,37 @@ TEST_F(GenerateTest, WritesEnsembleAndSummary) {
 TEST_F(GenerateTest, ResumeAfterCrashIsBitwiseIdentical) {
   for (const char* config : {"hb.json", "hmc.json"}) {
     const std::string full = std::string("full_") + config, part = std::string("part_") + config;
-    ASSERT_EQ(run(gen(config, full)).status, 0);
+    ASSERT_EQ(run_blockspin(gen(config, full)).status, 0);
     for (int crash_after : {3, 7}) {  // during thermalisation, and between save events
       fs::remove_all(dir / part);
-      auto crashed = run(gen(config, part), "BLOCKSPIN_TEST_CRASH_AFTER=" + std::to_string(crash_after));
+      auto crashed = run_blockspin(gen(config, part), "BLOCKSPIN_TEST_CRASH_AFTER=" + std::to_string(crash_after));
       ASSERT_NE(crashed.status, 0);
       EXPECT_TRUE(fs::exists(dir / part / "checkpoint.h5"));
       EXPECT_FALSE(fs::exists(dir / part / "ensemble.h5"));
-      auto refused = run(gen(config, part));  // neither --resume nor --force: refuse, keep the files
+      auto refused = run_blockspin(gen(config, part));  // neither --resume nor --force: refuse, keep the files
       EXPECT_NE(refused.status, 0);
       EXPECT_NE(refused.output.find("--resume"), std::string::npos);
-      auto resumed = run(gen(config, part, "--resume"));
+      auto resumed = run_blockspin(gen(config, part, "--resume"));
       ASSERT_EQ(resumed.status, 0) << resumed.output;
       expect_identical(read_ensemble(dir / full / "ensemble.h5"), read_ensemble(dir / part / "ensemble.h5"));
     }
-    auto again = run(gen(config, part, "--resume"));
+    auto again = run_blockspin(gen(config, part, "--resume"));
     EXPECT_NE(again.status, 0);
     EXPECT_NE(again.output.find("already complete"), std::string::npos);
   }
 }
 
 TEST_F(GenerateTest, CorruptCheckpointIsReportedNotOverwritten) {
-  ASSERT_NE(run(gen("hb.json", "c"), "BLOCKSPIN_TEST_CRASH_AFTER=5").status, 0);
+  ASSERT_NE(run_blockspin(gen("hb.json", "c"), "BLOCKSPIN_TEST_CRASH_AFTER=5").status, 0);
   const auto ck = dir / "c" / "checkpoint.h5";
   fs::resize_file(ck, fs::file_size(ck) / 2);
   const auto size = fs::file_size(ck);
-  auto r = run(gen("hb.json", "c", "--resume"));
+  auto r = run_blockspin(gen("hb.json", "c", "--resume"));
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.output.find("checkpoint.h5"), std::string::npos) << r.output;
   EXPECT_EQ(fs::file_size(ck), size);
   // A different config cannot resume someone else's run.
-  auto other = run(gen("hb.json", "c", "--resume --set seed=99"));
+  auto other = run_blockspin(gen("hb.json", "c", "--resume --set seed=99"));
   EXPECT_NE(other.status, 0);
 }
 
@@ -133,7 +119,7 @@ TEST_F(GenerateTest, BadInputIsRejectedBeforeWriting) {
       {"--set algorithm.steps=3", "algorithm.steps"},  // an HMC key in a heatbath run
   };
   for (const auto& [extra, key] : cases) {
-    auto r = run(gen("hb.json", "bad", extra));
+    auto r = run_blockspin(gen("hb.json", "bad", extra));
     EXPECT_NE(r.status, 0) << extra;
     EXPECT_NE(r.output.find(key), std::string::npos) << extra << "\n" << r.output;
     EXPECT_FALSE(fs::exists(dir / "bad")) << extra;
@@ -141,11 +127,11 @@ TEST_F(GenerateTest, BadInputIsRejectedBeforeWriting) {
 }
 
 TEST_F(GenerateTest, MeasureAndConvertRoundTrip) {
-  ASSERT_EQ(run(gen("hmc.json", "e")).status, 0);
+  ASSERT_EQ(run_blockspin(gen("hmc.json", "e")).status, 0);
   // SU(3) 4D ensemble -> NERSC files -> HDF5 ensemble: identical links (64-bit).
-  auto to_nersc = run("convert --in " + (dir / "e" / "ensemble.h5").string() + " --out " + (dir / "nersc").string());
+  auto to_nersc = run_blockspin("convert --in " + (dir / "e" / "ensemble.h5").string() + " --out " + (dir / "nersc").string());
   ASSERT_EQ(to_nersc.status, 0) << to_nersc.output;
-  auto back = run("convert --in " + (dir / "nersc").string() + " --out " + (dir / "back").string());
+  auto back = run_blockspin("convert --in " + (dir / "nersc").string() + " --out " + (dir / "back").string());
   ASSERT_EQ(back.status, 0) << back.output;
   auto a = read_ensemble(dir / "e" / "ensemble.h5"), b = read_ensemble(dir / "back" / "ensemble.h5");
   auto order = torch::argsort(a.chain * 1000000 + a.trajectory);  // NERSC files are read in name order
@@ -157,12 +143,12 @@ TEST_F(GenerateTest, MeasureAndConvertRoundTrip) {
     f.seekp(-3, std::ios::end);
     f.put('\x7f');
   }
-  auto corrupt = run("convert --in " + first.string() + " --out " + (dir / "never").string());
+  auto corrupt = run_blockspin("convert --in " + first.string() + " --out " + (dir / "never").string());
   EXPECT_NE(corrupt.status, 0);
   EXPECT_NE(corrupt.output.find("CHECKSUM"), std::string::npos) << corrupt.output;
   EXPECT_FALSE(fs::exists(dir / "never"));
   // measure: plaquette equals the stored per-configuration plaquettes' mean; flow gives t2E curve.
-  auto m = run("measure --ensemble " + (dir / "e" / "ensemble.h5").string() + " --out " + (dir / "m").string() +
+  auto m = run_blockspin("measure --ensemble " + (dir / "e" / "ensemble.h5").string() + " --out " + (dir / "m").string() +
                " --set flow.t_max=0.2");
   ASSERT_EQ(m.status, 0) << m.output;
   auto j = nlohmann::json::parse(std::ifstream(dir / "m" / "measurements.json"));
