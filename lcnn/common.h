@@ -1,0 +1,38 @@
+// Shared helpers of the L-CNN layers: weight handling (real/complex, dtype), parallel-transport stacks, channel contraction.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <string>
+#include <vector>
+
+namespace blockspin::lcnn {
+
+/// Number of transport offsets of an L-Conv with kernel size K in D dimensions: 1 + 2 D (K - 1)
+/// (k = 0 once, then k = ±d, ..., ±(K-1) d along every axis).
+int64_t n_offsets(int64_t dims, int64_t kernel_size);
+
+/// A new trainable weight of logical shape `shape`, drawn from N(0, std²), stored in double precision.
+/// Complex weights are stored as a real tensor [shape..., 2] (re, im) with each part of variance std²/2, so that
+/// `to(torch::kFloat)` / `to(torch::kDouble)` on the module keep working.
+torch::Tensor make_weight(const std::vector<int64_t>& shape, double std, bool complex_weights);
+
+/// The weight as a complex tensor of the same complex dtype as `like` (a complex matrix field); differentiable.
+torch::Tensor complex_weight(const torch::Tensor& weight, bool complex_weights, const torch::Tensor& like);
+
+/// The copies of W parallel-transported to x from x + k mu^ for all offsets of a kernel (see n_offsets):
+///   T_t(x) = U_{k.mu}(x) W(x + k mu^) U_{k.mu}(x)†,
+/// built by repeated lattice::transport. Returns [batch, n_offsets * C, x.., N, N] with channel index t * C + j,
+/// offsets ordered t = 0 (k = 0), then for mu = 0..D-1: k = +d, +2d, ..., +(K-1)d, then k = -d, ..., -(K-1)d.
+torch::Tensor transported_stack(const torch::Tensor& U, const torch::Tensor& W, int64_t kernel_size, int64_t dilation);
+
+/// Σ_c w[o, c] X_c: weight [out, C] (complex, same dtype as X), X [batch, C, rest...] -> [batch, out, rest...].
+torch::Tensor contract_channels(const torch::Tensor& weight, const torch::Tensor& X);
+
+/// [W, W† (if conjugate), 1 (if unit)] along the channel dimension of a matrix field.
+torch::Tensor extend_with_conjugate_and_unit(const torch::Tensor& W, bool conjugate, bool unit);
+
+/// Throws std::invalid_argument naming `layer` unless W is a matrix field with `channels` channels.
+void check_channels(const torch::Tensor& W, int64_t channels, const std::string& layer);
+
+}  // namespace blockspin::lcnn

@@ -1,0 +1,26 @@
+// Plaq: the L-CNN input layer producing the plaquettes U_{x,μν} (μ < ν, optionally also ν > μ) as W objects.
+#pragma once
+
+#include <torch/torch.h>
+
+namespace blockspin::lcnn {
+
+struct PlaqOptions {
+  /// Also emit the oppositely oriented plaquettes P_νμ = P_μν† (appended after all P_μν channels).
+  TORCH_ARG(bool, both_orientations) = false;
+};
+
+/// forward(U [B, D, x.., N, N]) -> W [B, P, x.., N, N] with P = D(D-1)/2 channels in lattice::planes(D) order
+/// (2 P with both_orientations: first all P_μν, then all P_μν†). No parameters.
+class PlaqImpl : public torch::nn::Cloneable<PlaqImpl> {
+ public:
+  explicit PlaqImpl(const PlaqOptions& options = {});
+  void reset() override {}
+  torch::Tensor forward(const torch::Tensor& U);
+  /// Number of output channels for D dimensions.
+  int64_t out_channels(int64_t dims) const;
+  PlaqOptions options;
+};
+TORCH_MODULE(Plaq);
+
+}  // namespace blockspin::lcnn

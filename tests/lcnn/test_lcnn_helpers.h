@@ -1,0 +1,42 @@
+// Shared fixtures of the L-CNN tests: small non-hypercubic geometries, random configurations and gauge transformations.
+#pragma once
+
+#include "lattice/gauge_field.h"
+#include "lattice/layout.h"
+#include "lattice/rng.h"
+#include "lattice/test_helpers.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <vector>
+
+namespace blockspin::lcnn::testing {
+
+using lattice::testing::cplx;
+using lattice::testing::Geometry;
+using lattice::testing::max_abs;
+using lattice::testing::max_abs_diff;
+using lattice::testing::rough_field;
+
+/// SU(2) and SU(3) in D = 2 and D = 4 on small non-hypercubic lattices.
+inline std::vector<Geometry> lcnn_geometries() {
+  return {{{4, 3}, 2}, {{4, 3}, 3}, {{3, 4, 3, 3}, 2}, {{3, 4, 3, 3}, 3}};
+}
+
+inline torch::Tensor random_omega(const Geometry& g, uint64_t seed, int64_t batch = 2) {
+  auto gen = lattice::make_generator(seed);
+  return lattice::random_gauge_transformation(batch, g.extents, g.n_colors, gen, cplx());
+}
+
+/// A displacement with a different, non-zero shift in every direction.
+inline std::vector<int64_t> displacement(int64_t dims) {
+  std::vector<int64_t> d;
+  for (int64_t mu = 0; mu < dims; ++mu) d.push_back(mu % 2 == 0 ? 1 + mu : -1 - mu);
+  return d;
+}
+
+/// Deterministic seeding of torch's global generator (weight initialisation).
+inline void seed_weights(uint64_t seed) { torch::manual_seed(seed); }
+
+}  // namespace blockspin::lcnn::testing
