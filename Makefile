@@ -28,6 +28,7 @@ test: build
 bench: build
 	$(BUILD)/bin/bench_lattice --benchmark_counters_tabular=true
 	$(BUILD)/bin/bench_monte_carlo --benchmark_counters_tabular=true
+	$(BUILD)/bin/bench_lcnn --benchmark_counters_tabular=true
 
 clean:
 	rm -rf $(BUILD)

@@ -44,6 +44,7 @@ struct Setup {
   std::string algorithm, start;
   L::GaugeAction action = L::GaugeAction::wilson(1.0);
   L::HmcOptions hmc;
+  int64_t accept_all_therm = 0;  // initial thermalisation trajectories without Metropolis test
   L::HeatbathOptions heatbath;
   int64_t updates_per_chain() const { return n_therm + save_every * (n_configs / n_chains); }
 };
@@ -62,6 +63,7 @@ Setup read_setup(Config& cfg) {
     s.hmc.integrator = L::integrator_from_name(
         alg.get<std::string>("integrator", "omelyan", Check::one_of({"leapfrog", "omelyan"})));
     s.hmc.reunitarise = alg.get<bool>("reunitarise", false);
+    s.accept_all_therm = alg.get<int64_t>("accept_all_therm", 10, Check::non_negative());
   } else {
     s.heatbath.or_steps = alg.get<int64_t>("or_steps", 3, Check::non_negative());
     try {
@@ -81,6 +83,7 @@ Setup read_setup(Config& cfg) {
   s.device = read_device(cfg);
   s.dtype = read_dtype(cfg);
   s.start = cfg.get<std::string>("start", "cold", Check::one_of({"cold", "hot"}));
+  s.accept_all_therm = std::min(s.accept_all_therm, s.n_therm);
   return s;
 }
 
@@ -236,7 +239,7 @@ void run_generate(const CommonOptions& opt) {
   while (st.update < total) {
     torch::Tensor dH, acc;
     if (s.algorithm == "hmc") {
-      auto step = L::hmc_trajectory(st.U, md, s.hmc, gen);
+      auto step = L::hmc_trajectory(st.U, md, s.hmc, gen, /*metropolis=*/st.update >= s.accept_all_therm);
       st.U = step.U;
       dH = step.delta_H.to(torch::kCPU);
       acc = step.accepted.to(torch::kCPU, torch::kDouble);

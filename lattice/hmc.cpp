@@ -66,7 +66,8 @@ std::pair<torch::Tensor, torch::Tensor> md_evolve(const torch::Tensor& U0, const
   return {U, p};
 }
 
-HmcStep hmc_trajectory(const torch::Tensor& U, const MdAction& action, const HmcOptions& o, at::Generator& gen) {
+HmcStep hmc_trajectory(const torch::Tensor& U, const MdAction& action, const HmcOptions& o, at::Generator& gen,
+                       bool metropolis) {
   torch::NoGradGuard no_grad;
   check_gauge_field(U, "hmc_trajectory");
   const int64_t N = n_colors(U);
@@ -79,6 +80,7 @@ HmcStep hmc_trajectory(const torch::Tensor& U, const MdAction& action, const Hmc
   auto u = torch::rand({U.size(0)}, gen, torch::TensorOptions().dtype(torch::kDouble).device(U.device()));
   // Accept if u < exp(-ΔH); NaN ΔH (a blown-up trajectory) is always rejected.
   auto accepted = torch::log(u) < -dH;
+  if (!metropolis) accepted = torch::isfinite(dH);
   if (o.reunitarise) U1 = project_su_n(U1);
   std::vector<int64_t> view(U.dim(), 1);
   view[0] = U.size(0);

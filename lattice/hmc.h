@@ -54,6 +54,10 @@ std::pair<torch::Tensor, torch::Tensor> md_evolve(const torch::Tensor& U, const 
 torch::Tensor kinetic_energy(const torch::Tensor& p);
 
 /// One HMC trajectory: draws p ~ N(0, 1) from `gen`, integrates, accepts each chain with probability min(1, e^{-ΔH}).
-HmcStep hmc_trajectory(const torch::Tensor& U, const MdAction& action, const HmcOptions& options, at::Generator& gen);
+/// With `metropolis = false` every trajectory is accepted (molecular-dynamics thermalisation far from equilibrium,
+/// where ΔH grows with the volume; not exact, so only for discarded thermalisation updates). The same random
+/// numbers are drawn either way.
+HmcStep hmc_trajectory(const torch::Tensor& U, const MdAction& action, const HmcOptions& options, at::Generator& gen,
+                       bool metropolis = true);
 
 }  // namespace blockspin::lattice

@@ -98,3 +98,21 @@ TEST(Hmc, ExpMinusDeltaHAveragesToOneAndPlaquetteIsExact2D) {
   EXPECT_LT(p.error, 0.01);  // the check has teeth
   EXPECT_LT(max_su_n_violation(U).max().item<double>(), 1e-12);
 }
+
+TEST(Hmc, MetropolisCanBeSkippedForThermalisation) {
+  // A far too large step size: the Metropolis test rejects, the unconditional (thermalisation) variant accepts and
+  // draws the same momenta, so both runs propose the same configuration.
+  auto U = rough_field({{4, 4, 4, 4}, 2}, 68, 4, 0.2);
+  HmcOptions o;
+  o.steps = 1;
+  o.trajectory_length = 2.5;
+  auto action = md_action(GaugeAction::wilson(4.0));
+  auto gen_a = make_generator(69), gen_b = make_generator(69);
+  auto exact = hmc_trajectory(U, action, o, gen_a, /*metropolis=*/true);
+  auto forced = hmc_trajectory(U, action, o, gen_b, /*metropolis=*/false);
+  EXPECT_EQ(exact.accepted.sum().item<int64_t>(), 0) << exact.delta_H;
+  EXPECT_EQ(forced.accepted.sum().item<int64_t>(), 4);
+  EXPECT_LT(max_abs_diff(exact.U, U), 1e-15);
+  EXPECT_LT(max_abs_diff(forced.delta_H, exact.delta_H), 1e-9);
+  EXPECT_GT(max_abs_diff(forced.U, U), 0.1);
+}

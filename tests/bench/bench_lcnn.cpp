@@ -1,0 +1,67 @@
+// Time per configuration of the FP-paper L-CNN (Plaq; 3 L-ConvBilin layers, 12/24/24 channels, kernel sizes 2, 2, 1;
+// Trace; linear; sum over sites; 204,853 parameters) on 4^4 and 8^4 SU(3): forward, and forward + backward of the
+// FP training loss (action and link derivatives, i.e. double backward), float and double, batch 1.
+//   ./build/bin/bench_lcnn --benchmark_counters_tabular=true
+#include <benchmark/benchmark.h>
+#include <torch/torch.h>
+
+#include "lattice/derivatives.h"
+#include "lattice/gauge_field.h"
+#include "lattice/rng.h"
+#include "lcnn/factory.h"
+
+namespace L = blockspin::lattice;
+
+namespace {
+
+blockspin::lcnn::LcnnModel fp_model(bool dbl) {
+  torch::manual_seed(1);
+  auto model = blockspin::lcnn::make_model(nlohmann::json::parse(R"({
+    "layers": [{"type": "plaq"},
+               {"type": "lconvbilin", "out": 12, "kernel_size": 2},
+               {"type": "lconvbilin", "out": 24, "kernel_size": 2},
+               {"type": "lconvbilin", "out": 24, "kernel_size": 1},
+               {"type": "trace"}, {"type": "linear", "out": 1}],
+    "sum_sites": true})"), 4);
+  model->to(dbl ? torch::kDouble : torch::kFloat);
+  return model;
+}
+
+torch::Tensor field(int64_t L_, bool dbl) {
+  auto gen = L::make_generator(3);
+  return L::near_identity_gauge_field(1, {L_, L_, L_, L_}, 3, 0.4, gen,
+                                      torch::TensorOptions().dtype(dbl ? torch::kComplexDouble : torch::kComplexFloat));
+}
+
+void BM_LcnnForward(benchmark::State& state) {
+  const bool dbl = state.range(1) != 0;
+  auto model = fp_model(dbl);
+  auto U = field(state.range(0), dbl);
+  torch::NoGradGuard no_grad;
+  for (auto _ : state) benchmark::DoNotOptimize(model->forward(U).sum().item<double>());
+  state.counters["configs/s"] = benchmark::Counter(1, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void BM_LcnnTrainingStep(benchmark::State& state) {
+  // loss = A(U)² + Σ D(U)², backpropagated to the weights (needs the graph of the link derivatives).
+  const bool dbl = state.range(1) != 0;
+  auto model = fp_model(dbl);
+  auto U = field(state.range(0), dbl);
+  L::ActionFunctional action = [&](const torch::Tensor& V) { return model->forward(V); };
+  for (auto _ : state) {
+    model->zero_grad();
+    auto D = L::autograd_derivative(action, U, /*create_graph=*/true);
+    auto loss = model->forward(U).pow(2).sum() + D.pow(2).sum();
+    loss.backward();
+    benchmark::DoNotOptimize(loss.item<double>());
+  }
+  state.counters["configs/s"] = benchmark::Counter(1, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+const std::vector<std::vector<int64_t>> kArgs{{4, 8}, {1, 0}};
+
+}  // namespace
+
+BENCHMARK(BM_LcnnForward)->ArgsProduct(kArgs)->ArgNames({"L", "double"})->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_LcnnTrainingStep)->ArgsProduct(kArgs)->ArgNames({"L", "double"})->Unit(benchmark::kMillisecond)->Iterations(2);
+BENCHMARK_MAIN();
