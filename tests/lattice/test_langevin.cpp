@@ -128,3 +128,17 @@ TEST(Langevin, FreeTheoryStationaryVarianceHasTheExpectedStepSizeBias) {
   EXPECT_GT(std::abs(r.value - exact), 20 * r.error);
   EXPECT_GT(biased / exact, 1.3);
 }
+
+TEST(Langevin, FloatFieldWithDoubleCouplingsKeepsFloatAndGradient) {
+  auto phi0 = start_field(312).to(torch::kFloat);
+  auto kappa = torch::tensor(0.2, real()).requires_grad_(true);
+  auto gen = make_generator(313);
+  LangevinOptions o;
+  o.steps = 3;
+  auto phi = langevin_evolve(phi0, {kappa, torch::tensor(0.1, real())}, o, gen);
+  EXPECT_EQ(phi.scalar_type(), torch::kFloat);
+  phi.pow(2).sum().backward();
+  ASSERT_TRUE(kappa.grad().defined());
+  EXPECT_EQ(kappa.grad().scalar_type(), torch::kDouble);
+  EXPECT_TRUE(std::isfinite(kappa.grad().item<double>()));
+}

@@ -162,3 +162,19 @@ TEST(ScalarHmc, InteractingTheorySatisfiesSchwingerDysonIdentity) {
     }
   }
 }
+
+TEST(ScalarHmc, FloatFieldsStayFloat) {
+  auto phi = gaussian({4, 4, 4}, 209).to(torch::kFloat);
+  auto gen = make_generator(210);
+  ScalarHmcOptions o;
+  o.steps = 10;
+  auto step = scalar_hmc_trajectory(phi, ScalarCouplings::constant(0.15, 0.3), o, gen);
+  EXPECT_EQ(step.phi.scalar_type(), torch::kFloat);
+  EXPECT_EQ(step.delta_H.scalar_type(), torch::kDouble);
+  EXPECT_LT(step.delta_H.abs().max().item<double>(), 0.5);
+  auto pi = gaussian({4, 4, 4}, 211).to(torch::kFloat);
+  auto c = ScalarCouplings::constant(0.15, 0.3);
+  auto [phi1, pi1] = scalar_md_evolve(phi, pi, c, o);
+  auto [phi2, pi2] = scalar_md_evolve(phi1, -pi1, c, o);
+  EXPECT_LT(max_abs_diff(phi2, phi), 1e-4);
+}
