@@ -1,0 +1,26 @@
+// Fixed-step RK4 integration of the CNF (Eqs. 22, 26–28): dΨ/dt = G(Ψ, t), d log p/dt = −∇·G(Ψ, t).
+//
+// integrate_rk4 is written in differentiable ops (gradients by backpropagation through the solver);
+// integrate_adjoint returns the same values but its backward pass integrates the adjoint ODE backwards in time with
+// RK4 (Chen et al. 2018, the paper's [26]): memory independent of the step count, gradients equal to the backprop ones
+// up to the integration error. Both integrate from t_begin to t_end (t_end < t_begin integrates backwards: the reverse
+// flow); the interval is split into `steps` equal RK4 steps. log_prob is carried along: the result's log_prob is the
+// input's plus −∫ ∇·G dt over the path.
+#pragma once
+
+#include <torch/torch.h>
+
+#include "flows/common.h"
+#include "flows/vector_field.h"
+
+namespace blockspin::flows {
+
+/// RK4 with backpropagation through every step.
+FlowState integrate_rk4(VectorFieldImpl& field, const FlowState& start, double t_begin, double t_end, int64_t steps);
+
+/// RK4 with adjoint-method gradients for the field's parameters, Ψ and log p. The field must outlive the backward
+/// pass and its parameters must not change in between.
+FlowState integrate_adjoint(VectorFieldImpl& field, const FlowState& start, double t_begin, double t_end,
+                            int64_t steps);
+
+}  // namespace blockspin::flows

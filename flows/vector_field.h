@@ -1,0 +1,65 @@
+// The CNF vector field G(Ψ, t)_x = Σ_{y∈K(x), d, f} W_{xydf} K(t)_d H(Ψ_y)_f (Eqs. 23–25) and its exact divergence.
+//
+//   H_1(φ) = φ, H_f(φ) = sin(ω_f φ), f = 2..F, learnable ω (Eq. 24; odd in φ, so G is Z2-equivariant);
+//   K(t) = (1, cos 2πt, sin 2πt, cos 4πt, sin 4πt, ...), the first D Fourier terms on the integration interval [0, 1];
+//   W_{xydf} = Σ_{d'f'} W̃_{o(x,y) d'f'} W^K_{d'd} W^H_{f'f} (Eq. 25), the bond (x, y) entering only through its orbit
+//   o(x, y) of kernel_orbits.h (translation by 2 sites, block-preserving rotations/reflections).
+// W̃ ("weight") starts at zero, so the flow starts as the identity (Sec. IV C); W^K, W^H start N(0, 1/D), N(0, 1/F) and
+// ω_f = f − 1 (f = 2..F), so that the gradient with respect to W̃ does not vanish at the start.
+// Only the y = x bonds depend on Ψ_x (with periodic wrap-around, every offset δ ≡ 0 mod the extents), so
+//   ∇·G = Σ_x Σ_{δ≡0} Σ_f A_{p(x),δ,f}(t) H'_f(Ψ_x),   A_{p,δ,f}(t) = Σ_d W_{pδdf} K(t)_d,
+// exactly, no trace estimator. Parameters are double; forward casts them to the field's dtype and device.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <utility>
+
+#include "flows/kernel_orbits.h"
+
+namespace blockspin::flows {
+
+struct VectorFieldOptions {
+  explicit VectorFieldOptions(int64_t dims) : dims_(dims) {}
+  TORCH_ARG(int64_t, dims);
+  /// K: offsets |δ_μ| <= K − 1 (K = 1 on-site only; the paper's kernel sizes 2 and 3 are read as K = 2, 3).
+  TORCH_ARG(int64_t, kernel_size) = 2;
+  /// F: number of basis functions (H_1 = φ plus F − 1 sines); the paper uses 11.
+  TORCH_ARG(int64_t, features) = 11;
+  /// D: number of Fourier time kernels; the paper uses 10.
+  TORCH_ARG(int64_t, time_kernels) = 10;
+  /// F', D': bond dimensions of Eq. (25); the paper uses 20 and 20.
+  TORCH_ARG(int64_t, feature_bond) = 20;
+  TORCH_ARG(int64_t, time_bond) = 20;
+  /// Tie weights over symmetry orbits (false: one weight per bond (p, δ); still translation-by-2 invariant).
+  TORCH_ARG(bool, tie_symmetry) = true;
+};
+
+class VectorFieldImpl : public torch::nn::Cloneable<VectorFieldImpl> {
+ public:
+  explicit VectorFieldImpl(const VectorFieldOptions& options);
+  void reset() override;
+  /// G(Ψ, t): [batch, x..]. Every extent must be even (blocks of the last upsampling).
+  torch::Tensor forward(const torch::Tensor& psi, double t);
+  /// ∇_Ψ · G(Ψ, t): [batch].
+  torch::Tensor divergence(const torch::Tensor& psi, double t);
+  /// (G, ∇·G) sharing the feature evaluation.
+  std::pair<torch::Tensor, torch::Tensor> forward_and_divergence(const torch::Tensor& psi, double t);
+  /// K(t): [D] in the given options.
+  torch::Tensor time_kernel(double t, const torch::TensorOptions& opts) const;
+  /// H(Ψ): [batch, F, x..] and H'(Ψ): [batch, F, x..].
+  torch::Tensor features(const torch::Tensor& psi) const;
+  torch::Tensor feature_derivatives(const torch::Tensor& psi) const;
+  /// A_{p,δ,f}(t) = Σ_d W_{pδdf} K(t)_d: [P, T, F] in the options of `like`.
+  torch::Tensor bond_weights(double t, const torch::Tensor& like) const;
+
+  VectorFieldOptions options;
+  KernelGeometry geometry;
+  torch::Tensor omega;        ///< [F − 1]
+  torch::Tensor weight;       ///< W̃: [n_orbits, D', F']
+  torch::Tensor time_mix;     ///< W^K: [D', D]
+  torch::Tensor feature_mix;  ///< W^H: [F', F]
+};
+TORCH_MODULE(VectorField);
+
+}  // namespace blockspin::flows
