@@ -78,6 +78,10 @@ RGInverse RGFlowImpl::inverse(const torch::Tensor& fine) {
   return r;
 }
 
+void RGFlowImpl::append_level(RGLevel level) {
+  level_modules.push_back(register_module("level" + std::to_string(levels()), std::move(level)));
+}
+
 void RGFlowImpl::init_noise_from_coarse(const torch::Tensor& coarse) {
   for (auto& l : level_modules) l->noise->init_from_coarse(coarse);
 }

@@ -58,6 +58,8 @@ class RGFlowImpl : public torch::nn::Cloneable<RGFlowImpl> {
   RGInverse inverse(const torch::Tensor& fine);
   /// Appendix C: every level's σ² = variance of the coarse configurations.
   void init_noise_from_coarse(const torch::Tensor& coarse);
+  /// Appends a level (UV matching's iterated application, Appendix A); the linear size doubles once more.
+  void append_level(RGLevel level);
   int64_t levels() const { return int64_t(level_modules.size()); }
   RGLevel level(int64_t i) const { return level_modules.at(i); }
 
