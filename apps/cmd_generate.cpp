@@ -8,6 +8,7 @@
 #include "apps/command.h"
 #include "apps/config.h"
 #include "apps/ensemble_file.h"
+#include "apps/gamma_json.h"
 #include "apps/h5io.h"
 #include "apps/lattice_config.h"
 #include "apps/output.h"
@@ -141,8 +142,10 @@ fs::path chunk_path(const fs::path& dir, int64_t event) { return dir / "chunks" 
 
 json stats(const std::vector<std::vector<double>>& per_chain) {
   auto r = L::gamma_method(per_chain);
-  return {{"mean", r.value}, {"error", r.error}, {"tau_int", r.tau_int}, {"tau_int_error", r.tau_int_error},
-          {"window", r.window}, {"window_found", r.window_found}};
+  auto j = gamma_json(r);
+  j["window"] = r.window;
+  j["window_found"] = r.window_found;
+  return j;
 }
 
 /// Production part of a per-update history as one series per chain.

@@ -3,6 +3,7 @@
 #include "apps/command.h"
 #include "apps/config.h"
 #include "apps/ensemble_file.h"
+#include "apps/gamma_json.h"
 #include "apps/lattice_config.h"
 #include "apps/output.h"
 #include "apps/progress.h"
@@ -30,10 +31,6 @@ using nlohmann::json;
 
 /// Per-configuration measurements, grouped by chain (replica) in trajectory order.
 using Series = std::map<int64_t, std::vector<double>>;
-
-json gamma_json(const L::GammaResult& r) {
-  return {{"mean", r.value}, {"error", r.error}, {"tau_int", r.tau_int}, {"tau_int_error", r.tau_int_error}};
-}
 
 std::vector<std::vector<double>> replicas(const Series& s) {
   std::vector<std::vector<double>> r;

@@ -4,6 +4,7 @@
 #include "lattice/layout.h"
 #include "lattice/matrix_ops.h"
 #include "lattice/paths.h"
+#include "lattice/su_n.h"
 
 #include <cmath>
 #include <stdexcept>
@@ -21,11 +22,8 @@ torch::Tensor clover(const torch::Tensor& U, int64_t mu, int64_t nu) {
 }
 
 torch::Tensor field_strength(const torch::Tensor& U, int64_t mu, int64_t nu) {
-  auto Q = clover(U, mu, nu);
-  auto A = Q - dag(Q);
-  auto tr = color_trace(A) / static_cast<double>(n_colors(U));
-  A = A - tr.unsqueeze(-1).unsqueeze(-1) * identity_like(A);
-  return A * c10::complex<double>(0.0, -0.125);  // 1/(8i)
+  // (1/8i) [(Q - Q†) - Tr(Q - Q†)/N] = (1/4i) [Q]_TA
+  return project_traceless_antihermitian(clover(U, mu, nu)) * c10::complex<double>(0.0, -0.25);
 }
 
 torch::Tensor energy_density_clover(const torch::Tensor& U) {

@@ -6,6 +6,7 @@
 #include "lattice/paths.h"
 
 #include <stdexcept>
+#include <utility>
 
 namespace blockspin::lattice {
 
@@ -43,6 +44,20 @@ torch::Tensor wilson_loop_per_plane(const torch::Tensor& U, int64_t m, int64_t n
     per_plane.push_back(w);
   }
   return torch::stack(per_plane, 1);
+}
+
+torch::Tensor wilson_loop_site_field(const torch::Tensor& U, int64_t m, int64_t n) {
+  torch::Tensor sum;
+  int64_t terms = 0;
+  for (auto [mu, nu] : planes(n_dims(U))) {
+    for (auto [a, b] : {std::pair{m, n}, std::pair{n, m}}) {
+      auto w = wilson_loop_field(U, mu, nu, a, b);
+      sum = sum.defined() ? sum + w : w;
+      ++terms;
+      if (m == n) break;
+    }
+  }
+  return sum / static_cast<double>(terms);
 }
 
 torch::Tensor wilson_loop(const torch::Tensor& U, int64_t m, int64_t n) { return wilson_loop_per_plane(U, m, n).mean(1); }

@@ -12,6 +12,9 @@ torch::Tensor plaquette_per_plane(const torch::Tensor& U);
 
 /// (1/N) Re Tr of the m x n loop (m steps along mu, n along nu) starting at each site: [batch, x..].
 torch::Tensor wilson_loop_field(const torch::Tensor& U, int64_t mu, int64_t nu, int64_t m, int64_t n);
+/// m x n Wilson loop at each site (the loop's starting corner), averaged over all planes and both orientations:
+/// [batch, x..]. The per-site regression target of the L-CNN Wilson-loop benchmark.
+torch::Tensor wilson_loop_site_field(const torch::Tensor& U, int64_t m, int64_t n);
 /// m x n Wilson loop per plane, averaged over sites and over both orientations (m along mu and m along nu): [batch, planes].
 torch::Tensor wilson_loop_per_plane(const torch::Tensor& U, int64_t m, int64_t n);
 /// m x n Wilson loop averaged over all planes, sites and both orientations: [batch].

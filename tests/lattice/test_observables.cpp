@@ -144,6 +144,7 @@ TEST_P(ObservableInvariance, GaugeAndTranslationInvariant) {
   // Local densities are invariant site by site under gauge transformations.
   EXPECT_LT(max_abs_diff(energy_density_clover(V), energy_density_clover(U)), 1e-12);
   EXPECT_LT(max_abs_diff(wilson_loop_field(V, 0, 1, 2, 1), wilson_loop_field(U, 0, 1, 2, 1)), 1e-12);
+  EXPECT_LT(max_abs_diff(wilson_loop_site_field(V, 1, 2), wilson_loop_site_field(U, 1, 2)), 1e-12);
   // The clover F is hermitian, traceless and covariant.
   auto F = field_strength(U, 0, 1);
   EXPECT_LT(max_abs_diff(F, dag(F)), 1e-14);
@@ -158,6 +159,19 @@ TEST(ObservablesConsistency, PlaquetteIsOneByOneLoop) {
   auto U = rough_field({{4, 3, 4, 3}, 3}, 43);
   EXPECT_LT(max_abs_diff(wilson_loop(U, 1, 1), average_plaquette(U)), 1e-14);
   EXPECT_LT(max_abs_diff(wilson_loop_per_plane(U, 2, 1), wilson_loop_per_plane(U, 1, 2)), 1e-14);
+}
+
+TEST(ObservablesConsistency, SiteLoopFieldAveragesPlanesAndOrientations) {
+  auto U = rough_field({{4, 3, 4}, 2}, 44);
+  // its site average is the global loop average; by hand at each site:
+  EXPECT_LT(max_abs_diff(wilson_loop_site_field(U, 1, 2).flatten(1).mean(1), wilson_loop(U, 1, 2)), 1e-14);
+  torch::Tensor by_hand = torch::zeros_like(wilson_loop_field(U, 0, 1, 1, 2));
+  for (auto [mu, nu] : planes(3)) by_hand += wilson_loop_field(U, mu, nu, 1, 2) + wilson_loop_field(U, mu, nu, 2, 1);
+  EXPECT_LT(max_abs_diff(wilson_loop_site_field(U, 1, 2), by_hand / 6.0), 1e-14);
+  // square loops are not double counted; the 1x1 loop in 2D is the plaquette at the site
+  auto U2 = rough_field({{4, 3}, 3}, 45);
+  EXPECT_LT(max_abs_diff(wilson_loop_site_field(U2, 2, 2), wilson_loop_field(U2, 0, 1, 2, 2)), 1e-15);
+  EXPECT_LT(max_abs_diff(wilson_loop_site_field(U2, 1, 1).flatten(1).mean(1), average_plaquette(U2)), 1e-14);
 }
 
 TEST(ObservablesInput, ChargeNeedsFourDimensions) {

@@ -1,0 +1,49 @@
+// RG blocking of SU(N) gauge fields by a factor 2: blocked links, plain blocking of configurations, blocking kernel.
+//
+//   Q_μ(x_B) = S_μ(2x_B) S_μ(2x_B + μ̂)          (S the smeared fine links of smearing.h; not in SU(N))
+//   T[U, V]  = -(κ/N) Σ_{x_B, μ} [ Re Tr(V_μ(x_B) Q_μ(x_B)†) - max_{W ∈ SU(N)} Re Tr(W Q_μ(x_B)†) ]
+//
+// The coarse lattice has extent L_μ/2 in every direction (odd fine extents are rejected). Subtracting the maximum
+// (the role of the normalisation N_μ^β of the papers in the classical limit) makes T >= 0 with T = 0 exactly when
+// every V_μ(x_B) is the maximiser of its Q_μ(x_B), i.e. V = rg_block(U). T is gauge invariant under fine
+// transformations Ω(x) together with coarse ones Ω_B(x_B) = Ω(2x_B).
+//
+// Normalisation: this is the kernel of the FP equation A_FP[V] = min_U {A[U] + T[U, V]} with the actions A
+// normalised without β (the action entering the Boltzmann weight is β A, β = 2N/g²): e.g. A = GaugeAction::wilson(1.0).
+#pragma once
+
+#include <torch/torch.h>
+
+#include "lattice/smearing.h"
+
+namespace blockspin::lattice {
+
+/// Parameters of the RG transformation. κ = 8.0: the value recalled for the Blatter–Niedermayer SU(3) RGT used by
+/// the FP L-CNN papers (the papers in /work/shared/papers give κ only symbolically); not verified against the
+/// paper text, check before comparing with published numbers.
+struct BlockingOptions {
+  SmearingOptions smearing{};
+  double kappa = 8.0;
+};
+
+/// Blocked links Q_μ(x_B) on the coarse lattice: [batch, D, L_0/2, ..., N, N]. Differentiable in U.
+/// Throws std::invalid_argument naming the direction and extent if any fine extent is odd.
+torch::Tensor block_links(const torch::Tensor& U, const SmearingOptions& smearing = {});
+
+/// Plain RG blocking of fine configurations: V_μ(x_B) = the SU(N) maximiser of Re Tr(W Q_μ(x_B)†). Not
+/// differentiated (detached). Checks that U is in SU(N) (check_su_n).
+torch::Tensor rg_block(const torch::Tensor& U, const BlockingOptions& options = {});
+
+/// Blocking kernel T[U, V] per configuration: [batch] (real), >= 0. Differentiable in U and V (the maximum term
+/// through the envelope theorem: its gradient is that of Re Tr(W* Q†) at the fixed maximiser W*). Checks shapes
+/// and that U and V are in SU(N).
+torch::Tensor blocking_kernel(const torch::Tensor& U, const torch::Tensor& V, const BlockingOptions& options = {});
+
+/// The same kernel from precomputed blocked links Q (no SU(N) checks): for the FP minimiser and derivative code.
+torch::Tensor blocking_kernel_from_blocked(const torch::Tensor& Q, const torch::Tensor& V, double kappa);
+
+/// Throws std::invalid_argument unless `V` has the coarse shape of the fine field `U` (extents halved, same batch,
+/// D, N, dtype and device). `what` names the coarse argument.
+void check_coarse_shape(const torch::Tensor& U, const torch::Tensor& V, const char* what = "coarse field");
+
+}  // namespace blockspin::lattice

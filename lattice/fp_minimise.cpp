@@ -1,0 +1,190 @@
+// Batched L-BFGS minimisation of A[U] + T[U, V] on the group manifold (see fp_minimise.h).
+#include "lattice/fp_minimise.h"
+
+#include "lattice/layout.h"
+#include "lattice/matrix_ops.h"
+#include "lattice/su_n.h"
+#include "lattice/su_n_check.h"
+
+#include <deque>
+#include <stdexcept>
+
+namespace blockspin::lattice {
+
+namespace {
+
+/// Per-configuration inner product of two algebra fields [batch, ...] -> [batch].
+torch::Tensor cfg_dot(const torch::Tensor& a, const torch::Tensor& b) { return (a * b).flatten(1).sum(1); }
+
+/// Broadcasts a per-configuration tensor [batch] against a field of rank `dim`.
+torch::Tensor per_config(const torch::Tensor& t, int64_t dim) {
+  std::vector<int64_t> shape(dim, 1);
+  shape[0] = t.size(0);
+  return t.view(shape);
+}
+
+torch::Tensor grad_norm_of(const torch::Tensor& g) { return g.pow(2).sum(-1).sqrt().flatten(1).amax(1); }
+
+/// exp(i Σ_a ε_a t^a) U for components ε [batch, D, x.., N²-1].
+torch::Tensor left_update(const torch::Tensor& U, const torch::Tensor& eps) {
+  return mat_mul(su_exp(algebra_to_matrix(eps, n_colors(U))), U);
+}
+
+struct Objective {
+  const ActionFunctional& fine_action;
+  const torch::Tensor& V;
+  const BlockingOptions& blocking;
+
+  torch::Tensor value(const torch::Tensor& U) const {
+    return fine_action(U) + blocking_kernel_from_blocked(block_links(U, blocking.smearing), V, blocking.kappa);
+  }
+  /// Value [batch] and left-derivative components [batch, D, x.., N²-1].
+  std::pair<torch::Tensor, torch::Tensor> value_and_gradient(const torch::Tensor& U) const {
+    torch::AutoGradMode grad_mode(true);
+    auto x = U.detach().requires_grad_(true);
+    auto F = value(x);
+    auto G = torch::autograd::grad({F.sum()}, {x}, {}, false, false, true)[0];
+    if (!G.defined()) G = torch::zeros_like(x);
+    auto D = matrix_to_algebra(-0.5 * project_traceless_antihermitian(mat_mul_dag(x.detach(), G)));
+    return {F.detach(), D};
+  }
+};
+
+}  // namespace
+
+torch::Tensor unblock_start(const torch::Tensor& V) {
+  check_gauge_field(V, "unblock_start");
+  torch::NoGradGuard no_grad;
+  const int64_t D = n_dims(V);
+  auto R = project_su_n(V.detach() + identity_like(V));
+  auto fine_shape = V.sizes().vec();
+  for (int64_t d = 0; d < D; ++d) fine_shape[kSiteDim0 + d] *= 2;
+  auto U = identity_like(V).expand(fine_shape).clone();
+  for (int64_t mu = 0; mu < D; ++mu) {
+    auto target = U.narrow(1, mu, 1);
+    for (int64_t nu = 0; nu < D; ++nu)
+      if (nu != mu) target = target.slice(kSiteDim0 + nu, 0, c10::nullopt, 2);
+    target.copy_(link(R, mu).repeat_interleave(2, kSiteDim0 + mu));
+  }
+  return U;
+}
+
+torch::Tensor fp_derivative(const torch::Tensor& U, const torch::Tensor& V, const BlockingOptions& options) {
+  auto Q = block_links(U, options.smearing);
+  check_coarse_shape(U, V, "fp_derivative: coarse field V");
+  // D_a = -(κ/N) Re Tr(i t^a M) with M = V Q†, and Re Tr(i t^a M) = -c_a/2 for c = matrix_to_algebra(M).
+  return (options.kappa / (2.0 * static_cast<double>(n_colors(V)))) * matrix_to_algebra(mat_mul_dag(V, Q));
+}
+
+FpResult fp_minimise(const torch::Tensor& V_in, const ActionFunctional& fine_action,
+                     const FpMinimiserOptions& options) {
+  check_su_n(V_in, -1.0, "fp_minimise: coarse field V");
+  if (options.history < 1 || options.max_iterations < 0 || options.max_backtracks < 1)
+    throw std::invalid_argument("fp_minimise: need history >= 1, max_iterations >= 0, max_backtracks >= 1");
+  torch::NoGradGuard no_grad;
+  const auto V = V_in.detach();
+  torch::Tensor U = options.initial_guess.defined() ? options.initial_guess.detach().clone() : unblock_start(V);
+  check_coarse_shape(U, V, "fp_minimise: coarse field V");
+  if (options.initial_guess.defined()) check_su_n(U, -1.0, "fp_minimise: initial_guess");
+  const Objective objective{fine_action, V, options.blocking};
+  const int64_t b = batch_size(V);
+  const int64_t rank = U.dim() - 1;  // rank of the algebra fields [batch, D, x.., N²-1]
+  const double eps_mach = V.scalar_type() == torch::kComplexFloat ? 1.2e-7 : 2.3e-16;
+
+  auto [F, g] = objective.value_and_gradient(U);
+  auto gn = grad_norm_of(g);
+  auto real_opt = gn.options();
+  auto converged = gn <= options.grad_tol;
+  auto active = converged.logical_not();
+  auto iterations = torch::zeros({b}, torch::TensorOptions().dtype(torch::kLong).device(V.device()));
+  auto resets_left = torch::full({b}, options.restarts, iterations.options());
+  std::deque<torch::Tensor> s_hist, y_hist, rho_hist;
+
+  for (int64_t it = 0; it < options.max_iterations && active.any().item<bool>(); ++it) {
+    // Two-loop recursion with per-configuration scalars; rho = 0 marks pairs a configuration does not use.
+    const auto gamma_sd = options.max_step / gn.clamp_min(1e-300);
+    auto q = g.clone();
+    std::vector<torch::Tensor> alphas(s_hist.size());
+    for (int64_t i = static_cast<int64_t>(s_hist.size()) - 1; i >= 0; --i) {
+      alphas[i] = rho_hist[i] * cfg_dot(s_hist[i], q);
+      q = q - per_config(alphas[i], rank) * y_hist[i];
+    }
+    auto gamma = gamma_sd;
+    if (!s_hist.empty()) {
+      auto yy = cfg_dot(y_hist.back(), y_hist.back()).clamp_min(1e-300);
+      gamma = torch::where(rho_hist.back() > 0, cfg_dot(s_hist.back(), y_hist.back()) / yy, gamma_sd);
+    }
+    auto r = per_config(gamma, rank) * q;
+    for (size_t i = 0; i < s_hist.size(); ++i) {
+      auto beta = rho_hist[i] * cfg_dot(y_hist[i], r);
+      r = r + per_config(alphas[i] - beta, rank) * s_hist[i];
+    }
+    auto p = -r;
+    auto gp = cfg_dot(g, p);
+    auto not_descent = gp >= 0;
+    if (not_descent.any().item<bool>()) {  // fall back to steepest descent and forget the history
+      p = torch::where(per_config(not_descent, rank), -per_config(gamma_sd, rank) * g, p);
+      for (auto& rho : rho_hist) rho = torch::where(not_descent, torch::zeros_like(rho), rho);
+      gp = cfg_dot(g, p);
+    }
+    p = p * per_config(active.to(p.scalar_type()), rank);
+
+    // Backtracking line search, per configuration.
+    auto t = torch::ones({b}, real_opt);
+    auto accepted = active.logical_not();
+    auto U_new = U;
+    auto slack = 64.0 * eps_mach * (F.abs() + 1.0);
+    for (int64_t k = 0; k < options.max_backtracks; ++k) {
+      auto U_t = left_update(U, per_config(t, rank) * p);
+      auto F_t = objective.value(U_t);
+      auto ok = (F_t <= F + options.armijo * t * gp + slack) & accepted.logical_not();
+      U_new = torch::where(per_config(ok, U.dim()), U_t, U_new);
+      accepted = accepted | ok;
+      if (accepted.all().item<bool>()) break;
+      t = torch::where(accepted, t, 0.5 * t);
+    }
+    auto failed = active & accepted.logical_not();
+    if (failed.any().item<bool>()) {
+      // Clear the memory of failing configurations; give them up once their restarts are spent.
+      for (auto& rho : rho_hist) rho = torch::where(failed, torch::zeros_like(rho), rho);
+      auto give_up = failed & (resets_left <= 0);
+      active = active & give_up.logical_not();
+      resets_left = torch::where(failed, resets_left - 1, resets_left);
+    }
+    auto moved = active & accepted;
+    iterations = iterations + active.to(torch::kLong);
+    auto [F_new, g_new] = objective.value_and_gradient(U_new);
+    auto s = per_config(t * moved.to(t.scalar_type()), rank) * p;
+    auto y = (g_new - g) * per_config(moved.to(g.scalar_type()), rank);
+    auto sy = cfg_dot(s, y);
+    auto rho = torch::where(moved & (sy > 1e-300), 1.0 / sy.clamp_min(1e-300), torch::zeros_like(sy));
+    s_hist.push_back(s);
+    y_hist.push_back(y);
+    rho_hist.push_back(rho);
+    if (static_cast<int64_t>(s_hist.size()) > options.history) {
+      s_hist.pop_front();
+      y_hist.pop_front();
+      rho_hist.pop_front();
+    }
+    U = U_new;
+    F = torch::where(moved, F_new, F);
+    g = torch::where(per_config(moved, rank), g_new, g);
+    gn = grad_norm_of(g);
+    auto done = active & (gn <= options.grad_tol);
+    converged = converged | done;
+    active = active & done.logical_not();
+  }
+
+  FpResult result;
+  result.U = U;
+  result.fine_action = fine_action(U).detach();
+  result.kernel = blocking_kernel_from_blocked(block_links(U, options.blocking.smearing), V, options.blocking.kappa);
+  result.action = result.fine_action + result.kernel;
+  result.converged = converged;
+  result.grad_norm = gn;
+  result.iterations = iterations;
+  result.derivative = fp_derivative(U, V, options.blocking);
+  return result;
+}
+
+}  // namespace blockspin::lattice
