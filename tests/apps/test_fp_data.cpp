@@ -1,0 +1,218 @@
+// End-to-end tests of `blockspin fp-data` (tiny: SU(2), coarse 2^4 -> fine 4^4): datasets and attributes, D^FP
+// against a fresh minimisation, bitwise resume after a crash, inputs from `generate` ensembles, bad input.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "apps/ensemble_file.h"
+#include "apps/h5io.h"
+#include "lattice/fp_minimise.h"
+#include "lattice/gauge_action.h"
+#include "lattice/instanton.h"
+#include "run_blockspin.h"
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace fs = std::filesystem;
+namespace L = blockspin::lattice;
+using namespace blockspin::apps;
+using blockspin::apps::testing::run_blockspin;
+
+namespace {
+
+class FpDataTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir = fs::temp_directory_path() /
+          ("blockspin_fpdata_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    // Two Wilson heatbath configurations (β_wil = 2.5, 4.0) and one instanton; two batches of <= 2.
+    std::ofstream(dir / "fp.json") << R"({
+      "lattice": {"shape": [2, 2, 2, 2]}, "group": "SU2",
+      "generate": {"betas": [2.5, 4.0], "n_configs": 1, "n_therm": 5, "save_every": 1,
+                   "algorithm": {"name": "heatbath", "or_steps": 1}},
+      "instantons": {"enabled": true, "rho": [0.8]},
+      "minimiser": {"grad_tol": 1e-6, "max_iterations": 500},
+      "batch_size": 2, "seed": 3})";
+  }
+  void TearDown() override { fs::remove_all(dir); }
+  std::string cmd(const std::string& out, const std::string& extra = "", const std::string& config = "fp.json") {
+    return "fp-data --config " + (dir / config).string() + " --out " + (dir / out).string() + " " + extra;
+  }
+  fs::path dir;
+};
+
+std::string bytes(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+L::ActionFunctional wilson() {
+  return [](const torch::Tensor& U) { return L::GaugeAction::wilson(1.0)(U); };
+}
+
+}  // namespace
+
+TEST_F(FpDataTest, WritesDatasetsShapesAndAttributes) {
+  auto r = run_blockspin(cmd("out"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  H5::H5File f = open_h5(dir / "out" / "fp_data.h5", "fp_data");
+  using S = std::vector<int64_t>;
+  EXPECT_EQ(dataset_shape(f, "coarse_links"), (S{3, 4, 2, 2, 2, 2, 2, 2}));
+  EXPECT_EQ(dataset_shape(f, "derivatives"), (S{3, 4, 2, 2, 2, 2, 3}));
+  for (const char* name : {"action", "fine_action", "kernel", "wilson_action", "beta_wil", "kind", "rho", "source",
+                           "source_index", "grad_norm", "iterations", "converged"})
+    EXPECT_EQ(dataset_shape(f, name), (S{3})) << name;
+  auto beta = read_tensor(f, "beta_wil"), rho = read_tensor(f, "rho");
+  EXPECT_DOUBLE_EQ(beta[0].item<double>(), 2.5);
+  EXPECT_DOUBLE_EQ(beta[1].item<double>(), 4.0);
+  EXPECT_TRUE(std::isnan(beta[2].item<double>()));
+  EXPECT_TRUE(std::isnan(rho[0].item<double>()));
+  EXPECT_DOUBLE_EQ(rho[2].item<double>(), 0.8);
+  EXPECT_TRUE(torch::equal(read_tensor(f, "kind"), torch::tensor({0, 0, 1}, torch::kLong)));
+  EXPECT_TRUE(torch::equal(read_tensor(f, "converged"), torch::ones({3}, torch::kLong)));
+  EXPECT_TRUE((read_tensor(f, "grad_norm") <= 1e-6).all().item<bool>());
+  auto V = read_tensor(f, "coarse_links");
+  auto action = read_tensor(f, "action");
+  EXPECT_LT((action - read_tensor(f, "fine_action") - read_tensor(f, "kernel")).abs().max().item<double>(), 1e-12);
+  EXPECT_LT((read_tensor(f, "wilson_action") - L::GaugeAction::wilson(1.0)(V)).abs().max().item<double>(), 1e-12);
+  L::InstantonOptions io;
+  io.rho = 0.8;
+  auto inst = L::bpst_instanton({2, 2, 2, 2}, 2, io, torch::TensorOptions().dtype(torch::kComplexDouble));
+  EXPECT_TRUE(torch::equal(V.narrow(0, 2, 1), inst));
+  EXPECT_EQ(read_string_attribute(f, "blockspin_format"), "fp_data");
+  const auto config = nlohmann::json::parse(read_string_attribute(f, "config"));
+  EXPECT_EQ(config["blocking"]["kappa"], 8.0);  // defaults are made explicit
+  EXPECT_EQ(config["fine_action"]["name"], "wilson");
+  EXPECT_TRUE(has_attribute(f, "normalisation"));
+
+  auto s = nlohmann::json::parse(std::ifstream(dir / "out" / "summary.json"));
+  EXPECT_EQ(s["n_configs"], 3);
+  EXPECT_EQ(s["n_converged"], 3);
+  ASSERT_EQ(s["per_beta"].size(), 2u);
+  EXPECT_NEAR(s["per_beta"][1]["action_per_site"].get<double>(), action[1].item<double>() / 16.0, 1e-12);
+  ASSERT_EQ(s["instantons"].size(), 1u);
+  EXPECT_NEAR(s["instantons"][0]["continuum_action"].get<double>(), 2 * M_PI * M_PI, 1e-12);  // 4π²/N, N = 2
+  EXPECT_GT(s["seconds_per_configuration"].get<double>(), 0.0);
+  EXPECT_FALSE(fs::exists(dir / "out" / "chunks"));
+  EXPECT_FALSE(fs::exists(dir / "out" / "coarse.h5"));
+}
+
+TEST_F(FpDataTest, DerivativesEqualFreshMinimisation) {
+  ASSERT_EQ(run_blockspin(cmd("out")).status, 0);
+  H5::H5File f = open_h5(dir / "out" / "fp_data.h5", "fp_data");
+  auto V = read_tensor(f, "coarse_links");
+  L::FpMinimiserOptions o;
+  o.grad_tol = 1e-6;
+  o.max_iterations = 500;
+  auto r = L::fp_minimise(V.narrow(0, 0, 2), wilson(), o);  // the first batch, as the command ran it
+  auto stored = read_tensor(f, "derivatives").narrow(0, 0, 2);
+  EXPECT_LT((r.derivative - stored).abs().max().item<double>(), 1e-10);
+  EXPECT_LT((r.action - read_tensor(f, "action").narrow(0, 0, 2)).abs().max().item<double>(), 1e-10);
+  // D^FP is fp_derivative at the minimiser, and far from zero on these rough configurations.
+  EXPECT_LT((L::fp_derivative(r.U, V.narrow(0, 0, 2)) - stored).abs().max().item<double>(), 1e-14);
+  EXPECT_GT(stored.abs().max().item<double>(), 1e-2);
+}
+
+TEST_F(FpDataTest, ResumeAfterCrashIsBitwiseIdentical) {
+  ASSERT_EQ(run_blockspin(cmd("full")).status, 0);
+  auto crashed = run_blockspin(cmd("part"), "BLOCKSPIN_TEST_CRASH_AFTER=1");  // after the first of two batches
+  ASSERT_NE(crashed.status, 0);
+  EXPECT_TRUE(fs::exists(dir / "part" / "coarse.h5"));
+  EXPECT_TRUE(fs::exists(dir / "part" / "chunks" / "batch_000000.h5"));
+  EXPECT_FALSE(fs::exists(dir / "part" / "fp_data.h5"));
+  auto refused = run_blockspin(cmd("part"));
+  EXPECT_NE(refused.status, 0);
+  EXPECT_NE(refused.output.find("--resume"), std::string::npos);
+  auto other = run_blockspin(cmd("part", "--resume --set minimiser.grad_tol=1e-5"));
+  EXPECT_NE(other.status, 0);
+  EXPECT_NE(other.output.find("config differs"), std::string::npos) << other.output;
+  auto resumed = run_blockspin(cmd("part", "--resume"));
+  ASSERT_EQ(resumed.status, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find("resuming after batch 1"), std::string::npos) << resumed.output;
+  EXPECT_EQ(bytes(dir / "full" / "fp_data.h5"), bytes(dir / "part" / "fp_data.h5"));
+  auto again = run_blockspin(cmd("part", "--resume"));
+  EXPECT_NE(again.status, 0);
+  EXPECT_NE(again.output.find("already complete"), std::string::npos);
+}
+
+TEST_F(FpDataTest, InputsFromEnsemblesAndNonSuNLink) {
+  std::ofstream(dir / "gen.json") << R"({
+    "lattice": {"shape": [2, 2, 2, 2]}, "group": "SU2", "action": {"name": "wilson", "beta": 3.0},
+    "algorithm": {"name": "heatbath", "or_steps": 1}, "n_therm": 3, "n_configs": 2, "save_every": 1, "seed": 2})";
+  auto g = run_blockspin("generate --config " + (dir / "gen.json").string() + " --out " + (dir / "ens").string());
+  ASSERT_EQ(g.status, 0) << g.output;
+  const auto ens = (dir / "ens" / "ensemble.h5").string();
+  std::ofstream(dir / "in.json") << R"({"inputs": [{"ensemble": ")" + ens + R"("}],
+    "minimiser": {"grad_tol": 1e-6}, "batch_size": 2})";
+  auto r = run_blockspin(cmd("in", "", "in.json"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  {
+    H5::H5File f = open_h5(dir / "in" / "fp_data.h5", "fp_data");
+    EXPECT_TRUE(torch::equal(read_tensor(f, "coarse_links"), read_ensemble(ens).links));
+    EXPECT_TRUE(torch::equal(read_tensor(f, "beta_wil"), torch::full({2}, 3.0, torch::kDouble)));
+    const auto config = nlohmann::json::parse(read_string_attribute(f, "config"));
+    EXPECT_EQ(config["group"], "SU2");  // taken from the file and recorded
+    EXPECT_EQ(config["lattice"]["shape"], nlohmann::json::parse("[2, 2, 2, 2]"));
+  }
+  // One link off SU(2): a one-line error naming the file, the configuration and the link; nothing written.
+  auto e = read_ensemble(ens);
+  e.links.index({1, 2, 1, 0, 1, 0}).mul_(1.1);
+  write_ensemble(dir / "bad.h5", e);
+  std::ofstream(dir / "bad.json") << R"({"inputs": [{"ensemble": ")" + (dir / "bad.h5").string() + R"("}]})";
+  auto bad = run_blockspin(cmd("never", "", "bad.json"));
+  EXPECT_NE(bad.status, 0);
+  EXPECT_NE(bad.output.find("bad.h5"), std::string::npos) << bad.output;
+  EXPECT_NE(bad.output.find("configuration 1: link not in SU(2) at mu 2, site (1, 0, 1, 0)"), std::string::npos)
+      << bad.output;
+  EXPECT_FALSE(fs::exists(dir / "never"));
+  // A shape given in the config must agree with the files.
+  auto mismatch = run_blockspin(cmd("never", "--set lattice.shape=[4,2,2,2]", "in.json"));
+  EXPECT_NE(mismatch.status, 0);
+  EXPECT_NE(mismatch.output.find("lattice.shape"), std::string::npos) << mismatch.output;
+}
+
+TEST_F(FpDataTest, BadInputIsRejectedBeforeWriting) {
+  ASSERT_EQ(run_blockspin(cmd("done")).status, 0);
+  const auto before = bytes(dir / "done" / "fp_data.h5");
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {"--set minimiser.grad_tl=1e-6", "minimiser.grad_tl"},           // unknown key
+      {"--set lattice.shape=[1,2,2,2]", "lattice.shape"},             // coarse extent 1
+      {"--set minimiser.grad_tol=0", "minimiser.grad_tol"},
+      {"--set fine_action.name=wilsn", "fine_action.name"},
+      {"--set fine_action.beta=6", "fine_action.beta"},               // the fine action is β-free
+      {"--set generate.n_configs=3 --set generate.n_chains=2", "generate.n_configs"},
+      {"--set inputs=[{\\\"ensemble\\\":\\\"x.h5\\\"}]", "inputs"},   // both sources
+  };
+  for (const auto& [extra, key] : cases) {
+    for (const char* out : {"bad", "done"}) {  // a new directory is not created, an existing run is left untouched
+      auto r = run_blockspin(cmd(out, extra + (std::string(out) == "done" ? " --force" : "")));
+      EXPECT_NE(r.status, 0) << extra;
+      EXPECT_NE(r.output.find(key), std::string::npos) << extra << "\n" << r.output;
+    }
+    EXPECT_FALSE(fs::exists(dir / "bad")) << extra;
+    EXPECT_EQ(bytes(dir / "done" / "fp_data.h5"), before) << extra;
+  }
+}
+
+TEST_F(FpDataTest, NonConvergenceIsReportedAndStored) {
+  auto r = run_blockspin(cmd("nc", "--set minimiser.max_iterations=2"));
+  EXPECT_NE(r.status, 0);  // require_converged (default): non-zero exit, after writing
+  EXPECT_NE(r.output.find("did not converge: gradient norm"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("require_converged"), std::string::npos) << r.output;
+  H5::H5File f = open_h5(dir / "nc" / "fp_data.h5", "fp_data");
+  EXPECT_TRUE(torch::equal(read_tensor(f, "converged"), torch::zeros({3}, torch::kLong)));
+  EXPECT_TRUE((read_tensor(f, "grad_norm") > 1e-6).all().item<bool>());
+  auto s = nlohmann::json::parse(std::ifstream(dir / "nc" / "summary.json"));
+  EXPECT_EQ(s["n_converged"], 0);
+  EXPECT_EQ(s["failed"].size(), 3u);
+  auto ok = run_blockspin(cmd("nc2", "--set minimiser.max_iterations=2 --set require_converged=false"));
+  EXPECT_EQ(ok.status, 0) << ok.output;
+}
