@@ -85,7 +85,9 @@ void expect_same_run(const fs::path& a, const fs::path& b) {
   for (const auto& [name, t] : pa) EXPECT_TRUE(torch::equal(t, pb.at(name))) << name;
   H5::H5File fa = open_h5(a / "checkpoint.h5", "flow_checkpoint"), fb = open_h5(b / "checkpoint.h5", "flow_checkpoint");
   EXPECT_EQ(read_double_attribute(fa, "kappa"), read_double_attribute(fb, "kappa"));
-  EXPECT_TRUE(torch::equal(read_bytes(fa, "trainer"), read_bytes(fb, "trainer")));
+  // The trainer archive itself is not byte-comparable: LibTorch keys the Adam state by TensorImpl addresses, which
+  // differ between processes. Every step after the resume point (loss, ESS, couplings at full precision in
+  // metrics.jsonl), the final parameters and the evaluation pin down the resumed state instead.
   auto ma = read_json(a / "metrics.json"), mb = read_json(b / "metrics.json");
   for (const char* key : {"ess", "acceptance", "kappa_coarse", "kappa_fine", "reverse_kl", "observables", "tau_int"})
     EXPECT_EQ(ma[key], mb[key]) << key;
