@@ -1,6 +1,7 @@
 // `blockspin sample`: draws samples from a flow trained by `train-flow` (DIR/config.json + DIR/checkpoint.h5) with the
 // exact independence-Metropolis correction. Writes DIR2/samples.h5 and DIR2/metrics.json (ESS/N, acceptance,
-// observables with Γ-method errors; `--set eval.n_hmc=0` skips the HMC comparison).
+// observables with Γ-method errors; `--set eval.n_hmc=0` skips the HMC comparison). Uses DIR/best.h5 unless
+// training.eval_checkpoint = "final" (`--set training.eval_checkpoint=final`).
 #include "apps/command.h"
 #include "apps/config.h"
 #include "apps/flow_app.h"
@@ -40,8 +41,9 @@ void run_sample(const CommonOptions& opt) {
 
   torch::manual_seed(s.trainer.seed);
   F::FlowTrainer trainer(make_flow(s), s.trainer);
-  read_flow_checkpoint(model / "checkpoint.h5", trainer, nullptr);
-  if (trainer.steps_done < total_flow_steps(s))
+  const bool use_best = s.eval_checkpoint == "best" && fs::exists(model / "best.h5");
+  read_flow_checkpoint(model / (use_best ? "best.h5" : "checkpoint.h5"), trainer, nullptr);
+  if (!use_best && trainer.steps_done < total_flow_steps(s))
     spdlog::warn("the model in '{}' is at step {} of {} (training unfinished)", model.string(), trainer.steps_done,
                  total_flow_steps(s));
   spdlog::info("sampling {} proposals on {} with {}", s.eval.n, fmt::join(trainer.fine_extents(), "x"),
@@ -66,6 +68,7 @@ void run_sample(const CommonOptions& opt) {
   json metrics = ev.metrics;
   metrics["model"] = fs::absolute(model).string();
   metrics["step"] = trainer.steps_done;
+  metrics["evaluated_checkpoint"] = use_best ? "best" : "final";
   metrics["blockspin_version"] = BLOCKSPIN_VERSION;
   metrics["config"] = cfg.resolved();
   write_json_atomic(dir / "metrics.json", metrics);

@@ -97,13 +97,15 @@ void run_train_flow(const CommonOptions& opt) {
   torch::manual_seed(s.trainer.seed);  // the flow's initial parameters
   F::FlowTrainer trainer(make_flow(s), s.trainer);
   const fs::path ckpt = dir / "checkpoint.h5", jsonl = dir / "metrics.jsonl";
-  double seconds_before = 0;
+  const fs::path best = dir / "best.h5";
+  FlowRunState state;
   if (opt.resume && fs::exists(ckpt)) {
-    seconds_before = read_flow_checkpoint(ckpt, trainer, &config);
+    state = read_flow_checkpoint(ckpt, trainer, &config);
     truncate_metrics(jsonl, trainer.steps_done);
     spdlog::info("resuming at step {} of {}", trainer.steps_done, total_flow_steps(s));
   } else {
     fs::remove(ckpt);
+    fs::remove(best);
     fs::remove(jsonl);
     fs::remove(dir / "metrics.json");
   }
@@ -128,7 +130,8 @@ void run_train_flow(const CommonOptions& opt) {
     spdlog::info("training {} matching {} -> {} ({} levels), {} steps, batch {}", ir ? "IR" : "UV",
                  fmt::join(s.trainer.coarse_extents, "x"), fmt::join(trainer.fine_extents(), "x"),
                  trainer.flow->levels(), total, s.trainer.batch);
-  double ess_avg = 0;
+  const double seconds_before = state.seconds;
+  const int64_t final_levels = s.levels + s.uv_extensions;
   while (trainer.steps_done < total) {
     while (trainer.flow->levels() < flow_levels_before_step(s, trainer.steps_done)) {
       trainer.extend_uv(s.uv_lr_factor);
@@ -149,27 +152,43 @@ void run_train_flow(const CommonOptions& opt) {
       if (!torch::isfinite(p).all().item<bool>()) diverged("non-finite flow parameters");
     log << metric_line(m, trainer.flow->levels()).dump() << "\n";
     log.flush();
-    ess_avg = trainer.steps_done == 1 ? m.ess_per_n : 0.9 * ess_avg + 0.1 * m.ess_per_n;
+    state.ess_ema = trainer.steps_done == 1 ? m.ess_per_n : 0.9 * state.ess_ema + 0.1 * m.ess_per_n;
     if (trainer.steps_done % s.checkpoint_every == 0 || trainer.steps_done == total) {
-      write_flow_checkpoint(ckpt, trainer, config, seconds_before + elapsed());
+      state.seconds = seconds_before + elapsed();
+      if (trainer.flow->levels() == final_levels && state.ess_ema > state.best_ess_ema) {
+        state.best_ess_ema = state.ess_ema;
+        state.best_step = trainer.steps_done;
+        write_flow_checkpoint(best, trainer, config, state);
+      }
+      write_flow_checkpoint(ckpt, trainer, config, state);
       last_good = trainer.steps_done;
       make_plots(dir, read_metrics(jsonl), ir);
     }
     if (trainer.steps_done == crash_after) std::_Exit(86);
     if (trainer.steps_done % s.log_every == 0 || trainer.steps_done == total)
       progress.update(trainer.steps_done, fmt::format("loss {:.4g}, ESS/N {:.3f} (avg {:.3f}), κ {:.5f}, bank ESS {:.3f}",
-                                                      m.loss, m.ess_per_n, ess_avg, m.kappa, m.bank_ess));
+                                                      m.loss, m.ess_per_n, state.ess_ema, m.kappa, m.bank_ess));
   }
   log.close();
   const auto lines = read_metrics(jsonl);
   make_plots(dir, lines, ir);
 
+  const int64_t final_step = trainer.steps_done;
+  const bool use_best = s.eval_checkpoint == "best" && fs::exists(best) && state.best_step != final_step;
+  if (use_best) {
+    read_flow_checkpoint(best, trainer, nullptr);
+    spdlog::info("evaluating the best checkpoint (step {}, moving-average batch ESS/N {:.3f}; final step {}: {:.3f})",
+                 state.best_step, state.best_ess_ema, final_step, state.ess_ema);
+  }
   spdlog::info("evaluating: {} flow proposals, {} HMC measurements", s.eval.n, s.eval.n_hmc);
   const auto eval_started = std::chrono::steady_clock::now();
   auto ev = evaluate_flow(trainer, s.eval, false);
   json metrics = ev.metrics;
+  metrics["evaluated_checkpoint"] = use_best ? "best" : "final";
+  metrics["evaluated_step"] = trainer.steps_done;
+  metrics["best"] = {{"step", state.best_step}, {"batch_ess_moving_average", state.best_ess_ema}};
   metrics["matching"] = ir ? "ir" : "uv";
-  metrics["step"] = trainer.steps_done;
+  metrics["step"] = final_step;
   metrics["levels"] = trainer.flow->levels();
   metrics["n_parameters"] = [&] {
     int64_t n = 0;
@@ -182,6 +201,7 @@ void run_train_flow(const CommonOptions& opt) {
     double sum = 0;
     for (size_t i = lines.size() - k; i < lines.size(); ++i) sum += lines[i]["ess_per_n"].get<double>();
     metrics["training"] = {{"steps", total},
+                           {"final_batch_ess_moving_average", state.ess_ema},
                            {"final_batch_ess_mean", sum / static_cast<double>(k)},
                            {"final_batch_ess_window", k},
                            {"final_loss", lines.back()["loss"]}};

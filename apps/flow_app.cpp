@@ -150,6 +150,7 @@ FlowRunSetup read_flow_setup(Config& cfg) {
   s.uv_extensions = uv.get<int64_t>("extensions", 0, Check::non_negative());
   s.uv_retrain_steps = uv.get<int64_t>("retrain_steps", 50, Check::positive());
   s.uv_lr_factor = uv.get<double>("lr_factor", 0.2, Check::positive());
+  s.eval_checkpoint = tr.get<std::string>("eval_checkpoint", "best", Check::one_of({"best", "final"}));
   if (ir && s.uv_extensions > 0)
     throw ConfigError("config key 'training.uv.extensions': extensions need training.matching = \"uv\"");
 
@@ -187,7 +188,8 @@ int64_t flow_levels_before_step(const FlowRunSetup& s, int64_t done) {
   return s.levels + std::min(s.uv_extensions, 1 + (done - s.steps) / s.uv_retrain_steps);
 }
 
-void write_flow_checkpoint(const fs::path& path, const F::FlowTrainer& trainer, const json& config, double seconds) {
+void write_flow_checkpoint(const fs::path& path, const F::FlowTrainer& trainer, const json& config,
+                           const FlowRunState& state) {
   torch::serialize::OutputArchive archive;
   trainer.save(archive);
   std::ostringstream os;
@@ -201,12 +203,15 @@ void write_flow_checkpoint(const fs::path& path, const F::FlowTrainer& trainer, 
     write_attribute(f, "levels", trainer.flow->levels());
     write_attribute(f, "kappa", trainer.kappa.item<double>());
     write_attribute(f, "lambda", trainer.lambda.item<double>());
-    write_attribute(f, "seconds", seconds);
+    write_attribute(f, "seconds", state.seconds);
+    write_attribute(f, "ess_ema", state.ess_ema);
+    write_attribute(f, "best_ess_ema", state.best_ess_ema);
+    write_attribute(f, "best_step", state.best_step);
     write_attribute(f, "config", config.dump());
   });
 }
 
-double read_flow_checkpoint(const fs::path& path, F::FlowTrainer& trainer, const json* config) {
+FlowRunState read_flow_checkpoint(const fs::path& path, F::FlowTrainer& trainer, const json* config) {
   H5::H5File f = open_h5(path, "flow_checkpoint");
   if (config != nullptr && json::parse(read_string_attribute(f, "config")) != *config)
     throw ConfigError("the config differs from the one of the run in '" + path.parent_path().string() +
@@ -215,7 +220,12 @@ double read_flow_checkpoint(const fs::path& path, F::FlowTrainer& trainer, const
   std::istringstream is(bytes_to_string(read_bytes(f, "trainer")));
   archive.load_from(is);
   trainer.load(archive);
-  return read_double_attribute(f, "seconds");
+  FlowRunState st;
+  st.seconds = read_double_attribute(f, "seconds");
+  st.ess_ema = read_double_attribute(f, "ess_ema");
+  st.best_ess_ema = read_double_attribute(f, "best_ess_ema");
+  st.best_step = read_int_attribute(f, "best_step");
+  return st;
 }
 
 FlowEvaluation evaluate_flow(F::FlowTrainer& trainer, const FlowEvalOptions& o, bool keep_fields) {

@@ -7,7 +7,10 @@
 //   trainer          FlowTrainer::save archive (flow parameters, couplings, Adam state, generator, coarse batch,
 //                    reweighting bank, counters) as bytes
 //   parameters/<name> every flow parameter (float64; h5py-readable copy, not read back)
-//   attributes: step, levels, kappa, lambda (learned couplings), seconds, config (the resolved run config)
+//   attributes: step, levels, kappa, lambda (learned couplings), seconds, ess_ema, best_ess_ema, best_step,
+//               config (the resolved run config)
+// DIR/best.h5: the same format, written at a checkpoint step whenever the moving-average batch ESS/N (at the final
+// number of levels) is the best so far.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -46,6 +49,9 @@ struct FlowRunSetup {
   int64_t steps = 300, checkpoint_every = 50, log_every = 10;
   int64_t uv_extensions = 0, uv_retrain_steps = 50;
   double uv_lr_factor = 0.2;
+  /// Which model the final evaluation (and `sample`) uses: "best" (DIR/best.h5, the checkpoint with the highest
+  /// moving-average batch ESS/N at the final number of levels; early stopping) or "final" (DIR/checkpoint.h5).
+  std::string eval_checkpoint = "best";
   FlowEvalOptions eval;
 };
 
@@ -60,12 +66,19 @@ int64_t total_flow_steps(const FlowRunSetup& s);
 /// Levels the flow must have before training step steps_done + 1.
 int64_t flow_levels_before_step(const FlowRunSetup& s, int64_t steps_done);
 
+/// Run bookkeeping stored with a checkpoint (needed for a bitwise-identical resume of the best-model tracking).
+struct FlowRunState {
+  double seconds = 0;
+  double ess_ema = 0;       ///< moving average of the batch ESS/N (0.9 old + 0.1 new)
+  double best_ess_ema = -1;  ///< best moving average at a checkpoint so far (DIR/best.h5)
+  int64_t best_step = -1;
+};
+
 void write_flow_checkpoint(const std::filesystem::path& path, const flows::FlowTrainer& trainer,
-                           const nlohmann::json& config, double seconds);
-/// Loads DIR/checkpoint.h5 into `trainer`; with `config` non-null, a different stored config is a ConfigError.
-/// Returns the stored seconds.
-double read_flow_checkpoint(const std::filesystem::path& path, flows::FlowTrainer& trainer,
-                            const nlohmann::json* config);
+                           const nlohmann::json& config, const FlowRunState& state);
+/// Loads a checkpoint into `trainer`; with `config` non-null, a different stored config is a ConfigError.
+FlowRunState read_flow_checkpoint(const std::filesystem::path& path, flows::FlowTrainer& trainer,
+                                  const nlohmann::json* config);
 
 struct FlowEvaluation {
   nlohmann::json metrics;

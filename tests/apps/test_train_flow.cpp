@@ -110,6 +110,8 @@ TEST_F(TrainFlowTest, WritesMetricsCheckpointAndPlots) {
   EXPECT_NE(m["kappa_coarse"].get<double>(), 0.2);
   EXPECT_TRUE(m["tau_int"]["tau_int"].is_number());
   EXPECT_EQ(m["fine_shape"], json::parse("[4, 4]"));
+  EXPECT_TRUE(m["evaluated_checkpoint"] == "best" || m["evaluated_checkpoint"] == "final") << m.dump();
+  EXPECT_TRUE(fs::exists(out / "best.h5"));
   for (const char* obs : {"abs_m", "chi", "binder", "xi2"}) {
     const auto& o = m["observables"][obs];
     for (const char* src : {"flow", "hmc"})
