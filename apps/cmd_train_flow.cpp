@@ -134,7 +134,9 @@ void run_train_flow(const CommonOptions& opt) {
   const int64_t final_levels = s.levels + s.uv_extensions;
   while (trainer.steps_done < total) {
     while (trainer.flow->levels() < flow_levels_before_step(s, trainer.steps_done)) {
-      trainer.extend_uv(s.uv_lr_factor);
+      // The paper retrains with the learning rate reduced by a factor of five: applied once (at the first extension),
+      // not compounded per extension (FlowTrainer::extend_uv multiplies the current rate).
+      trainer.extend_uv(trainer.flow->levels() == s.levels ? s.uv_lr_factor : 1.0);
       spdlog::info("UV extension: {} levels, fine lattice {}, lr {:.3e}", trainer.flow->levels(),
                    fmt::join(trainer.fine_extents(), "x"), trainer.lr);
     }
