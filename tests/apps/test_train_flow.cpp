@@ -1,0 +1,228 @@
+// `blockspin train-flow` and `blockspin sample` end to end on tiny lattices (2x2 -> 4x4 IR matching, 1D UV matching
+// with an extension): outputs and keys, bitwise resume after an injected crash, bad keys named, NaN stop, sampling.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "apps/h5io.h"
+#include "run_blockspin.h"
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using namespace blockspin::apps;
+using blockspin::apps::testing::run_blockspin;
+
+namespace {
+
+class TrainFlowTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir = fs::temp_directory_path() /
+          ("blockspin_train_flow_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    std::ofstream(dir / "ir.json") << R"({
+      "seed": 3,
+      "action": {"kappa": 0.2, "lambda": 0.01},
+      "flow": {"coarse_shape": [2, 2], "levels": 1, "features": 3, "time_kernels": 2, "feature_bond": 2,
+               "time_bond": 2, "cnf_steps": 2},
+      "training": {"steps": 6, "batch_size": 8, "checkpoint_every": 2, "log_every": 2,
+                   "langevin": {"therm": 100, "steps": 10}, "hmc": {"therm": 10},
+                   "bank": {"size": 40, "chains": 8, "therm": 10}},
+      "eval": {"n": 64, "batch_size": 32, "coarse_chains": 8, "coarse_therm": 10, "n_hmc": 64, "hmc_chains": 4,
+               "hmc_therm": 10}
+    })";
+    std::ofstream(dir / "uv.json") << R"({
+      "seed": 5,
+      "action": {"kappa": 0.1, "lambda": 0.01},
+      "flow": {"coarse_shape": [4], "levels": 1, "kernel_size": 3, "features": 3, "time_kernels": 2,
+               "feature_bond": 2, "time_bond": 2, "cnf_steps": 2},
+      "training": {"matching": "uv", "steps": 4, "batch_size": 8, "checkpoint_every": 1,
+                   "hmc": {"therm": 10}, "bank": {"size": 40, "chains": 8, "therm": 10},
+                   "uv": {"extensions": 1, "retrain_steps": 2}},
+      "eval": {"n": 64, "batch_size": 32, "coarse_chains": 8, "coarse_therm": 10, "n_hmc": 32, "hmc_chains": 4,
+               "hmc_therm": 10}
+    })";
+  }
+  void TearDown() override { fs::remove_all(dir); }
+  std::string train(const std::string& cfg, const std::string& out, const std::string& extra = "") {
+    return "train-flow --config " + (dir / cfg).string() + " --out " + (dir / out).string() + " " + extra;
+  }
+  fs::path dir;
+};
+
+json read_json(const fs::path& p) { return json::parse(std::ifstream(p)); }
+
+std::string read_text(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::map<std::string, torch::Tensor> parameters(const fs::path& checkpoint) {
+  H5::H5File f = open_h5(checkpoint, "flow_checkpoint");
+  H5::Group g = f.openGroup("parameters");
+  std::map<std::string, torch::Tensor> out;
+  for (hsize_t i = 0; i < g.getNumObjs(); ++i) {
+    const std::string name = g.getObjnameByIdx(i);
+    out[name] = read_tensor(g, name);
+  }
+  return out;
+}
+
+void expect_same_run(const fs::path& a, const fs::path& b) {
+  EXPECT_EQ(read_text(a / "metrics.jsonl"), read_text(b / "metrics.jsonl"));
+  auto pa = parameters(a / "checkpoint.h5"), pb = parameters(b / "checkpoint.h5");
+  ASSERT_EQ(pa.size(), pb.size());
+  ASSERT_GT(pa.size(), 0u);
+  for (const auto& [name, t] : pa) EXPECT_TRUE(torch::equal(t, pb.at(name))) << name;
+  H5::H5File fa = open_h5(a / "checkpoint.h5", "flow_checkpoint"), fb = open_h5(b / "checkpoint.h5", "flow_checkpoint");
+  EXPECT_EQ(read_double_attribute(fa, "kappa"), read_double_attribute(fb, "kappa"));
+  // The trainer archive itself is not byte-comparable: LibTorch keys the Adam state by TensorImpl addresses, which
+  // differ between processes. Every step after the resume point (loss, ESS, couplings at full precision in
+  // metrics.jsonl), the final parameters and the evaluation pin down the resumed state instead.
+  auto ma = read_json(a / "metrics.json"), mb = read_json(b / "metrics.json");
+  for (const char* key : {"ess", "acceptance", "kappa_coarse", "kappa_fine", "reverse_kl", "observables", "tau_int"})
+    EXPECT_EQ(ma[key], mb[key]) << key;
+}
+
+}  // namespace
+
+TEST_F(TrainFlowTest, WritesMetricsCheckpointAndPlots) {
+  auto r = run_blockspin(train("ir.json", "out"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  const fs::path out = dir / "out";
+  const auto m = read_json(out / "metrics.json");
+  for (const char* key : {"ess", "acceptance", "kappa_coarse", "lambda_coarse", "kappa_fine", "reverse_kl"})
+    EXPECT_TRUE(m[key].is_number()) << key << " " << m.dump();
+  EXPECT_GT(m["ess"].get<double>(), 0.0);
+  EXPECT_LE(m["ess"].get<double>(), 1.0);
+  EXPECT_GE(m["acceptance"].get<double>(), 0.0);
+  EXPECT_LE(m["acceptance"].get<double>(), 1.0);
+  EXPECT_EQ(m["kappa_fine"].get<double>(), 0.2);  // IR: fixed fine coupling, learned coarse one
+  EXPECT_NE(m["kappa_coarse"].get<double>(), 0.2);
+  EXPECT_TRUE(m["tau_int"]["tau_int"].is_number());
+  EXPECT_EQ(m["fine_shape"], json::parse("[4, 4]"));
+  EXPECT_TRUE(m["evaluated_checkpoint"] == "best" || m["evaluated_checkpoint"] == "final") << m.dump();
+  EXPECT_TRUE(fs::exists(out / "best.h5"));
+  for (const char* obs : {"abs_m", "chi", "binder", "xi2"}) {
+    const auto& o = m["observables"][obs];
+    for (const char* src : {"flow", "hmc"})
+      EXPECT_TRUE(o[src]["mean"].is_number() && o[src]["error"].is_number()) << obs << " " << o.dump();
+    EXPECT_TRUE(o.contains("deviation_sigma")) << obs;
+  }
+  EXPECT_EQ(m["config"]["training"]["steps"], 6);
+  EXPECT_EQ(m["config"]["training"]["lr"], 0.01);  // paper defaults are recorded
+  EXPECT_EQ(m["config"]["training"]["beta1"], 0.8);
+  // one JSON line per step
+  std::ifstream in(out / "metrics.jsonl");
+  std::string line;
+  int64_t n = 0;
+  while (std::getline(in, line)) {
+    const auto j = json::parse(line);
+    EXPECT_EQ(j["step"].get<int64_t>(), ++n);
+    for (const char* key : {"loss", "ess_per_n", "kappa", "lambda", "lr", "bank_ess"}) EXPECT_TRUE(j.contains(key)) << key;
+  }
+  EXPECT_EQ(n, 6);
+  for (const char* f : {"ess.gp", "ess.dat", "couplings.gp", "couplings.dat", "config.json", "checkpoint.h5"})
+    EXPECT_TRUE(fs::exists(out / f)) << f;
+  H5::H5File f = open_h5(out / "checkpoint.h5", "flow_checkpoint");
+  EXPECT_EQ(read_int_attribute(f, "step"), 6);
+}
+
+TEST_F(TrainFlowTest, ResumeAfterCrashIsBitwiseIdentical) {
+  ASSERT_EQ(run_blockspin(train("ir.json", "full")).status, 0);
+  auto crashed = run_blockspin(train("ir.json", "resumed"), "BLOCKSPIN_TEST_CRASH_AFTER=3");
+  ASSERT_EQ(crashed.status, 86) << crashed.output;
+  {
+    H5::H5File f = open_h5(dir / "resumed" / "checkpoint.h5", "flow_checkpoint");
+    EXPECT_EQ(read_int_attribute(f, "step"), 2);  // the crash after step 3 loses the work since step 2
+  }
+  auto r = run_blockspin(train("ir.json", "resumed", "--resume"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  expect_same_run(dir / "full", dir / "resumed");
+  auto other = run_blockspin(train("ir.json", "resumed", "--resume --set training.lr=0.02"));
+  EXPECT_EQ(other.status, 2) << other.output;
+  EXPECT_NE(other.output.find("config differs"), std::string::npos) << other.output;
+}
+
+TEST_F(TrainFlowTest, UvMatchingWithExtensionResumesAcrossTheExtension) {
+  auto full = run_blockspin(train("uv.json", "full"));
+  ASSERT_EQ(full.status, 0) << full.output;
+  const auto m = read_json(dir / "full" / "metrics.json");
+  EXPECT_EQ(m["levels"], 2);
+  EXPECT_EQ(m["fine_shape"], json::parse("[16]"));
+  EXPECT_EQ(m["kappa_coarse"].get<double>(), 0.1);  // UV: fixed coarse coupling, learned fine one
+  EXPECT_NE(m["kappa_fine"].get<double>(), 0.1);
+  // steps 5 and 6 retrain after the extension; a crash after step 5 resumes from a 2-level checkpoint
+  auto crashed = run_blockspin(train("uv.json", "resumed"), "BLOCKSPIN_TEST_CRASH_AFTER=5");
+  ASSERT_EQ(crashed.status, 86) << crashed.output;
+  auto r = run_blockspin(train("uv.json", "resumed", "--resume"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  expect_same_run(dir / "full", dir / "resumed");
+}
+
+TEST_F(TrainFlowTest, BadKeysAreNamed) {
+  struct Case {
+    std::string set, expect;
+  };
+  const std::vector<Case> cases{
+      {"training.matching=sideways", "'training.matching'"},
+      {"flow.coarse_shape=[3,3]", "flow.coarse_shape"},
+      {"flow.coarse_shape=[2,2,2]", "flow.coarse_shape"},
+      {"flow.levels=\"two\"", "flow.levels"},
+      {"training.lr=-1", "training.lr"},
+      {"training.bank.size=41", "training.bank.size"},
+      {"training.bank.resample_ess=1.5", "training.bank.resample_ess"},
+      {"training.stesp=5", "training.stesp"},
+      {"training.uv.extensions=1", "training.uv.extensions"},
+  };
+  for (const auto& c : cases) {
+    auto r = run_blockspin(train("ir.json", "bad", "--force --set '" + c.set + "'"));
+    EXPECT_EQ(r.status, 2) << c.set << "\n" << r.output;
+    EXPECT_NE(r.output.find(c.expect), std::string::npos) << c.set << "\n" << r.output;
+  }
+}
+
+TEST_F(TrainFlowTest, DivergenceStopsAndKeepsTheLastGoodCheckpoint) {
+  auto r = run_blockspin(train("ir.json", "nan", "--set training.lr=1e12 training.checkpoint_every=1"));
+  ASSERT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find("training stopped"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(dir / "nan" / "metrics.json"));
+  if (fs::exists(dir / "nan" / "checkpoint.h5")) {
+    EXPECT_NE(r.output.find("last good checkpoint (step "), std::string::npos) << r.output;
+    for (const auto& [name, t] : parameters(dir / "nan" / "checkpoint.h5"))
+      EXPECT_TRUE(torch::isfinite(t).all().item<bool>()) << name;
+  }
+}
+
+TEST_F(TrainFlowTest, SampleFromATrainedModel) {
+  ASSERT_EQ(run_blockspin(train("ir.json", "model")).status, 0);
+  auto r = run_blockspin("sample --model " + (dir / "model").string() + " --n 50 --out " + (dir / "samples").string() +
+                         " --set eval.n_hmc=0");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto m = read_json(dir / "samples" / "metrics.json");
+  EXPECT_GT(m["ess"].get<double>(), 0.0);
+  EXPECT_LE(m["ess"].get<double>(), 1.0);
+  EXPECT_GE(m["acceptance"].get<double>(), 0.0);
+  EXPECT_LE(m["acceptance"].get<double>(), 1.0);
+  EXPECT_EQ(m["n"], 50);
+  EXPECT_TRUE(m["observables"]["chi"]["flow"]["mean"].is_number()) << m.dump();
+  H5::H5File f = open_h5(dir / "samples" / "samples.h5", "flow_samples");
+  EXPECT_EQ(dataset_shape(f, "fields"), (std::vector<int64_t>{50, 4, 4}));
+  EXPECT_EQ(dataset_shape(f, "accepted"), (std::vector<int64_t>{50}));
+  EXPECT_EQ(dataset_shape(f, "log_weights"), (std::vector<int64_t>{50}));
+  auto chain = read_tensor(f, "chain");
+  EXPECT_GE(chain.min().item<int64_t>(), 0);
+  EXPECT_LT(chain.max().item<int64_t>(), 50);
+  // not a model directory
+  auto bad = run_blockspin("sample --model " + (dir / "nothing").string() + " --out " + (dir / "s2").string());
+  EXPECT_EQ(bad.status, 3) << bad.output;
+}
