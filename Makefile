@@ -29,6 +29,8 @@ bench: build
 	$(BUILD)/bin/bench_lattice --benchmark_counters_tabular=true
 	$(BUILD)/bin/bench_monte_carlo --benchmark_counters_tabular=true
 	$(BUILD)/bin/bench_lcnn --benchmark_counters_tabular=true
+	$(BUILD)/bin/bench_fp --benchmark_counters_tabular=true
+	$(BUILD)/bin/bench_flows --benchmark_counters_tabular=true
 
 clean:
 	rm -rf $(BUILD)
