@@ -66,10 +66,8 @@ struct InputSpec {
 struct GenerateSpec {
   std::vector<double> betas;
   int64_t n_chains = 1, n_configs = 1, n_therm = 0, save_every = 1;
-  std::string algorithm, start;
-  L::HmcOptions hmc;
-  int64_t accept_all_therm = 0;
-  L::HeatbathOptions heatbath;
+  std::string start;
+  McAlgorithm alg;
 };
 
 struct Setup {
@@ -166,22 +164,7 @@ GenerateSpec read_generate(Config& g, const std::vector<int64_t>& shape) {
   s.betas = g.require<std::vector<double>>("betas", Check::positive());
   if (s.betas.empty()) throw ConfigError("config key 'generate.betas': expected a non-empty list of β_wil values");
   auto alg = g.child("algorithm");
-  s.algorithm = alg.get<std::string>("name", "heatbath", Check::one_of({"hmc", "heatbath"}));
-  if (s.algorithm == "hmc") {
-    s.hmc.trajectory_length = alg.get<double>("trajectory_length", 1.0, Check::positive());
-    s.hmc.steps = alg.get<int64_t>("steps", 10, Check::positive());
-    s.hmc.integrator = L::integrator_from_name(
-        alg.get<std::string>("integrator", "omelyan", Check::one_of({"leapfrog", "omelyan"})));
-    s.hmc.reunitarise = alg.get<bool>("reunitarise", false);
-    s.accept_all_therm = alg.get<int64_t>("accept_all_therm", 10, Check::non_negative());
-  } else {
-    s.heatbath.or_steps = alg.get<int64_t>("or_steps", 3, Check::non_negative());
-    try {
-      L::check_heatbath_geometry(shape, L::GaugeAction::wilson(1.0));
-    } catch (const std::invalid_argument& e) {
-      throw ConfigError("config key 'lattice.shape': " + std::string(e.what()));
-    }
-  }
+  s.alg = read_mc_algorithm(alg, shape, L::GaugeAction::wilson(1.0), "lattice.shape", "heatbath");
   s.n_chains = g.get<int64_t>("n_chains", 1, Check::positive());
   s.n_configs = g.get<int64_t>("n_configs", 4, Check::positive());
   if (s.n_configs % s.n_chains != 0)
@@ -190,7 +173,7 @@ GenerateSpec read_generate(Config& g, const std::vector<int64_t>& shape) {
   s.n_therm = g.get<int64_t>("n_therm", 100, Check::non_negative());
   s.save_every = g.get<int64_t>("save_every", 10, Check::positive());
   s.start = g.get<std::string>("start", "cold", Check::one_of({"cold", "hot"}));
-  s.accept_all_therm = std::min(s.accept_all_therm, s.n_therm);
+  s.alg.accept_all_therm = std::min(s.alg.accept_all_therm, s.n_therm);
   return s;
 }
 
@@ -328,7 +311,7 @@ std::vector<Coarse> generate_configs(const Setup& s) {
   const auto options = torch::TensorOptions().dtype(L::complex_dtype(s.dtype)).device(s.device);
   auto gen = L::make_generator(static_cast<uint64_t>(s.seed), s.device);
   const int64_t per_chain = g.n_therm + g.save_every * (g.n_configs / g.n_chains);
-  Progress progress("generate", g.algorithm == "hmc" ? "trajectories" : "sweeps",
+  Progress progress("generate", g.alg.name == "hmc" ? "trajectories" : "sweeps",
                     per_chain * static_cast<int64_t>(g.betas.size()));
   std::vector<Coarse> parts;
   for (size_t bi = 0; bi < g.betas.size(); ++bi) {
@@ -341,15 +324,11 @@ std::vector<Coarse> generate_configs(const Setup& s) {
     double acc_sum = 0;
     int64_t acc_n = 0;
     for (int64_t u = 1; u <= per_chain; ++u) {
-      if (g.algorithm == "hmc") {
-        auto step = L::hmc_trajectory(U, md, g.hmc, gen, /*metropolis=*/u > g.accept_all_therm);
-        U = step.U;
-        if (u > g.n_therm) {
-          acc_sum += step.accepted.to(torch::kDouble).mean().item<double>();
-          ++acc_n;
-        }
-      } else {
-        U = L::heatbath_update(U, action, g.heatbath, gen);
+      auto step = g.alg.update(U, action, md, u - 1, gen);
+      U = step.U;
+      if (g.alg.name == "hmc" && u > g.n_therm) {
+        acc_sum += step.accepted.to(torch::kDouble).mean().item<double>();
+        ++acc_n;
       }
       if (u > g.n_therm && (u - g.n_therm) % g.save_every == 0) saved.push_back(U.to(torch::kCPU));
       progress.update(static_cast<int64_t>(bi) * per_chain + u, fmt::format("β_wil = {}", g.betas[bi]));

@@ -42,11 +42,9 @@ struct Setup {
   int64_t N = 3, n_chains = 1, n_therm = 0, n_configs = 1, save_every = 1, seed = 0;
   torch::Device device = torch::kCPU;
   torch::Dtype dtype = torch::kDouble;
-  std::string algorithm, start;
+  std::string start;
   L::GaugeAction action = L::GaugeAction::wilson(1.0);
-  L::HmcOptions hmc;
-  int64_t accept_all_therm = 0;  // initial thermalisation trajectories without Metropolis test
-  L::HeatbathOptions heatbath;
+  McAlgorithm alg;
   int64_t updates_per_chain() const { return n_therm + save_every * (n_configs / n_chains); }
 };
 
@@ -57,22 +55,7 @@ Setup read_setup(Config& cfg) {
   auto a = cfg.child("action");
   s.action = read_gauge_action(a);
   auto alg = cfg.child("algorithm");
-  s.algorithm = alg.require<std::string>("name", Check::one_of({"hmc", "heatbath"}));
-  if (s.algorithm == "hmc") {
-    s.hmc.trajectory_length = alg.get<double>("trajectory_length", 1.0, Check::positive());
-    s.hmc.steps = alg.get<int64_t>("steps", 10, Check::positive());
-    s.hmc.integrator = L::integrator_from_name(
-        alg.get<std::string>("integrator", "omelyan", Check::one_of({"leapfrog", "omelyan"})));
-    s.hmc.reunitarise = alg.get<bool>("reunitarise", false);
-    s.accept_all_therm = alg.get<int64_t>("accept_all_therm", 10, Check::non_negative());
-  } else {
-    s.heatbath.or_steps = alg.get<int64_t>("or_steps", 3, Check::non_negative());
-    try {
-      L::check_heatbath_geometry(s.shape, s.action);
-    } catch (const std::invalid_argument& e) {
-      throw ConfigError("config key 'lattice.shape': " + std::string(e.what()));
-    }
-  }
+  s.alg = read_mc_algorithm(alg, s.shape, s.action, "lattice.shape");
   s.n_chains = cfg.get<int64_t>("n_chains", 1, Check::positive());
   s.n_therm = cfg.get<int64_t>("n_therm", 100, Check::non_negative());
   s.n_configs = cfg.get<int64_t>("n_configs", 100, Check::positive());
@@ -84,7 +67,7 @@ Setup read_setup(Config& cfg) {
   s.device = read_device(cfg);
   s.dtype = read_dtype(cfg);
   s.start = cfg.get<std::string>("start", "cold", Check::one_of({"cold", "hot"}));
-  s.accept_all_therm = std::min(s.accept_all_therm, s.n_therm);
+  s.alg.accept_all_therm = std::min(s.alg.accept_all_therm, s.n_therm);
   return s;
 }
 
@@ -186,11 +169,11 @@ void finish(const fs::path& dir, const Setup& s, const State& st, const json& co
                {"n_configs", e.links.size(0)},
                {"n_updates_per_chain", st.update},
                {"seconds", st.seconds},
-               {"algorithm", s.algorithm},
+               {"algorithm", s.alg.name},
                {"tau_int_units", "updates (HMC trajectories or heatbath sweeps)"},
                {"config", config},
                {"blockspin_version", BLOCKSPIN_VERSION}};
-  if (s.algorithm == "hmc") {
+  if (s.alg.name == "hmc") {
     summary["exp_minus_delta_H"] = stats(production(st.delta_H, s.n_therm, chains, [](double x) { return std::exp(-x); }));
   }
   write_json_atomic(dir / "summary.json", summary);
@@ -230,7 +213,7 @@ void run_generate(const CommonOptions& opt) {
   }
   fs::create_directories(dir / "chunks");
   spdlog::info("generate: SU({}) {} on {}, {} β = {}, {} chains, {} thermalisation + {} x {} updates per chain",
-               s.N, s.algorithm, fmt::join(s.shape, "x"), s.action.name(), s.action.beta(), s.n_chains, s.n_therm,
+               s.N, s.alg.name, fmt::join(s.shape, "x"), s.action.name(), s.action.beta(), s.n_chains, s.n_therm,
                s.n_configs / s.n_chains, s.save_every);
 
   const auto md = L::md_action(s.action);
@@ -238,19 +221,12 @@ void run_generate(const CommonOptions& opt) {
   // Test hook: BLOCKSPIN_TEST_CRASH_AFTER=K makes the process die abruptly after update K (as a kill would).
   const char* crash_env = std::getenv("BLOCKSPIN_TEST_CRASH_AFTER");
   const int64_t crash_after = crash_env != nullptr ? std::atoll(crash_env) : -1;
-  Progress progress("generate", s.algorithm == "hmc" ? "trajectories" : "sweeps", total, st.update);
+  Progress progress("generate", s.alg.name == "hmc" ? "trajectories" : "sweeps", total, st.update);
   while (st.update < total) {
-    torch::Tensor dH, acc;
-    if (s.algorithm == "hmc") {
-      auto step = L::hmc_trajectory(st.U, md, s.hmc, gen, /*metropolis=*/st.update >= s.accept_all_therm);
-      st.U = step.U;
-      dH = step.delta_H.to(torch::kCPU);
-      acc = step.accepted.to(torch::kCPU, torch::kDouble);
-    } else {
-      st.U = L::heatbath_update(st.U, s.action, s.heatbath, gen);
-      dH = torch::zeros({s.n_chains}, torch::kDouble);
-      acc = torch::ones({s.n_chains}, torch::kDouble);
-    }
+    auto step = s.alg.update(st.U, s.action, md, st.update, gen);
+    st.U = step.U;
+    const auto dH = step.delta_H.to(torch::kCPU);
+    const auto acc = step.accepted.to(torch::kCPU, torch::kDouble);
     auto plaq = L::average_plaquette(st.U).to(torch::kCPU, torch::kDouble);
     if (!torch::isfinite(plaq).all().item<bool>())
       throw std::runtime_error(fmt::format("non-finite plaquette at update {}; the last checkpoint is kept", st.update));

@@ -17,7 +17,6 @@
 #include <cmath>
 #include <functional>
 #include <numeric>
-#include <cstring>
 #include <limits>
 #include <sstream>
 
@@ -28,17 +27,6 @@ namespace fs = std::filesystem;
 namespace L = blockspin::lattice;
 namespace F = blockspin::flows;
 using nlohmann::json;
-
-torch::Tensor string_to_bytes(const std::string& s) {
-  auto t = torch::empty({static_cast<int64_t>(s.size())}, torch::kUInt8);
-  std::memcpy(t.data_ptr<uint8_t>(), s.data(), s.size());
-  return t;
-}
-
-std::string bytes_to_string(const torch::Tensor& t) {
-  auto c = t.contiguous();
-  return std::string(reinterpret_cast<const char*>(c.data_ptr<uint8_t>()), static_cast<size_t>(c.numel()));
-}
 
 L::ScalarHmcOptions read_hmc(Config c, const L::ScalarHmcOptions& fallback) {
   L::ScalarHmcOptions h = fallback;
@@ -195,7 +183,7 @@ void write_flow_checkpoint(const fs::path& path, const F::FlowTrainer& trainer, 
   std::ostringstream os;
   archive.save_to(os);
   write_h5_atomic(path, "flow_checkpoint", BLOCKSPIN_VERSION, [&](H5::H5File& f) {
-    write_bytes(f, "trainer", string_to_bytes(os.str()));
+    write_blob(f, "trainer", os.str());
     H5::Group params = f.createGroup("parameters");
     for (const auto& p : trainer.flow->named_parameters(true)) write_tensor(params, p.key(), p.value().detach());
     params.close();
@@ -217,7 +205,7 @@ FlowRunState read_flow_checkpoint(const fs::path& path, F::FlowTrainer& trainer,
     throw ConfigError("the config differs from the one of the run in '" + path.parent_path().string() +
                       "' (resume needs the same config; use --force to start over)");
   torch::serialize::InputArchive archive;
-  std::istringstream is(bytes_to_string(read_bytes(f, "trainer")));
+  std::istringstream is(read_blob(f, "trainer"));
   archive.load_from(is);
   trainer.load(archive);
   FlowRunState st;

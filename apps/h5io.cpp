@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <cerrno>
 #include <system_error>
 #include <utility>
@@ -473,6 +474,17 @@ torch::Tensor read_bytes(const H5::Group& g, const std::string& name) {
     if (out.numel() > 0) ds.read(out.data_ptr(), H5::PredType::NATIVE_UINT8);
     return out;
   });
+}
+
+void write_blob(H5::Group& g, const std::string& name, const std::string& bytes) {
+  auto t = torch::empty({static_cast<int64_t>(bytes.size())}, torch::kUInt8);
+  if (!bytes.empty()) std::memcpy(t.data_ptr<uint8_t>(), bytes.data(), bytes.size());
+  write_bytes(g, name, t);
+}
+
+std::string read_blob(const H5::Group& g, const std::string& name) {
+  const auto t = read_bytes(g, name).contiguous();
+  return std::string(reinterpret_cast<const char*>(t.data_ptr<uint8_t>()), static_cast<size_t>(t.numel()));
 }
 
 void write_attribute(H5::H5Object& o, const std::string& name, const std::string& value) {

@@ -76,6 +76,9 @@ bool has_dataset(const H5::Group& g, const std::string& name);
 void write_bytes(H5::Group& g, const std::string& name, const torch::Tensor& uint8_tensor);
 /// Read a dataset of 8-bit unsigned integers written by write_bytes as a uint8 CPU tensor of the stored shape.
 torch::Tensor read_bytes(const H5::Group& g, const std::string& name);
+/// write_bytes / read_bytes for a byte string, e.g. a torch::serialize archive.
+void write_blob(H5::Group& g, const std::string& name, const std::string& bytes);
+std::string read_blob(const H5::Group& g, const std::string& name);
 
 /// Write (or replace) a string attribute, stored as a scalar variable-length UTF-8 string.
 void write_attribute(H5::H5Object& o, const std::string& name, const std::string& value);

@@ -71,4 +71,35 @@ lattice::GaugeAction read_gauge_action(Config& a) {
   return lattice::GaugeAction::from_name(name, beta, c1);
 }
 
+McAlgorithm read_mc_algorithm(Config& alg, const std::vector<int64_t>& shape, const lattice::GaugeAction& action,
+                              const std::string& shape_key, const std::optional<std::string>& default_name) {
+  McAlgorithm a;
+  const auto names = Check::one_of({"hmc", "heatbath"});
+  a.name = default_name ? alg.get<std::string>("name", *default_name, names) : alg.require<std::string>("name", names);
+  if (a.name == "hmc") {
+    a.hmc.trajectory_length = alg.get<double>("trajectory_length", 1.0, Check::positive());
+    a.hmc.steps = alg.get<int64_t>("steps", 10, Check::positive());
+    a.hmc.integrator = lattice::integrator_from_name(
+        alg.get<std::string>("integrator", "omelyan", Check::one_of({"leapfrog", "omelyan"})));
+    a.hmc.reunitarise = alg.get<bool>("reunitarise", false);
+    a.accept_all_therm = alg.get<int64_t>("accept_all_therm", 10, Check::non_negative());
+  } else {
+    a.heatbath.or_steps = alg.get<int64_t>("or_steps", 3, Check::non_negative());
+    try {
+      lattice::check_heatbath_geometry(shape, action);
+    } catch (const std::invalid_argument& e) {
+      throw ConfigError("config key '" + shape_key + "': " + std::string(e.what()));
+    }
+  }
+  return a;
+}
+
+lattice::HmcStep McAlgorithm::update(const torch::Tensor& U, const lattice::GaugeAction& action,
+                                     const lattice::MdAction& md, int64_t index, at::Generator& gen) const {
+  if (name == "hmc") return lattice::hmc_trajectory(U, md, hmc, gen, /*metropolis=*/index >= accept_all_therm);
+  const int64_t n = U.size(0);
+  return {lattice::heatbath_update(U, action, heatbath, gen), torch::zeros({n}, torch::kDouble),
+          torch::ones({n}, torch::TensorOptions().dtype(torch::kBool))};
+}
+
 }  // namespace blockspin::apps

@@ -14,7 +14,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
-#include <cstring>
 #include <sstream>
 
 namespace blockspin::apps {
@@ -22,17 +21,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-torch::Tensor string_to_bytes(const std::string& s) {
-  auto t = torch::empty({static_cast<int64_t>(s.size())}, torch::kUInt8);
-  std::memcpy(t.data_ptr<uint8_t>(), s.data(), s.size());
-  return t;
-}
-
-std::string bytes_to_string(const torch::Tensor& t) {
-  auto c = t.contiguous();
-  return std::string(reinterpret_cast<const char*>(c.data_ptr<uint8_t>()), static_cast<size_t>(c.numel()));
-}
 
 template <class T>
 torch::Tensor vec_tensor(const std::vector<T>& v) {
@@ -71,7 +59,7 @@ void write_checkpoint(const fs::path& path, torch::nn::Module& model, torch::opt
     H5::Group params = f.createGroup("parameters");
     for (const auto& p : model.named_parameters(true)) write_tensor(params, p.key(), p.value().detach());
     params.close();
-    write_bytes(f, "optimizer", string_to_bytes(os.str()));
+    write_blob(f, "optimizer", os.str());
     write_bytes(f, "rng_state", lattice::generator_state(gen));
     H5::Group curve = f.createGroup("curve");
     write_tensor(curve, "step", vec_tensor(s.curve.step));
@@ -93,7 +81,7 @@ Snapshot read_checkpoint(const fs::path& path, torch::nn::Module& model, torch::
                       "' (resume needs the same config; use --force to start over)");
   load_parameters(model, path);
   torch::serialize::InputArchive archive;
-  std::istringstream is(bytes_to_string(read_bytes(f, "optimizer")));
+  std::istringstream is(read_blob(f, "optimizer"));
   archive.load_from(is);
   opt.load(archive);
   lattice::set_generator_state(gen, read_bytes(f, "rng_state"));
