@@ -12,15 +12,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
+using blockspin::apps::testing::fresh_test_dir;
 using blockspin::apps::testing::run_blockspin;
 
 class CliTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir = fs::temp_directory_path() /
-          ("blockspin_cli_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    fs::remove_all(dir);
-    fs::create_directories(dir);
+    dir = fresh_test_dir("blockspin_cli_");
     write("tiny.json", R"({
       "lattice": {"shape": [4, 3, 2, 2]}, "group": "SU2", "batch": 2, "seed": 7,
       "configurations": [

@@ -20,6 +20,7 @@
 namespace fs = std::filesystem;
 namespace L = blockspin::lattice;
 using namespace blockspin::apps;
+using blockspin::apps::testing::fresh_test_dir;
 using blockspin::apps::testing::run_blockspin;
 
 namespace {
@@ -27,10 +28,7 @@ namespace {
 class FpDataTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir = fs::temp_directory_path() /
-          ("blockspin_fpdata_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    fs::remove_all(dir);
-    fs::create_directories(dir);
+    dir = fresh_test_dir("blockspin_fpdata_");
     // Two Wilson heatbath configurations (β_wil = 2.5, 4.0) and one instanton; two batches of <= 2.
     std::ofstream(dir / "fp.json") << R"({
       "lattice": {"shape": [2, 2, 2, 2]}, "group": "SU2",

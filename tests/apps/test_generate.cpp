@@ -16,15 +16,13 @@ using blockspin::apps::read_ensemble;
 
 namespace {
 
+using blockspin::apps::testing::fresh_test_dir;
 using blockspin::apps::testing::run_blockspin;
 
 class GenerateTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir = fs::temp_directory_path() /
-          ("blockspin_gen_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    fs::remove_all(dir);
-    fs::create_directories(dir);
+    dir = fresh_test_dir("blockspin_gen_");
     std::ofstream(dir / "hb.json") << R"({
       "lattice": {"shape": [4, 4, 2, 2]}, "group": "SU2", "action": {"name": "wilson", "beta": 2.3},
       "algorithm": {"name": "heatbath", "or_steps": 1},

@@ -15,6 +15,7 @@
 namespace fs = std::filesystem;
 using nlohmann::json;
 using namespace blockspin::apps;
+using blockspin::apps::testing::fresh_test_dir;
 using blockspin::apps::testing::run_blockspin;
 
 namespace {
@@ -22,10 +23,7 @@ namespace {
 class TrainTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir = fs::temp_directory_path() /
-          ("blockspin_train_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    fs::remove_all(dir);
-    fs::create_directories(dir);
+    dir = fresh_test_dir("blockspin_train_");
     std::ofstream(dir / "wl.json") << R"({
       "task": "wilson_loops", "group": "SU2", "seed": 3,
       "data": {"betas": [1.0, 4.0], "train_shape": [4, 4], "n_train": 6, "n_val": 2, "n_test": 2,

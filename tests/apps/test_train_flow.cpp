@@ -16,6 +16,7 @@
 namespace fs = std::filesystem;
 using nlohmann::json;
 using namespace blockspin::apps;
+using blockspin::apps::testing::fresh_test_dir;
 using blockspin::apps::testing::run_blockspin;
 
 namespace {
@@ -23,10 +24,7 @@ namespace {
 class TrainFlowTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir = fs::temp_directory_path() /
-          ("blockspin_train_flow_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    fs::remove_all(dir);
-    fs::create_directories(dir);
+    dir = fresh_test_dir("blockspin_train_flow_");
     std::ofstream(dir / "ir.json") << R"({
       "seed": 3,
       "action": {"kappa": 0.2, "lambda": 0.01},
