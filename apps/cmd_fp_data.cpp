@@ -360,15 +360,20 @@ Coarse make_instantons(const Setup& s) {
 
 const char* kCoarseFile = "coarse.h5";
 
+/// The per-configuration coarse datasets, shared by coarse.h5 and fp_data.h5.
+void write_coarse_datasets(H5::Group& f, const Coarse& c) {
+  write_tensor(f, "coarse_links", c.links);
+  write_tensor(f, "beta_wil", c.beta_wil);
+  write_tensor(f, "kind", c.kind);
+  write_tensor(f, "rho", c.rho);
+  write_tensor(f, "source", c.source);
+  write_tensor(f, "source_index", c.source_index);
+  write_tensor(f, "wilson_action", c.wilson_action);
+}
+
 void write_coarse(const fs::path& path, const Coarse& c, const json& config) {
   write_h5_atomic(path, "fp_data_coarse", BLOCKSPIN_VERSION, [&](H5::H5File& f) {
-    write_tensor(f, "coarse_links", c.links);
-    write_tensor(f, "beta_wil", c.beta_wil);
-    write_tensor(f, "kind", c.kind);
-    write_tensor(f, "rho", c.rho);
-    write_tensor(f, "source", c.source);
-    write_tensor(f, "source_index", c.source_index);
-    write_tensor(f, "wilson_action", c.wilson_action);
+    write_coarse_datasets(f, c);
     write_attribute(f, "generation_seconds", c.generation_seconds);
     write_attribute(f, "config", config.dump());
   });
@@ -443,17 +448,11 @@ void finish(const fs::path& dir, const Setup& s, const Coarse& c, const std::vec
   const int64_t n = c.size();
 
   write_h5_atomic(dir / "fp_data.h5", "fp_data", BLOCKSPIN_VERSION, [&](H5::H5File& f) {
-    write_tensor(f, "coarse_links", c.links);
+    write_coarse_datasets(f, c);
     write_tensor(f, "action", r.action);
     write_tensor(f, "derivatives", r.derivatives);
     write_tensor(f, "fine_action", r.fine_action);
     write_tensor(f, "kernel", r.kernel);
-    write_tensor(f, "wilson_action", c.wilson_action);
-    write_tensor(f, "beta_wil", c.beta_wil);
-    write_tensor(f, "kind", c.kind);
-    write_tensor(f, "rho", c.rho);
-    write_tensor(f, "source", c.source);
-    write_tensor(f, "source_index", c.source_index);
     write_tensor(f, "grad_norm", r.grad_norm);
     write_tensor(f, "iterations", r.iterations);
     write_tensor(f, "converged", r.converged);
