@@ -80,9 +80,11 @@ void make_plots(const fs::path& dir, const std::vector<json>& lines, bool ir) {
 }
 
 json metric_line(const F::TrainMetrics& m, int64_t levels) {
-  return json{{"step", m.step},       {"loss", m.loss},         {"ess_per_n", m.ess_per_n}, {"kappa", m.kappa},
-              {"lambda", m.lambda},   {"lr", m.lr},             {"bank_ess", m.bank_ess},   {"bank_resampled", m.bank_resampled},
-              {"levels", levels}};
+  json j{{"step", m.step},       {"loss", m.loss},         {"ess_per_n", m.ess_per_n}, {"kappa", m.kappa},
+         {"lambda", m.lambda},   {"lr", m.lr},             {"bank_ess", m.bank_ess},   {"bank_resampled", m.bank_resampled},
+         {"levels", levels},     {"ode_steps", m.ode_steps}};
+  if (m.ode_checked) j["ode_error"] = m.ode_error;  // estimated max |error of log p̃| over the batch (ode_control.h)
+  return j;
 }
 
 void run_train_flow(const CommonOptions& opt) {
@@ -152,6 +154,14 @@ void run_train_flow(const CommonOptions& opt) {
       diverged(fmt::format("non-finite loss or coupling (loss {}, κ {}, λ {})", m.loss, m.kappa, m.lambda));
     for (const auto& p : trainer.flow->parameters())
       if (!torch::isfinite(p).all().item<bool>()) diverged("non-finite flow parameters");
+    if (m.ode_refined)
+      spdlog::info("step {}: RK4 error of log p̃ {:.3g} at {} steps > tolerance {}: now {} steps per CNF (error {:.3g})",
+                   m.step, m.ode_error_before, m.ode_steps_before, s.trainer.ode_control.tolerance, m.ode_steps,
+                   m.ode_error);
+    if (m.ode_at_limit)
+      spdlog::warn("step {}: RK4 error of log p̃ {:.3g} exceeds the tolerance {} at the step limit {} "
+                   "(training.ode_control.max_steps); the tracked density is inexact — lower training.lr",
+                   m.step, m.ode_error, s.trainer.ode_control.tolerance, m.ode_steps);
     log << metric_line(m, trainer.flow->levels()).dump() << "\n";
     log.flush();
     state.ess_ema = trainer.steps_done == 1 ? m.ess_per_n : 0.9 * state.ess_ema + 0.1 * m.ess_per_n;
@@ -168,8 +178,9 @@ void run_train_flow(const CommonOptions& opt) {
     }
     if (trainer.steps_done == crash_after) std::_Exit(86);
     if (trainer.steps_done % s.log_every == 0 || trainer.steps_done == total)
-      progress.update(trainer.steps_done, fmt::format("loss {:.4g}, ESS/N {:.3f} (avg {:.3f}), κ {:.5f}, bank ESS {:.3f}",
-                                                      m.loss, m.ess_per_n, state.ess_ema, m.kappa, m.bank_ess));
+      progress.update(trainer.steps_done,
+                      fmt::format("loss {:.4g}, ESS/N {:.3f} (avg {:.3f}), κ {:.5f}, bank ESS {:.3f}, RK4 steps {}", m.loss,
+                                  m.ess_per_n, state.ess_ema, m.kappa, m.bank_ess, m.ode_steps));
   }
   log.close();
   const auto lines = read_metrics(jsonl);

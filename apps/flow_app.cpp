@@ -115,6 +115,10 @@ FlowRunSetup read_flow_setup(Config& cfg) {
   t.beta1 = tr.get<double>("beta1", 0.8, Check::in_range(0, 0.999999));
   t.beta2 = tr.get<double>("beta2", 0.9, Check::in_range(0, 0.999999));
   s.checkpoint_every = tr.get<int64_t>("checkpoint_every", 50, Check::positive());
+  auto oc = tr.child("ode_control");
+  t.ode_control.tolerance = oc.get<double>("tolerance", t.ode_control.tolerance, Check::non_negative());
+  t.ode_control.check_every = oc.get<int64_t>("check_every", t.ode_control.check_every, Check::positive());
+  t.ode_control.max_steps = oc.get<int64_t>("max_steps", t.ode_control.max_steps, Check::positive());
   s.log_every = tr.get<int64_t>("log_every", 10, Check::positive());
   auto lg = tr.child("langevin");
   t.langevin_step = lg.get<double>("step_size", 0.01, Check::positive());
@@ -283,6 +287,7 @@ FlowEvaluation evaluate_flow(F::FlowTrainer& trainer, const FlowEvalOptions& o, 
   j["fine_shape"] = fine_shape;
   j["coarse_shape"] = opt.coarse_extents;
   j["ess"] = mh.ess_per_n;
+  j["ode_steps"] = trainer.flow->ode_steps();  // RK4 steps per CNF of the evaluated map
   j["acceptance"] = mh.acceptance;
   j["reverse_kl"] = mh.kl;
   j["tau_int"] = gamma_json(mh.tau);

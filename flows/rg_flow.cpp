@@ -45,15 +45,29 @@ FlowState RGFlowImpl::forward(const FlowState& coarse, const std::vector<torch::
   return s;
 }
 
-FlowState RGFlowImpl::forward(const FlowState& coarse, at::Generator& gen) {
+FlowState RGFlowImpl::forward(const FlowState& coarse, at::Generator& gen, std::vector<torch::Tensor>* drawn_noise) {
   lattice::check_scalar_field(coarse.phi, "RGFlow");
-  std::vector<torch::Tensor> noise;
+  if (drawn_noise != nullptr) drawn_noise->clear();
   FlowState s = coarse;
   for (int64_t i = 0; i < levels(); ++i) {
     auto zeta = level_modules[i]->noise->sample(upsample(s.phi.detach()), gen);
+    if (drawn_noise != nullptr) drawn_noise->push_back(zeta);
     s = level_modules[i]->forward(s, zeta);
   }
   return s;
+}
+
+int64_t RGFlowImpl::ode_steps() const {
+  return level_modules.empty() ? options.cnf().steps() : level_modules.front()->cnf->options.steps();
+}
+
+void RGFlowImpl::set_ode_steps(int64_t steps) {
+  if (steps < 1) throw std::invalid_argument("RGFlow::set_ode_steps: steps must be >= 1");
+  options.cnf().steps(steps);
+  for (auto& l : level_modules) {
+    l->cnf_options.steps(steps);
+    l->cnf->options.steps(steps);
+  }
 }
 
 RGInverse RGFlowImpl::inverse(const torch::Tensor& fine) {

@@ -50,8 +50,9 @@ class RGFlowImpl : public torch::nn::Cloneable<RGFlowImpl> {
  public:
   explicit RGFlowImpl(const RGFlowOptions& options);
   void reset() override;
-  /// Draws the noise of every level from `gen` (on the field's device).
-  FlowState forward(const FlowState& coarse, at::Generator& gen);
+  /// Draws the noise of every level from `gen` (on the field's device); if `drawn_noise` is given it receives the
+  /// noise (one tensor per level, still attached to σ's graph), e.g. to replay the same map (ode_control.h).
+  FlowState forward(const FlowState& coarse, at::Generator& gen, std::vector<torch::Tensor>* drawn_noise = nullptr);
   /// With given noise, one tensor per level (deterministic; for tests and replays).
   FlowState forward(const FlowState& coarse, const std::vector<torch::Tensor>& noise);
   /// Left inverse (Eq. 30) with the log-density correction.
@@ -61,6 +62,9 @@ class RGFlowImpl : public torch::nn::Cloneable<RGFlowImpl> {
   /// Appends a level (UV matching's iterated application, Appendix A); the linear size doubles once more.
   void append_level(RGLevel level);
   int64_t levels() const { return int64_t(level_modules.size()); }
+  /// RK4 steps of every level's CNF (they share one count; ode_control.h refines it during training).
+  int64_t ode_steps() const;
+  void set_ode_steps(int64_t steps);
   RGLevel level(int64_t i) const { return level_modules.at(i); }
 
   RGFlowOptions options;

@@ -18,6 +18,7 @@ torch::Tensor coupling(double v, bool learnable) {
 FlowTrainer::FlowTrainer(RGFlow flow_, const TrainerOptions& o)
     : options(o), flow(std::move(flow_)), generator(lattice::make_generator(o.seed, o.device)), lr(o.lr) {
   if (o.batch < 1) throw std::invalid_argument("FlowTrainer: batch must be >= 1");
+  if (o.ode_control.check_every < 1) throw std::invalid_argument("FlowTrainer: ode_control.check_every must be >= 1");
   flow->to(o.device);
   const bool ir = o.matching == Matching::IR;
   kappa = coupling(ir ? o.kappa_coarse : o.kappa_fine, o.learn_kappa);
@@ -82,7 +83,23 @@ TrainMetrics FlowTrainer::step() {
   const bool ir = options.matching == Matching::IR;
   auto coarse = draw_coarse();
   auto log_p_coarse = -lattice::scalar_action(coarse, coarse_couplings());
-  auto fine = flow->forward(FlowState{coarse, log_p_coarse}, generator);
+  const FlowState start{coarse, log_p_coarse};
+  std::vector<torch::Tensor> noise;
+  auto fine = flow->forward(start, generator, &noise);
+  TrainMetrics m;
+  const auto& oc = options.ode_control;
+  if (oc.tolerance > 0 && steps_done % oc.check_every == 0) {
+    const int64_t before = flow->ode_steps();
+    const auto e = control_ode_steps(*flow, start, noise, oc);
+    m.ode_checked = true;
+    m.ode_error = e.log_prob_error;
+    m.ode_at_limit = e.at_limit;
+    m.ode_refined = flow->ode_steps() != before;
+    m.ode_steps_before = e.initial_steps;
+    m.ode_error_before = e.initial_log_prob_error;
+    if (m.ode_refined) fine = flow->forward(start, noise);
+  }
+  m.ode_steps = flow->ode_steps();
   auto s_fine = lattice::scalar_action(fine.phi, fine_couplings());
   auto kl_terms = s_fine + fine.log_prob;  // Eq. (32) per sample
   auto loss = kl_terms.mean();
@@ -96,7 +113,6 @@ TrainMetrics FlowTrainer::step() {
   lr *= options.lr_decay;
   for (auto& group : optimizer->param_groups()) static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
   ++steps_done;
-  TrainMetrics m;
   m.step = steps_done;
   m.loss = loss.item<double>();
   m.ess_per_n = effective_sample_size_fraction(-kl_terms.detach());
@@ -136,6 +152,7 @@ void FlowTrainer::save(torch::serialize::OutputArchive& a) const {
     a.write("bank_couplings", bank->sampled_couplings);
   }
   a.write("bank_draws", torch::tensor(bank->draws));
+  a.write("ode_steps", torch::tensor(flow->ode_steps()));
 }
 
 void FlowTrainer::load(torch::serialize::InputArchive& a) {
@@ -170,6 +187,7 @@ void FlowTrainer::load(torch::serialize::InputArchive& a) {
     bank->sampled_couplings = get("bank_couplings");
   }
   bank->draws = get("bank_draws").item<int64_t>();
+  if (auto t = try_get("ode_steps"); t.defined()) flow->set_ode_steps(t.item<int64_t>());  // older checkpoints: config
 }
 
 }  // namespace blockspin::flows

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "flows/log_z_gradient.h"
+#include "flows/ode_control.h"
 #include "flows/rg_flow.h"
 #include "lattice/scalar_action.h"
 #include "lattice/scalar_hmc.h"
@@ -43,6 +44,9 @@ struct TrainerOptions {
   int64_t hmc_trajectories = 1;  ///< per training step
   SampleBankOptions bank{};
   double lr = 0.01, beta1 = 0.8, beta2 = 0.9, lr_decay = 0.997;
+  /// RK4 error control (ode_control.h): checked on the training batch every check_every steps, before the update;
+  /// when the step count is refined the step's forward pass is redone with the same coarse batch and noise.
+  OdeControlOptions ode_control{};
   bool init_noise_from_coarse = true;  ///< Appendix C, at the first step
   uint64_t seed = 1;
   torch::Dtype dtype = torch::kDouble;
@@ -57,6 +61,13 @@ struct TrainMetrics {
   double bank_ess = 1;   ///< reweighting ESS/N of the ∇ log Z bank
   bool bank_resampled = false;
   double lr = 0;
+  int64_t ode_steps = 0;       ///< RK4 steps per CNF used for this step
+  bool ode_checked = false;    ///< whether the RK4 error was estimated at this step
+  double ode_error = 0;        ///< the estimate (max |error of log p̃| over the batch) when checked
+  bool ode_refined = false;    ///< the step count was doubled at this step
+  int64_t ode_steps_before = 0;  ///< when refined: the previous count and its estimated error
+  double ode_error_before = 0;
+  bool ode_at_limit = false;   ///< the tolerance was not reached within ode_control.max_steps
 };
 
 class FlowTrainer {

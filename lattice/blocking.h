@@ -18,9 +18,13 @@
 
 namespace blockspin::lattice {
 
-/// Parameters of the RG transformation. κ = 8.0: the value recalled for the Blatter–Niedermayer SU(3) RGT used by
-/// the FP L-CNN papers (the papers in /work/shared/papers give κ only symbolically); not verified against the
-/// paper text, check before comparing with published numbers.
+/// Parameters of the RG transformation. κ = 8: source — the value as recalled for the Blatter–Niedermayer SU(3) RGT
+/// used by the FP L-CNN papers (those in /work/shared/papers give κ only symbolically), NOT verified against [3].
+/// Rationale: any κ > 0 gives a valid RGT with a classically perfect FP action; κ sets how tightly the fine field is
+/// tied to the coarse one (κ → 0: U* minimises the fine action alone and A_FP → 0 loses V; κ → ∞: U* is pinned to
+/// the blocking constraint and the minimisation becomes stiff). The FP literature tunes κ with the smearing for the
+/// shortest-ranged FP action; the README's fp-data section measures the κ dependence (4, 8, 16) of the instanton
+/// action and of the minimiser's iterations.
 struct BlockingOptions {
   SmearingOptions smearing{};
   double kappa = 8.0;

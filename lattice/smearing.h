@@ -17,12 +17,18 @@
 
 namespace blockspin::lattice {
 
-/// Staple weights of the smearing. Defaults: s_pl = 0.07, s_d = 0.016, s_hd = 0.008, the weights of the SU(3)
-/// RG transformation of Blatter & Niedermayer, Nucl. Phys. B482 (1996) 286 (hep-lat/9605017), which the FP-action
-/// L-CNN papers (Holland, Ipp, Müller, Wenger, arXiv:2401.06481) cite as "the RGT defined in Ref. [3]". The papers in
-/// /work/shared/papers quote no numbers: these values are recalled from the FP literature, NOT verified against the
-/// paper text; check them before producing data to be compared with published FP actions. In D = 4 they give
-/// s0 = 1 - 6·0.07 - 12·0.016 - 8·0.008 = 0.324.
+/// Staple weights of the smearing. Defaults s_pl = 0.07, s_d = 0.016, s_hd = 0.008 (in D = 4: s0 = 1 - 6·0.07 -
+/// 12·0.016 - 8·0.008 = 0.324).
+/// Source: the weights as recalled for the SU(3) RG transformation of Blatter & Niedermayer, Nucl. Phys. B482 (1996)
+/// 286 (hep-lat/9605017), "the RGT defined in Ref. [3]" of the FP L-CNN papers; the papers in /work/shared/papers call
+/// s0, s_pl, s_d, s_hd "arbitrary constants" and quote no numbers, so the values are NOT verified against [3].
+/// Rationale (why they are a sound choice whatever [3] says): every choice with s0 > 0 defines a valid RGT whose FP
+/// action is classically perfect; the weights only set how far the FP action's couplings reach. These are all
+/// positive and sum with s0 to 1, so S is an average of paths (|S| <= 1 entrywise in norm, S = 1 on the unit field,
+/// Q = S S never vanishes on smooth fields and its maximiser is unique), the original link keeps the largest single
+/// weight, and the weight per path falls with the path's length (planar 0.07 > diagonal 0.016 > hyperdiagonal 0.008,
+/// in total 0.42 / 0.19 / 0.06), so the blocking stays inside the hypercubes attached to the link as the papers
+/// describe. Set other values in the config to compare with published FP actions.
 struct SmearingOptions {
   double s_pl = 0.07;
   double s_d = 0.016;

@@ -1,0 +1,49 @@
+// Step-doubling estimate of the fixed-step RK4 error of an RGFlow's log-density, and the control that doubles the CNF
+// step count whenever that estimate exceeds a tolerance.
+//
+// Why it exists: the flow's log p̃ is exact only up to the RK4 error O(h⁴). Trained by reverse KL with few fixed
+// steps (the paper's 10), the optimiser can exploit that error: the vector field grows stiff, the tracked log p̃
+// drifts away from the density of the map actually sampled, the reported loss falls below its bound log Z_L − log Z_F
+// and the true ESS collapses to 1/N. Measuring the error on the training batch and refining the steps keeps the
+// tracked density honest (what Metropolis needs) at the cost of more steps only where the field needs them.
+//
+// Estimate (Richardson, RK4 order 4): from the same coarse φ and noise ζ, run the flow with N and 2N steps; then
+// err_N ≈ (16/15) |log p̃_N − log p̃_2N| per configuration; the reported value is the maximum over the batch (the
+// Metropolis weights are sensitive to the tail). The field error is reported the same way (max over sites).
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "flows/common.h"
+#include "flows/rg_flow.h"
+
+namespace blockspin::flows {
+
+struct OdeErrorEstimate {
+  int64_t steps = 0;            ///< the step count N the estimate is for
+  double log_prob_error = 0;    ///< max over the batch of the estimated |error of log p̃| at N steps
+  double field_error = 0;       ///< max over the batch and sites of the estimated |error of φ̃| at N steps
+  bool at_limit = false;        ///< control only: the tolerance was not reached within max_steps
+  int64_t initial_steps = 0;    ///< control only: the step count before the control, and its estimate
+  double initial_log_prob_error = 0;
+};
+
+struct OdeControlOptions {
+  double tolerance = 0.05;  ///< on OdeErrorEstimate::log_prob_error; <= 0 disables the control
+  int64_t check_every = 10; ///< training steps between checks (the check costs 3 forward passes without gradients)
+  int64_t max_steps = 1280; ///< never refine beyond this many steps per CNF
+};
+
+/// The estimate for the flow's current step count (every level's CNF uses the same count), without gradients.
+/// `noise` holds one tensor per level as drawn for `coarse` (RGFlowImpl::forward's drawn_noise).
+OdeErrorEstimate estimate_ode_error(RGFlowImpl& flow, const FlowState& coarse, const std::vector<torch::Tensor>& noise);
+
+/// Estimates and, while the estimate exceeds options.tolerance and 2N <= options.max_steps, doubles the flow's step
+/// count and estimates again. Returns the estimate for the final count (at_limit set if it still exceeds the tolerance).
+OdeErrorEstimate control_ode_steps(RGFlowImpl& flow, const FlowState& coarse, const std::vector<torch::Tensor>& noise,
+                                   const OdeControlOptions& options);
+
+}  // namespace blockspin::flows

@@ -1,0 +1,135 @@
+// Tests of the RK4 error control (flows/ode_control.h): the step-doubling estimate against the true error of log p̃
+// (reference: many more steps), its h⁴ scaling, the doubling control and its limit, and the trainer's use of it
+// (refinement reported in the metrics and restored from a checkpoint).
+#include "flow_test_helpers.h"
+
+#include "flows/ode_control.h"
+#include "flows/training.h"
+
+#include <sstream>
+
+using namespace blockspin::flows;
+using namespace blockspin::flows::testing;
+
+namespace {
+/// A 2x2 -> 4x4 flow far from the identity, with a coarse batch and the noise drawn for it.
+struct Setup {
+  RGFlow flow{nullptr};
+  FlowState coarse;
+  std::vector<torch::Tensor> noise;
+};
+
+Setup make_setup(int64_t steps) {
+  Setup s;
+  torch::manual_seed(5);
+  s.flow = RGFlow(RGFlowOptions(1, CNFOptions(small_field_options(2)).steps(steps)));
+  randomise(*s.flow, 6, 0.5);  // RK4 error of log p̃ ~4e-3 at 8 steps, in the h⁴ regime
+  auto phi = random_field({6, 2, 2}, 7);
+  s.coarse = {phi, torch::zeros({6}, real())};
+  auto gen = blockspin::lattice::make_generator(8);
+  torch::NoGradGuard no_grad;
+  s.flow->forward(s.coarse, gen, &s.noise);
+  return s;
+}
+
+/// max over the batch of |log p̃(N steps) − log p̃(reference steps)|.
+double true_error(RGFlowImpl& flow, const Setup& s, int64_t steps, int64_t reference) {
+  torch::NoGradGuard no_grad;
+  const int64_t keep = flow.ode_steps();
+  flow.set_ode_steps(steps);
+  auto a = flow.forward(s.coarse, s.noise).log_prob;
+  flow.set_ode_steps(reference);
+  auto b = flow.forward(s.coarse, s.noise).log_prob;
+  flow.set_ode_steps(keep);
+  return (a - b).abs().max().item<double>();
+}
+}  // namespace
+
+TEST(OdeControl, StepDoublingEstimateMatchesTheTrueErrorAndScalesAsH4) {
+  auto s = make_setup(8);
+  const auto e8 = estimate_ode_error(*s.flow, s.coarse, s.noise);
+  EXPECT_EQ(e8.steps, 8);
+  EXPECT_EQ(s.flow->ode_steps(), 8);  // restored after the estimate
+  const double t8 = true_error(*s.flow, s, 8, 512);
+  ASSERT_GT(t8, 1e-6) << "the randomised flow must be far enough from the identity to have an RK4 error";
+  EXPECT_NEAR(e8.log_prob_error, t8, 0.1 * t8);
+  EXPECT_GT(e8.field_error, 0.0);
+  s.flow->set_ode_steps(16);
+  const auto e16 = estimate_ode_error(*s.flow, s.coarse, s.noise);
+  const double ratio = e8.log_prob_error / e16.log_prob_error;
+  EXPECT_GT(ratio, 12.0);  // 2⁴ = 16 for RK4
+  EXPECT_LT(ratio, 20.0);
+}
+
+TEST(OdeControl, DoublesTheStepsUntilTheToleranceOrTheLimit) {
+  auto s = make_setup(4);
+  s.flow->set_ode_steps(8);
+  const double e8 = estimate_ode_error(*s.flow, s.coarse, s.noise).log_prob_error;
+  s.flow->set_ode_steps(16);
+  const double e16 = estimate_ode_error(*s.flow, s.coarse, s.noise).log_prob_error;
+  ASSERT_LT(e16, e8);
+  OdeControlOptions o;
+  o.tolerance = std::sqrt(e8 * e16);  // between the two: 4 -> 8 -> 16
+  s.flow->set_ode_steps(4);
+  auto e = control_ode_steps(*s.flow, s.coarse, s.noise, o);
+  EXPECT_EQ(s.flow->ode_steps(), 16);
+  EXPECT_EQ(e.steps, 16);
+  EXPECT_LE(e.log_prob_error, o.tolerance);
+  EXPECT_FALSE(e.at_limit);
+  EXPECT_EQ(e.initial_steps, 4);
+  EXPECT_GT(e.initial_log_prob_error, e8);
+  // The limit: stops at 8 and says so.
+  o.max_steps = 8;
+  s.flow->set_ode_steps(4);
+  e = control_ode_steps(*s.flow, s.coarse, s.noise, o);
+  EXPECT_EQ(s.flow->ode_steps(), 8);
+  EXPECT_TRUE(e.at_limit);
+  // Disabled: estimates only.
+  o.tolerance = 0;
+  s.flow->set_ode_steps(4);
+  e = control_ode_steps(*s.flow, s.coarse, s.noise, o);
+  EXPECT_EQ(s.flow->ode_steps(), 4);
+  EXPECT_GT(e.log_prob_error, e8);
+}
+
+TEST(OdeControl, TrainerRefinesReportsAndCheckpointsTheStepCount) {
+  TrainerOptions o;
+  o.coarse_extents = {2, 2};
+  o.kappa_fine = o.kappa_coarse = 0.15;
+  o.batch = 8;
+  o.langevin_therm = 100;
+  o.langevin_steps = 5;
+  o.bank.size = 100;
+  o.bank.chains = 10;
+  o.bank.therm_trajectories = 5;
+  o.ode_control.tolerance = 1e-9;
+  o.ode_control.check_every = 2;
+  o.ode_control.max_steps = 12;
+  auto flow = make_setup(3).flow;
+  FlowTrainer t(flow, o);
+  auto m = t.step();  // step 0 is checked: 3 -> 6 -> 12, still above 1e-9
+  EXPECT_TRUE(m.ode_checked);
+  EXPECT_TRUE(m.ode_refined);
+  EXPECT_TRUE(m.ode_at_limit);
+  EXPECT_EQ(m.ode_steps, 12);
+  EXPECT_GT(m.ode_error, 1e-9);
+  EXPECT_EQ(m.ode_steps_before, 3);
+  EXPECT_GT(m.ode_error_before, m.ode_error);
+  EXPECT_TRUE(std::isfinite(m.loss));
+  m = t.step();
+  EXPECT_FALSE(m.ode_checked);
+  std::stringstream buf;
+  {
+    torch::serialize::OutputArchive ar;
+    t.save(ar);
+    ar.save_to(buf);
+  }
+  FlowTrainer u(make_setup(3).flow, o);
+  torch::serialize::InputArchive ar;
+  ar.load_from(buf);
+  u.load(ar);
+  EXPECT_EQ(u.flow->ode_steps(), 12);
+  EXPECT_EQ(u.flow->level(0)->cnf->options.steps(), 12);
+  o.ode_control.check_every = 0;
+  EXPECT_THROW(FlowTrainer(make_setup(3).flow, o), std::invalid_argument);
+}
