@@ -620,7 +620,19 @@ void run_fp_data(const CommonOptions& opt) {
     const int64_t first = b * s.batch_size, count = std::min(s.batch_size, n - first);
     const auto started = std::chrono::steady_clock::now();
     const auto V = coarse.links.slice(0, first, first + count).to(options);
-    auto fp = L::fp_minimise(V, fine_fn, s.minimiser);
+    // Inside a batch: a log line at most every 30 s (iteration, largest gradient norm still iterating, converged).
+    auto minimiser = s.minimiser;
+    auto last_report = started;
+    minimiser.on_iteration = [&](const L::FpProgress& p) {
+      const auto now = std::chrono::steady_clock::now();
+      if (std::chrono::duration<double>(now - last_report).count() < 30.0) return;
+      last_report = now;
+      spdlog::info("fp-data: batch {}/{}: L-BFGS iteration {}, max gradient norm {:.3e} (tol {:g}), converged {}/{}, "
+                   "{:.0f} s",
+                   b + 1, n_batches, p.iteration, p.max_grad_norm, s.minimiser.grad_tol, p.n_converged, p.batch,
+                   std::chrono::duration<double>(now - started).count());
+    };
+    auto fp = L::fp_minimise(V, fine_fn, minimiser);
     Results r;
     r.action = fp.action.to(torch::kCPU, torch::kDouble);
     r.fine_action = fp.fine_action.to(torch::kCPU, torch::kDouble);

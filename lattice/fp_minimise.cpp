@@ -173,6 +173,16 @@ FpResult fp_minimise(const torch::Tensor& V_in, const ActionFunctional& fine_act
     auto done = active & (gn <= options.grad_tol);
     converged = converged | done;
     active = active & done.logical_not();
+    if (options.on_iteration) {
+      FpProgress pr;
+      pr.iteration = it + 1;
+      pr.max_iterations = options.max_iterations;
+      pr.batch = b;
+      pr.n_active = active.sum().item<int64_t>();
+      pr.n_converged = converged.sum().item<int64_t>();
+      pr.max_grad_norm = pr.n_active > 0 ? torch::where(active, gn, torch::zeros_like(gn)).max().item<double>() : 0.0;
+      options.on_iteration(pr);
+    }
   }
 
   FpResult result;

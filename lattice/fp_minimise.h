@@ -18,10 +18,22 @@
 
 #include <torch/torch.h>
 
+#include <functional>
+
 #include "lattice/blocking.h"
 #include "lattice/derivatives.h"
 
 namespace blockspin::lattice {
+
+/// State of a running minimisation, passed to FpMinimiserOptions::on_iteration after every L-BFGS iteration.
+struct FpProgress {
+  int64_t iteration = 0;       ///< iterations done
+  int64_t max_iterations = 0;
+  int64_t n_active = 0;        ///< configurations still iterating
+  int64_t n_converged = 0;     ///< configurations at gradient norm <= grad_tol
+  int64_t batch = 0;
+  double max_grad_norm = 0;    ///< largest gradient norm among the configurations still iterating (0 if none)
+};
 
 struct FpMinimiserOptions {
   BlockingOptions blocking{};
@@ -39,6 +51,8 @@ struct FpMinimiserOptions {
   double max_step = 0.1;
   /// Optional fine starting configuration (e.g. the minimiser for a nearby V); undefined: unblock V.
   torch::Tensor initial_guess{};
+  /// Optional progress report after every iteration (e.g. for logging long batches; costs one device sync).
+  std::function<void(const FpProgress&)> on_iteration{};
 };
 
 struct FpResult {

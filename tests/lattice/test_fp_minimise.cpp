@@ -103,9 +103,19 @@ TEST(FpMinimise, UnitCoarseFieldHasZeroActionAndUnitMinimiser) {
 TEST(FpMinimise, ConvergesBelowToleranceBatched) {
   auto V = coarse(2, 601, 2, 0.4);
   auto o = tight();
+  std::vector<FpProgress> reports;
+  o.on_iteration = [&](const FpProgress& p) { reports.push_back(p); };
   auto r = fp_minimise(V, wilson(), o);
   EXPECT_TRUE(r.converged.all().item<bool>()) << r.grad_norm;
   EXPECT_TRUE((r.grad_norm <= o.grad_tol).all().item<bool>()) << r.grad_norm;
+  // One progress report per iteration; at the end nothing is active and both configurations converged.
+  ASSERT_EQ(static_cast<int64_t>(reports.size()), r.iterations.max().item<int64_t>());
+  EXPECT_EQ(reports.front().iteration, 1);
+  EXPECT_EQ(reports.front().batch, 2);
+  EXPECT_GT(reports.front().max_grad_norm, o.grad_tol);
+  EXPECT_EQ(reports.back().n_active, 0);
+  EXPECT_EQ(reports.back().n_converged, 2);
+  EXPECT_EQ(reports.back().max_grad_norm, 0.0);
   // Independent check of the gradient at U*: autograd of A + T.
   auto D = autograd_derivative(
       [&](const torch::Tensor& U) { return kWilson(U) + blocking_kernel(U, V, o.blocking); }, r.U);
