@@ -188,6 +188,7 @@ TEST_F(FpDataTest, BadInputIsRejectedBeforeWriting) {
       {"--set fine_action.beta=6", "fine_action.beta"},               // the fine action is β-free
       {"--set generate.n_configs=3 --set generate.n_chains=2", "generate.n_configs"},
       {"--set inputs=[{\\\"ensemble\\\":\\\"x.h5\\\"}]", "inputs"},   // both sources
+      {"--set instantons.start=\\\"random\\\"", "instantons.start"},
   };
   for (const auto& [extra, key] : cases) {
     for (const char* out : {"bad", "done"}) {  // a new directory is not created, an existing run is left untouched
@@ -213,4 +214,33 @@ TEST_F(FpDataTest, NonConvergenceIsReportedAndStored) {
   EXPECT_EQ(s["failed"].size(), 3u);
   auto ok = run_blockspin(cmd("nc2", "--set minimiser.max_iterations=2 --set require_converged=false"));
   EXPECT_EQ(ok.status, 0) << ok.output;
+}
+
+TEST_F(FpDataTest, InstantonStartsUnblockedFineAndTheLowerOfBoth) {
+  // Only the instanton (third row) depends on the start; "both" keeps the lower of the two minima. At ρ = 1.5 on 2^4
+  // the unblocked start ends in a higher local minimum (41.25 against 38.30).
+  auto action_of = [&](const std::string& out, const std::string& start) {
+    auto r = run_blockspin(cmd(out, "--set instantons.rho=[1.5] --set instantons.start=\\\"" + start + "\\\""));
+    EXPECT_EQ(r.status, 0) << r.output;
+    H5::H5File f = open_h5(dir / out / "fp_data.h5", "fp_data");
+    return std::make_pair(read_tensor(f, "action"), r.output);
+  };
+  auto [unblocked, log_u] = action_of("u", "unblocked");
+  auto [fine, log_f] = action_of("f", "fine");
+  auto [both, log_b] = action_of("b", "both");
+  EXPECT_EQ(log_u.find("from the fine instanton"), std::string::npos);
+  EXPECT_NE(log_b.find("from the fine instanton"), std::string::npos) << log_b;
+  EXPECT_TRUE(torch::equal(unblocked.narrow(0, 0, 2), fine.narrow(0, 0, 2)));  // Monte Carlo rows: unblocked start
+  EXPECT_LT(fine[2].item<double>(), unblocked[2].item<double>() - 1.0);
+  EXPECT_NEAR(both[2].item<double>(), fine[2].item<double>(), 1e-10);
+  // "fine" is a minimisation from the discretised fine instanton (radius 2ρ on 4^4, default centre).
+  H5::H5File f = open_h5(dir / "f" / "fp_data.h5", "fp_data");
+  L::FpMinimiserOptions o;
+  o.grad_tol = 1e-6;
+  o.max_iterations = 500;
+  L::InstantonOptions io;
+  io.rho = 3.0;
+  o.initial_guess = L::bpst_instanton({4, 4, 4, 4}, 2, io, torch::TensorOptions().dtype(torch::kComplexDouble));
+  auto r = L::fp_minimise(read_tensor(f, "coarse_links").narrow(0, 2, 1), wilson(), o);
+  EXPECT_NEAR(r.action[0].item<double>(), fine[2].item<double>(), 1e-10);
 }
