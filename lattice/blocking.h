@@ -23,8 +23,8 @@ namespace blockspin::lattice {
 /// Rationale: any κ > 0 gives a valid RGT with a classically perfect FP action; κ sets how tightly the fine field is
 /// tied to the coarse one (κ → 0: U* minimises the fine action alone and A_FP → 0 loses V; κ → ∞: U* is pinned to
 /// the blocking constraint and the minimisation becomes stiff). The FP literature tunes κ with the smearing for the
-/// shortest-ranged FP action; the README's fp-data section measures the κ dependence (4, 8, 16) of the instanton
-/// action and of the minimiser's iterations.
+/// shortest-ranged FP action. Measured (README, fp-data section; SU(2) ρ = 1 instanton, 4⁴ → 8⁴): A_FP/continuum
+/// 0.906, 1.075, 1.092 for κ = 4, 8, 16 (iterations 29, 62, 77): from κ = 8 on the value changes little.
 struct BlockingOptions {
   SmearingOptions smearing{};
   double kappa = 8.0;
