@@ -416,15 +416,17 @@ void second_instanton_start(const Setup& s, const Coarse& coarse, int64_t first,
 
 const char* kCoarseFile = "coarse.h5";
 
-/// The per-configuration coarse datasets, shared by coarse.h5 and fp_data.h5.
+/// The per-configuration coarse datasets (name, field), shared by coarse.h5 and fp_data.h5.
+const std::vector<std::pair<const char*, torch::Tensor Coarse::*>>& coarse_fields() {
+  static const std::vector<std::pair<const char*, torch::Tensor Coarse::*>> f{
+      {"coarse_links", &Coarse::links}, {"beta_wil", &Coarse::beta_wil},         {"kind", &Coarse::kind},
+      {"rho", &Coarse::rho},            {"source", &Coarse::source},             {"source_index", &Coarse::source_index},
+      {"wilson_action", &Coarse::wilson_action}};
+  return f;
+}
+
 void write_coarse_datasets(H5::Group& f, const Coarse& c) {
-  write_tensor(f, "coarse_links", c.links);
-  write_tensor(f, "beta_wil", c.beta_wil);
-  write_tensor(f, "kind", c.kind);
-  write_tensor(f, "rho", c.rho);
-  write_tensor(f, "source", c.source);
-  write_tensor(f, "source_index", c.source_index);
-  write_tensor(f, "wilson_action", c.wilson_action);
+  for (const auto& [name, field] : coarse_fields()) write_tensor(f, name, c.*field);
 }
 
 void write_coarse(const fs::path& path, const Coarse& c, const json& config) {
@@ -441,13 +443,7 @@ Coarse read_coarse(const fs::path& path, const json& config) {
     throw ConfigError("the config differs from the one of the run in '" + path.parent_path().string() +
                       "' (resume needs the same config; use --force to start over)");
   Coarse c;
-  c.links = read_tensor(f, "coarse_links");
-  c.beta_wil = read_tensor(f, "beta_wil");
-  c.kind = read_tensor(f, "kind");
-  c.rho = read_tensor(f, "rho");
-  c.source = read_tensor(f, "source");
-  c.source_index = read_tensor(f, "source_index");
-  c.wilson_action = read_tensor(f, "wilson_action");
+  for (const auto& [name, field] : coarse_fields()) c.*field = read_tensor(f, name);
   c.generation_seconds = read_double_attribute(f, "generation_seconds");
   return c;
 }
@@ -505,13 +501,7 @@ void finish(const fs::path& dir, const Setup& s, const Coarse& c, const std::vec
 
   write_h5_atomic(dir / "fp_data.h5", "fp_data", BLOCKSPIN_VERSION, [&](H5::H5File& f) {
     write_coarse_datasets(f, c);
-    write_tensor(f, "action", r.action);
-    write_tensor(f, "derivatives", r.derivatives);
-    write_tensor(f, "fine_action", r.fine_action);
-    write_tensor(f, "kernel", r.kernel);
-    write_tensor(f, "grad_norm", r.grad_norm);
-    write_tensor(f, "iterations", r.iterations);
-    write_tensor(f, "converged", r.converged);
+    for (const auto& [name, field] : result_fields()) write_tensor(f, name, r.*field);
     write_attribute(f, "config", config.dump());
     write_attribute(f, "kind_legend", kKindLegend);
     write_attribute(f, "normalisation", kNormalisation);
