@@ -33,17 +33,20 @@ struct OdeErrorEstimate {
 
 struct OdeControlOptions {
   double tolerance = 0.05;  ///< on OdeErrorEstimate::log_prob_error; <= 0 disables the control
-  int64_t check_every = 10; ///< training steps between checks (the check costs 3 forward passes without gradients)
+  int64_t check_every = 10; ///< training steps between checks (a check costs one 2N-step pass without gradients)
   int64_t max_steps = 1280; ///< never refine beyond this many steps per CNF
 };
 
 /// The estimate for the flow's current step count (every level's CNF uses the same count), without gradients.
-/// `noise` holds one tensor per level as drawn for `coarse` (RGFlowImpl::forward's drawn_noise).
-OdeErrorEstimate estimate_ode_error(RGFlowImpl& flow, const FlowState& coarse, const std::vector<torch::Tensor>& noise);
+/// `noise` holds one tensor per level as drawn for `coarse` (RGFlowImpl::forward's drawn_noise). `current`, if given,
+/// is the flow's output for (coarse, noise) at the current count (e.g. the training forward pass), saving that run.
+OdeErrorEstimate estimate_ode_error(RGFlowImpl& flow, const FlowState& coarse, const std::vector<torch::Tensor>& noise,
+                                    const FlowState* current = nullptr);
 
 /// Estimates and, while the estimate exceeds options.tolerance and 2N <= options.max_steps, doubles the flow's step
-/// count and estimates again. Returns the estimate for the final count (at_limit set if it still exceeds the tolerance).
+/// count and estimates again (the 2N run of one estimate is the N run of the next). Returns the estimate for the final
+/// count (at_limit set if it still exceeds the tolerance). `current` as for estimate_ode_error.
 OdeErrorEstimate control_ode_steps(RGFlowImpl& flow, const FlowState& coarse, const std::vector<torch::Tensor>& noise,
-                                   const OdeControlOptions& options);
+                                   const OdeControlOptions& options, const FlowState* current = nullptr);
 
 }  // namespace blockspin::flows

@@ -90,7 +90,7 @@ TrainMetrics FlowTrainer::step() {
   const auto& oc = options.ode_control;
   if (oc.tolerance > 0 && steps_done % oc.check_every == 0) {
     const int64_t before = flow->ode_steps();
-    const auto e = control_ode_steps(*flow, start, noise, oc);
+    const auto e = control_ode_steps(*flow, start, noise, oc, &fine);  // fine: this step's run at the current count
     m.ode_checked = true;
     m.ode_error = e.log_prob_error;
     m.ode_at_limit = e.at_limit;

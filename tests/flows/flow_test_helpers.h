@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "flows/training.h"
 #include "flows/vector_field.h"
 #include "lattice/rng.h"
 
@@ -37,6 +38,24 @@ inline void randomise(torch::nn::Module& module, uint64_t seed, double scale) {
     if (p.key().find("log_sigma") != std::string::npos) continue;
     p.value().copy_(scale * torch::randn(p.value().sizes(), gen, p.value().options()));
   }
+}
+
+/// FlowTrainer options for 2x2 coarse lattices with short thermalisation and a small bank (fast tests).
+inline TrainerOptions tiny_trainer_options(Matching m) {
+  TrainerOptions o;
+  o.matching = m;
+  o.coarse_extents = {2, 2};
+  o.kappa_fine = o.kappa_coarse = 0.15;
+  o.lambda_fine = o.lambda_coarse = 0.02;
+  o.batch = 16;
+  o.langevin_therm = 200;
+  o.langevin_steps = 5;
+  o.hmc_therm = 5;
+  o.bank.size = 200;
+  o.bank.chains = 20;
+  o.bank.therm_trajectories = 10;
+  o.seed = 73;
+  return o;
 }
 
 /// Jacobian ∂y/∂x of a map R^n -> R^m (flat vectors) by m backward passes: [m, n].

@@ -93,15 +93,7 @@ TEST(OdeControl, DoublesTheStepsUntilTheToleranceOrTheLimit) {
 }
 
 TEST(OdeControl, TrainerRefinesReportsAndCheckpointsTheStepCount) {
-  TrainerOptions o;
-  o.coarse_extents = {2, 2};
-  o.kappa_fine = o.kappa_coarse = 0.15;
-  o.batch = 8;
-  o.langevin_therm = 100;
-  o.langevin_steps = 5;
-  o.bank.size = 100;
-  o.bank.chains = 10;
-  o.bank.therm_trajectories = 5;
+  auto o = tiny_trainer_options(Matching::IR);
   o.ode_control.tolerance = 1e-9;
   o.ode_control.check_every = 2;
   o.ode_control.max_steps = 12;

@@ -74,22 +74,6 @@ TEST(LogZGradient, BankResamplesWithHmcWhenTheReweightingEssDrops) {
 }
 
 namespace {
-TrainerOptions tiny_options(Matching m) {
-  TrainerOptions o;
-  o.matching = m;
-  o.coarse_extents = {2, 2};
-  o.kappa_fine = o.kappa_coarse = 0.15;
-  o.lambda_fine = o.lambda_coarse = 0.02;
-  o.batch = 16;
-  o.langevin_therm = 200;
-  o.langevin_steps = 5;
-  o.hmc_therm = 5;
-  o.bank.size = 200;
-  o.bank.chains = 20;
-  o.bank.therm_trajectories = 10;
-  o.seed = 73;
-  return o;
-}
 RGFlow tiny_flow(int64_t levels = 1) {
   torch::manual_seed(74);
   return RGFlow(RGFlowOptions(levels, CNFOptions(small_field_options(2)).steps(3)));
@@ -97,7 +81,7 @@ RGFlow tiny_flow(int64_t levels = 1) {
 }  // namespace
 
 TEST(FlowTrainer, IrMatchingStepsMoveFlowAndCoarseCouplingAndDecayLr) {
-  FlowTrainer t(tiny_flow(), tiny_options(Matching::IR));
+  FlowTrainer t(tiny_flow(), tiny_trainer_options(Matching::IR));
   auto w0 = t.flow->level(0)->cnf->field->weight.clone();
   TrainMetrics m;
   for (int i = 0; i < 3; ++i) m = t.step();
@@ -113,7 +97,7 @@ TEST(FlowTrainer, IrMatchingStepsMoveFlowAndCoarseCouplingAndDecayLr) {
 }
 
 TEST(FlowTrainer, UvMatchingLearnsFineCouplingAndExtendsToFinerLattices) {
-  auto o = tiny_options(Matching::UV);
+  auto o = tiny_trainer_options(Matching::UV);
   o.learn_lambda = true;
   FlowTrainer t(tiny_flow(), o);
   auto m = t.step();
@@ -128,7 +112,7 @@ TEST(FlowTrainer, UvMatchingLearnsFineCouplingAndExtendsToFinerLattices) {
 }
 
 TEST(FlowTrainer, CheckpointRoundTripResumesIdentically) {
-  auto o = tiny_options(Matching::IR);
+  auto o = tiny_trainer_options(Matching::IR);
   FlowTrainer a(tiny_flow(), o);
   a.step();
   a.step();
