@@ -6,6 +6,7 @@
 #include "apps/lattice_config.h"
 #include "apps/version.h"
 
+#include "flows/coarse_proposals.h"
 #include "flows/sampler.h"
 #include "lattice/rng.h"
 #include "lattice/scalar_observables.h"
@@ -152,7 +153,17 @@ FlowRunSetup read_flow_setup(Config& cfg) {
   o.batch_size = e.get<int64_t>("batch_size", 250, Check::positive());
   o.coarse_chains = e.get<int64_t>("coarse_chains", 50, Check::positive());
   o.coarse_therm = e.get<int64_t>("coarse_therm", 200, Check::non_negative());
-  o.coarse_stride = e.get<int64_t>("coarse_stride", 2, Check::positive());
+  if (!e.has("coarse_stride") || e.raw("coarse_stride").is_string()) {
+    e.get<std::string>("coarse_stride", "auto", Check::one_of({"auto"}));  // the one string value
+    o.coarse_stride = 0;
+  } else {
+    o.coarse_stride = e.get<int64_t>("coarse_stride", 0, Check::positive());
+  }
+  o.coarse_pilot = e.get<int64_t>("coarse_pilot", 200, Check::positive());
+  o.coarse_stride_factor = e.get<double>("coarse_stride_factor", 4.0, Check::positive());
+  if (o.coarse_stride == 0 && o.coarse_pilot < 4)
+    throw ConfigError("config key 'eval.coarse_pilot': the automatic stride needs at least 4 pilot trajectories");
+  o.ode_steps = e.get<int64_t>("ode_steps", 0, Check::non_negative());
   o.n_hmc = e.get<int64_t>("n_hmc", 2000, Check::non_negative());
   o.hmc_chains = e.get<int64_t>("hmc_chains", 8, Check::positive());
   o.hmc_therm = e.get<int64_t>("hmc_therm", 200, Check::non_negative());
@@ -232,16 +243,30 @@ FlowEvaluation evaluate_flow(F::FlowTrainer& trainer, const FlowEvalOptions& o, 
   auto gen = L::make_generator(o.seed, opt.device);
   auto cpu_gen = L::make_generator(o.seed + 7919, torch::kCPU);
 
-  // Coarse lattice: exact HMC chains at the coarse couplings (the flow density uses log p_L = −S_L).
-  std::vector<int64_t> cshape{o.coarse_chains};
-  cshape.insert(cshape.end(), opt.coarse_extents.begin(), opt.coarse_extents.end());
-  auto coarse = torch::randn(cshape, gen, tensor_opts);
-  for (int64_t i = 0; i < o.coarse_therm; ++i) coarse = L::scalar_hmc_trajectory(coarse, coarse_c, opt.hmc, gen).phi;
+  // Coarse lattice: exact HMC chains at the coarse couplings (the flow density uses log p_L = −S_L), spaced so that
+  // the proposals of one chain are effectively independent (flows/coarse_proposals.h).
+  F::CoarseProposalOptions co;
+  co.chains = o.coarse_chains;
+  co.therm = o.coarse_therm;
+  co.stride = o.coarse_stride;
+  co.pilot = o.coarse_pilot;
+  co.stride_factor = o.coarse_stride_factor;
+  co.hmc = opt.hmc;
+  F::CoarseProposals coarse(coarse_c, opt.coarse_extents, co, gen, tensor_opts);
+  if (coarse.automatic())
+    spdlog::info("coarse proposals: τ_int of |m| {:.2f} ± {:.2f} trajectories (pilot) -> stride {}",
+                 coarse.pilot_tau().tau_int, coarse.pilot_tau().tau_int_error, coarse.stride());
+  // The evaluated map: the trained RK4 step count unless eval.ode_steps overrides it (restored on return).
+  const int64_t trained_steps = trainer.flow->ode_steps();
+  struct RestoreSteps {
+    F::RGFlow flow;
+    int64_t steps;
+    ~RestoreSteps() { flow->set_ode_steps(steps); }
+  } restore{trainer.flow, trained_steps};
+  if (o.ode_steps > 0) trainer.flow->set_ode_steps(o.ode_steps);
   std::vector<torch::Tensor> pool;  // coarse configurations waiting to be pushed through the flow
   int64_t pooled = 0, drawn = 0;
   std::vector<torch::Tensor> log_q, log_p, m, inputs, fields;
-  double coarse_accept = 0;
-  int64_t coarse_traj = 0;
   auto flush = [&](int64_t count) {
     auto batch = torch::cat(pool).slice(0, 0, count);
     auto rest = torch::cat(pool).slice(0, count);
@@ -257,13 +282,7 @@ FlowEvaluation evaluate_flow(F::FlowTrainer& trainer, const FlowEvalOptions& o, 
     drawn += count;
   };
   while (drawn < o.n) {
-    for (int64_t i = 0; i < o.coarse_stride; ++i) {
-      auto step = L::scalar_hmc_trajectory(coarse, coarse_c, opt.hmc, gen);
-      coarse = step.phi;
-      coarse_accept += step.accepted.to(torch::kDouble).sum().item<double>();
-      coarse_traj += o.coarse_chains;
-    }
-    pool.push_back(coarse.clone());
+    pool.push_back(coarse.next());
     pooled += o.coarse_chains;
     while (pooled >= std::min(o.batch_size, o.n - drawn) && drawn < o.n) flush(std::min(o.batch_size, o.n - drawn));
   }
@@ -288,6 +307,7 @@ FlowEvaluation evaluate_flow(F::FlowTrainer& trainer, const FlowEvalOptions& o, 
   j["coarse_shape"] = opt.coarse_extents;
   j["ess"] = mh.ess_per_n;
   j["ode_steps"] = trainer.flow->ode_steps();  // RK4 steps per CNF of the evaluated map
+  j["ode_steps_trained"] = trained_steps;
   j["acceptance"] = mh.acceptance;
   j["reverse_kl"] = mh.kl;
   j["tau_int"] = gamma_json(mh.tau);
@@ -296,7 +316,16 @@ FlowEvaluation evaluate_flow(F::FlowTrainer& trainer, const FlowEvalOptions& o, 
   j["lambda_coarse"] = coarse_c.lambda.item<double>();
   j["kappa_fine"] = fine_c.kappa.item<double>();
   j["lambda_fine"] = fine_c.lambda.item<double>();
-  j["coarse_hmc_acceptance"] = coarse_traj > 0 ? coarse_accept / static_cast<double>(coarse_traj) : 0.0;
+  j["coarse_hmc_acceptance"] = coarse.acceptance();
+  j["coarse_stride"] = coarse.stride();
+  if (coarse.automatic()) j["coarse_pilot_tau_int"] = gamma_json(coarse.pilot_tau());
+  j["coarse_tau_int"] = gamma_or_error([&] { return coarse.round_tau(); });
+  j["coarse_tau_int"]["observable"] = "coarse |m| per proposal round (1/2: independent proposals)";
+  if (j["coarse_tau_int"].contains("tau_int") &&
+      j["coarse_tau_int"]["tau_int"].get<double>() - 2 * j["coarse_tau_int"]["tau_int_error"].get<double>() > 0.5)
+    spdlog::warn("coarse proposals are correlated (τ_int {:.2f} per round, stride {}): the flow's error bars are too "
+                 "small by up to sqrt(2 τ_int); raise eval.coarse_stride or use \"auto\"",
+                 j["coarse_tau_int"]["tau_int"].get<double>(), coarse.stride());
   const json flow_obs = observables(m_chain, sm_chain, volume, extent);
 
   json hmc_obs;

@@ -31,7 +31,10 @@ struct FlowEvalOptions {
   int64_t batch_size = 250;    ///< proposals pushed through the flow at once
   int64_t coarse_chains = 50;  ///< exact HMC chains on the coarse lattice at the (learned) coarse couplings
   int64_t coarse_therm = 200;
-  int64_t coarse_stride = 2;   ///< coarse HMC trajectories between proposals of one chain
+  int64_t coarse_stride = 0;   ///< coarse HMC trajectories between proposals of one chain; 0: automatic
+  int64_t coarse_pilot = 200;  ///< pilot trajectories of the automatic stride (flows/coarse_proposals.h)
+  double coarse_stride_factor = 4;
+  int64_t ode_steps = 0;       ///< RK4 steps per CNF for the evaluation; 0: the trained (checkpointed) count
   int64_t n_hmc = 2000;        ///< direct fine-lattice HMC measurements for the comparison (0: none)
   int64_t hmc_chains = 8;
   int64_t hmc_therm = 200;

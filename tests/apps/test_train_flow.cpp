@@ -7,6 +7,8 @@
 #include "apps/h5io.h"
 #include "run_blockspin.h"
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -107,6 +109,13 @@ TEST_F(TrainFlowTest, WritesMetricsCheckpointAndPlots) {
   EXPECT_EQ(m["kappa_fine"].get<double>(), 0.2);  // IR: fixed fine coupling, learned coarse one
   EXPECT_NE(m["kappa_coarse"].get<double>(), 0.2);
   EXPECT_TRUE(m["tau_int"]["tau_int"].is_number());
+  // automatic coarse stride (the default): pilot τ_int, the stride it implies, and the per-round check
+  EXPECT_EQ(m["config"]["eval"]["coarse_stride"], "auto");
+  ASSERT_TRUE(m["coarse_pilot_tau_int"]["tau_int"].is_number()) << m.dump();
+  EXPECT_EQ(m["coarse_stride"].get<int64_t>(),
+            std::max<int64_t>(1, static_cast<int64_t>(std::ceil(4 * m["coarse_pilot_tau_int"]["tau_int"].get<double>()))));
+  EXPECT_TRUE(m["coarse_tau_int"]["tau_int"].is_number()) << m.dump();
+  EXPECT_EQ(m["ode_steps"], m["ode_steps_trained"]);
   EXPECT_EQ(m["fine_shape"], json::parse("[4, 4]"));
   EXPECT_TRUE(m["evaluated_checkpoint"] == "best" || m["evaluated_checkpoint"] == "final") << m.dump();
   EXPECT_TRUE(fs::exists(out / "best.h5"));
@@ -181,6 +190,10 @@ TEST_F(TrainFlowTest, BadKeysAreNamed) {
       {"training.bank.resample_ess=1.5", "training.bank.resample_ess"},
       {"training.stesp=5", "training.stesp"},
       {"training.uv.extensions=1", "training.uv.extensions"},
+      {"eval.coarse_stride=\"sometimes\"", "eval.coarse_stride"},
+      {"eval.coarse_stride=0", "eval.coarse_stride"},
+      {"eval.coarse_pilot=2", "eval.coarse_pilot"},
+      {"eval.ode_steps=-1", "eval.ode_steps"},
   };
   for (const auto& c : cases) {
     auto r = run_blockspin(train("ir.json", "bad", "--force --set '" + c.set + "'"));
@@ -204,9 +217,13 @@ TEST_F(TrainFlowTest, DivergenceStopsAndKeepsTheLastGoodCheckpoint) {
 TEST_F(TrainFlowTest, SampleFromATrainedModel) {
   ASSERT_EQ(run_blockspin(train("ir.json", "model")).status, 0);
   auto r = run_blockspin("sample --model " + (dir / "model").string() + " --n 50 --out " + (dir / "samples").string() +
-                         " --set eval.n_hmc=0");
+                         " --set eval.n_hmc=0 eval.coarse_stride=3 eval.ode_steps=5");
   ASSERT_EQ(r.status, 0) << r.output;
   const auto m = read_json(dir / "samples" / "metrics.json");
+  EXPECT_EQ(m["coarse_stride"], 3);
+  EXPECT_FALSE(m.contains("coarse_pilot_tau_int"));
+  EXPECT_EQ(m["ode_steps"], 5);         // the evaluated map
+  EXPECT_EQ(m["ode_steps_trained"], read_json(dir / "model" / "metrics.json")["ode_steps"]);  // the checkpoint's
   EXPECT_GT(m["ess"].get<double>(), 0.0);
   EXPECT_LE(m["ess"].get<double>(), 1.0);
   EXPECT_GE(m["acceptance"].get<double>(), 0.0);
