@@ -105,6 +105,7 @@ FlowRunSetup read_flow_setup(Config& cfg) {
   s.feature_bond = f.get<int64_t>("feature_bond", 20, Check::positive());
   s.time_bond = f.get<int64_t>("time_bond", 20, Check::positive());
   s.tie_symmetry = f.get<bool>("tie_symmetry", true);
+  s.mix_init_scale = f.get<double>("mix_init_scale", 1.0, Check::positive());
   s.cnf_steps = f.get<int64_t>("cnf_steps", 10, Check::positive());
   s.adjoint = f.get<bool>("adjoint", false);
   t.init_noise_from_coarse = f.get<bool>("init_noise_from_coarse", true);
@@ -180,7 +181,8 @@ F::RGFlow make_flow(const FlowRunSetup& s) {
       .time_kernels(s.time_kernels)
       .feature_bond(s.feature_bond)
       .time_bond(s.time_bond)
-      .tie_symmetry(s.tie_symmetry);
+      .tie_symmetry(s.tie_symmetry)
+      .mix_init_scale(s.mix_init_scale);
   return F::RGFlow(F::RGFlowOptions(s.levels, F::CNFOptions(field).steps(s.cnf_steps).adjoint(s.adjoint)));
 }
 

@@ -47,6 +47,7 @@ struct FlowRunSetup {
   int64_t levels = 1;
   int64_t kernel_size = 2, features = 11, time_kernels = 10, feature_bond = 20, time_bond = 20;
   bool tie_symmetry = true;
+  double mix_init_scale = 1.0;
   int64_t cnf_steps = 10;
   bool adjoint = false;
   int64_t steps = 300, checkpoint_every = 50, log_every = 10;

@@ -15,9 +15,9 @@ VectorFieldImpl::VectorFieldImpl(const VectorFieldOptions& options) : options(op
 void VectorFieldImpl::reset() {
   const auto& o = options;
   if (o.dims() < 1 || o.kernel_size() < 1 || o.features() < 1 || o.time_kernels() < 1 || o.feature_bond() < 1 ||
-      o.time_bond() < 1) {
+      o.time_bond() < 1 || !(o.mix_init_scale() > 0)) {
     std::ostringstream msg;
-    msg << "VectorField: dims, kernel_size, features, time_kernels and bond dimensions must be >= 1";
+    msg << "VectorField: dims, kernel_size, features, time_kernels and bond dimensions must be >= 1, mix_init_scale > 0";
     throw std::invalid_argument(msg.str());
   }
   geometry = make_kernel_geometry(o.dims(), o.kernel_size(), o.tie_symmetry());
@@ -25,9 +25,11 @@ void VectorFieldImpl::reset() {
   omega = register_parameter("omega", torch::arange(1, o.features(), dbl));
   weight = register_parameter("weight", torch::zeros({geometry.n_orbits, o.time_bond(), o.feature_bond()}, dbl));
   time_mix = register_parameter("time_mix",
-                                torch::randn({o.time_bond(), o.time_kernels()}, dbl) / std::sqrt(double(o.time_kernels())));
+                                o.mix_init_scale() * torch::randn({o.time_bond(), o.time_kernels()}, dbl) /
+                                    std::sqrt(double(o.time_kernels())));
   feature_mix = register_parameter("feature_mix",
-                                   torch::randn({o.feature_bond(), o.features()}, dbl) / std::sqrt(double(o.features())));
+                                   o.mix_init_scale() * torch::randn({o.feature_bond(), o.features()}, dbl) /
+                                       std::sqrt(double(o.features())));
 }
 
 torch::Tensor VectorFieldImpl::time_kernel(double t, const torch::TensorOptions& opts) const {

@@ -4,7 +4,8 @@
 //   K(t) = (1, cos 2πt, sin 2πt, cos 4πt, sin 4πt, ...), the first D Fourier terms on the integration interval [0, 1];
 //   W_{xydf} = Σ_{d'f'} W̃_{o(x,y) d'f'} W^K_{d'd} W^H_{f'f} (Eq. 25), the bond (x, y) entering only through its orbit
 //   o(x, y) of kernel_orbits.h (translation by 2 sites, block-preserving rotations/reflections).
-// W̃ ("weight") starts at zero, so the flow starts as the identity (Sec. IV C); W^K, W^H start N(0, 1/D), N(0, 1/F) and
+// W̃ ("weight") starts at zero, so the flow starts as the identity (Sec. IV C); W^K, W^H start N(0, 1/D), N(0, 1/F)
+// (times mix_init_scale) and
 // ω_f = f − 1 (f = 2..F), so that the gradient with respect to W̃ does not vanish at the start.
 // Only the y = x bonds depend on Ψ_x (with periodic wrap-around, every offset δ ≡ 0 mod the extents), so
 //   ∇·G = Σ_x Σ_{δ≡0} Σ_f A_{p(x),δ,f}(t) H'_f(Ψ_x),   A_{p,δ,f}(t) = Σ_d W_{pδdf} K(t)_d,
@@ -33,6 +34,10 @@ struct VectorFieldOptions {
   TORCH_ARG(int64_t, time_bond) = 20;
   /// Tie weights over symmetry orbits (false: one weight per bond (p, δ); still translation-by-2 invariant).
   TORCH_ARG(bool, tie_symmetry) = true;
+  /// Initial scale of W^K and W^H relative to N(0, 1/D), N(0, 1/F). Adam moves every entry of W̃ by ~lr per step, and
+  /// the D'·F' entries add up coherently in W, so the first steps change W by ~lr·D'F'·|W^K||W^H|; a scale s < 1
+  /// slows that by s² (see the README on RK4 stiffness). 1 = the reference parametrisation.
+  TORCH_ARG(double, mix_init_scale) = 1.0;
 };
 
 class VectorFieldImpl : public torch::nn::Cloneable<VectorFieldImpl> {

@@ -108,3 +108,16 @@ TEST(VectorField, FloatFieldsUseCastParameters) {
   EXPECT_EQ(gf.dtype(), torch::kFloat);
   EXPECT_LT(max_abs_diff(gf.to(torch::kDouble), gd), 1e-4);
 }
+
+TEST(VectorField, MixInitScaleScalesTheBondFactorsOnly) {
+  auto opts = small_field_options(2);
+  torch::manual_seed(81);
+  VectorField ref(opts);
+  torch::manual_seed(81);
+  VectorField scaled(VectorFieldOptions(opts).mix_init_scale(0.25));
+  EXPECT_LT(max_abs_diff(scaled->time_mix, 0.25 * ref->time_mix), 1e-15);
+  EXPECT_LT(max_abs_diff(scaled->feature_mix, 0.25 * ref->feature_mix), 1e-15);
+  EXPECT_TRUE(torch::equal(scaled->omega, ref->omega));
+  EXPECT_EQ(scaled->weight.abs().max().item<double>(), 0.0);  // still the identity flow
+  EXPECT_THROW(VectorField(VectorFieldOptions(opts).mix_init_scale(0.0)), std::invalid_argument);
+}
