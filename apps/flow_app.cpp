@@ -29,6 +29,11 @@ namespace L = blockspin::lattice;
 namespace F = blockspin::flows;
 using nlohmann::json;
 
+/// Config keys that may change at --resume: they change how gradients are computed (memory), logging, or the final
+/// evaluation, not the trained state (JSON pointers).
+const std::vector<const char*> kResumeFreeKeys{"/flow/adjoint", "/training/log_every", "/training/checkpoint_every",
+                                               "/eval"};
+
 L::ScalarHmcOptions read_hmc(Config c, const L::ScalarHmcOptions& fallback) {
   L::ScalarHmcOptions h = fallback;
   h.trajectory_length = c.get<double>("trajectory_length", fallback.trajectory_length, Check::positive());
@@ -216,11 +221,51 @@ void write_flow_checkpoint(const fs::path& path, const F::FlowTrainer& trainer, 
   });
 }
 
+namespace {
+/// Throws ConfigError naming the changed keys unless all of them are in kResumeFreeKeys (then warns).
+void check_resume_config(const json& stored_raw, const json& current, const fs::path& checkpoint) {
+  if (stored_raw == current) return;
+  // Resolve the stored config with this version's defaults: keys added since the run started compare equal when the
+  // current config leaves them at their default.
+  json stored = stored_raw;
+  try {
+    Config c = Config::from_json(stored_raw);
+    read_flow_setup(c);
+    stored = c.resolved();
+  } catch (const std::exception&) {
+    // not readable by this version: compare as stored
+  }
+  if (stored == current) return;
+  std::vector<std::string> changed, forbidden;
+  for (const auto& op : json::diff(stored, current)) {
+    const std::string path = op["path"].get<std::string>();
+    const bool free = std::any_of(kResumeFreeKeys.begin(), kResumeFreeKeys.end(), [&](const char* k) {
+      const std::string key = k;
+      return path == key || path.rfind(key + "/", 0) == 0;
+    });
+    (free ? changed : forbidden).push_back(path);
+  }
+  auto dotted = [](std::vector<std::string> ps) {
+    std::string out;
+    for (auto& p : ps) {
+      std::replace(p.begin(), p.end(), '/', '.');
+      out += (out.empty() ? "'" : ", '") + p.substr(1) + "'";
+    }
+    return out;
+  };
+  if (!forbidden.empty())
+    throw ConfigError("the config differs from the one of the run in '" + checkpoint.parent_path().string() + "' at " +
+                      dotted(forbidden) +
+                      " (resume needs the same config except flow.adjoint, training.log_every, "
+                      "training.checkpoint_every and eval.*; use --force to start over)");
+  spdlog::warn("resuming with changed {}: the continuation is valid but not bitwise identical to an uninterrupted run",
+               dotted(changed));
+}
+}  // namespace
+
 FlowRunState read_flow_checkpoint(const fs::path& path, F::FlowTrainer& trainer, const json* config) {
   H5::H5File f = open_h5(path, "flow_checkpoint");
-  if (config != nullptr && json::parse(read_string_attribute(f, "config")) != *config)
-    throw ConfigError("the config differs from the one of the run in '" + path.parent_path().string() +
-                      "' (resume needs the same config; use --force to start over)");
+  if (config != nullptr) check_resume_config(json::parse(read_string_attribute(f, "config")), *config, path);
   torch::serialize::InputArchive archive;
   std::istringstream is(read_blob(f, "trainer"));
   archive.load_from(is);

@@ -176,6 +176,27 @@ TEST_F(TrainFlowTest, UvMatchingWithExtensionResumesAcrossTheExtension) {
   expect_same_run(dir / "full", dir / "resumed");
 }
 
+TEST_F(TrainFlowTest, ResumeAllowsOnlyStateNeutralConfigChanges) {
+  auto crashed = run_blockspin(train("ir.json", "run"), "BLOCKSPIN_TEST_CRASH_AFTER=2");
+  ASSERT_NE(crashed.status, 0) << crashed.output;
+  {  // as if started by a version without flow.mix_init_scale: keys added since then take their defaults
+    H5::H5File f((dir / "run" / "checkpoint.h5").string(), H5F_ACC_RDWR);
+    auto stored = json::parse(read_string_attribute(f, "config"));
+    ASSERT_EQ(stored["flow"].erase("mix_init_scale"), 1u);
+    f.removeAttr("config");
+    write_attribute(f, "config", stored.dump());
+  }
+  // the gradient method, logging and evaluation may change (e.g. adjoint after running out of memory) ...
+  auto ok = run_blockspin(train("ir.json", "run", "--resume --set flow.adjoint=true eval.n=32"));
+  ASSERT_EQ(ok.status, 0) << ok.output;
+  EXPECT_NE(ok.output.find("resuming with changed 'eval.n', 'flow.adjoint'"), std::string::npos) << ok.output;
+  EXPECT_EQ(read_json(dir / "run" / "metrics.json")["config"]["flow"]["adjoint"], true);
+  // ... anything that defines the trained model or its training may not; the error names the keys
+  auto bad = run_blockspin(train("ir.json", "run", "--resume --set flow.features=4 training.lr=0.1"));
+  EXPECT_EQ(bad.status, 2) << bad.output;
+  EXPECT_NE(bad.output.find("'flow.features', 'training.lr'"), std::string::npos) << bad.output;
+}
+
 TEST_F(TrainFlowTest, BadKeysAreNamed) {
   struct Case {
     std::string set, expect;
