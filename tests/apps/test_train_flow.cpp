@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "apps/config.h"
+#include "apps/flow_app.h"
 #include "apps/h5io.h"
 #include "run_blockspin.h"
 
@@ -261,4 +263,20 @@ TEST_F(TrainFlowTest, SampleFromATrainedModel) {
   // not a model directory
   auto bad = run_blockspin("sample --model " + (dir / "nothing").string() + " --out " + (dir / "s2").string());
   EXPECT_EQ(bad.status, 3) << bad.output;
+}
+
+TEST(FlowConfigs, ShippedConfigsAreComplete) {
+  // Every configs/flow_phi4_*.json parses, passes the train-flow reader and has no unknown (misspelt) key.
+  int n = 0;
+  for (const auto& entry : fs::directory_iterator(fs::path(BLOCKSPIN_SOURCE_DIR) / "configs")) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("flow_phi4_", 0) != 0 || entry.path().extension() != ".json") continue;
+    ++n;
+    EXPECT_NO_THROW({
+      Config cfg = Config::load(entry.path().string());
+      read_flow_setup(cfg);
+      cfg.check_unused();
+    }) << name;
+  }
+  EXPECT_GE(n, 7);
 }
