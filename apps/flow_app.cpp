@@ -303,6 +303,10 @@ FlowEvaluation evaluate_flow(F::FlowTrainer& trainer, const FlowEvalOptions& o, 
   if (coarse.automatic())
     spdlog::info("coarse proposals: τ_int of |m| {:.2f} ± {:.2f} trajectories (pilot) -> stride {}",
                  coarse.pilot_tau().tau_int, coarse.pilot_tau().tau_int_error, coarse.stride());
+  if (coarse.automatic() && !coarse.pilot_converged())
+    spdlog::warn("coarse proposals: the pilot ({} trajectories) was shorter than 50 τ_int or found no window; the "
+                 "stride {} may be too small (see coarse_tau_int in metrics.json)",
+                 coarse.pilot_tau().n / std::max<int64_t>(1, o.coarse_chains), coarse.stride());
   // The evaluated map: the trained RK4 step count unless eval.ode_steps overrides it (restored on return).
   const int64_t trained_steps = trainer.flow->ode_steps();
   struct RestoreSteps {
