@@ -157,18 +157,20 @@ FlowRunSetup read_flow_setup(Config& cfg) {
   auto& o = s.eval;
   o.n = e.get<int64_t>("n", 2000, Check::positive());
   o.batch_size = e.get<int64_t>("batch_size", 250, Check::positive());
-  o.coarse_chains = e.get<int64_t>("coarse_chains", 50, Check::positive());
-  o.coarse_therm = e.get<int64_t>("coarse_therm", 200, Check::non_negative());
+  auto& co = o.coarse;
+  co.chains = e.get<int64_t>("coarse_chains", 50, Check::positive());
+  co.therm = e.get<int64_t>("coarse_therm", 200, Check::non_negative());
   if (!e.has("coarse_stride") || e.raw("coarse_stride").is_string()) {
     e.get<std::string>("coarse_stride", "auto", Check::one_of({"auto"}));  // the one string value
-    o.coarse_stride = 0;
+    co.stride = 0;
   } else {
-    o.coarse_stride = e.get<int64_t>("coarse_stride", 0, Check::positive());
+    co.stride = e.get<int64_t>("coarse_stride", 0, Check::positive());
   }
-  o.coarse_pilot = e.get<int64_t>("coarse_pilot", 200, Check::positive());
-  o.coarse_stride_factor = e.get<double>("coarse_stride_factor", 4.0, Check::positive());
-  if (o.coarse_stride == 0 && o.coarse_pilot < 4)
+  co.pilot = e.get<int64_t>("coarse_pilot", 200, Check::positive());
+  co.stride_factor = e.get<double>("coarse_stride_factor", 4.0, Check::positive());
+  if (co.stride == 0 && co.pilot < 4)
     throw ConfigError("config key 'eval.coarse_pilot': the automatic stride needs at least 4 pilot trajectories");
+  co.hmc = t.hmc;
   o.ode_steps = e.get<int64_t>("ode_steps", 0, Check::non_negative());
   o.n_hmc = e.get<int64_t>("n_hmc", 2000, Check::non_negative());
   o.hmc_chains = e.get<int64_t>("hmc_chains", 8, Check::positive());
@@ -292,21 +294,14 @@ FlowEvaluation evaluate_flow(F::FlowTrainer& trainer, const FlowEvalOptions& o, 
 
   // Coarse lattice: exact HMC chains at the coarse couplings (the flow density uses log p_L = −S_L), spaced so that
   // the proposals of one chain are effectively independent (flows/coarse_proposals.h).
-  F::CoarseProposalOptions co;
-  co.chains = o.coarse_chains;
-  co.therm = o.coarse_therm;
-  co.stride = o.coarse_stride;
-  co.pilot = o.coarse_pilot;
-  co.stride_factor = o.coarse_stride_factor;
-  co.hmc = opt.hmc;
-  F::CoarseProposals coarse(coarse_c, opt.coarse_extents, co, gen, tensor_opts);
+  F::CoarseProposals coarse(coarse_c, opt.coarse_extents, o.coarse, gen, tensor_opts);
   if (coarse.automatic())
     spdlog::info("coarse proposals: τ_int of |m| {:.2f} ± {:.2f} trajectories (pilot) -> stride {}",
                  coarse.pilot_tau().tau_int, coarse.pilot_tau().tau_int_error, coarse.stride());
   if (coarse.automatic() && !coarse.pilot_converged())
     spdlog::warn("coarse proposals: the pilot ({} trajectories) was shorter than 50 τ_int or found no window; the "
                  "stride {} may be too small (see coarse_tau_int in metrics.json)",
-                 coarse.pilot_tau().n / std::max<int64_t>(1, o.coarse_chains), coarse.stride());
+                 coarse.pilot_tau().n / o.coarse.chains, coarse.stride());
   // The evaluated map: the trained RK4 step count unless eval.ode_steps overrides it (restored on return).
   const int64_t trained_steps = trainer.flow->ode_steps();
   struct RestoreSteps {
@@ -334,7 +329,7 @@ FlowEvaluation evaluate_flow(F::FlowTrainer& trainer, const FlowEvalOptions& o, 
   };
   while (drawn < o.n) {
     pool.push_back(coarse.next());
-    pooled += o.coarse_chains;
+    pooled += o.coarse.chains;
     while (pooled >= std::min(o.batch_size, o.n - drawn) && drawn < o.n) flush(std::min(o.batch_size, o.n - drawn));
   }
   FlowEvaluation r;

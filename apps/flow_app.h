@@ -21,6 +21,7 @@
 #include <string>
 
 #include "apps/config.h"
+#include "flows/coarse_proposals.h"
 #include "flows/training.h"
 #include "lattice/scalar_hmc.h"
 
@@ -29,11 +30,9 @@ namespace blockspin::apps {
 struct FlowEvalOptions {
   int64_t n = 2000;            ///< flow proposals
   int64_t batch_size = 250;    ///< proposals pushed through the flow at once
-  int64_t coarse_chains = 50;  ///< exact HMC chains on the coarse lattice at the (learned) coarse couplings
-  int64_t coarse_therm = 200;
-  int64_t coarse_stride = 0;   ///< coarse HMC trajectories between proposals of one chain; 0: automatic
-  int64_t coarse_pilot = 200;  ///< pilot trajectories of the automatic stride (flows/coarse_proposals.h)
-  double coarse_stride_factor = 4;
+  /// Exact HMC chains on the coarse lattice at the (learned) coarse couplings feeding the flow (eval.coarse_*; the
+  /// HMC options are the training's training.hmc).
+  flows::CoarseProposalOptions coarse{};
   int64_t ode_steps = 0;       ///< RK4 steps per CNF for the evaluation; 0: the trained (checkpointed) count
   int64_t n_hmc = 2000;        ///< direct fine-lattice HMC measurements for the comparison (0: none)
   int64_t hmc_chains = 8;

@@ -3,6 +3,7 @@
 
 #include "lattice/scalar_observables.h"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -29,21 +30,22 @@ CoarseProposals::CoarseProposals(L::ScalarCouplings couplings, std::vector<int64
     // Pilot: at least `pilot` trajectories, extended (up to 16×) until it is 50 τ_int long, Wolff's rule of thumb
     // for a reliable window.
     std::vector<torch::Tensor> series;
-    int64_t target = options.pilot;
-    while (static_cast<int64_t>(series.size()) < target) {
+    const int64_t cap = 16 * options.pilot;
+    const auto needed = [&] { return static_cast<int64_t>(std::ceil(50 * pilot_tau_.tau_int)); };
+    for (int64_t target = options.pilot;; target = std::min(cap, std::max(2 * target, needed()))) {
       while (static_cast<int64_t>(series.size()) < target) {
         trajectory();
-        series.push_back(L::magnetisation(phi_).abs().to(torch::kCPU, torch::kDouble));
+        series.push_back(abs_m());
       }
       pilot_tau_ = L::gamma_mean(torch::stack(series));
-      const auto needed = static_cast<int64_t>(std::ceil(50 * pilot_tau_.tau_int));
-      if ((pilot_tau_.window_found && needed <= target) || target >= 16 * options.pilot) break;
-      target = std::min(16 * options.pilot, std::max(2 * target, needed));
+      pilot_converged_ = pilot_tau_.window_found && needed() <= target;
+      if (pilot_converged_ || target >= cap) break;
     }
-    pilot_converged_ = pilot_tau_.window_found && 50 * pilot_tau_.tau_int <= static_cast<double>(series.size());
     stride_ = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(options.stride_factor * pilot_tau_.tau_int)));
   }
 }
+
+torch::Tensor CoarseProposals::abs_m() const { return L::magnetisation(phi_).abs().to(torch::kCPU, torch::kDouble); }
 
 void CoarseProposals::trajectory() {
   auto step = L::scalar_hmc_trajectory(phi_, couplings_, options_.hmc, gen_);
@@ -54,7 +56,7 @@ void CoarseProposals::trajectory() {
 
 torch::Tensor CoarseProposals::next() {
   for (int64_t i = 0; i < stride_; ++i) trajectory();
-  round_abs_m_.push_back(L::magnetisation(phi_).abs().to(torch::kCPU, torch::kDouble));
+  round_abs_m_.push_back(abs_m());
   return phi_.clone();
 }
 

@@ -61,6 +61,8 @@ class CoarseProposals {
 
  private:
   void trajectory();
+  /// |m| per chain, CPU double: [chains].
+  torch::Tensor abs_m() const;
 
   lattice::ScalarCouplings couplings_;
   CoarseProposalOptions options_;

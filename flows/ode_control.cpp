@@ -20,7 +20,11 @@ Replay detached(const FlowState& coarse, const std::vector<torch::Tensor>& noise
   return r;
 }
 
-FlowState detached(const FlowState& s) { return {s.phi.detach(), s.log_prob.detach()}; }
+/// The flow's output at its current count: `current` (detached) if the caller has it, else a fresh run.
+FlowState run_at_current(RGFlowImpl& flow, const Replay& replay, const FlowState* current) {
+  if (current != nullptr) return {current->phi.detach(), current->log_prob.detach()};
+  return flow.forward(replay.start, replay.noise);
+}
 
 /// The estimate at the flow's current count N from its N-step output `at_n`; `at_2n` receives the 2N-step output.
 OdeErrorEstimate estimate_from(RGFlowImpl& flow, const Replay& replay, const FlowState& at_n, FlowState& at_2n) {
@@ -47,7 +51,7 @@ OdeErrorEstimate estimate_ode_error(RGFlowImpl& flow, const FlowState& coarse, c
                                     const FlowState* current) {
   torch::NoGradGuard no_grad;
   const auto replay = detached(coarse, noise);
-  const FlowState at_n = current != nullptr ? detached(*current) : flow.forward(replay.start, replay.noise);
+  const FlowState at_n = run_at_current(flow, replay, current);
   FlowState at_2n;
   return estimate_from(flow, replay, at_n, at_2n);
 }
@@ -57,7 +61,7 @@ OdeErrorEstimate control_ode_steps(RGFlowImpl& flow, const FlowState& coarse, co
   if (options.max_steps < 1) throw std::invalid_argument("control_ode_steps: max_steps must be >= 1");
   torch::NoGradGuard no_grad;
   const auto replay = detached(coarse, noise);
-  FlowState at_n = current != nullptr ? detached(*current) : flow.forward(replay.start, replay.noise), at_2n;
+  FlowState at_n = run_at_current(flow, replay, current), at_2n;
   auto e = estimate_from(flow, replay, at_n, at_2n);
   e.initial_steps = e.steps;
   e.initial_log_prob_error = e.log_prob_error;
