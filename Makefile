@@ -6,7 +6,7 @@ OUT     ?= runs/default
 CMAKE_FLAGS ?=
 
 PACKAGES = cmake g++ make libtorch-dev libhdf5-dev nlohmann-json3-dev libgtest-dev libcli11-dev \
-           libspdlog-dev libfmt-dev libbenchmark-dev gnuplot-nox
+           libspdlog-dev libfmt-dev libbenchmark-dev gnuplot-nox zlib1g-dev clang-format
 
 .PHONY: deps configure build run test bench clean
 

@@ -6,28 +6,31 @@
 // last save; --resume continues from the checkpoint with the same random numbers, so the final ensemble is bitwise
 // identical to an uninterrupted run. At the end the chunks are assembled into ensemble.h5 and removed.
 #include "apps/command.h"
-#include "apps/config.h"
-#include "apps/ensemble_file.h"
-#include "apps/gamma_json.h"
-#include "apps/h5io.h"
-#include "apps/lattice_config.h"
-#include "apps/output.h"
-#include "apps/progress.h"
-#include "apps/version.h"
+#include "apps/readers/lattice_config.h"
+#include "io/ensemble_file.h"
+#include "io/gamma_json.h"
+#include "io/h5io.h"
+#include "run/checkpoint.h"
+#include "run/chunk_store.h"
+#include "run/run_directory.h"
+#include "support/atomic_file.h"
+#include "support/config.h"
+#include "support/format.h"
+#include "support/progress.h"
+#include "support/version.h"
 
 #include "lattice/gamma_method.h"
 #include "lattice/gauge_field.h"
-#include "lattice/heatbath.h"
-#include "lattice/hmc.h"
 #include "lattice/layout.h"
+#include "lattice/monte_carlo.h"
 #include "lattice/observables.h"
 #include "lattice/rng.h"
+#include "lattice/su_n_check.h"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
-#include <cstdlib>
 #include <filesystem>
 
 namespace blockspin::apps {
@@ -37,6 +40,9 @@ namespace fs = std::filesystem;
 namespace L = blockspin::lattice;
 using nlohmann::json;
 
+constexpr const char* kCheckpoint = "checkpoint.h5";
+constexpr const char* kEnsemble = "ensemble.h5";
+
 struct Setup {
   std::vector<int64_t> shape;
   int64_t N = 3, n_chains = 1, n_therm = 0, n_configs = 1, save_every = 1, seed = 0;
@@ -44,8 +50,10 @@ struct Setup {
   torch::Dtype dtype = torch::kDouble;
   std::string start;
   L::GaugeAction action = L::GaugeAction::wilson(1.0);
-  McAlgorithm alg;
+  L::McAlgorithm alg;
   int64_t updates_per_chain() const { return n_therm + save_every * (n_configs / n_chains); }
+  /// Save events written after `update` updates per chain.
+  int64_t events_after(int64_t update) const { return update > n_therm ? (update - n_therm) / save_every : 0; }
 };
 
 Setup read_setup(Config& cfg) {
@@ -68,6 +76,7 @@ Setup read_setup(Config& cfg) {
   s.dtype = read_dtype(cfg);
   s.start = cfg.get<std::string>("start", "cold", Check::one_of({"cold", "hot"}));
   s.alg.accept_all_therm = std::min(s.alg.accept_all_therm, s.n_therm);
+  check_memory(cfg, "lattice.shape", s.n_chains, s.shape, s.N, s.dtype);
   return s;
 }
 
@@ -84,9 +93,23 @@ torch::Tensor stack_or_empty(const std::vector<torch::Tensor>& v, int64_t chains
   return v.empty() ? torch::zeros({0, chains}, torch::kDouble) : torch::stack(v).to(torch::kDouble);
 }
 
-void write_checkpoint(const fs::path& path, const State& st, const at::Generator& gen, const json& config) {
+/// Links read back from a checkpoint or chunk: the expected shape, finite, in SU(N) — a damaged file is an
+/// InputError naming it, never a silently wrong ensemble.
+void validate_links(const torch::Tensor& U, const std::vector<int64_t>& expected, const fs::path& file,
+                    torch::Dtype dtype) {
+  if (U.sizes().vec() != expected)
+    throw InputError(fmt::format("'{}': links of shape [{}], expected [{}]", file.string(), fmt::join(U.sizes(), ", "),
+                                 fmt::join(expected, ", ")));
+  try {
+    L::check_su_n(U, L::default_su_n_tolerance(L::complex_dtype(dtype)));
+  } catch (const std::invalid_argument& e) {
+    throw InputError(fmt::format("'{}': {} (damaged file?)", file.string(), e.what()));
+  }
+}
+
+void save_checkpoint(const RunDirectory& run, const State& st, const at::Generator& gen) {
   const auto chains = st.U.size(0);
-  write_h5_atomic(path, "checkpoint", BLOCKSPIN_VERSION, [&](H5::H5File& f) {
+  write_checkpoint(run, kCheckpoint, "checkpoint", [&](H5::H5File& f) {
     write_tensor(f, "links", st.U);
     write_bytes(f, "rng_state", L::generator_state(gen));
     write_tensor(f, "history_plaquette", stack_or_empty(st.plaquette, chains));
@@ -95,40 +118,38 @@ void write_checkpoint(const fs::path& path, const State& st, const at::Generator
     write_attribute(f, "update", st.update);
     write_attribute(f, "events", st.events);
     write_attribute(f, "seconds", st.seconds);
-    write_attribute(f, "config", config.dump());
   });
 }
 
-State read_checkpoint(const fs::path& path, at::Generator& gen, const json& config, const torch::TensorOptions& o) {
-  H5::H5File f = open_h5(path, "checkpoint");
-  const auto stored = json::parse(read_string_attribute(f, "config"));
-  if (stored != config)
-    throw ConfigError("the config differs from the one of the run in '" + path.parent_path().string() +
-                      "' (resume needs the same config; use --force to start over)");
+State load_checkpoint(const RunDirectory& run, const Setup& s, at::Generator& gen, const torch::TensorOptions& o) {
+  H5::H5File f = open_checkpoint(run, kCheckpoint, "checkpoint");
+  const fs::path file = run / kCheckpoint;
   State st;
-  st.U = read_tensor(f, "links").to(o);
-  L::set_generator_state(gen, read_bytes(f, "rng_state"));
   st.update = read_int_attribute(f, "update");
   st.events = read_int_attribute(f, "events");
+  if (st.update < 0 || st.update > s.updates_per_chain() || st.events != s.events_after(st.update))
+    throw InputError(fmt::format("'{}': stored counters (update {}, events {}) do not fit the run ({} updates per "
+                                 "chain; damaged file?)",
+                                 file.string(), st.update, st.events, s.updates_per_chain()));
+  std::vector<int64_t> shape{s.n_chains, static_cast<int64_t>(s.shape.size())};
+  shape.insert(shape.end(), s.shape.begin(), s.shape.end());
+  shape.insert(shape.end(), {s.N, s.N});
+  st.U = read_tensor(f, "links");
+  validate_links(st.U, shape, file, s.dtype);
+  st.U = st.U.to(o);
+  L::set_generator_state(gen, read_bytes(f, "rng_state"));
   st.seconds = read_double_attribute(f, "seconds");
   auto unpack = [&](const char* name, std::vector<torch::Tensor>& out) {
     auto t = read_tensor(f, name);
+    if (t.dim() != 2 || t.size(0) != st.update || t.size(1) != s.n_chains)
+      throw InputError(fmt::format("'{}': dataset '{}' has shape [{}], expected [{}, {}]", file.string(), name,
+                                   fmt::join(t.sizes(), ", "), st.update, s.n_chains));
     for (int64_t i = 0; i < t.size(0); ++i) out.push_back(t[i]);
   };
   unpack("history_plaquette", st.plaquette);
   unpack("history_delta_H", st.delta_H);
   unpack("history_accepted", st.accepted);
   return st;
-}
-
-fs::path chunk_path(const fs::path& dir, int64_t event) { return dir / "chunks" / fmt::format("event_{:06d}.h5", event); }
-
-json stats(const std::vector<std::vector<double>>& per_chain) {
-  auto r = L::gamma_method(per_chain);
-  auto j = gamma_json(r);
-  j["window"] = r.window;
-  j["window_found"] = r.window_found;
-  return j;
 }
 
 /// Production part of a per-update history as one series per chain.
@@ -142,12 +163,34 @@ std::vector<std::vector<double>> production(const std::vector<torch::Tensor>& h,
   return out;
 }
 
-void finish(const fs::path& dir, const Setup& s, const State& st, const json& config) {
+json stats(const std::vector<std::vector<double>>& per_chain) {
+  try {
+    auto r = L::gamma_method(per_chain);
+    auto j = gamma_json(r);
+    j["window"] = r.window;
+    j["window_found"] = r.window_found;
+    return j;
+  } catch (const std::exception& e) {
+    return json{{"mean", nullptr}, {"error", nullptr}, {"reason", e.what()}};
+  }
+}
+
+std::string format_stat(const json& p) {
+  if (!p["mean"].is_number()) return "n/a (" + p.value("reason", std::string("?")) + ")";
+  return fmt::format("{} (τ_int {:.2f} ± {:.2f})", with_error(p["mean"].get<double>(), p["error"].get<double>()),
+                     p["tau_int"].get<double>(), p["tau_int_error"].get<double>());
+}
+
+void finish(const RunDirectory& run, const ChunkStore& chunks, const Setup& s, const State& st) {
   Ensemble e;
   std::vector<torch::Tensor> links, plaq, chain, traj;
+  std::vector<int64_t> shape{s.n_chains, static_cast<int64_t>(s.shape.size())};
+  shape.insert(shape.end(), s.shape.begin(), s.shape.end());
+  shape.insert(shape.end(), {s.N, s.N});
   for (int64_t ev = 0; ev < st.events; ++ev) {
-    H5::H5File f = open_h5(chunk_path(dir, ev), "ensemble_chunk");
+    H5::H5File f = chunks.open(ev);
     links.push_back(read_tensor(f, "links"));
+    validate_links(links.back(), shape, chunks.path(ev), s.dtype);
     plaq.push_back(read_tensor(f, "plaquette"));
     chain.push_back(read_tensor(f, "chain"));
     traj.push_back(read_tensor(f, "trajectory"));
@@ -159,9 +202,9 @@ void finish(const fs::path& dir, const Setup& s, const State& st, const json& co
   e.history_plaquette = stack_or_empty(st.plaquette, s.n_chains);
   e.history_delta_H = stack_or_empty(st.delta_H, s.n_chains);
   e.history_accepted = stack_or_empty(st.accepted, s.n_chains);
-  e.config = config;
+  e.config = run.config();
   e.seed = s.seed;
-  write_ensemble(dir / "ensemble.h5", e);
+  write_ensemble(run / kEnsemble, e);
 
   const auto chains = s.n_chains;
   json summary{{"plaquette", stats(production(st.plaquette, s.n_therm, chains))},
@@ -169,59 +212,50 @@ void finish(const fs::path& dir, const Setup& s, const State& st, const json& co
                {"n_configs", e.links.size(0)},
                {"n_updates_per_chain", st.update},
                {"seconds", st.seconds},
-               {"algorithm", s.alg.name},
+               {"algorithm", s.alg.name()},
                {"tau_int_units", "updates (HMC trajectories or heatbath sweeps)"},
-               {"config", config},
+               {"config", run.config()},
                {"blockspin_version", BLOCKSPIN_VERSION}};
-  if (s.alg.name == "hmc") {
+  if (s.alg.kind == L::McKind::hmc) {
     summary["exp_minus_delta_H"] = stats(production(st.delta_H, s.n_therm, chains, [](double x) { return std::exp(-x); }));
   }
-  write_json_atomic(dir / "summary.json", summary);
-  fs::remove_all(dir / "chunks");
-  fs::remove(dir / "checkpoint.h5");
-  const auto& p = summary["plaquette"];
-  fmt::print("plaquette {:.6f} ± {:.6f} (τ_int {:.2f} ± {:.2f}), acceptance {:.3f}, {} configurations\n",
-             p["mean"].get<double>(), p["error"].get<double>(), p["tau_int"].get<double>(),
-             p["tau_int_error"].get<double>(), summary["acceptance"].get<double>(), e.links.size(0));
-  fmt::print("results written to {} and {}\n", (dir / "ensemble.h5").string(), (dir / "summary.json").string());
+  write_json_atomic(run / "summary.json", summary);
+  run.finish({ChunkStore::kDirectory, kCheckpoint});
+  fmt::print("plaquette {}, acceptance {:.3f}, {} configurations\n", format_stat(summary["plaquette"]),
+             summary["acceptance"].get<double>(), e.links.size(0));
+  fmt::print("results written to {} and {}\n", (run / kEnsemble).string(), (run / "summary.json").string());
 }
 
 void run_generate(const CommonOptions& opt) {
   Config cfg = Config::load(opt.config, opt.overrides);
   const Setup s = read_setup(cfg);
   cfg.check_unused();
-  const json config = cfg.resolved();
-  const fs::path dir = opt.out;
-  if (opt.resume && fs::exists(dir / "ensemble.h5") && !fs::exists(dir / "checkpoint.h5"))
-    throw OutputError("the run in '" + dir.string() + "' is already complete (ensemble.h5 exists)");
-  prepare_output_dir(dir, opt.force, opt.resume);
+  const RunDirectory run("generate", {opt.out, opt.force, opt.resume}, cfg.resolved());
+  run.refuse_if_complete(kEnsemble, kCheckpoint);
 
   const auto options = torch::TensorOptions().dtype(L::complex_dtype(s.dtype)).device(s.device);
   auto gen = L::make_generator(static_cast<uint64_t>(s.seed), s.device);
   State st;
   const auto started = std::chrono::steady_clock::now();
-  if (opt.resume && fs::exists(dir / "checkpoint.h5")) {
-    st = read_checkpoint(dir / "checkpoint.h5", gen, config, options);
+  if (run.resume_or_start(kCheckpoint, {ChunkStore::kDirectory, kCheckpoint})) {
+    st = load_checkpoint(run, s, gen, options);
     spdlog::info("resuming at update {} ({} save events written)", st.update, st.events);
   } else {
-    if (opt.resume) spdlog::info("no checkpoint in '{}': starting from the beginning", dir.string());
-    fs::remove_all(dir / "chunks");
-    fs::remove(dir / "checkpoint.h5");
-    fs::remove(dir / "ensemble.h5");
     st.U = s.start == "hot" ? L::hot_gauge_field(s.n_chains, s.shape, s.N, gen, options)
                             : L::cold_gauge_field(s.n_chains, s.shape, s.N, options);
   }
-  fs::create_directories(dir / "chunks");
+  const ChunkStore chunks(run, "event", "ensemble_chunk");
+  if (chunks.count_present() < st.events)
+    throw InputError(fmt::format("'{}': {} save events recorded, but only {} chunk files are present in '{}'",
+                                 (run / kCheckpoint).string(), st.events, chunks.count_present(),
+                                 (run / ChunkStore::kDirectory).string()));
   spdlog::info("generate: SU({}) {} on {}, {} β = {}, {} chains, {} thermalisation + {} x {} updates per chain",
-               s.N, s.alg.name, fmt::join(s.shape, "x"), s.action.name(), s.action.beta(), s.n_chains, s.n_therm,
+               s.N, s.alg.name(), fmt::join(s.shape, "x"), s.action.name(), s.action.beta(), s.n_chains, s.n_therm,
                s.n_configs / s.n_chains, s.save_every);
 
   const auto md = L::md_action(s.action);
   const int64_t total = s.updates_per_chain();
-  // Test hook: BLOCKSPIN_TEST_CRASH_AFTER=K makes the process die abruptly after update K (as a kill would).
-  const char* crash_env = std::getenv("BLOCKSPIN_TEST_CRASH_AFTER");
-  const int64_t crash_after = crash_env != nullptr ? std::atoll(crash_env) : -1;
-  Progress progress("generate", s.alg.name == "hmc" ? "trajectories" : "sweeps", total, st.update);
+  Progress progress("generate", s.alg.kind == L::McKind::hmc ? "trajectories" : "sweeps", total, st.update);
   while (st.update < total) {
     auto step = s.alg.update(st.U, s.action, md, st.update, gen);
     st.U = step.U;
@@ -229,7 +263,7 @@ void run_generate(const CommonOptions& opt) {
     const auto acc = step.accepted.to(torch::kCPU, torch::kDouble);
     auto plaq = L::average_plaquette(st.U).to(torch::kCPU, torch::kDouble);
     if (!torch::isfinite(plaq).all().item<bool>())
-      throw std::runtime_error(fmt::format("non-finite plaquette at update {}; the last checkpoint is kept", st.update));
+      throw NumericalStop(fmt::format("non-finite plaquette at update {}; the last checkpoint is kept", st.update));
     st.plaquette.push_back(plaq);
     st.delta_H.push_back(dH);
     st.accepted.push_back(acc);
@@ -238,7 +272,7 @@ void run_generate(const CommonOptions& opt) {
     const bool save = st.update > s.n_therm && (st.update - s.n_therm) % s.save_every == 0;
     if (save) {
       const auto traj = torch::full({s.n_chains}, st.update, torch::kLong);
-      write_h5_atomic(chunk_path(dir, st.events), "ensemble_chunk", BLOCKSPIN_VERSION, [&](H5::H5File& f) {
+      chunks.write(st.events, [&](H5::H5File& f) {
         write_tensor(f, "links", st.U);
         write_tensor(f, "plaquette", plaq);
         write_tensor(f, "chain", torch::arange(s.n_chains, torch::kLong));
@@ -247,12 +281,11 @@ void run_generate(const CommonOptions& opt) {
       ++st.events;
     }
     if (save || (st.update <= s.n_therm && st.update % s.save_every == 0)) {
-      const double now = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
       State snapshot = st;
-      snapshot.seconds += now;
-      write_checkpoint(dir / "checkpoint.h5", snapshot, gen, config);
+      snapshot.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      save_checkpoint(run, snapshot, gen);
     }
-    if (st.update == crash_after) std::_Exit(86);
+    run.crash_point(st.update);
     const auto window = std::min<int64_t>(static_cast<int64_t>(st.accepted.size()), 20);
     double acc_mean = 0;
     for (int64_t i = 0; i < window; ++i) acc_mean += st.accepted[st.accepted.size() - 1 - i].mean().item<double>();
@@ -260,7 +293,7 @@ void run_generate(const CommonOptions& opt) {
                                            acc_mean / static_cast<double>(window)));
   }
   st.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  finish(dir, s, st, config);
+  finish(run, chunks, s, st);
 }
 
 const CommandRegistrar registrar{{"generate",

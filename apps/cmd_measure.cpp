@@ -1,23 +1,29 @@
 // `blockspin measure --ensemble FILE --out DIR [--config C]`: observables of a gauge ensemble with Γ-method errors
 // (chains as replicas): plaquette, Wilson loops, Polyakov loops, Wilson-flow t²⟨E⟩, the scale t0 and Q after flow.
+// Writes DIR/measurements.json (the analysis) and DIR/measurements.h5 (every observable per configuration).
 #include "apps/command.h"
-#include "apps/config.h"
-#include "apps/ensemble_file.h"
-#include "apps/gamma_json.h"
-#include "apps/lattice_config.h"
-#include "apps/output.h"
-#include "apps/progress.h"
-#include "apps/version.h"
+#include "run/run_directory.h"
+#include "support/config.h"
+#include "io/ensemble_file.h"
+#include "io/gamma_json.h"
+#include "apps/readers/lattice_config.h"
+#include "io/h5io.h"
+#include "support/atomic_file.h"
+#include "support/format.h"
+#include "support/progress.h"
+#include "support/version.h"
 
 #include "lattice/field_strength.h"
 #include "lattice/gamma_method.h"
 #include "lattice/gradient_flow.h"
 #include "lattice/layout.h"
 #include "lattice/observables.h"
+#include "lattice/su_n_check.h"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <map>
@@ -38,6 +44,20 @@ std::vector<std::vector<double>> replicas(const Series& s) {
   return r;
 }
 
+/// The ensemble's links must be SU(N) (as `convert` checks NERSC input): a damaged file is an input error, not a
+/// silently wrong measurement. Tolerance: 1e-10 for double-precision runs, 1e-5 otherwise (float32 or imported data).
+void validate_links(const Ensemble& e, const fs::path& path) {
+  const bool double_run = e.config.is_object() && e.config.value("dtype", std::string()) == "float64";
+  const double tol = double_run ? 1e-10 : 1e-5;
+  for (int64_t i = 0; i < e.links.size(0); ++i) {
+    try {
+      L::check_su_n(e.links.narrow(0, i, 1), tol);
+    } catch (const std::invalid_argument& err) {
+      throw InputError(fmt::format("'{}': configuration {}: {}", path.string(), i, err.what()));
+    }
+  }
+}
+
 void run_measure(const CommonOptions& opt) {
   Config cfg = opt.config.empty() ? Config::from_json(json::object(), opt.overrides)
                                   : Config::load(opt.config, opt.overrides);
@@ -49,14 +69,24 @@ void run_measure(const CommonOptions& opt) {
   const bool do_flow = flow.get<bool>("enabled", true);
   const double eps = flow.get<double>("eps", 0.05, Check::positive());
   const double t_max = flow.get<double>("t_max", 4.0, Check::positive());
+  if (do_flow && t_max / eps > 1e5)
+    throw ConfigError(fmt::format("config key 'flow.eps': t_max / eps = {:.3g} integration steps (at most 1e5; the "
+                                  "RK3 flow is accurate to O(eps³) at eps = 0.01-0.05)",
+                                  t_max / eps));
   cfg.check_unused();
   const fs::path ensemble_path = opt.extra.at("ensemble");
   const Ensemble e = read_ensemble(ensemble_path);
+  validate_links(e, ensemble_path);
+  const auto extents = L::extents(e.links);
+  const int64_t smallest = *std::min_element(extents.begin(), extents.end());
+  for (size_t i = 0; i < loops.size(); ++i)
+    if (std::max(loops[i].first, loops[i].second) > smallest)
+      throw ConfigError(fmt::format("config key 'wilson_loops[{}]': a {}x{} loop does not fit on the {} lattice of '{}'",
+                                    i, loops[i].first, loops[i].second, fmt::join(extents, "x"), ensemble_path.string()));
   prepare_output_dir(opt.out, opt.force, false);
   const auto options = torch::TensorOptions().dtype(L::complex_dtype(real)).device(device);
   const int64_t n = e.links.size(0), D = e.links.size(1);
-  spdlog::info("measure: {} configurations of {} from '{}'", n, fmt::join(L::extents(e.links), "x"),
-               ensemble_path.string());
+  spdlog::info("measure: {} configurations of {} from '{}'", n, fmt::join(extents, "x"), ensemble_path.string());
 
   // Order configurations by (chain, trajectory) so each chain is a time series.
   std::vector<int64_t> order(n);
@@ -68,8 +98,10 @@ void run_measure(const CommonOptions& opt) {
   });
 
   std::map<std::string, Series> scalar;
+  std::map<std::string, std::vector<double>> per_config;  // in (chain, trajectory) order, for measurements.h5
   std::vector<double> t_grid;
   std::vector<Series> t2E;  // per flow time
+  std::vector<torch::Tensor> t2E_rows;
   Progress progress("measure", "configurations", n);
   for (int64_t start = 0; start < n; start += batch) {
     const int64_t count = std::min(batch, n - start);
@@ -82,8 +114,12 @@ void run_measure(const CommonOptions& opt) {
       auto h = L::wilson_flow(U, eps, t_max);
       t_grid = h.t;
       t2E.resize(h.t.size());
-      for (size_t s = 0; s < h.t.size(); ++s)
+      std::vector<torch::Tensor> curve;
+      for (size_t s = 0; s < h.t.size(); ++s) {
         for (int64_t b = 0; b < count; ++b) t2E[s][chain[order[start + b]]].push_back(h.t2E[s][b].item<double>());
+        curve.push_back(h.t2E[s].to(torch::kCPU, torch::kDouble));
+      }
+      t2E_rows.push_back(torch::stack(curve, 1));  // [count, n_t]
       if (D == 4) {
         obs.emplace_back("topological_charge_flowed", h.charge.back());
         obs.emplace_back("topological_charge_flowed_squared", h.charge.back().pow(2));
@@ -91,41 +127,62 @@ void run_measure(const CommonOptions& opt) {
     }
     for (const auto& [name, value] : obs) {
       auto v = value.to(torch::kCPU, torch::kDouble);
-      for (int64_t b = 0; b < count; ++b) scalar[name][chain[order[start + b]]].push_back(v[b].item<double>());
+      for (int64_t b = 0; b < count; ++b) {
+        scalar[name][chain[order[start + b]]].push_back(v[b].item<double>());
+        per_config[name].push_back(v[b].item<double>());
+      }
     }
     progress.update(start + count);
   }
 
+  // Every analysis that cannot be done (a constant series, t0 not reached) is reported as {"error": why}; the rest
+  // is written all the same.
   json out{{"ensemble", ensemble_path.string()}, {"n_configs", n}, {"blockspin_version", BLOCKSPIN_VERSION},
-           {"config", cfg.resolved()}, {"error_analysis", "Gamma method (Wolff), chains as replicas, S = 1.5"}};
-  for (const auto& [name, series] : scalar) out["observables"][name] = gamma_json(L::gamma_method(replicas(series)));
+           {"config", cfg.resolved()}, {"error_analysis", "Gamma method (Wolff), chains as replicas, S = 1.5"},
+           {"series", "measurements.h5: every observable per configuration in (chain, trajectory) order"}};
+  for (const auto& [name, series] : scalar)
+    out["observables"][name] = gamma_or_error([&] { return L::gamma_method(replicas(series)); });
   if (do_flow) {
     json curve = json::array();
     std::vector<std::vector<std::vector<double>>> data;
     for (size_t s = 0; s < t_grid.size(); ++s) {
-      auto r = L::gamma_method(replicas(t2E[s]));
-      curve.push_back({{"t", t_grid[s]}, {"t2E", r.value}, {"error", r.error}});
+      json point = gamma_or_error([&] { return L::gamma_method(replicas(t2E[s])); });
+      curve.push_back({{"t", t_grid[s]}, {"t2E", point.value("mean", json())}, {"error", point["error"]}});
       data.push_back(replicas(t2E[s]));
     }
     out["flow"] = {{"eps", eps}, {"t_max", t_max}, {"t2E", curve}};
     // t0 is a derived quantity: the crossing of the *mean* curve, with errors propagated through all grid points.
     auto t0_of = [&](const std::vector<double>& means) { return L::flow_time_at(t_grid, means, 0.3); };
     std::vector<double> means;
-    for (const auto& c : curve) means.push_back(c["t2E"].get<double>());
+    for (const auto& c : curve) means.push_back(c["t2E"].is_number() ? c["t2E"].get<double>() : std::nan(""));
     if (std::isfinite(t0_of(means))) {
-      out["observables"]["t0"] = gamma_json(L::gamma_method_derived(data, t0_of));
+      out["observables"]["t0"] = gamma_or_error([&] { return L::gamma_method_derived(data, t0_of); });
     } else {
-      out["observables"]["t0"] = nullptr;
+      out["observables"]["t0"] = {{"error", fmt::format("t²⟨E⟩ does not reach 0.3 up to t_max = {}", t_max)}};
       spdlog::warn("t²⟨E⟩ does not reach 0.3 up to t_max = {}: t0 not determined (raise flow.t_max)", t_max);
     }
   }
-  const auto path = fs::path(opt.out) / "measurements.json";
-  write_json_atomic(path, out);
-  for (const auto& [name, r] : out["observables"].items())
-    if (!r.is_null())
-      fmt::print("{:<36} {:.6f} ± {:.6f}  (τ_int {:.2f})\n", name, r["mean"].get<double>(), r["error"].get<double>(),
+  const fs::path dir = opt.out;
+  write_h5_atomic(dir / "measurements.h5", "measurements", BLOCKSPIN_VERSION, [&](H5::H5File& f) {
+    write_tensor(f, "chain", e.chain.index_select(0, torch::tensor(order)));
+    write_tensor(f, "trajectory", e.trajectory.index_select(0, torch::tensor(order)));
+    for (const auto& [name, v] : per_config) write_tensor(f, name, torch::tensor(v, torch::kDouble));
+    if (do_flow) {
+      write_tensor(f, "flow_t", torch::tensor(t_grid, torch::kDouble));
+      write_tensor(f, "flow_t2E", torch::cat(t2E_rows));  // [n, n_t]
+    }
+    write_attribute(f, "ensemble", ensemble_path.string());
+    write_attribute(f, "config", cfg.resolved().dump());
+  });
+  write_json_atomic(dir / "measurements.json", out);
+  for (const auto& [name, r] : out["observables"].items()) {
+    if (r.contains("mean"))
+      fmt::print("{:<36} {:<20} (τ_int {:.2f})\n", name, with_error(r["mean"].get<double>(), r["error"].get<double>()),
                  r["tau_int"].get<double>());
-  fmt::print("results written to {}\n", path.string());
+    else
+      fmt::print("{:<36} n/a: {}\n", name, r["error"].get<std::string>());
+  }
+  fmt::print("results written to {} and {}\n", (dir / "measurements.json").string(), (dir / "measurements.h5").string());
 }
 
 const CommandRegistrar registrar{{"measure",

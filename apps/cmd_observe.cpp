@@ -1,10 +1,11 @@
 // `blockspin observe`: build gauge configurations (cold, hot, near-identity, constant flux), measure every
 // observable of the lattice core on them, compare with exact values, and check gauge invariance and forces.
 #include "apps/command.h"
-#include "apps/config.h"
-#include "apps/lattice_config.h"
-#include "apps/output.h"
-#include "apps/version.h"
+#include "run/run_directory.h"
+#include "support/config.h"
+#include "apps/readers/lattice_config.h"
+#include "support/atomic_file.h"
+#include "support/version.h"
 
 #include "lattice/abelian_flux.h"
 #include "lattice/derivatives.h"

@@ -3,11 +3,12 @@
 // observables with Γ-method errors; `--set eval.n_hmc=0` skips the HMC comparison). Uses DIR/best.h5 unless
 // training.eval_checkpoint = "final" (`--set training.eval_checkpoint=final`).
 #include "apps/command.h"
-#include "apps/config.h"
-#include "apps/flow_app.h"
-#include "apps/h5io.h"
-#include "apps/output.h"
-#include "apps/version.h"
+#include "support/config.h"
+#include "apps/readers/flow_run.h"
+#include "io/h5io.h"
+#include "run/run_directory.h"
+#include "support/atomic_file.h"
+#include "support/version.h"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -24,31 +25,34 @@ using nlohmann::json;
 void run_sample(const CommonOptions& opt) {
   const fs::path model = opt.extra.at("model");
   if (!fs::exists(model / "config.json") || !fs::exists(model / "checkpoint.h5"))
-    throw OutputError("'" + model.string() + "' is not a train-flow output (needs config.json and checkpoint.h5)");
+    throw InputError("'" + model.string() + "' is not a train-flow output (needs config.json and checkpoint.h5)");
   json stored;
   try {
     stored = json::parse(read_file(model / "config.json"));
   } catch (const json::exception& e) {
-    throw OutputError("'" + (model / "config.json").string() + "': " + e.what());
+    throw InputError("'" + (model / "config.json").string() + "': " + abbreviate(e.what(), 200));
   }
+  // --config FILE: keys that replace the model's (e.g. a longer evaluation: {"eval": {"n": 20000}}), then --set.
+  if (!opt.config.empty()) stored.merge_patch(Config::load(opt.config).resolved());
   std::vector<std::string> overrides = opt.overrides;
   if (const auto& n = opt.extra.at("n"); !n.empty()) overrides.push_back("eval.n=" + n);
   Config cfg = Config::from_json(stored, overrides, (model / "config.json").string());
   const FlowRunSetup s = read_flow_setup(cfg);
   cfg.check_unused();
-  const fs::path dir = opt.out;
-  prepare_output_dir(dir, opt.force, false);
+  const RunDirectory run("sample", {opt.out, opt.force, false}, cfg.resolved());
+  const fs::path dir = run.dir();
 
   torch::manual_seed(s.trainer.seed);
   F::FlowTrainer trainer(make_flow(s), s.trainer);
   const bool use_best = s.eval_checkpoint == "best" && fs::exists(model / "best.h5");
-  read_flow_checkpoint(model / (use_best ? "best.h5" : "checkpoint.h5"), trainer, nullptr);
+  read_flow_checkpoint(model / (use_best ? "best.h5" : "checkpoint.h5"), trainer, total_flow_steps(s));
   if (!use_best && trainer.steps_done < total_flow_steps(s))
     spdlog::warn("the model in '{}' is at step {} of {} (training unfinished)", model.string(), trainer.steps_done,
                  total_flow_steps(s));
   spdlog::info("sampling {} proposals on {} with {}", s.eval.n, fmt::join(trainer.fine_extents(), "x"),
                model.string());
-  auto ev = evaluate_flow(trainer, s.eval, true);
+  const auto ev = F::evaluate_flow(trainer, s.eval, true);
+  log_evaluation_warnings(ev, s.eval);
   write_h5_atomic(dir / "samples.h5", "flow_samples", BLOCKSPIN_VERSION, [&](H5::H5File& f) {
     write_tensor(f, "fields", ev.fields, 4);
     write_tensor(f, "accepted", ev.accepted);
@@ -58,14 +62,14 @@ void run_sample(const CommonOptions& opt) {
     write_tensor(f, "log_p", ev.log_p);
     write_attribute(f, "model", fs::absolute(model).string());
     write_attribute(f, "step", trainer.steps_done);
-    write_attribute(f, "kappa_fine", ev.metrics["kappa_fine"].get<double>());
-    write_attribute(f, "lambda_fine", ev.metrics["lambda_fine"].get<double>());
+    write_attribute(f, "kappa_fine", ev.kappa_fine);
+    write_attribute(f, "lambda_fine", ev.lambda_fine);
     write_attribute(f, "description",
                     "fields[i]: proposal i of the flow; chain[i]: index of the configuration held by the independence "
                     "Metropolis chain after step i (fields[chain] is the exact Markov chain); accepted[i]: step i "
                     "accepted its proposal; log_weights = log_p - log_q = -S_fine - log q_flow (up to constants)");
   });
-  json metrics = ev.metrics;
+  json metrics = evaluation_json(ev, s.eval);
   metrics["model"] = fs::absolute(model).string();
   metrics["step"] = trainer.steps_done;
   metrics["evaluated_checkpoint"] = use_best ? "best" : "final";

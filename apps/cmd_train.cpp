@@ -2,14 +2,16 @@
 // Favoni et al., PRL 128 (2022) 032003 — train on small lattices, test on larger ones with the same weights, against a
 // plain CNN baseline. Writes DIR/data.h5, DIR/{lcnn,baseline}/checkpoint.h5, DIR/metrics.json and plots.
 #include "apps/command.h"
-#include "apps/config.h"
-#include "apps/lattice_config.h"
-#include "apps/output.h"
-#include "apps/plot.h"
-#include "apps/trainer.h"
-#include "apps/version.h"
-#include "apps/wilson_loop_data.h"
+#include "support/config.h"
+#include "apps/readers/lattice_config.h"
+#include "support/atomic_file.h"
+#include "io/plot.h"
+#include "run/run_directory.h"
+#include "run/trainer.h"
+#include "support/version.h"
+#include "apps/readers/wilson_loop_data.h"
 
+#include "lattice/gauge_field.h"
 #include "lattice/heatbath.h"
 #include "lattice/layout.h"
 #include "lcnn/baseline_cnn.h"
@@ -136,19 +138,15 @@ const LoopSet& split(const std::vector<LoopSet>& sets, const std::string& name) 
 
 /// Trains one model and evaluates it on every split; returns its metrics block.
 json train_and_evaluate(const std::string& label, torch::nn::Module& model, const ForwardFn& forward, const Setup& s,
-                        const std::vector<LoopSet>& sets, const fs::path& dir, const json& config, bool resume,
+                        const std::vector<LoopSet>& sets, const RunDirectory& run,
                         std::map<std::string, torch::Tensor>& predictions) {
   const auto& train = split(sets, "train");
   const auto& val = split(sets, "val");
   const auto input_dtype = L::complex_dtype(s.dtype);
-  TrainerOptions o = s.training;
-  if (label == "lcnn") {
-    const char* crash = std::getenv("BLOCKSPIN_TEST_CRASH_AFTER");  // test hook, as in `generate`
-    if (crash != nullptr) o.crash_after = std::atoll(crash);
-  }
+  const TrainerOptions& o = s.training;
   const auto started = std::chrono::steady_clock::now();
   const Curve curve = train_regression(model, forward, train.links, train.targets, val.links, val.targets, o, s.device,
-                                       input_dtype, dir / label, config, resume, label);
+                                       input_dtype, run, label, label);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   json j{{"n_parameters", lcnn::count_parameters(model)},
          {"seconds_this_process", seconds},
@@ -202,14 +200,9 @@ void run_train(const CommonOptions& opt) {
   const Setup s = read_setup(cfg);
   cfg.check_unused();
   const json config = cfg.resolved();
-  const fs::path dir = opt.out;
-  if (opt.resume && fs::exists(dir / "metrics.json") && fs::exists(dir / "lcnn" / "checkpoint.h5")) {
-    spdlog::info("the run in '{}' has metrics.json already: re-evaluating from the final checkpoints", dir.string());
-  }
-  prepare_output_dir(dir, opt.force, opt.resume);
   const auto D = static_cast<int64_t>(s.data.train_shape.size());
 
-  // The model is built before any data are made, so a bad architecture fails fast.
+  // The model is built and checked before anything is written, so a bad architecture fails fast.
   torch::manual_seed(static_cast<uint64_t>(s.training.seed));
   lcnn::LcnnModel model{nullptr};
   try {
@@ -218,6 +211,24 @@ void run_train(const CommonOptions& opt) {
     throw ConfigError("config key 'model': " + std::string(e.what()));
   }
   model->to(s.device);
+  {
+    // The model must map the links to one value per target and site.
+    torch::NoGradGuard no_grad;
+    const auto options = torch::TensorOptions().dtype(L::complex_dtype(s.dtype)).device(s.device);
+    const auto out = model->forward(L::cold_gauge_field(1, s.data.train_shape, s.data.N, options));
+    std::vector<int64_t> expected{1, static_cast<int64_t>(s.data.loops.size())};
+    expected.insert(expected.end(), s.data.train_shape.begin(), s.data.train_shape.end());
+    if (out.sizes().vec() != expected)
+      throw ConfigError(fmt::format("config key 'model': the model outputs shape [{}] per configuration, the task needs "
+                                    "[{}] (one channel per Wilson loop: end with a linear layer of out = {})",
+                                    fmt::join(out.sizes(), ", "), fmt::join(expected, ", "), s.data.loops.size()));
+  }
+
+  const RunDirectory run("train", {opt.out, opt.force, opt.resume}, config);
+  const fs::path dir = run.dir();
+  if (opt.resume && fs::exists(dir / "metrics.json") && fs::exists(dir / "lcnn" / "checkpoint.h5")) {
+    spdlog::info("the run in '{}' has metrics.json already: re-evaluating from the final checkpoints", dir.string());
+  }
 
   std::vector<LoopSet> sets;
   const fs::path data_path = dir / "data.h5";
@@ -238,24 +249,12 @@ void run_train(const CommonOptions& opt) {
     write_wilson_loop_data(data_path, sets, s.data_config);
   }
 
-  // The model must map the links to one value per target and site.
-  {
-    torch::NoGradGuard no_grad;
-    const auto& train = split(sets, "train");
-    const auto out = model->forward(train.links.slice(0, 0, 1).to(s.device, L::complex_dtype(s.dtype)));
-    std::vector<int64_t> expected = train.targets.slice(0, 0, 1).sizes().vec();
-    if (out.sizes().vec() != expected)
-      throw ConfigError(fmt::format("config key 'model': the model outputs shape [{}] per configuration, the task needs "
-                                    "[{}] (one channel per Wilson loop: end with a linear layer of out = {})",
-                                    fmt::join(out.sizes(), ", "), fmt::join(expected, ", "), s.data.loops.size()));
-  }
-
   json metrics{{"task", "wilson_loops"}, {"group", fmt::format("SU{}", s.data.N)}, {"targets", s.target_names},
                {"target_definition", "(1/N) Re Tr W(m x n) per site, averaged over planes and both orientations"},
                {"blockspin_version", BLOCKSPIN_VERSION}};
   std::map<std::string, std::map<std::string, torch::Tensor>> predictions;
   metrics["lcnn"] = train_and_evaluate("lcnn", *model, [&](const torch::Tensor& U) { return model->forward(U); }, s,
-                                       sets, dir, config, opt.resume, predictions["lcnn"]);
+                                       sets, run, predictions["lcnn"]);
   if (s.baseline) {
     torch::manual_seed(static_cast<uint64_t>(s.training.seed) + 1);
     lcnn::BaselineCnn cnn(lcnn::BaselineCnnOptions(D, s.data.N, static_cast<int64_t>(s.data.loops.size()))
@@ -263,7 +262,7 @@ void run_train(const CommonOptions& opt) {
                               .kernel_size(s.baseline_kernel));
     cnn->to(s.device, s.dtype);
     metrics["baseline"] = train_and_evaluate("baseline", *cnn, [&](const torch::Tensor& U) { return cnn->forward(U); },
-                                             s, sets, dir, config, opt.resume, predictions["baseline"]);
+                                             s, sets, run, predictions["baseline"]);
   }
   metrics["test"] = metrics["lcnn"]["test"];
   metrics["config"] = config;

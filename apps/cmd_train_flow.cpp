@@ -4,13 +4,14 @@
 // Metropolis vs direct HMC). Writes DIR/config.json, DIR/checkpoint.h5, DIR/metrics.jsonl (one JSON line per step),
 // DIR/ess.png and DIR/couplings.png (with .dat/.gp), DIR/metrics.json.
 #include "apps/command.h"
-#include "apps/config.h"
-#include "apps/flow_app.h"
-#include "apps/output.h"
-#include "apps/plot.h"
-#include "apps/progress.h"
-#include "apps/trainer.h"
-#include "apps/version.h"
+#include "support/config.h"
+#include "apps/readers/flow_run.h"
+#include "support/atomic_file.h"
+#include "io/plot.h"
+#include "support/progress.h"
+#include "run/divergence.h"
+#include "run/run_directory.h"
+#include "support/version.h"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -28,6 +29,9 @@ namespace {
 namespace fs = std::filesystem;
 namespace F = blockspin::flows;
 using nlohmann::json;
+
+constexpr const char* kCheckpoint = "checkpoint.h5";
+constexpr const char* kBest = "best.h5";
 
 /// Keeps the lines of DIR/metrics.jsonl with step <= `step` (the state of the checkpoint being resumed).
 void truncate_metrics(const fs::path& path, int64_t step) {
@@ -92,40 +96,27 @@ void run_train_flow(const CommonOptions& opt) {
   const FlowRunSetup s = read_flow_setup(cfg);
   cfg.check_unused();
   const json config = cfg.resolved();
-  const fs::path dir = opt.out;
-  prepare_output_dir(dir, opt.force, opt.resume);
+  const RunDirectory run("train-flow", {opt.out, opt.force, opt.resume}, config, flow_resume_rules());
+  const fs::path dir = run.dir();
   const bool ir = s.trainer.matching == F::Matching::IR;
 
   torch::manual_seed(s.trainer.seed);  // the flow's initial parameters
   F::FlowTrainer trainer(make_flow(s), s.trainer);
-  const fs::path ckpt = dir / "checkpoint.h5", jsonl = dir / "metrics.jsonl";
-  const fs::path best = dir / "best.h5";
+  const fs::path jsonl = dir / "metrics.jsonl";
+  const int64_t total = total_flow_steps(s);
   FlowRunState state;
-  if (opt.resume && fs::exists(ckpt)) {
-    state = read_flow_checkpoint(ckpt, trainer, &config);
+  // A fresh start removes the old run's state; metrics.json stays until the new one replaces it.
+  if (run.resume_or_start(kCheckpoint, {kCheckpoint, kBest, "metrics.jsonl"})) {
+    state = resume_flow_checkpoint(run, kCheckpoint, trainer, total);
     truncate_metrics(jsonl, trainer.steps_done);
-    spdlog::info("resuming at step {} of {}", trainer.steps_done, total_flow_steps(s));
-  } else {
-    fs::remove(ckpt);
-    fs::remove(best);
-    fs::remove(jsonl);
-    fs::remove(dir / "metrics.json");
+    spdlog::info("resuming at step {} of {}", trainer.steps_done, total);
   }
   write_json_atomic(dir / "config.json", config);
 
-  int64_t crash_after = -1;
-  if (const char* crash = std::getenv("BLOCKSPIN_TEST_CRASH_AFTER")) crash_after = std::atoll(crash);  // test hook
-  const int64_t total = total_flow_steps(s);
   const auto started = std::chrono::steady_clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(); };
-  int64_t last_good = fs::exists(ckpt) ? trainer.steps_done : -1;
-  auto diverged = [&](const std::string& what) {
-    const std::string kept = last_good >= 0
-                                 ? fmt::format("the last good checkpoint (step {}) is kept in '{}'", last_good, ckpt.string())
-                                 : std::string("no checkpoint was written yet");
-    throw TrainingDiverged(fmt::format("train-flow: {} at step {}; training stopped ({}). Lower training.lr.", what,
-                                       trainer.steps_done + 1, kept));
-  };
+  DivergenceGuard guard("train-flow", dir / kCheckpoint, fs::exists(dir / kCheckpoint) ? trainer.steps_done : -1,
+                        "Lower training.lr.");
   std::ofstream log(jsonl, std::ios::app);
   Progress progress("train-flow", "steps", total, trainer.steps_done);
   if (trainer.steps_done < total)
@@ -145,15 +136,13 @@ void run_train_flow(const CommonOptions& opt) {
     F::TrainMetrics m;
     try {
       m = trainer.step();
-    } catch (const TrainingDiverged&) {
-      throw;
     } catch (const std::exception& e) {
-      diverged(fmt::format("the training step failed ({})", std::string(e.what()).substr(0, 300)));
+      guard.stop(fmt::format("the training step failed ({})", abbreviate(e.what(), 300)), trainer.steps_done + 1);
     }
     if (!std::isfinite(m.loss) || !std::isfinite(m.kappa) || !std::isfinite(m.lambda))
-      diverged(fmt::format("non-finite loss or coupling (loss {}, κ {}, λ {})", m.loss, m.kappa, m.lambda));
-    for (const auto& p : trainer.flow->parameters())
-      if (!torch::isfinite(p).all().item<bool>()) diverged("non-finite flow parameters");
+      guard.stop(fmt::format("non-finite loss or coupling (loss {}, κ {}, λ {})", m.loss, m.kappa, m.lambda),
+                 trainer.steps_done + 1);
+    guard.require_finite(trainer.flow->parameters(), "flow parameters", trainer.steps_done + 1);
     if (m.ode_refined)
       spdlog::info("step {}: RK4 error of log p̃ {:.3g} at {} steps > tolerance {}: now {} steps per CNF (error {:.3g})",
                    m.step, m.ode_error_before, m.ode_steps_before, s.trainer.ode_control.tolerance, m.ode_steps,
@@ -170,13 +159,13 @@ void run_train_flow(const CommonOptions& opt) {
       if (trainer.flow->levels() == final_levels && state.ess_ema > state.best_ess_ema) {
         state.best_ess_ema = state.ess_ema;
         state.best_step = trainer.steps_done;
-        write_flow_checkpoint(best, trainer, config, state);
+        write_flow_checkpoint(run, kBest, trainer, state);
       }
-      write_flow_checkpoint(ckpt, trainer, config, state);
-      last_good = trainer.steps_done;
+      write_flow_checkpoint(run, kCheckpoint, trainer, state);
+      guard.checkpointed(trainer.steps_done);
       make_plots(dir, read_metrics(jsonl), ir);
     }
-    if (trainer.steps_done == crash_after) std::_Exit(86);
+    run.crash_point(trainer.steps_done);
     if (trainer.steps_done % s.log_every == 0 || trainer.steps_done == total)
       progress.update(trainer.steps_done,
                       fmt::format("loss {:.4g}, ESS/N {:.3f} (avg {:.3f}), κ {:.5f}, bank ESS {:.3f}, RK4 steps {}", m.loss,
@@ -187,16 +176,17 @@ void run_train_flow(const CommonOptions& opt) {
   make_plots(dir, lines, ir);
 
   const int64_t final_step = trainer.steps_done;
-  const bool use_best = s.eval_checkpoint == "best" && fs::exists(best) && state.best_step != final_step;
+  const bool use_best = s.eval_checkpoint == "best" && fs::exists(dir / kBest) && state.best_step != final_step;
   if (use_best) {
-    read_flow_checkpoint(best, trainer, nullptr);
+    read_flow_checkpoint(dir / kBest, trainer, total);
     spdlog::info("evaluating the best checkpoint (step {}, moving-average batch ESS/N {:.3f}; final step {}: {:.3f})",
                  state.best_step, state.best_ess_ema, final_step, state.ess_ema);
   }
   spdlog::info("evaluating: {} flow proposals, {} HMC measurements", s.eval.n, s.eval.n_hmc);
   const auto eval_started = std::chrono::steady_clock::now();
-  auto ev = evaluate_flow(trainer, s.eval, false);
-  json metrics = ev.metrics;
+  const auto ev = F::evaluate_flow(trainer, s.eval, false);
+  log_evaluation_warnings(ev, s.eval);
+  json metrics = evaluation_json(ev, s.eval);
   metrics["evaluated_checkpoint"] = use_best ? "best" : "final";
   metrics["evaluated_step"] = trainer.steps_done;
   metrics["best"] = {{"step", state.best_step}, {"batch_ess_moving_average", state.best_ess_ema}};

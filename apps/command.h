@@ -1,6 +1,8 @@
 // The subcommand registry of the `blockspin` CLI and the options every subcommand shares.
 #pragma once
 
+#include "apps/app.h"
+
 #include <functional>
 #include <map>
 #include <string>

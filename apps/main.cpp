@@ -1,14 +1,19 @@
 // `blockspin`: one command line for all experiments; subcommands are config-driven (see README).
 #include "apps/command.h"
-#include "apps/config.h"
-#include "apps/output.h"
-#include "apps/version.h"
+#include "support/config.h"
+#include "run/checkpoint.h"
+#include "support/atomic_file.h"
+#include "support/errors.h"
+#include "support/version.h"
 
 #include <CLI/CLI.hpp>
+#include <H5Cpp.h>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <csignal>
 #include <cstdio>
 #include <stdexcept>
 
@@ -21,17 +26,37 @@ std::vector<CommandSpec>& commands() {
 
 }  // namespace blockspin::apps
 
+namespace {
+
+// The first line of a message, at most 1000 characters (errors are one line; a multi-megabyte config value is not
+// echoed in full).
+std::string one_line(const std::string& what) {
+  std::string line = what.substr(0, what.find('\n'));
+  return blockspin::support::abbreviate(line, 1000);
+}
+
+std::string version_text() {
+  const auto env = blockspin::run::numerics_environment();
+  return fmt::format("blockspin {} (LibTorch {}; BLAS {}; {} threads; CPU {})", BLOCKSPIN_VERSION,
+                     env["libtorch"].get<std::string>(), env["blas"].get<std::string>(), env["threads"].get<int>(),
+                     env["isa"].get<std::string>());
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   using namespace blockspin::apps;
+  // A file-size limit (ulimit -f) or quota makes write() fail with EFBIG, which every writer reports as an output
+  // error, instead of killing the process mid-write.
+  std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{"blockspin " BLOCKSPIN_VERSION
                ": renormalisation-group-informed machine learning for lattice field theory.\n"
                "Every subcommand runs one experiment described by a JSON config."};
-  app.set_version_flag("--version", std::string("blockspin ") + BLOCKSPIN_VERSION + " (LibTorch " +
-                                        TORCH_VERSION + ")");
+  app.set_version_flag("--version", version_text());
   app.require_subcommand(1);
   std::string log_level = "info";
-  app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
-      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+  const auto levels = CLI::IsMember({"trace", "debug", "info", "warn", "error"});
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error")->check(levels);
 
   auto& specs = commands();
   std::sort(specs.begin(), specs.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
@@ -50,32 +75,37 @@ int main(int argc, char** argv) {
     }
     sub->add_flag("--force", options.force, "overwrite an existing, non-empty output directory");
     if (spec.resumable) sub->add_flag("--resume", options.resume, "continue an interrupted run in --out");
+    // Accepted after the subcommand too: `blockspin generate ... --log-level debug`.
+    sub->add_option("--log-level", log_level, "trace, debug, info, warn, error")->check(levels);
     sub->final_callback([&chosen, &spec] { chosen = &spec; });
   }
 
   try {
     app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
+  } catch (const CLI::Success& e) {
     return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);  // prints the message
+    return static_cast<int>(ExitCode::config);
   }
   spdlog::set_level(spdlog::level::from_str(log_level));
   spdlog::set_pattern("[%H:%M:%S.%e] [%^%l%$] %v");
 
   const std::string prefix = "blockspin " + chosen->name + ": error: ";
+  auto fail = [&](const std::string& what, ExitCode code) {
+    std::fprintf(stderr, "%s%s\n", prefix.c_str(), one_line(what).c_str());
+    return static_cast<int>(code);
+  };
   try {
     chosen->run(options);
-  } catch (const ConfigError& e) {
-    std::fprintf(stderr, "%s%s\n", prefix.c_str(), e.what());
-    return 2;
-  } catch (const OutputError& e) {
-    std::fprintf(stderr, "%s%s\n", prefix.c_str(), e.what());
-    return 3;
   } catch (const c10::Error& e) {
-    std::fprintf(stderr, "%s%s\n", prefix.c_str(), e.what_without_backtrace());
-    return 1;
+    return fail(e.what_without_backtrace(), ExitCode::failure);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "%s%s\n", prefix.c_str(), e.what());
-    return 1;
+    return fail(e.what(), exit_code_of(e));
+  } catch (const H5::Exception& e) {
+    return fail("HDF5: " + e.getDetailMsg() + " in " + e.getFuncName(), ExitCode::failure);
+  } catch (...) {
+    return fail("unknown exception", ExitCode::failure);
   }
   return 0;
 }

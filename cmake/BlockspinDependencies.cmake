@@ -6,6 +6,7 @@ message(STATUS "Blockspin: LibTorch ${Torch_VERSION} from ${Torch_DIR}")
 
 # H5Cpp only: asking for C as well needs the C language enabled.
 find_package(HDF5 REQUIRED COMPONENTS CXX)
+find_package(ZLIB REQUIRED)  # CRC32 of HDF5 datasets (io/h5io.cpp)
 find_package(nlohmann_json 3 REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(spdlog REQUIRED)

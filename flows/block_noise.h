@@ -1,4 +1,5 @@
 // BlockNoise N: per-block Gaussian noise that sums to zero in every 2^D block (Eqs. 19–21), learnable σ.
+// Paper cited below (Eq./Sec./Appendix numbers, "the paper"): Bauer, Kapust, Pawłowski, Temmen, arXiv:2412.12842.
 //
 // In every block B with n = 2^D sites the noise ζ_B lives in the (n−1)-dimensional zero-sum subspace. Its first n−1
 // components are N(0, Σ) with Σ = σ²(1_{n−1} − 1/n) (Eq. 19, "1/n" the all-(1/n) matrix) and ζ_{B,n} = −Σ_i ζ_{B,i}

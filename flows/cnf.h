@@ -1,4 +1,5 @@
 // CNF F_θ: the continuous normalising flow on the fine lattice (Eqs. 22, 26–28), forward t: 0 → 1, reverse t: 1 → 0.
+// Paper cited below (Eq./Sec./Appendix numbers, "the paper"): Bauer, Kapust, Pawłowski, Temmen, arXiv:2412.12842.
 //
 // forward(Ψ, log p_N(Ψ)) = (φ̃, log p_F(φ̃)) with log p_F = log p_N − ∫_0^1 ∇·G dt (Eq. 28); reverse inverts it by
 // integrating the same ODE backwards (exact up to the RK4 error, O(h⁴)). Gradients: backprop through RK4, or the

@@ -1,4 +1,5 @@
 // Shared types of the flows library: a batch of fields with their log-densities, the block factor b = 2.
+// Paper cited below (Eq./Sec./Appendix numbers, "the paper"): Bauer, Kapust, Pawłowski, Temmen, arXiv:2412.12842.
 #pragma once
 
 #include <torch/torch.h>

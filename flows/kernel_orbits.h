@@ -1,4 +1,5 @@
 // Bonds (x, y) of the CNF kernel K and their orbits under the lattice symmetries that respect the 2^D blocking.
+// Paper cited below (Eq./Sec./Appendix numbers, "the paper"): Bauer, Kapust, Pawłowski, Temmen, arXiv:2412.12842.
 //
 // After upsampling, Ψ is symmetric under translations by b = 2 and under the hypercube group (axis permutations and
 // reflections) about a block centre. A bond is (p, δ): p ∈ {0,1}^D the position of x in its block (index Σ_μ p_μ 2^μ,

@@ -1,4 +1,5 @@
 // ∇ log Z of the φ⁴ action by contrastive divergence (Eq. 34) with reweighting of a stored sample bank (Eq. 36).
+// Paper cited below (Eq./Sec./Appendix numbers, "the paper"): Bauer, Kapust, Pawłowski, Temmen, arXiv:2412.12842.
 //
 //   ∇_c log Z[c'] = − Σ_i w_i ∇_c S[c'](φ_i) / Σ_i w_i,   w_i = e^{−S[c'](φ_i) + S[c](φ_i)},   φ_i ~ p[c]
 // with ∇_c S = (∂S/∂κ, ∂S/∂λ) of Eq. (35). The bank is redrawn with the lattice module's scalar HMC at the current

@@ -1,9 +1,11 @@
 // Fixed-step RK4 integration of the CNF (Eqs. 22, 26–28): dΨ/dt = G(Ψ, t), d log p/dt = −∇·G(Ψ, t).
+// Paper cited below (Eq./Sec./Appendix numbers, "the paper"): Bauer, Kapust, Pawłowski, Temmen, arXiv:2412.12842.
 //
 // integrate_rk4 is written in differentiable ops (gradients by backpropagation through the solver);
 // integrate_adjoint returns the same values but its backward pass integrates the adjoint ODE backwards in time with
-// RK4 (Chen et al. 2018, the paper's [26]): memory independent of the step count, gradients equal to the backprop ones
-// up to the integration error. Both integrate from t_begin to t_end (t_end < t_begin integrates backwards: the reverse
+// RK4 (Chen, Rubanova, Bettencourt, Duvenaud, "Neural ordinary differential equations", arXiv:1806.07366; [26] of
+// the paper): memory independent of the step count, gradients equal to the backprop ones up to the integration
+// error. Both integrate from t_begin to t_end (t_end < t_begin integrates backwards: the reverse
 // flow); the interval is split into `steps` equal RK4 steps. log_prob is carried along: the result's log_prob is the
 // input's plus −∫ ∇·G dt over the path.
 #pragma once

@@ -1,5 +1,6 @@
 // Step-doubling estimate of the fixed-step RK4 error of an RGFlow's log-density, and the control that doubles the CNF
 // step count whenever that estimate exceeds a tolerance.
+// Paper cited below (Eq./Sec./Appendix numbers, "the paper"): Bauer, Kapust, Pawłowski, Temmen, arXiv:2412.12842.
 //
 // Why it exists: the flow's log p̃ is exact only up to the RK4 error O(h⁴). Trained by reverse KL with few fixed
 // steps (the paper's 10), the optimiser can exploit that error: the vector field grows stiff, the tracked log p̃

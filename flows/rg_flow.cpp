@@ -1,4 +1,5 @@
 // Multi-level super-resolving flow with exact log-density and left inverse (see rg_flow.h).
+// Paper cited below (Eq./Sec./Appendix numbers, "the paper"): Bauer, Kapust, Pawłowski, Temmen, arXiv:2412.12842.
 #include "flows/rg_flow.h"
 
 #include "flows/upsample.h"

@@ -1,5 +1,6 @@
 // RGFlow T_θ = T_θn ∘ … ∘ T_θ1 (Eq. 38): each level upsamples ×2 (U), adds zero-sum block noise (N) and applies a CNF
 // (F_θi), tracking log p̃ exactly through every step (Eqs. 18, 21, 28, 29); the left inverse T† (Eq. 30).
+// Paper cited below (Eq./Sec./Appendix numbers, "the paper"): Bauer, Kapust, Pawłowski, Temmen, arXiv:2412.12842.
 //
 // forward(φ, log p_L(φ)) returns (φ̃, log p̃(φ̃)) with log p̃ = log p_L − log det J_T (Eq. 29); the caller supplies
 // log p_L, e.g. −S_L(φ) (log Z_L dropped, then log p̃ is shifted by the same constant). inverse(φ̃) runs every CNF

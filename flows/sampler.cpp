@@ -1,4 +1,5 @@
 // Independence Metropolis sampler and flow-quality estimators (see sampler.h).
+// Paper cited below (Eq./Sec./Appendix numbers, "the paper"): Bauer, Kapust, Pawłowski, Temmen, arXiv:2412.12842.
 #include "flows/sampler.h"
 
 #include <cmath>

@@ -1,5 +1,6 @@
 // Flow-based Monte Carlo: Metropolis independence sampler (Eq. 10), ESS/N (Eq. 12), reverse-KL estimate (Eq. 11)
 // and the integrated autocorrelation time of the accepted chain (Γ-method, lattice/gamma_method.h).
+// Paper cited below (Eq./Sec./Appendix numbers, "the paper"): Bauer, Kapust, Pawłowski, Temmen, arXiv:2412.12842.
 //
 // Inputs are per-proposal log-densities: log_q = log p̃(φ̃_i) from the flow and log_p = −S(φ̃_i) of the target (any
 // constant offsets drop out of Eq. 10 and of ESS/N). With log w_i = log_p_i − log_q_i, Eq. (10) accepts φ̃ with

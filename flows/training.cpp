@@ -1,4 +1,5 @@
 // Reverse-KL training with learnable couplings, IR and UV matching (see training.h).
+// Paper cited below (Eq./Sec./Appendix numbers, "the paper"): Bauer, Kapust, Pawłowski, Temmen, arXiv:2412.12842.
 #include "flows/training.h"
 
 #include "flows/sampler.h"

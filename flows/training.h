@@ -1,6 +1,7 @@
 // FlowTrainer: reverse-KL training of an RGFlow (Eqs. 31–33) with learnable couplings — IR matching (Sec. VI: coarse
 // κ_c, λ_c learnable, coarse samples from differentiable Langevin, Eq. 37) or UV matching (Appendix A: fine couplings
 // learnable, coarse samples from HMC) — and ∇ log Z by contrastive divergence with reweighting (Eqs. 34, 36).
+// Paper cited below (Eq./Sec./Appendix numbers, "the paper"): Bauer, Kapust, Pawłowski, Temmen, arXiv:2412.12842.
 //
 // Loss per step (batch mean over fine samples φ̃ = T(φ), φ from the coarse sampler):
 //   D_KL^(I) = ⟨S_F(φ̃) − S_L(φ) − log det J_T⟩ = ⟨S_F(φ̃) + log p̃(φ̃)⟩ with log p_L = −S_L   (Eq. 32)
@@ -29,8 +30,9 @@ enum class Matching { IR, UV };
 struct TrainerOptions {
   Matching matching = Matching::IR;
   std::vector<int64_t> coarse_extents{4, 4};
-  double kappa_fine = 0.2, lambda_fine = 0.01;    ///< fixed (IR) or initial (UV) fine couplings
-  double kappa_coarse = 0.2, lambda_coarse = 0.01;  ///< initial (IR) or fixed (UV) coarse couplings
+  /// Fixed (IR) or initial (UV) fine couplings; 0.25 / 0.01 is the paper's near-critical point.
+  double kappa_fine = 0.25, lambda_fine = 0.01;
+  double kappa_coarse = 0.25, lambda_coarse = 0.01;  ///< initial (IR) or fixed (UV) coarse couplings
   bool learn_kappa = true;
   bool learn_lambda = false;  ///< the paper fixes λ and learns κ only
   int64_t batch = 64;

@@ -1,4 +1,5 @@
 // Naive upsampling, block averaging and the Eq. (18) log-density term (see upsample.h).
+// Paper cited below (Eq./Sec./Appendix numbers, "the paper"): Bauer, Kapust, Pawłowski, Temmen, arXiv:2412.12842.
 #include "flows/upsample.h"
 
 #include "flows/common.h"

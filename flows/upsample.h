@@ -1,4 +1,5 @@
 // Naive b = 2 upsampling U (Eqs. 17–18), its left inverse U† (block average) and the log-density term of Eq. 18.
+// Paper cited below (Eq./Sec./Appendix numbers, "the paper"): Bauer, Kapust, Pawłowski, Temmen, arXiv:2412.12842.
 //
 // U copies every coarse site x into the 2^D fine sites 2x + p, p ∈ {0,1}^D (its block B). J_U is V_c^T-shaped with
 // J_U^T J_U = 2^D · 1, so Eq. (15) gives log p_U(ψ) = log p_L(φ) − ½ V_c log(2^D) (Eq. 18), a density on the

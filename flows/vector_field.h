@@ -1,4 +1,5 @@
 // The CNF vector field G(Ψ, t)_x = Σ_{y∈K(x), d, f} W_{xydf} K(t)_d H(Ψ_y)_f (Eqs. 23–25) and its exact divergence.
+// Paper cited below (Eq./Sec./Appendix numbers, "the paper"): Bauer, Kapust, Pawłowski, Temmen, arXiv:2412.12842.
 //
 //   H_1(φ) = φ, H_f(φ) = sin(ω_f φ), f = 2..F, learnable ω (Eq. 24; odd in φ, so G is Z2-equivariant);
 //   K(t) = (1, cos 2πt, sin 2πt, cos 4πt, sin 4πt, ...), the first D Fourier terms on the integration interval [0, 1];

@@ -1,4 +1,5 @@
 // RG blocking of SU(N) gauge fields by a factor 2: blocked links, plain blocking of configurations, blocking kernel.
+// "The papers": the FP L-CNN papers of Holland, Ipp, Müller, Wenger (arXiv:2311.17816, arXiv:2401.06481).
 //
 //   Q_μ(x_B) = S_μ(2x_B) S_μ(2x_B + μ̂)          (S the smeared fine links of smearing.h; not in SU(N))
 //   T[U, V]  = -(κ/N) Σ_{x_B, μ} [ Re Tr(V_μ(x_B) Q_μ(x_B)†) - max_{W ∈ SU(N)} Re Tr(W Q_μ(x_B)†) ]
@@ -19,7 +20,8 @@
 namespace blockspin::lattice {
 
 /// Parameters of the RG transformation. κ = 8: source — the value as recalled for the Blatter–Niedermayer SU(3) RGT
-/// used by the FP L-CNN papers (those in /work/shared/papers give κ only symbolically), NOT verified against [3].
+/// used by the FP L-CNN papers (those in /work/shared/papers give κ only symbolically), NOT verified against
+/// Blatter & Niedermayer, Nucl. Phys. B482 (1996) 286, hep-lat/9605017 (see smearing.h).
 /// Rationale: any κ > 0 gives a valid RGT with a classically perfect FP action; κ sets how tightly the fine field is
 /// tied to the coarse one (κ → 0: U* minimises the fine action alone and A_FP → 0 loses V; κ → ∞: U* is pinned to
 /// the blocking constraint and the minimisation becomes stiff). The FP literature tunes κ with the smearing for the

@@ -1,6 +1,8 @@
 // Batched L-BFGS minimisation of A[U] + T[U, V] on the group manifold (see fp_minimise.h).
 #include "lattice/fp_minimise.h"
 
+#include <limits>
+
 #include "lattice/layout.h"
 #include "lattice/matrix_ops.h"
 #include "lattice/su_n.h"
@@ -76,9 +78,11 @@ torch::Tensor fp_derivative(const torch::Tensor& U, const torch::Tensor& V, cons
   return (options.kappa / (2.0 * static_cast<double>(n_colors(V)))) * matrix_to_algebra(mat_mul_dag(V, Q));
 }
 
-FpResult fp_minimise(const torch::Tensor& V_in, const ActionFunctional& fine_action,
-                     const FpMinimiserOptions& options) {
-  check_su_n(V_in, -1.0, "fp_minimise: coarse field V");
+namespace {
+
+// L-BFGS from the start in options.initial_guess (or the unblocked start).
+FpResult minimise_from(const torch::Tensor& V_in, const ActionFunctional& fine_action,
+                       const FpMinimiserOptions& options) {
   if (options.history < 1 || options.max_iterations < 0 || options.max_backtracks < 1)
     throw std::invalid_argument("fp_minimise: need history >= 1, max_iterations >= 0, max_backtracks >= 1");
   torch::NoGradGuard no_grad;
@@ -195,6 +199,55 @@ FpResult fp_minimise(const torch::Tensor& V_in, const ActionFunctional& fine_act
   result.iterations = iterations;
   result.derivative = fp_derivative(U, V, options.blocking);
   return result;
+}
+
+}  // namespace
+
+FpResult fp_minimise(const torch::Tensor& V_in, const ActionFunctional& fine_action,
+                     const FpMinimiserOptions& options) {
+  check_su_n(V_in, -1.0, "fp_minimise: coarse field V");
+  if (!options.alternative_start.defined() || options.start_policy == FpStartPolicy::unblocked)
+    return minimise_from(V_in, fine_action, options);
+  const auto V = V_in.detach();
+  const int64_t b = batch_size(V);
+  const auto mask = options.alternative_mask.defined()
+                        ? options.alternative_mask.to(torch::kCPU, torch::kBool)
+                        : torch::ones({b}, torch::TensorOptions().dtype(torch::kBool));
+  if (mask.dim() != 1 || mask.size(0) != b || options.alternative_start.size(0) != b)
+    throw std::invalid_argument("fp_minimise: alternative_start and alternative_mask need one row per configuration");
+  if (options.start_policy == FpStartPolicy::alternative) {
+    auto o = options;
+    const auto base = options.initial_guess.defined() ? options.initial_guess.detach() : unblock_start(V);
+    std::vector<torch::Tensor> rows;
+    for (int64_t k = 0; k < b; ++k)
+      rows.push_back(mask[k].item<bool>() ? options.alternative_start.narrow(0, k, 1).to(base.options())
+                                          : base.narrow(0, k, 1));
+    o.initial_guess = torch::cat(rows);
+    return minimise_from(V, fine_action, o);
+  }
+  FpResult r = minimise_from(V, fine_action, options);
+  r.first_start_action = r.action.to(torch::kCPU, torch::kDouble).clone();
+  r.alternative_action = torch::full({b}, std::numeric_limits<double>::quiet_NaN(), torch::kDouble);
+  r.used_alternative = torch::zeros({b}, torch::TensorOptions().dtype(torch::kBool));
+  for (int64_t k = 0; k < b; ++k) {
+    if (!mask[k].item<bool>()) continue;
+    auto o = options;
+    o.initial_guess = options.alternative_start.narrow(0, k, 1).to(V.device());
+    const auto alt = minimise_from(V.narrow(0, k, 1), fine_action, o);
+    const double a0 = r.action[k].item<double>(), a1 = alt.action[0].item<double>();
+    r.alternative_action[k] = a1;
+    r.iterations[k].add_(alt.iterations[0]);  // the work of both starts
+    if (!(a1 < a0 && alt.converged[0].item<bool>())) continue;
+    r.used_alternative[k] = true;
+    r.action[k].copy_(alt.action[0]);
+    r.fine_action[k].copy_(alt.fine_action[0]);
+    r.kernel[k].copy_(alt.kernel[0]);
+    r.grad_norm[k].copy_(alt.grad_norm[0]);
+    r.derivative[k].copy_(alt.derivative[0]);
+    r.U[k].copy_(alt.U[0]);
+    r.converged[k].copy_(alt.converged[0]);
+  }
+  return r;
 }
 
 }  // namespace blockspin::lattice

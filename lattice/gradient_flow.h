@@ -1,7 +1,8 @@
 // Gradient (Wilson) flow with Lüscher's 3rd-order Runge–Kutta integrator; t²⟨E⟩, the scale t0, flowed charge.
 //
-// Flow equation (Lüscher, JHEP 08 (2010) 071): V̇_t = Z(V_t) V_t with Z = -Σ_a D_a[S_1] (i t^a), S_1 = Σ_p Re Tr(1 - P)
-// (the Wilson action at β = N) and D the left derivative of gauge_action.h. E(t) is the clover energy density.
+// Flow equation (Lüscher, JHEP 08 (2010) 071, arXiv:1006.4518): V̇_t = Z(V_t) V_t with Z = -Σ_a D_a[S_1] (i t^a),
+// S_1 = Σ_p Re Tr(1 - P) (the Wilson action at β = N) and D the left derivative of gauge_action.h. E(t) is the
+// clover energy density.
 #pragma once
 
 #include <torch/torch.h>

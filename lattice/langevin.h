@@ -1,4 +1,4 @@
-// Batched Langevin sampling of φ⁴ (Eq. 37 of the super-resolving flows paper), differentiable w.r.t. the couplings.
+// Batched Langevin sampling of φ⁴ (Eq. 37 of Bauer et al., arXiv:2412.12842), differentiable w.r.t. the couplings.
 //
 // One step is the Euler–Maruyama discretisation of Eq. (37):
 //

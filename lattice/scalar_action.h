@@ -1,4 +1,5 @@
-// φ⁴ lattice action in the hopping form (Eq. 3 of the super-resolving flows paper), its field and coupling derivatives.
+// φ⁴ lattice action in the hopping form, its field and coupling derivatives. Equation numbers: Bauer, Kapust,
+// Pawłowski, Temmen, "Super-Resolving Normalising Flows for Lattice Field Theories", arXiv:2412.12842 (Eq. 3).
 //
 //   S(φ) = Σ_x [ (1 − 2λ) φ_x² + λ φ_x⁴ − 2κ Σ_{μ=0}^{D−1} φ_x φ_{x+μ} ]
 //

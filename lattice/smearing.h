@@ -1,4 +1,5 @@
 // Staple smearing of fine links for the RG blocking: original link + planar, diagonal and hyperdiagonal staples.
+// "The papers": the FP L-CNN papers of Holland, Ipp, Müller, Wenger (arXiv:2311.17816, arXiv:2401.06481).
 //
 //   S_μ(x) = s0 U_μ(x) + s_pl Σ_pl + s_d Σ_d + s_hd Σ_hd,
 //
@@ -20,9 +21,11 @@ namespace blockspin::lattice {
 /// Staple weights of the smearing. Defaults s_pl = 0.07, s_d = 0.016, s_hd = 0.008 (in D = 4: s0 = 1 - 6·0.07 -
 /// 12·0.016 - 8·0.008 = 0.324).
 /// Source: the weights as recalled for the SU(3) RG transformation of Blatter & Niedermayer, Nucl. Phys. B482 (1996)
-/// 286 (hep-lat/9605017), "the RGT defined in Ref. [3]" of the FP L-CNN papers; the papers in /work/shared/papers call
-/// s0, s_pl, s_d, s_hd "arbitrary constants" and quote no numbers, so the values are NOT verified against [3].
-/// Rationale (why they are a sound choice whatever [3] says): every choice with s0 > 0 defines a valid RGT whose FP
+/// 286 (hep-lat/9605017), which we take to be "the RGT defined in Ref. [3]" of the FP L-CNN proceedings (Holland,
+/// Ipp, Müller, Wenger, arXiv:2311.17816; its reference list is not in the stored text); the papers in
+/// /work/shared/papers call s0, s_pl, s_d, s_hd "arbitrary constants" and quote no numbers, so the values are NOT
+/// verified against Blatter & Niedermayer.
+/// Rationale (why they are sound whatever that paper says): every choice with s0 > 0 defines a valid RGT whose FP
 /// action is classically perfect; the weights only set how far the FP action's couplings reach. These are all
 /// positive and sum with s0 to 1, so S is an average of paths (|S| <= 1 entrywise in norm, S = 1 on the unit field,
 /// Q = S S never vanishes on smooth fields and its maximiser is unique), the original link keeps the largest single

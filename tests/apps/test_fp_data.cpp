@@ -4,8 +4,8 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
-#include "apps/ensemble_file.h"
-#include "apps/h5io.h"
+#include "io/ensemble_file.h"
+#include "io/h5io.h"
 #include "lattice/fp_minimise.h"
 #include "lattice/gauge_action.h"
 #include "lattice/instanton.h"
@@ -20,6 +20,7 @@
 namespace fs = std::filesystem;
 namespace L = blockspin::lattice;
 using namespace blockspin::apps;
+using namespace blockspin::io;
 using blockspin::apps::testing::fresh_test_dir;
 using blockspin::apps::testing::run_blockspin;
 

@@ -3,7 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
-#include "apps/ensemble_file.h"
+#include "io/ensemble_file.h"
 #include "run_blockspin.h"
 
 #include <filesystem>
@@ -11,8 +11,8 @@
 #include <string>
 
 namespace fs = std::filesystem;
-using blockspin::apps::Ensemble;
-using blockspin::apps::read_ensemble;
+using blockspin::io::Ensemble;
+using blockspin::io::read_ensemble;
 
 namespace {
 
@@ -134,6 +134,17 @@ TEST_F(GenerateTest, MeasureAndConvertRoundTrip) {
   auto a = read_ensemble(dir / "e" / "ensemble.h5"), b = read_ensemble(dir / "back" / "ensemble.h5");
   auto order = torch::argsort(a.chain * 1000000 + a.trajectory);  // NERSC files are read in name order
   EXPECT_LT((a.links.index_select(0, order) - b.links).abs().max().item<double>(), 1e-15);
+  // Chains and trajectories survive the round trip (otherwise `measure` treats two chains as one series).
+  EXPECT_TRUE(torch::equal(a.chain.index_select(0, order), b.chain));
+  EXPECT_TRUE(torch::equal(a.trajectory.index_select(0, order), b.trajectory));
+  // A directory with a foreign file is refused, naming the file (exit 4: input-file error).
+  fs::create_directories(dir / "mixed");
+  for (const auto& entry : fs::directory_iterator(dir / "nersc")) fs::copy(entry.path(), dir / "mixed");
+  std::ofstream(dir / "mixed" / "info.xml") << "<xml/>";
+  auto mixed = run_blockspin("convert --in " + (dir / "mixed").string() + " --out " + (dir / "never2").string());
+  EXPECT_EQ(mixed.status, 4) << mixed.output;
+  EXPECT_NE(mixed.output.find("info.xml"), std::string::npos) << mixed.output;
+  EXPECT_FALSE(fs::exists(dir / "never2"));
   // A corrupted NERSC file is refused with a one-line error; nothing is written.
   auto first = fs::directory_iterator(dir / "nersc")->path();
   {
@@ -142,7 +153,7 @@ TEST_F(GenerateTest, MeasureAndConvertRoundTrip) {
     f.put('\x7f');
   }
   auto corrupt = run_blockspin("convert --in " + first.string() + " --out " + (dir / "never").string());
-  EXPECT_NE(corrupt.status, 0);
+  EXPECT_EQ(corrupt.status, 4);
   EXPECT_NE(corrupt.output.find("CHECKSUM"), std::string::npos) << corrupt.output;
   EXPECT_FALSE(fs::exists(dir / "never"));
   // measure: plaquette equals the stored per-configuration plaquettes' mean; flow gives t2E curve.

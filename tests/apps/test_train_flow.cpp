@@ -4,9 +4,9 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
-#include "apps/config.h"
-#include "apps/flow_app.h"
-#include "apps/h5io.h"
+#include "support/config.h"
+#include "apps/readers/flow_run.h"
+#include "io/h5io.h"
 #include "run_blockspin.h"
 
 #include <algorithm>
@@ -20,6 +20,8 @@
 namespace fs = std::filesystem;
 using nlohmann::json;
 using namespace blockspin::apps;
+using namespace blockspin::io;
+using namespace blockspin::support;
 using blockspin::apps::testing::fresh_test_dir;
 using blockspin::apps::testing::run_blockspin;
 
@@ -227,7 +229,7 @@ TEST_F(TrainFlowTest, BadKeysAreNamed) {
 
 TEST_F(TrainFlowTest, DivergenceStopsAndKeepsTheLastGoodCheckpoint) {
   auto r = run_blockspin(train("ir.json", "nan", "--set training.lr=1e12 training.checkpoint_every=1"));
-  ASSERT_EQ(r.status, 1) << r.output;
+  ASSERT_EQ(r.status, 5) << r.output;  // numerical stop (README, "Exit codes")
   EXPECT_NE(r.output.find("training stopped"), std::string::npos) << r.output;
   EXPECT_FALSE(fs::exists(dir / "nan" / "metrics.json"));
   if (fs::exists(dir / "nan" / "checkpoint.h5")) {
@@ -262,7 +264,7 @@ TEST_F(TrainFlowTest, SampleFromATrainedModel) {
   EXPECT_LT(chain.max().item<int64_t>(), 50);
   // not a model directory
   auto bad = run_blockspin("sample --model " + (dir / "nothing").string() + " --out " + (dir / "s2").string());
-  EXPECT_EQ(bad.status, 3) << bad.output;
+  EXPECT_EQ(bad.status, 4) << bad.output;  // input-file error
 }
 
 TEST(FlowConfigs, ShippedConfigsAreComplete) {

@@ -1,0 +1,299 @@
+// Super-resolving RG flow runs: config, checkpoints, evaluation (see flow_app.h).
+#include "apps/readers/flow_run.h"
+
+#include "io/gamma_json.h"
+#include "io/h5io.h"
+#include "apps/readers/lattice_config.h"
+#include "support/version.h"
+
+#include "flows/coarse_proposals.h"
+#include "flows/sampler.h"
+#include "lattice/rng.h"
+#include "lattice/scalar_observables.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <numeric>
+#include <limits>
+#include <sstream>
+
+namespace blockspin::apps {
+namespace {
+
+namespace fs = std::filesystem;
+namespace L = blockspin::lattice;
+namespace F = blockspin::flows;
+using nlohmann::json;
+
+L::ScalarHmcOptions read_hmc(Config c, const L::ScalarHmcOptions& fallback) {
+  L::ScalarHmcOptions h = fallback;
+  h.trajectory_length = c.get<double>("trajectory_length", fallback.trajectory_length, Check::positive());
+  h.steps = c.get<int64_t>("steps", fallback.steps, Check::positive());
+  const auto integ = c.get<std::string>("integrator", "leapfrog", Check::one_of({"leapfrog", "omelyan"}));
+  h.integrator = integ == "omelyan" ? L::Integrator::Omelyan : L::Integrator::Leapfrog;
+  return h;
+}
+
+json deviation(const json& a, const json& b) {
+  if (!a.contains("mean") || !b.contains("mean")) return nullptr;
+  const double ea = a["error"].get<double>(), eb = b["error"].get<double>();
+  const double s = std::sqrt(ea * ea + eb * eb);
+  if (!(s > 0)) return nullptr;
+  return (a["mean"].get<double>() - b["mean"].get<double>()) / s;
+}
+
+json estimate_json(const F::Estimate& e) { return e.value ? gamma_json(*e.value) : json{{"error", e.error}}; }
+
+json observables_json(const F::PhiObservables& o) {
+  return {{"abs_m", estimate_json(o.abs_m)}, {"chi", estimate_json(o.chi)}, {"binder", estimate_json(o.binder)},
+          {"xi2", estimate_json(o.xi2)}};
+}
+
+}  // namespace
+
+FlowRunSetup read_flow_setup(Config& cfg) {
+  FlowRunSetup s;
+  const FlowRunSetup d;  // run-only defaults; the library's are in s.trainer, s.cnf, s.eval as constructed
+  auto& t = s.trainer;
+  const auto seed = cfg.get<int64_t>("seed", static_cast<int64_t>(t.seed), Check::non_negative());
+  t.seed = static_cast<uint64_t>(seed);
+  t.device = read_device(cfg);
+  t.dtype = read_dtype(cfg);
+
+  auto tr = cfg.child("training");
+  const auto matching = tr.get<std::string>("matching", "ir", Check::one_of({"ir", "uv"}));
+  t.matching = matching == "ir" ? F::Matching::IR : F::Matching::UV;
+  const bool ir = t.matching == F::Matching::IR;
+
+  auto a = cfg.child("action");
+  // The target couplings: the fine ones for IR matching, the coarse ones for UV matching.
+  const double kappa = a.get<double>("kappa", ir ? t.kappa_fine : t.kappa_coarse);
+  const double lambda = a.get<double>("lambda", ir ? t.lambda_fine : t.lambda_coarse, Check::non_negative());
+  const double kappa_init = a.get<double>("kappa_init", kappa);
+  const double lambda_init = a.get<double>("lambda_init", lambda, Check::non_negative());
+  t.learn_kappa = a.get<bool>("learn_kappa", t.learn_kappa);
+  t.learn_lambda = a.get<bool>("learn_lambda", t.learn_lambda);
+  // IR: the fine couplings are the target, the coarse ones start at kappa_init; UV the other way round.
+  t.kappa_fine = ir ? kappa : kappa_init;
+  t.lambda_fine = ir ? lambda : lambda_init;
+  t.kappa_coarse = ir ? kappa_init : kappa;
+  t.lambda_coarse = ir ? lambda_init : lambda;
+
+  auto f = cfg.child("flow");
+  t.coarse_extents = f.get<std::vector<int64_t>>("coarse_shape", t.coarse_extents, Check::extents(0, true));
+  if (t.coarse_extents.size() > 2)
+    throw ConfigError(fmt::format("config key 'flow.coarse_shape': D = {}, expected 1 or 2 extents", t.coarse_extents.size()));
+  s.levels = f.get<int64_t>("levels", d.levels, Check::positive() & Check::in_range(1, 8));
+  auto& v = s.cnf.field();
+  v.dims(static_cast<int64_t>(t.coarse_extents.size()));
+  const int64_t smallest = *std::min_element(t.coarse_extents.begin(), t.coarse_extents.end());
+  // Offsets |δ| <= K − 1 must stay within the coarsest fine lattice (2 × coarse extent), or they wrap onto themselves.
+  v.kernel_size(f.get<int64_t>("kernel_size", v.kernel_size(), Check::positive() & Check::in_range(1, smallest)));
+  v.features(f.get<int64_t>("features", v.features(), Check::positive()));
+  v.time_kernels(f.get<int64_t>("time_kernels", v.time_kernels(), Check::positive()));
+  v.feature_bond(f.get<int64_t>("feature_bond", v.feature_bond(), Check::positive()));
+  v.time_bond(f.get<int64_t>("time_bond", v.time_bond(), Check::positive()));
+  v.tie_symmetry(f.get<bool>("tie_symmetry", v.tie_symmetry()));
+  v.mix_init_scale(f.get<double>("mix_init_scale", v.mix_init_scale(), Check::positive()));
+  s.cnf.steps(f.get<int64_t>("cnf_steps", s.cnf.steps(), Check::positive()));
+  s.cnf.adjoint(f.get<bool>("adjoint", s.cnf.adjoint()));
+  t.init_noise_from_coarse = f.get<bool>("init_noise_from_coarse", t.init_noise_from_coarse);
+
+  t.batch = tr.get<int64_t>("batch_size", t.batch, Check::positive());
+  s.steps = tr.get<int64_t>("steps", d.steps, Check::positive());
+  t.lr = tr.get<double>("lr", t.lr, Check::positive());
+  t.lr_decay = tr.get<double>("lr_decay", t.lr_decay, Check::positive());
+  t.beta1 = tr.get<double>("beta1", t.beta1, Check::in_range(0, 0.999999));
+  t.beta2 = tr.get<double>("beta2", t.beta2, Check::in_range(0, 0.999999));
+  s.checkpoint_every = tr.get<int64_t>("checkpoint_every", d.checkpoint_every, Check::positive());
+  auto oc = tr.child("ode_control");
+  t.ode_control.tolerance = oc.get<double>("tolerance", t.ode_control.tolerance, Check::non_negative());
+  t.ode_control.check_every = oc.get<int64_t>("check_every", t.ode_control.check_every, Check::positive());
+  t.ode_control.max_steps = oc.get<int64_t>("max_steps", t.ode_control.max_steps, Check::positive());
+  s.log_every = tr.get<int64_t>("log_every", d.log_every, Check::positive());
+  auto lg = tr.child("langevin");
+  t.langevin_step = lg.get<double>("step_size", t.langevin_step, Check::positive());
+  t.langevin_therm = lg.get<int64_t>("therm", t.langevin_therm, Check::non_negative());
+  t.langevin_steps = lg.get<int64_t>("steps", t.langevin_steps, Check::positive());
+  auto hm = tr.child("hmc");
+  t.hmc = read_hmc(hm, t.hmc);
+  t.hmc_therm = hm.get<int64_t>("therm", t.hmc_therm, Check::non_negative());
+  t.hmc_trajectories = hm.get<int64_t>("trajectories", t.hmc_trajectories, Check::positive());
+  auto bk = tr.child("bank");
+  t.bank.size = bk.get<int64_t>("size", t.bank.size, Check::positive());
+  t.bank.chains = bk.get<int64_t>("chains", t.bank.chains, Check::positive());
+  if (t.bank.size % t.bank.chains != 0)
+    throw ConfigError(fmt::format("config key 'training.bank.size': {} must be a multiple of training.bank.chains = {}",
+                                  t.bank.size, t.bank.chains));
+  t.bank.therm_trajectories = bk.get<int64_t>("therm", t.bank.therm_trajectories, Check::non_negative());
+  t.bank.stride = bk.get<int64_t>("stride", t.bank.stride, Check::positive());
+  t.bank.resample_ess = bk.get<double>("resample_ess", t.bank.resample_ess, Check::in_range(0, 1));
+  t.bank.hmc = t.hmc;
+  auto uv = tr.child("uv");
+  s.uv_extensions = uv.get<int64_t>("extensions", d.uv_extensions, Check::non_negative());
+  s.uv_retrain_steps = uv.get<int64_t>("retrain_steps", d.uv_retrain_steps, Check::positive());
+  s.uv_lr_factor = uv.get<double>("lr_factor", d.uv_lr_factor, Check::positive());
+  s.eval_checkpoint = tr.get<std::string>("eval_checkpoint", d.eval_checkpoint, Check::one_of({"best", "final"}));
+  if (ir && s.uv_extensions > 0)
+    throw ConfigError("config key 'training.uv.extensions': extensions need training.matching = \"uv\"");
+
+  auto e = cfg.child("eval");
+  auto& o = s.eval;
+  o.n = e.get<int64_t>("n", o.n, Check::positive());
+  o.batch_size = e.get<int64_t>("batch_size", o.batch_size, Check::positive());
+  auto& co = o.coarse;
+  co.chains = e.get<int64_t>("coarse_chains", co.chains, Check::positive());
+  co.therm = e.get<int64_t>("coarse_therm", co.therm, Check::non_negative());
+  if (!e.has("coarse_stride") || e.raw("coarse_stride").is_string()) {
+    e.get<std::string>("coarse_stride", "auto", Check::one_of({"auto"}));  // the one string value
+    co.stride = 0;
+  } else {
+    co.stride = e.get<int64_t>("coarse_stride", 0, Check::positive());
+  }
+  co.pilot = e.get<int64_t>("coarse_pilot", co.pilot, Check::positive());
+  co.stride_factor = e.get<double>("coarse_stride_factor", co.stride_factor, Check::positive());
+  if (co.stride == 0 && co.pilot < 4)
+    throw ConfigError("config key 'eval.coarse_pilot': the automatic stride needs at least 4 pilot trajectories");
+  co.hmc = t.hmc;
+  o.ode_steps = e.get<int64_t>("ode_steps", o.ode_steps, Check::non_negative());
+  o.n_hmc = e.get<int64_t>("n_hmc", o.n_hmc, Check::non_negative());
+  o.hmc_chains = e.get<int64_t>("hmc_chains", o.hmc_chains, Check::positive());
+  o.hmc_therm = e.get<int64_t>("hmc_therm", o.hmc_therm, Check::non_negative());
+  o.hmc = read_hmc(e.child("hmc"), t.hmc);
+  o.seed = static_cast<uint64_t>(e.get<int64_t>("seed", seed + 1, Check::non_negative()));
+  return s;
+}
+
+F::RGFlow make_flow(const FlowRunSetup& s) { return F::RGFlow(F::RGFlowOptions(s.levels, s.cnf)); }
+
+int64_t total_flow_steps(const FlowRunSetup& s) { return s.steps + s.uv_extensions * s.uv_retrain_steps; }
+
+int64_t flow_levels_before_step(const FlowRunSetup& s, int64_t done) {
+  if (done < s.steps) return s.levels;
+  return s.levels + std::min(s.uv_extensions, 1 + (done - s.steps) / s.uv_retrain_steps);
+}
+
+void write_flow_checkpoint(const RunDirectory& run, const std::string& name, const F::FlowTrainer& trainer,
+                           const FlowRunState& state) {
+  torch::serialize::OutputArchive archive;
+  trainer.save(archive);
+  std::ostringstream os;
+  archive.save_to(os);
+  write_checkpoint(run, name, "flow_checkpoint", [&](H5::H5File& f) {
+    write_blob(f, "trainer", os.str());
+    H5::Group params = f.createGroup("parameters");
+    for (const auto& p : trainer.flow->named_parameters(true)) write_tensor(params, p.key(), p.value().detach());
+    params.close();
+    write_attribute(f, "step", trainer.steps_done);
+    write_attribute(f, "levels", trainer.flow->levels());
+    write_attribute(f, "kappa", trainer.kappa.item<double>());
+    write_attribute(f, "lambda", trainer.lambda.item<double>());
+    write_attribute(f, "seconds", state.seconds);
+    write_attribute(f, "ess_ema", state.ess_ema);
+    write_attribute(f, "best_ess_ema", state.best_ess_ema);
+    write_attribute(f, "best_step", state.best_step);
+  });
+}
+
+ResumeRules flow_resume_rules() {
+  ResumeRules rules;
+  rules.free_keys = {"flow.adjoint", "training.log_every", "training.checkpoint_every", "eval"};
+  rules.resolve = [](const json& stored) {
+    Config c = Config::from_json(stored);
+    read_flow_setup(c);
+    return c.resolved();
+  };
+  return rules;
+}
+
+namespace {
+FlowRunState load_flow_state(const H5::H5File& f, const fs::path& path, F::FlowTrainer& trainer,
+                             int64_t max_steps) {
+  try {
+    torch::serialize::InputArchive archive;
+    std::istringstream is(read_blob(f, "trainer"));
+    archive.load_from(is);
+    trainer.load(archive);
+  } catch (const c10::Error& e) {
+    throw InputError(fmt::format("'{}': the trainer state is damaged or from another model ({})", path.string(),
+                                 abbreviate(e.what_without_backtrace(), 160)));
+  }
+  if (trainer.steps_done < 0 || trainer.steps_done > max_steps)
+    throw InputError(fmt::format("'{}': stored step {} is outside [0, {}] (damaged file?)", path.string(),
+                                 trainer.steps_done, max_steps));
+  FlowRunState st;
+  st.seconds = read_double_attribute(f, "seconds");
+  st.ess_ema = read_double_attribute(f, "ess_ema");
+  st.best_ess_ema = read_double_attribute(f, "best_ess_ema");
+  st.best_step = read_int_attribute(f, "best_step");
+  return st;
+}
+}  // namespace
+
+FlowRunState read_flow_checkpoint(const fs::path& path, F::FlowTrainer& trainer, int64_t max_steps) {
+  return load_flow_state(open_h5(path, "flow_checkpoint"), path, trainer, max_steps);
+}
+
+FlowRunState resume_flow_checkpoint(const RunDirectory& run, const std::string& name, F::FlowTrainer& trainer,
+                                    int64_t max_steps) {
+  return load_flow_state(open_checkpoint(run, name, "flow_checkpoint"), run / name, trainer, max_steps);
+}
+
+json evaluation_json(const F::FlowEvaluation& r, const F::FlowEvalOptions& o) {
+  json j;
+  j["n"] = o.n;
+  j["fine_shape"] = r.fine_shape;
+  j["coarse_shape"] = r.coarse_shape;
+  j["ess"] = r.ess;
+  j["ode_steps"] = r.ode_steps;  // RK4 steps per CNF of the evaluated map
+  j["ode_steps_trained"] = r.ode_steps_trained;
+  j["acceptance"] = r.acceptance;
+  j["reverse_kl"] = r.reverse_kl;
+  j["tau_int"] = gamma_json(r.tau);
+  j["tau_int"]["observable"] = "|m| along the accepted chain";
+  j["kappa_coarse"] = r.kappa_coarse;
+  j["lambda_coarse"] = r.lambda_coarse;
+  j["kappa_fine"] = r.kappa_fine;
+  j["lambda_fine"] = r.lambda_fine;
+  j["coarse_hmc_acceptance"] = r.coarse_hmc_acceptance;
+  j["coarse_stride"] = r.coarse_stride;
+  if (r.coarse_automatic) j["coarse_pilot_tau_int"] = gamma_json(r.coarse_pilot_tau);
+  j["coarse_tau_int"] = estimate_json(r.coarse_round_tau);
+  j["coarse_tau_int"]["observable"] = "coarse |m| per proposal round (1/2: independent proposals)";
+  const json flow_obs = observables_json(r.flow);
+  json hmc_obs;
+  if (r.hmc) {
+    hmc_obs = observables_json(*r.hmc);
+    j["hmc"] = {{"measurements", r.hmc_measurements}, {"chains", o.hmc_chains}, {"acceptance", r.hmc_acceptance},
+                {"trajectory_length", o.hmc.trajectory_length}, {"md_steps", o.hmc.steps}};
+  }
+  for (const auto& [name, value] : flow_obs.items()) {
+    j["observables"][name]["flow"] = value;
+    if (r.hmc) {
+      j["observables"][name]["hmc"] = hmc_obs[name];
+      j["observables"][name]["deviation_sigma"] = deviation(value, hmc_obs[name]);
+    }
+  }
+  return j;
+}
+
+void log_evaluation_warnings(const F::FlowEvaluation& r, const F::FlowEvalOptions& o) {
+  if (r.coarse_automatic)
+    spdlog::info("coarse proposals: τ_int of |m| {:.2f} ± {:.2f} trajectories (pilot) -> stride {}",
+                 r.coarse_pilot_tau.tau_int, r.coarse_pilot_tau.tau_int_error, r.coarse_stride);
+  if (r.coarse_automatic && !r.coarse_pilot_converged)
+    spdlog::warn("coarse proposals: the pilot ({} trajectories) was shorter than 50 τ_int or found no window; the "
+                 "stride {} may be too small (see coarse_tau_int in metrics.json)",
+                 r.coarse_pilot_tau.n / o.coarse.chains, r.coarse_stride);
+  const auto& t = r.coarse_round_tau.value;
+  if (t && t->tau_int - 2 * t->tau_int_error > 0.5)
+    spdlog::warn("coarse proposals are correlated (τ_int {:.2f} per round, stride {}): the flow's error bars are too "
+                 "small by up to sqrt(2 τ_int); raise eval.coarse_stride or use \"auto\"",
+                 t->tau_int, r.coarse_stride);
+}
+
+}  // namespace blockspin::apps

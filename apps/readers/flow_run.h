@@ -1,0 +1,90 @@
+// Shared code of `blockspin train-flow` and `blockspin sample`: the run config of a super-resolving RG flow for φ⁴
+// (flows/), its checkpoint file, and the JSON of an evaluation (flows/evaluation.h).
+//
+// DIR/checkpoint.h5 (format "flow_checkpoint"), rewritten atomically every training.checkpoint_every steps and at the
+// end of training:
+//   trainer          FlowTrainer::save archive (flow parameters, couplings, Adam state, generator, coarse batch,
+//                    reweighting bank, counters) as bytes
+//   parameters/<name> every flow parameter (float64; h5py-readable copy, not read back)
+//   attributes: step, levels, kappa, lambda (learned couplings), seconds, ess_ema, best_ess_ema, best_step,
+//               config (the resolved run config)
+// DIR/best.h5: the same format, written at a checkpoint step whenever the moving-average batch ESS/N (at the final
+// number of levels) is the best so far.
+#pragma once
+
+#include "apps/app.h"
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include "run/checkpoint.h"
+#include "run/run_directory.h"
+#include "support/config.h"
+#include "flows/coarse_proposals.h"
+#include "flows/evaluation.h"
+#include "flows/training.h"
+#include "lattice/scalar_hmc.h"
+
+namespace blockspin::apps {
+
+using FlowEvalOptions = flows::FlowEvalOptions;
+
+/// The train-flow / sample config. Library options (trainer, flow architecture, evaluation) keep their defaults in
+/// the library structs (flows/training.h, flows/vector_field.h, flows/cnf.h, flows/evaluation.h); the run-only keys
+/// have theirs here.
+struct FlowRunSetup {
+  flows::TrainerOptions trainer;
+  int64_t levels = 1;
+  flows::CNFOptions cnf{flows::VectorFieldOptions(2)};  ///< field dims set from flow.coarse_shape
+  int64_t steps = 300, checkpoint_every = 50, log_every = 10;
+  int64_t uv_extensions = 0, uv_retrain_steps = 50;
+  double uv_lr_factor = 0.2;
+  /// Which model the final evaluation (and `sample`) uses: "best" (DIR/best.h5, the checkpoint with the highest
+  /// moving-average batch ESS/N at the final number of levels; early stopping) or "final" (DIR/checkpoint.h5).
+  std::string eval_checkpoint = "best";
+  flows::FlowEvalOptions eval;
+};
+
+/// Reads every key (defaults recorded in the resolved config); ConfigError naming the key on bad input.
+FlowRunSetup read_flow_setup(Config& cfg);
+
+/// A fresh RGFlow of setup.levels levels (parameters initialised from torch's global generator: seed it first).
+flows::RGFlow make_flow(const FlowRunSetup& s);
+
+/// All training steps: setup.steps, then setup.uv_retrain_steps after each of the setup.uv_extensions extensions.
+int64_t total_flow_steps(const FlowRunSetup& s);
+/// Levels the flow must have before training step steps_done + 1.
+int64_t flow_levels_before_step(const FlowRunSetup& s, int64_t steps_done);
+
+/// Run bookkeeping stored with a checkpoint (needed for a bitwise-identical resume of the best-model tracking).
+struct FlowRunState {
+  double seconds = 0;
+  double ess_ema = 0;       ///< moving average of the batch ESS/N (0.9 old + 0.1 new)
+  double best_ess_ema = -1;  ///< best moving average at a checkpoint so far (DIR/best.h5)
+  int64_t best_step = -1;
+};
+
+/// Writes DIR/`name` (checkpoint.h5 or best.h5) of the run atomically.
+void write_flow_checkpoint(const RunDirectory& run, const std::string& name, const flows::FlowTrainer& trainer,
+                           const FlowRunState& state);
+/// What a train-flow --resume may change: flow.adjoint, training.log_every, training.checkpoint_every and eval.*;
+/// stored configs are resolved with this version's defaults first.
+ResumeRules flow_resume_rules();
+/// Loads a checkpoint file into `trainer` (no config check; e.g. a model for `sample`). A damaged file or a stored
+/// step outside [0, max_steps] is an InputError naming it.
+FlowRunState read_flow_checkpoint(const std::filesystem::path& path, flows::FlowTrainer& trainer, int64_t max_steps);
+/// Loads DIR/`name` of a run being resumed (the run's resume rules check the stored config).
+FlowRunState resume_flow_checkpoint(const RunDirectory& run, const std::string& name, flows::FlowTrainer& trainer,
+                                    int64_t max_steps);
+
+/// The metrics.json block of an evaluation (the Γ-method results as {mean, error, tau_int, tau_int_error} or
+/// {"error": why}; deviations of the flow from HMC in σ).
+nlohmann::json evaluation_json(const flows::FlowEvaluation& r, const flows::FlowEvalOptions& o);
+/// Logs the coarse-proposal stride and warns when the pilot did not converge or the proposals stayed correlated.
+void log_evaluation_warnings(const flows::FlowEvaluation& r, const flows::FlowEvalOptions& o);
+
+}  // namespace blockspin::apps

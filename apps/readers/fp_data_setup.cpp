@@ -1,0 +1,323 @@
+// `blockspin fp-data` config and coarse configurations (see fp_data_setup.h).
+#include "apps/readers/fp_data_setup.h"
+
+#include "apps/readers/lattice_config.h"
+#include "io/ensemble_file.h"
+#include "io/h5io.h"
+#include "support/progress.h"
+
+#include "lattice/blocking.h"
+#include "lattice/gauge_field.h"
+#include "lattice/instanton.h"
+#include "lattice/layout.h"
+#include "lattice/rng.h"
+#include "lattice/smearing.h"
+#include "lattice/su_n_check.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <limits>
+
+namespace blockspin::apps {
+
+namespace L = blockspin::lattice;
+using nlohmann::json;
+
+namespace {
+
+void check_coarse_extents(const std::vector<int64_t>& shape, const std::string& key) {
+  for (size_t d = 0; d < shape.size(); ++d)
+    if (shape[d] < 2)
+      throw ConfigError(fmt::format("config key '{}': coarse extent {} in direction {} is < 2 (the coarse lattice "
+                                    "needs extents >= 2; the fine lattice has twice the extents)",
+                                    key, shape[d], d));
+}
+
+/// Reads the `inputs` list: file names, optional per-input limits and β (from the ensemble's config).
+std::vector<FpInputSpec> read_inputs(Config& cfg, std::vector<int64_t>& shape, int64_t& N) {
+  std::vector<FpInputSpec> inputs;
+  auto list = cfg.children("inputs");
+  if (list.empty()) throw ConfigError("config key 'inputs': expected a non-empty list of {\"ensemble\": FILE}");
+  for (size_t i = 0; i < list.size(); ++i) {
+    auto& in = list[i];
+    FpInputSpec s;
+    s.path = in.require<std::string>("ensemble");
+    const std::string key = in.key_path("ensemble");
+    s.n_configs = in.get<int64_t>("n_configs", 0, Check::non_negative());
+    std::vector<int64_t> dims;
+    json file_config;
+    try {
+      H5::H5File f = open_h5(s.path, "ensemble");
+      dims = dataset_shape(f, "links");
+      if (has_attribute(f, "config")) {
+        const auto text = read_string_attribute(f, "config");
+        if (!text.empty()) file_config = json::parse(text);
+      }
+    } catch (const std::exception& e) {
+      throw ConfigError("config key '" + key + "': " + e.what());
+    }
+    if (dims.size() < 6 || dims[dims.size() - 1] != dims[dims.size() - 2])
+      throw ConfigError(fmt::format("config key '{}': '{}' has links of shape [{}], expected [n, D, x.., N, N]", key,
+                                    s.path, fmt::join(dims, ", ")));
+    const std::vector<int64_t> file_shape(dims.begin() + 2, dims.end() - 2);
+    if (static_cast<int64_t>(file_shape.size()) != dims[1])
+      throw ConfigError(fmt::format("config key '{}': '{}' has links of shape [{}], expected [n, D, x.., N, N]", key,
+                                    s.path, fmt::join(dims, ", ")));
+    check_coarse_extents(file_shape, key);
+    if (i == 0) {
+      shape = file_shape;
+      N = dims.back();
+    } else if (file_shape != shape || dims.back() != N) {
+      throw ConfigError(fmt::format("config key '{}': '{}' holds SU({}) on {}, but inputs[0] holds SU({}) on {}", key,
+                                    s.path, dims.back(), fmt::join(file_shape, "x"), N, fmt::join(shape, "x")));
+    }
+    if (s.n_configs > dims[0])
+      throw ConfigError(fmt::format("config key '{}': {} configurations requested, '{}' has {}",
+                                    in.key_path("n_configs"), s.n_configs, s.path, dims[0]));
+    if (s.n_configs == 0) s.n_configs = dims[0];
+    // β_wil: from the generating run's config; files without one (e.g. converted NERSC files) need the `beta` key.
+    const bool file_has_beta = file_config.contains("action") && file_config["action"].contains("beta") &&
+                               file_config["action"]["beta"].is_number();
+    if (file_has_beta && !in.has("beta")) {
+      s.beta = file_config["action"]["beta"].get<double>();
+      const auto name = file_config["action"].value("name", std::string("wilson"));
+      if (name != "wilson")
+        spdlog::warn("{} '{}': generated with the {} action, not Wilson; its β = {} is stored as beta_wil", key,
+                     s.path, name, s.beta);
+    } else if (in.has("beta")) {
+      s.beta = in.require<double>("beta", Check::positive());
+    } else {
+      throw ConfigError(fmt::format("config key '{}': '{}' records no action.beta (imported file?): give it as '{}'",
+                                    key, s.path, in.key_path("beta")));
+    }
+    inputs.push_back(s);
+  }
+  return inputs;
+}
+
+FpGenerateSpec read_generate(Config& g, const std::vector<int64_t>& shape) {
+  FpGenerateSpec s;
+  s.betas = g.require<std::vector<double>>("betas", Check::positive());
+  if (s.betas.empty()) throw ConfigError("config key 'generate.betas': expected a non-empty list of β_wil values");
+  auto alg = g.child("algorithm");
+  s.alg = read_mc_algorithm(alg, shape, L::GaugeAction::wilson(1.0), "lattice.shape", "heatbath");
+  s.n_chains = g.get<int64_t>("n_chains", 1, Check::positive());
+  s.n_configs = g.get<int64_t>("n_configs", 4, Check::positive());
+  if (s.n_configs % s.n_chains != 0)
+    throw ConfigError(fmt::format("config key 'generate.n_configs': {} is not a multiple of generate.n_chains = {}",
+                                  s.n_configs, s.n_chains));
+  s.n_therm = g.get<int64_t>("n_therm", 100, Check::non_negative());
+  s.save_every = g.get<int64_t>("save_every", 10, Check::positive());
+  s.start = g.get<std::string>("start", "cold", Check::one_of({"cold", "hot"}));
+  s.alg.accept_all_therm = std::min(s.alg.accept_all_therm, s.n_therm);
+  return s;
+}
+
+}  // namespace
+
+FpDataSetup read_fp_data_setup(Config& cfg) {
+  FpDataSetup s;
+  const bool has_inputs = cfg.has("inputs"), has_generate = cfg.has("generate");
+  if (has_inputs && has_generate)
+    throw ConfigError("config keys 'inputs' and 'generate': give one source of coarse configurations, not both");
+  if (has_inputs) {
+    s.inputs = read_inputs(cfg, s.shape, s.N);
+    // The coarse shape and group come from the files; if given in the config they must agree.
+    if (cfg.has("lattice.shape")) {
+      if (read_shape(cfg) != s.shape)
+        throw ConfigError(fmt::format("config key 'lattice.shape': the input ensembles are {}", fmt::join(s.shape, "x")));
+    } else {
+      cfg.get<std::vector<int64_t>>("lattice.shape", s.shape);
+    }
+    if (cfg.has("group")) {
+      if (read_group(cfg) != s.N)
+        throw ConfigError(fmt::format("config key 'group': the input ensembles are SU({})", s.N));
+    } else {
+      cfg.get<std::string>("group", fmt::format("SU{}", s.N));
+    }
+  } else {
+    s.shape = read_shape(cfg);
+    check_coarse_extents(s.shape, "lattice.shape");
+    s.N = read_group(cfg);
+  }
+  if (has_generate) {
+    auto g = cfg.child("generate");
+    s.gen = read_generate(g, s.shape);
+    s.generate = true;
+  }
+
+  auto inst = cfg.child("instantons");
+  s.instantons = inst.get<bool>("enabled", false);
+  s.rho = inst.get<std::vector<double>>("rho", {1.0, 1.5, 2.0}, Check::positive());
+  s.integration_points = inst.get<int64_t>("integration_points", 8, Check::positive());
+  const auto start = inst.get<std::string>("start", "both", Check::one_of({"both", "unblocked", "fine"}));
+  s.instanton_start = start == "both"        ? L::FpStartPolicy::both
+                      : start == "unblocked" ? L::FpStartPolicy::unblocked
+                                             : L::FpStartPolicy::alternative;
+  if (s.instantons && s.shape.size() != 4)
+    throw ConfigError(fmt::format("config key 'instantons.enabled': BPST instantons need a 4D lattice, got {}D",
+                                  s.shape.size()));
+  if (s.instantons && s.rho.empty()) throw ConfigError("config key 'instantons.rho': expected a non-empty list of radii");
+  if (!has_inputs && !has_generate && !s.instantons)
+    throw ConfigError("config key 'inputs': no coarse configurations (give 'inputs', 'generate' or enable 'instantons')");
+
+  auto b = cfg.child("blocking");
+  const L::BlockingOptions defaults;
+  auto& bo = s.minimiser.blocking;
+  // κ: any value > 0 defines an RGT, but κ far above ~100 makes T a hard constraint the minimiser cannot resolve.
+  bo.kappa = b.get<double>("kappa", defaults.kappa, Check::positive() & Check::in_range(0, 1000));
+  auto sm = b.child("smearing");
+  bo.smearing.s_pl = sm.get<double>("s_pl", defaults.smearing.s_pl, Check::in_range(0, 1));
+  bo.smearing.s_d = sm.get<double>("s_d", defaults.smearing.s_d, Check::in_range(0, 1));
+  bo.smearing.s_hd = sm.get<double>("s_hd", defaults.smearing.s_hd, Check::in_range(0, 1));
+  if (const double s0 = L::smearing_s0(bo.smearing, static_cast<int64_t>(s.shape.size())); !(s0 > 0))
+    throw ConfigError(fmt::format("config key 'blocking.smearing': the weights leave s0 = {:g} for the link itself; it "
+                                  "must stay positive (lower s_pl, s_d, s_hd)",
+                                  s0));
+
+  auto f = cfg.child("fine_action");
+  s.fine_name = f.get<std::string>("name", "wilson", Check::one_of(L::GaugeAction::names()));
+  if (s.fine_name == "rectangle") s.fine_c1 = f.require<double>("c1");
+
+  s.device = read_device(cfg);
+  s.dtype = read_dtype(cfg);
+  auto m = cfg.child("minimiser");
+  const L::FpMinimiserOptions mdef;
+  s.minimiser.grad_tol = m.get<double>("grad_tol", s.dtype == torch::kFloat ? 1e-3 : mdef.grad_tol, Check::positive());
+  // Rounding floor of the gradient norm: ~1e-10 in double, ~1e-4 in float (fp_minimise.h).
+  const double reachable = s.dtype == torch::kFloat ? 1e-5 : 1e-13;
+  if (s.minimiser.grad_tol < reachable)
+    throw ConfigError(fmt::format("config key 'minimiser.grad_tol': {:g} is below what {} can reach (>= {:g})",
+                                  s.minimiser.grad_tol, s.dtype == torch::kFloat ? "float32" : "float64", reachable));
+  s.minimiser.max_iterations = m.get<int64_t>("max_iterations", mdef.max_iterations, Check::non_negative());
+  s.minimiser.history = m.get<int64_t>("history", mdef.history, Check::positive());
+  s.minimiser.restarts = m.get<int64_t>("restarts", mdef.restarts, Check::non_negative());
+
+  s.batch_size = cfg.get<int64_t>("batch_size", 4, Check::positive());
+  s.seed = cfg.get<int64_t>("seed", 1, Check::non_negative());
+  s.require_converged = cfg.get<bool>("require_converged", true);
+  return s;
+}
+
+namespace {
+
+/// Metadata for `n` configurations of one kind; wilson_action is filled in later.
+io::FpCoarse make_part(torch::Tensor links, int64_t kind, double beta, torch::Tensor rho, int64_t source) {
+  io::FpCoarse c;
+  const int64_t n = links.size(0);
+  c.links = links.to(torch::kCPU, torch::kComplexDouble).contiguous();
+  c.beta_wil = torch::full({n}, beta, torch::kDouble);
+  c.kind = torch::full({n}, kind, torch::kLong);
+  c.rho = rho.defined() ? rho : torch::full({n}, std::numeric_limits<double>::quiet_NaN(), torch::kDouble);
+  c.source = torch::full({n}, source, torch::kLong);
+  c.source_index = torch::arange(n, torch::kLong);
+  return c;
+}
+
+/// Reads the input ensembles, checking every link of every used configuration for SU(N).
+std::vector<io::FpCoarse> load_inputs(const FpDataSetup& s) {
+  std::vector<io::FpCoarse> parts;
+  for (size_t i = 0; i < s.inputs.size(); ++i) {
+    const auto& in = s.inputs[i];
+    const auto e = read_ensemble(in.path);
+    auto links = e.links.slice(0, 0, in.n_configs);
+    for (int64_t k = 0; k < links.size(0); ++k) {
+      try {
+        L::check_su_n(links.slice(0, k, k + 1));
+      } catch (const std::invalid_argument& err) {
+        std::string msg = err.what();
+        const std::string prefix = "gauge field: link not in SU(" + std::to_string(s.N) + ") at batch 0, ";
+        if (msg.rfind(prefix, 0) == 0) msg = "link not in SU(" + std::to_string(s.N) + ") at " + msg.substr(prefix.size());
+        throw InputError(fmt::format("inputs[{}] '{}': configuration {}: {}", i, in.path, k, msg));
+      }
+    }
+    spdlog::info("inputs[{}]: {} configurations from '{}' at β_wil = {}", i, links.size(0), in.path, in.beta);
+    parts.push_back(make_part(links, io::kFpKindMonteCarlo, in.beta, {}, static_cast<int64_t>(i)));
+  }
+  return parts;
+}
+
+/// Wilson-action ensembles at every β of `generate`, by the lattice module's heatbath or HMC (one generator, seeded
+/// once, used for the β values in order).
+std::vector<io::FpCoarse> generate_configs(const FpDataSetup& s, double& generation_seconds) {
+  const auto& g = s.gen;
+  const auto options = torch::TensorOptions().dtype(L::complex_dtype(s.dtype)).device(s.device);
+  auto gen = L::make_generator(static_cast<uint64_t>(s.seed), s.device);
+  const int64_t per_chain = g.n_therm + g.save_every * (g.n_configs / g.n_chains);
+  Progress progress("generate", g.alg.kind == L::McKind::hmc ? "trajectories" : "sweeps",
+                    per_chain * static_cast<int64_t>(g.betas.size()));
+  std::vector<io::FpCoarse> parts;
+  for (size_t bi = 0; bi < g.betas.size(); ++bi) {
+    const auto started = std::chrono::steady_clock::now();
+    const auto action = L::GaugeAction::wilson(g.betas[bi]);
+    const auto md = L::md_action(action);
+    auto U = g.start == "hot" ? L::hot_gauge_field(g.n_chains, s.shape, s.N, gen, options)
+                              : L::cold_gauge_field(g.n_chains, s.shape, s.N, options);
+    std::vector<torch::Tensor> saved;
+    double acc_sum = 0;
+    int64_t acc_n = 0;
+    for (int64_t u = 1; u <= per_chain; ++u) {
+      auto step = g.alg.update(U, action, md, u - 1, gen);
+      U = step.U;
+      if (g.alg.kind == L::McKind::hmc && u > g.n_therm) {
+        acc_sum += step.accepted.to(torch::kDouble).mean().item<double>();
+        ++acc_n;
+      }
+      if (u > g.n_therm && (u - g.n_therm) % g.save_every == 0) saved.push_back(U.to(torch::kCPU));
+      progress.update(static_cast<int64_t>(bi) * per_chain + u, fmt::format("β_wil = {}", g.betas[bi]));
+    }
+    // Configurations ordered by save event, chains within an event.
+    auto links = torch::cat(saved);
+    const auto plaq = L::GaugeAction::wilson(1.0)(links).mean().item<double>();
+    spdlog::info("β_wil = {}: {} configurations, mean Wilson action per site (β = 1) {:.6f}{}", g.betas[bi],
+                 links.size(0), plaq / static_cast<double>(L::volume(links)),
+                 acc_n > 0 ? fmt::format(", HMC acceptance {:.3f}", acc_sum / static_cast<double>(acc_n)) : "");
+    parts.push_back(make_part(links, io::kFpKindMonteCarlo, g.betas[bi], {}, static_cast<int64_t>(bi)));
+    generation_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  }
+  return parts;
+}
+
+io::FpCoarse make_instantons(const FpDataSetup& s) {
+  std::vector<torch::Tensor> fields;
+  for (double rho : s.rho) {
+    L::InstantonOptions o;
+    o.rho = rho;
+    o.integration_points = s.integration_points;
+    fields.push_back(L::bpst_instanton(s.shape, s.N, o, torch::TensorOptions().dtype(torch::kComplexDouble)));
+  }
+  auto rho = torch::tensor(s.rho, torch::kDouble);
+  return make_part(torch::cat(fields), io::kFpKindInstanton, std::numeric_limits<double>::quiet_NaN(), rho, -1);
+}
+
+}  // namespace
+
+/// The discretised fine instanton that V's instanton of radius ρ comes from: radius 2ρ, at the fine lattice's default
+/// centre (half a fine spacing from 2c, so no fine link passes through the singular point).
+torch::Tensor fine_instanton(const FpDataSetup& s, double rho, const torch::TensorOptions& options) {
+  std::vector<int64_t> fine_shape = s.shape;
+  for (auto& x : fine_shape) x *= 2;
+  L::InstantonOptions io;
+  io.rho = 2 * rho;
+  io.integration_points = s.integration_points;
+  return L::bpst_instanton(fine_shape, s.N, io, options);
+}
+
+std::vector<io::FpCoarse> load_fp_inputs(const FpDataSetup& s) { return load_inputs(s); }
+
+io::FpCoarse make_coarse_configurations(const FpDataSetup& s, std::vector<io::FpCoarse> inputs,
+                                        double& generation_seconds) {
+  std::vector<io::FpCoarse> parts = std::move(inputs);
+  if (s.generate) {
+    auto g = generate_configs(s, generation_seconds);
+    parts.insert(parts.end(), g.begin(), g.end());
+  }
+  if (s.instantons) parts.push_back(make_instantons(s));
+  auto coarse = io::concat(parts);
+  coarse.wilson_action = L::GaugeAction::wilson(1.0)(coarse.links).to(torch::kDouble);
+  return coarse;
+}
+
+}  // namespace blockspin::apps

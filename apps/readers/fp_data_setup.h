@@ -1,0 +1,71 @@
+// `blockspin fp-data` config: the keys (inputs | generate, instantons, blocking, fine_action, minimiser, batch_size,
+// seed, require_converged, device, dtype) read into library options, and the coarse configurations they describe
+// (input ensembles checked for SU(N), inline Wilson-action Monte Carlo, BPST instantons).
+#pragma once
+
+#include "apps/app.h"
+#include "support/config.h"
+#include "io/fp_data_file.h"
+
+#include "lattice/fp_minimise.h"
+#include "lattice/gauge_action.h"
+#include "lattice/monte_carlo.h"
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace blockspin::apps {
+
+struct FpInputSpec {
+  std::string path;
+  int64_t n_configs = 0;  // 0: all
+  double beta = 0.0;      // from the file's config, or the `beta` key
+};
+
+struct FpGenerateSpec {
+  std::vector<double> betas;
+  int64_t n_chains = 1, n_configs = 1, n_therm = 0, save_every = 1;
+  std::string start;
+  lattice::McAlgorithm alg;
+};
+
+struct FpDataSetup {
+  std::vector<int64_t> shape;  // coarse extents
+  int64_t N = 3;
+  std::vector<FpInputSpec> inputs;
+  bool generate = false;
+  FpGenerateSpec gen;
+  bool instantons = false;
+  std::vector<double> rho;
+  int64_t integration_points = 8;
+  lattice::FpStartPolicy instanton_start = lattice::FpStartPolicy::both;  ///< instantons.start (see fp_minimise.h)
+  std::string fine_name;
+  double fine_c1 = 0.0;
+  lattice::FpMinimiserOptions minimiser;
+  int64_t batch_size = 4, seed = 1;
+  bool require_converged = true;
+  torch::Device device = torch::kCPU;
+  torch::Dtype dtype = torch::kDouble;
+  lattice::GaugeAction fine_action() const { return lattice::GaugeAction::from_name(fine_name, 1.0, fine_c1); }
+};
+
+/// Reads every key of an fp-data config (input files are opened to read their shape, group and β).
+FpDataSetup read_fp_data_setup(Config& cfg);
+
+/// The configurations of the input ensembles, every link of every used configuration checked for SU(N) (InputError
+/// naming the file and configuration).
+std::vector<io::FpCoarse> load_fp_inputs(const FpDataSetup& s);
+
+/// All coarse configurations: the loaded inputs, then inline generation and instantons, with wilson_action filled
+/// in; `generation_seconds` receives the Monte Carlo time.
+io::FpCoarse make_coarse_configurations(const FpDataSetup& s, std::vector<io::FpCoarse> inputs,
+                                        double& generation_seconds);
+
+/// The discretised fine instanton that V's instanton of radius ρ comes from: radius 2ρ, at the fine lattice's default
+/// centre (half a fine spacing from 2c, so no fine link passes through the singular point).
+torch::Tensor fine_instanton(const FpDataSetup& s, double rho, const torch::TensorOptions& options);
+
+}  // namespace blockspin::apps

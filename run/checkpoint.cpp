@@ -1,0 +1,95 @@
+// Checkpoint files of a run (see checkpoint.h).
+#include "run/checkpoint.h"
+
+#include "io/h5io.h"
+#include "support/errors.h"
+#include "support/version.h"
+
+#include <ATen/Parallel.h>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <torch/torch.h>
+
+#include <fstream>
+#include <regex>
+
+namespace blockspin::run {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+// The BLAS library this process has mapped (the real file behind libblas.so.3 / Debian's alternatives).
+std::string loaded_blas() {
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  static const std::regex blas(R"((/\S*(blas|openblas|mkl_rt|blis)\S*\.so\S*))");
+  while (std::getline(maps, line)) {
+    std::smatch m;
+    if (std::regex_search(line, m, blas)) {
+      std::error_code ec;
+      const auto real = fs::canonical(m[1].str(), ec);
+      return ec ? m[1].str() : real.string();
+    }
+  }
+  return "none mapped";
+}
+
+std::string cpu_isa() {
+  const std::string config = torch::show_config();
+  static const std::regex capability(R"(CPU capability usage:\s*(\S+))");
+  std::smatch m;
+  if (std::regex_search(config, m, capability)) return m[1].str();
+#if defined(__AVX512F__)
+  return "AVX512 (compile time)";
+#elif defined(__AVX2__)
+  return "AVX2 (compile time)";
+#else
+  return "unknown";
+#endif
+}
+
+}  // namespace
+
+json numerics_environment() {
+  return {{"libtorch", TORCH_VERSION}, {"blas", loaded_blas()}, {"threads", at::get_num_threads()}, {"isa", cpu_isa()}};
+}
+
+void write_checkpoint(const RunDirectory& run, const std::string& name, const std::string& format,
+                      const std::function<void(H5::H5File&)>& fill) {
+  const std::string numerics = numerics_environment().dump();
+  io::write_h5_atomic(run / name, format, BLOCKSPIN_VERSION, [&](H5::H5File& f) {
+    fill(f);
+    io::write_attribute(f, "config", run.config().dump());
+    io::write_attribute(f, "numerics", numerics);
+  });
+}
+
+H5::H5File open_checkpoint(const RunDirectory& run, const std::string& name, const std::string& format) {
+  const fs::path path = run / name;
+  H5::H5File f = io::open_h5(path, format);
+  json stored;
+  try {
+    stored = json::parse(io::read_string_attribute(f, "config"));
+  } catch (const json::exception& e) {
+    throw support::InputError(fmt::format("'{}': the stored config is damaged ({})", path.string(), e.what()));
+  }
+  run.check_resume_config(stored);
+  if (io::has_attribute(f, "numerics")) {
+    json then;
+    try {
+      then = json::parse(io::read_string_attribute(f, "numerics"));
+    } catch (const json::exception&) {
+      then = "damaged";
+    }
+    const json now = numerics_environment();
+    if (then != now)
+      spdlog::warn("'{}' was written with numerics {}, this process runs {}: the resumed run is valid but not bitwise "
+                   "identical to an uninterrupted one",
+                   path.string(), then.dump(), now.dump());
+  }
+  return f;
+}
+
+}  // namespace blockspin::run
