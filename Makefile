@@ -8,7 +8,7 @@ CMAKE_FLAGS ?=
 PACKAGES = cmake g++ make libtorch-dev libhdf5-dev nlohmann-json3-dev libgtest-dev libcli11-dev \
            libspdlog-dev libfmt-dev libbenchmark-dev gnuplot-nox zlib1g-dev clang-format
 
-.PHONY: deps configure build run test bench clean
+.PHONY: deps configure build run test bench format clean
 
 deps:
 	@bash cmake/install-deps.sh $(PACKAGES)
@@ -31,6 +31,9 @@ bench: build
 	$(BUILD)/bin/bench_lcnn --benchmark_counters_tabular=true
 	$(BUILD)/bin/bench_fp --benchmark_counters_tabular=true
 	$(BUILD)/bin/bench_flows --benchmark_counters_tabular=true
+
+format:
+	find support lattice lcnn flows io run apps tests -name '*.cpp' -o -name '*.h' | xargs clang-format -i
 
 clean:
 	rm -rf $(BUILD)

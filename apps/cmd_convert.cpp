@@ -44,7 +44,8 @@ void write_nersc_files(const Ensemble& e, const fs::path& in, const fs::path& ou
     for (int64_t i = 0; i < e.links.size(0); ++i) {
       auto opts = w;
       opts.sequence_number = e.trajectory[i].item<int64_t>();
-      const auto file = out / fmt::format("{}.c{:03d}.{:06d}", prefix, e.chain[i].item<int64_t>(), opts.sequence_number);
+      const auto file =
+          out / fmt::format("{}.c{:03d}.{:06d}", prefix, e.chain[i].item<int64_t>(), opts.sequence_number);
       io::write_nersc(file, e.links[i], opts);
       written.push_back(file);
     }
@@ -78,9 +79,10 @@ Ensemble read_nersc_files(const fs::path& in) {
       std::string first(12, '\0');
       probe.read(first.data(), 12);
       if (first != "BEGIN_HEADER")
-        throw InputError(fmt::format("'{}' in '{}' is not a NERSC file (no BEGIN_HEADER); move foreign files out of "
-                                     "the directory",
-                                     f.filename().string(), in.string()));
+        throw InputError(
+            fmt::format("'{}' in '{}' is not a NERSC file (no BEGIN_HEADER); move foreign files out of "
+                        "the directory",
+                        f.filename().string(), in.string()));
     }
     io::NerscHeader h;
     links.push_back(io::read_nersc(f, &h));
@@ -100,8 +102,8 @@ Ensemble read_nersc_files(const fs::path& in) {
         try {
           n = std::stoll(it->second);
         } catch (const std::exception&) {
-          throw InputError(fmt::format("'{}': SEQUENCE_NUMBER '{}' is not an integer", f.string(),
-                                       abbreviate(it->second, 40)));
+          throw InputError(
+              fmt::format("'{}': SEQUENCE_NUMBER '{}' is not an integer", f.string(), abbreviate(it->second, 40)));
         }
       }
       chain.push_back(0);
@@ -119,8 +121,8 @@ Ensemble read_nersc_files(const fs::path& in) {
 }
 
 void run_convert(const CommonOptions& opt) {
-  Config cfg = opt.config.empty() ? Config::from_json(json::object(), opt.overrides)
-                                  : Config::load(opt.config, opt.overrides);
+  Config cfg =
+      opt.config.empty() ? Config::from_json(json::object(), opt.overrides) : Config::load(opt.config, opt.overrides);
   auto n = cfg.child("nersc");
   io::NerscWriteOptions w;
   w.two_rows = n.get<bool>("two_rows", false);
@@ -129,6 +131,7 @@ void run_convert(const CommonOptions& opt) {
   w.ensemble_label = n.get<std::string>("ensemble_label", "");
   const auto prefix = n.get<std::string>("file_prefix", "ckpoint_lat");
   cfg.check_unused();
+  if (config_checked(opt, cfg)) return;
 
   const fs::path in = opt.extra.at("in");
   const fs::path out = opt.out;

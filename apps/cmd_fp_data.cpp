@@ -9,9 +9,9 @@
 // instanton action is 4π²/N (multiply by β for the Boltzmann weight).
 //
 // The config keys and the coarse configurations are in apps/readers/fp_data_setup.h, the file layout in
-// io/fp_data_file.h. While running, DIR holds coarse.h5 (all coarse configurations with their metadata and the resolved config, written
-// once before the first minimisation) and chunks/batch_NNNNNN.h5 (the results of each minimised batch, written
-// atomically). --resume continues after the last complete batch; the minimiser is deterministic and batches are
+// io/fp_data_file.h. While running, DIR holds coarse.h5 (all coarse configurations with their metadata and the resolved
+// config, written once before the first minimisation) and chunks/batch_NNNNNN.h5 (the results of each minimised batch,
+// written atomically). --resume continues after the last complete batch; the minimiser is deterministic and batches are
 // fixed by index, so the final fp_data.h5 is bitwise identical to an uninterrupted run. At the end the chunks are
 // assembled into fp_data.h5 and removed together with coarse.h5.
 #include "apps/command.h"
@@ -47,7 +47,8 @@ namespace fs = std::filesystem;
 namespace L = blockspin::lattice;
 using nlohmann::json;
 
-constexpr const char* kKindLegend = "0: Wilson-action Monte Carlo configuration at beta_wil, 1: BPST instanton of radius rho";
+constexpr const char* kKindLegend =
+    "0: Wilson-action Monte Carlo configuration at beta_wil, 1: BPST instanton of radius rho";
 constexpr const char* kNormalisation =
     "all actions beta-free (beta = 1): action = A_FP[V] = min_U {A[U] + T[U, V]}, wilson_action = Wilson action of V "
     "at beta = 1, instanton continuum action 4 pi^2 / N; multiply by beta for the Boltzmann weight";
@@ -56,15 +57,15 @@ constexpr const char* kCoarseFile = "coarse.h5";
 
 std::string describe(const io::FpCoarse& c, int64_t i) {
   return c.kind[i].item<int64_t>() == io::kFpKindInstanton ? fmt::format("instanton ρ = {}", c.rho[i].item<double>())
-                                                            : fmt::format("β_wil = {}", c.beta_wil[i].item<double>());
+                                                           : fmt::format("β_wil = {}", c.beta_wil[i].item<double>());
 }
 
 /// Results that are not finite (a damaged chunk, or a minimisation that broke down) never reach fp_data.h5.
 void check_results(const io::FpResults& r, const fs::path& where) {
   for (const auto& [name, field] : io::fp_result_fields())
     if (!torch::isfinite((r.*field).to(torch::kDouble)).all().item<bool>())
-      throw NumericalStop(fmt::format("'{}': non-finite values in '{}' (damaged file or a failed minimisation)",
-                                      where.string(), name));
+      throw NumericalStop(
+          fmt::format("'{}': non-finite values in '{}' (damaged file or a failed minimisation)", where.string(), name));
 }
 
 /// The minimiser options for one batch: instanton starts (instantons.start) and a log line at most every 30 s.
@@ -78,10 +79,11 @@ L::FpMinimiserOptions batch_minimiser_options(const FpDataSetup& s, const io::Fp
     const auto now = std::chrono::steady_clock::now();
     if (std::chrono::duration<double>(now - *last_report).count() < 30.0) return;
     *last_report = now;
-    spdlog::info("fp-data: batch {}/{}: L-BFGS iteration {}, max gradient norm {:.3e} (tol {:g}), converged {}/{}, "
-                 "{:.0f} s",
-                 b + 1, n_batches, p.iteration, p.max_grad_norm, tol, p.n_converged, p.batch,
-                 std::chrono::duration<double>(now - started).count());
+    spdlog::info(
+        "fp-data: batch {}/{}: L-BFGS iteration {}, max gradient norm {:.3e} (tol {:g}), converged {}/{}, "
+        "{:.0f} s",
+        b + 1, n_batches, p.iteration, p.max_grad_norm, tol, p.n_converged, p.batch,
+        std::chrono::duration<double>(now - started).count());
   };
   if (!s.instantons) return minimiser;
   const int64_t count = V.size(0);
@@ -187,7 +189,8 @@ void finish(const RunDirectory& run, const FpDataSetup& s, const io::FpCoarse& c
                {"seconds_per_configuration", minimisation_seconds / static_cast<double>(n)},
                {"seconds_generation", generation_seconds},
                {"coarse_shape", s.shape},
-               {"fine_shape", [&] {
+               {"fine_shape",
+                [&] {
                   auto f = s.shape;
                   for (auto& x : f) x *= 2;
                   return f;
@@ -208,23 +211,23 @@ void finish(const RunDirectory& run, const FpDataSetup& s, const io::FpCoarse& c
     fmt::print("{:>8.3g} {:>4} {:>16.6f} {:>16.6f}\n", p["beta_wil"].get<double>(), p["n"].get<int64_t>(),
                p["action_per_site"].get<double>(), p["wilson_action_per_site"].get<double>());
   if (!instantons.empty())
-    fmt::print("{:>6} {:>12} {:>12} {:>12}   (beta-free; continuum 4π²/N)\n", "rho", "A_FP", "A_Wilson",
-               "continuum");
+    fmt::print("{:>6} {:>12} {:>12} {:>12}   (beta-free; continuum 4π²/N)\n", "rho", "A_FP", "A_Wilson", "continuum");
   for (const auto& p : instantons)
     fmt::print("{:>6.3g} {:>12.6f} {:>12.6f} {:>12.6f}{}\n", p["rho"].get<double>(), p["action"].get<double>(),
                p["wilson_action"].get<double>(), continuum, p["converged"].get<bool>() ? "" : "  (not converged)");
   fmt::print("results written to {} and {}\n", (dir / "fp_data.h5").string(), (dir / "summary.json").string());
   if (n_conv < n && s.require_converged)
-    throw NumericalStop(fmt::format(
-        "{} of {} configurations did not converge (gradient norm > grad_tol = {:g}); they are stored with "
-        "converged = false (set require_converged = false to accept this)",
-        n - n_conv, n, s.minimiser.grad_tol));
+    throw NumericalStop(
+        fmt::format("{} of {} configurations did not converge (gradient norm > grad_tol = {:g}); they are stored with "
+                    "converged = false (set require_converged = false to accept this)",
+                    n - n_conv, n, s.minimiser.grad_tol));
 }
 
 void run_fp_data(const CommonOptions& opt) {
   Config cfg = Config::load(opt.config, opt.overrides);
   const FpDataSetup s = read_fp_data_setup(cfg);
   cfg.check_unused();
+  if (config_checked(opt, cfg)) return;
   const json config = cfg.resolved();
   // Input ensembles are read and checked before anything is written.
   const bool will_resume = opt.resume && fs::exists(fs::path(opt.out) / kCoarseFile);
@@ -271,10 +274,11 @@ void run_fp_data(const CommonOptions& opt) {
   const auto options = torch::TensorOptions().dtype(L::complex_dtype(s.dtype)).device(s.device);
   auto fine_shape = s.shape;
   for (auto& x : fine_shape) x *= 2;
-  spdlog::info("fp-data: SU({}) coarse {} -> fine {}, fine action {} (β-free), κ = {}, {} configurations in {} "
-               "batches of <= {}, grad_tol {:g}",
-               s.N, fmt::join(s.shape, "x"), fmt::join(fine_shape, "x"), s.fine_name, s.minimiser.blocking.kappa, n,
-               n_batches, s.batch_size, s.minimiser.grad_tol);
+  spdlog::info(
+      "fp-data: SU({}) coarse {} -> fine {}, fine action {} (β-free), κ = {}, {} configurations in {} "
+      "batches of <= {}, grad_tol {:g}",
+      s.N, fmt::join(s.shape, "x"), fmt::join(fine_shape, "x"), s.fine_name, s.minimiser.blocking.kappa, n, n_batches,
+      s.batch_size, s.minimiser.grad_tol);
 
   Progress progress("fp-data", "configurations", n, std::min(n, static_cast<int64_t>(chunks.size()) * s.batch_size));
   int64_t n_conv_so_far = 0;
@@ -297,10 +301,11 @@ void run_fp_data(const CommonOptions& opt) {
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     for (int64_t k = 0; k < count; ++k)
       if (r.converged[k].item<int64_t>() == 0)
-        spdlog::warn("configuration {} ({}) did not converge: gradient norm {:.3e} > grad_tol {:g} after {} "
-                     "iterations; stored with converged = false",
-                     first + k, describe(coarse, first + k), r.grad_norm[k].item<double>(), s.minimiser.grad_tol,
-                     r.iterations[k].item<int64_t>());
+        spdlog::warn(
+            "configuration {} ({}) did not converge: gradient norm {:.3e} > grad_tol {:g} after {} "
+            "iterations; stored with converged = false",
+            first + k, describe(coarse, first + k), r.grad_norm[k].item<double>(), s.minimiser.grad_tol,
+            r.iterations[k].item<int64_t>());
     check_results(r, store.path(b));
     store.write(b, [&](H5::H5File& f) {
       io::write_fp_results(f, r);
@@ -311,10 +316,9 @@ void run_fp_data(const CommonOptions& opt) {
     n_conv_so_far += r.converged.sum().item<int64_t>();
     chunks.push_back(r);
     run.crash_point(b + 1);
-    progress.update(first + count,
-                    fmt::format("converged {}/{}, last batch {:.0f} iterations (max), A_FP/site {:.5f}",
-                                n_conv_so_far, first + count, r.iterations.max().item<double>(),
-                                r.action.mean().item<double>() / static_cast<double>(L::volume(V))));
+    progress.update(first + count, fmt::format("converged {}/{}, last batch {:.0f} iterations (max), A_FP/site {:.5f}",
+                                               n_conv_so_far, first + count, r.iterations.max().item<double>(),
+                                               r.action.mean().item<double>() / static_cast<double>(L::volume(V))));
   }
   finish(run, s, coarse, generation_seconds, chunks, minimisation_seconds);
 }

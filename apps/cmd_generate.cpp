@@ -68,8 +68,8 @@ Setup read_setup(Config& cfg) {
   s.n_therm = cfg.get<int64_t>("n_therm", 100, Check::non_negative());
   s.n_configs = cfg.get<int64_t>("n_configs", 100, Check::positive());
   if (s.n_configs % s.n_chains != 0)
-    throw ConfigError(fmt::format("config key 'n_configs': {} is not a multiple of n_chains = {}", s.n_configs,
-                                  s.n_chains));
+    throw ConfigError(
+        fmt::format("config key 'n_configs': {} is not a multiple of n_chains = {}", s.n_configs, s.n_chains));
   s.save_every = cfg.get<int64_t>("save_every", 10, Check::positive());
   s.seed = cfg.get<int64_t>("seed", 1, Check::non_negative());
   s.device = read_device(cfg);
@@ -83,9 +83,9 @@ Setup read_setup(Config& cfg) {
 /// Everything needed to continue a run exactly.
 struct State {
   torch::Tensor U;
-  int64_t update = 0;        // updates done per chain
-  int64_t events = 0;        // save events written as chunks
-  double seconds = 0;        // wall time of earlier runs
+  int64_t update = 0;                                       // updates done per chain
+  int64_t events = 0;                                       // save events written as chunks
+  double seconds = 0;                                       // wall time of earlier runs
   std::vector<torch::Tensor> plaquette, delta_H, accepted;  // per update, each [n_chains]
 };
 
@@ -128,9 +128,10 @@ State load_checkpoint(const RunDirectory& run, const Setup& s, at::Generator& ge
   st.update = read_int_attribute(f, "update");
   st.events = read_int_attribute(f, "events");
   if (st.update < 0 || st.update > s.updates_per_chain() || st.events != s.events_after(st.update))
-    throw InputError(fmt::format("'{}': stored counters (update {}, events {}) do not fit the run ({} updates per "
-                                 "chain; damaged file?)",
-                                 file.string(), st.update, st.events, s.updates_per_chain()));
+    throw InputError(
+        fmt::format("'{}': stored counters (update {}, events {}) do not fit the run ({} updates per "
+                    "chain; damaged file?)",
+                    file.string(), st.update, st.events, s.updates_per_chain()));
   std::vector<int64_t> shape{s.n_chains, static_cast<int64_t>(s.shape.size())};
   shape.insert(shape.end(), s.shape.begin(), s.shape.end());
   shape.insert(shape.end(), {s.N, s.N});
@@ -217,7 +218,8 @@ void finish(const RunDirectory& run, const ChunkStore& chunks, const Setup& s, c
                {"config", run.config()},
                {"blockspin_version", BLOCKSPIN_VERSION}};
   if (s.alg.kind == L::McKind::hmc) {
-    summary["exp_minus_delta_H"] = stats(production(st.delta_H, s.n_therm, chains, [](double x) { return std::exp(-x); }));
+    summary["exp_minus_delta_H"] =
+        stats(production(st.delta_H, s.n_therm, chains, [](double x) { return std::exp(-x); }));
   }
   write_json_atomic(run / "summary.json", summary);
   run.finish({ChunkStore::kDirectory, kCheckpoint});
@@ -230,6 +232,7 @@ void run_generate(const CommonOptions& opt) {
   Config cfg = Config::load(opt.config, opt.overrides);
   const Setup s = read_setup(cfg);
   cfg.check_unused();
+  if (config_checked(opt, cfg)) return;
   const RunDirectory run("generate", {opt.out, opt.force, opt.resume}, cfg.resolved());
   run.refuse_if_complete(kEnsemble, kCheckpoint);
 
@@ -249,8 +252,8 @@ void run_generate(const CommonOptions& opt) {
     throw InputError(fmt::format("'{}': {} save events recorded, but only {} chunk files are present in '{}'",
                                  (run / kCheckpoint).string(), st.events, chunks.count_present(),
                                  (run / ChunkStore::kDirectory).string()));
-  spdlog::info("generate: SU({}) {} on {}, {} β = {}, {} chains, {} thermalisation + {} x {} updates per chain",
-               s.N, s.alg.name(), fmt::join(s.shape, "x"), s.action.name(), s.action.beta(), s.n_chains, s.n_therm,
+  spdlog::info("generate: SU({}) {} on {}, {} β = {}, {} chains, {} thermalisation + {} x {} updates per chain", s.N,
+               s.alg.name(), fmt::join(s.shape, "x"), s.action.name(), s.action.beta(), s.n_chains, s.n_therm,
                s.n_configs / s.n_chains, s.save_every);
 
   const auto md = L::md_action(s.action);

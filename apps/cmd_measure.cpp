@@ -59,8 +59,8 @@ void validate_links(const Ensemble& e, const fs::path& path) {
 }
 
 void run_measure(const CommonOptions& opt) {
-  Config cfg = opt.config.empty() ? Config::from_json(json::object(), opt.overrides)
-                                  : Config::load(opt.config, opt.overrides);
+  Config cfg =
+      opt.config.empty() ? Config::from_json(json::object(), opt.overrides) : Config::load(opt.config, opt.overrides);
   const auto device = read_device(cfg);
   const auto real = read_dtype(cfg);
   const auto batch = cfg.get<int64_t>("batch", 8, Check::positive());
@@ -70,9 +70,10 @@ void run_measure(const CommonOptions& opt) {
   const double eps = flow.get<double>("eps", 0.05, Check::positive());
   const double t_max = flow.get<double>("t_max", 4.0, Check::positive());
   if (do_flow && t_max / eps > 1e5)
-    throw ConfigError(fmt::format("config key 'flow.eps': t_max / eps = {:.3g} integration steps (at most 1e5; the "
-                                  "RK3 flow is accurate to O(eps³) at eps = 0.01-0.05)",
-                                  t_max / eps));
+    throw ConfigError(
+        fmt::format("config key 'flow.eps': t_max / eps = {:.3g} integration steps (at most 1e5; the "
+                    "RK3 flow is accurate to O(eps³) at eps = 0.01-0.05)",
+                    t_max / eps));
   cfg.check_unused();
   const fs::path ensemble_path = opt.extra.at("ensemble");
   const Ensemble e = read_ensemble(ensemble_path);
@@ -81,8 +82,10 @@ void run_measure(const CommonOptions& opt) {
   const int64_t smallest = *std::min_element(extents.begin(), extents.end());
   for (size_t i = 0; i < loops.size(); ++i)
     if (std::max(loops[i].first, loops[i].second) > smallest)
-      throw ConfigError(fmt::format("config key 'wilson_loops[{}]': a {}x{} loop does not fit on the {} lattice of '{}'",
-                                    i, loops[i].first, loops[i].second, fmt::join(extents, "x"), ensemble_path.string()));
+      throw ConfigError(
+          fmt::format("config key 'wilson_loops[{}]': a {}x{} loop does not fit on the {} lattice of '{}'", i,
+                      loops[i].first, loops[i].second, fmt::join(extents, "x"), ensemble_path.string()));
+  if (config_checked(opt, cfg)) return;
   prepare_output_dir(opt.out, opt.force, false);
   const auto options = torch::TensorOptions().dtype(L::complex_dtype(real)).device(device);
   const int64_t n = e.links.size(0), D = e.links.size(1);
@@ -93,9 +96,8 @@ void run_measure(const CommonOptions& opt) {
   for (int64_t i = 0; i < n; ++i) order[i] = i;
   auto chain = e.chain.accessor<int64_t, 1>();
   auto traj = e.trajectory.accessor<int64_t, 1>();
-  std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
-    return chain[a] != chain[b] ? chain[a] < chain[b] : traj[a] < traj[b];
-  });
+  std::sort(order.begin(), order.end(),
+            [&](int64_t a, int64_t b) { return chain[a] != chain[b] ? chain[a] < chain[b] : traj[a] < traj[b]; });
 
   std::map<std::string, Series> scalar;
   std::map<std::string, std::vector<double>> per_config;  // in (chain, trajectory) order, for measurements.h5
@@ -109,7 +111,8 @@ void run_measure(const CommonOptions& opt) {
     auto U = e.links.index_select(0, idx).to(options);
     std::vector<std::pair<std::string, torch::Tensor>> obs{{"plaquette", L::average_plaquette(U)}};
     for (auto [m, k] : loops) obs.emplace_back(fmt::format("wilson_loop_{}x{}", m, k), L::wilson_loop(U, m, k));
-    for (int64_t mu = 0; mu < D; ++mu) obs.emplace_back(fmt::format("polyakov_abs_{}", mu), L::polyakov_loop(U, mu).abs());
+    for (int64_t mu = 0; mu < D; ++mu)
+      obs.emplace_back(fmt::format("polyakov_abs_{}", mu), L::polyakov_loop(U, mu).abs());
     if (do_flow) {
       auto h = L::wilson_flow(U, eps, t_max);
       t_grid = h.t;
@@ -137,8 +140,11 @@ void run_measure(const CommonOptions& opt) {
 
   // Every analysis that cannot be done (a constant series, t0 not reached) is reported as {"error": why}; the rest
   // is written all the same.
-  json out{{"ensemble", ensemble_path.string()}, {"n_configs", n}, {"blockspin_version", BLOCKSPIN_VERSION},
-           {"config", cfg.resolved()}, {"error_analysis", "Gamma method (Wolff), chains as replicas, S = 1.5"},
+  json out{{"ensemble", ensemble_path.string()},
+           {"n_configs", n},
+           {"blockspin_version", BLOCKSPIN_VERSION},
+           {"config", cfg.resolved()},
+           {"error_analysis", "Gamma method (Wolff), chains as replicas, S = 1.5"},
            {"series", "measurements.h5: every observable per configuration in (chain, trajectory) order"}};
   for (const auto& [name, series] : scalar)
     out["observables"][name] = gamma_or_error([&] { return L::gamma_method(replicas(series)); });
@@ -182,7 +188,8 @@ void run_measure(const CommonOptions& opt) {
     else
       fmt::print("{:<36} n/a: {}\n", name, r["error"].get<std::string>());
   }
-  fmt::print("results written to {} and {}\n", (dir / "measurements.json").string(), (dir / "measurements.h5").string());
+  fmt::print("results written to {} and {}\n", (dir / "measurements.json").string(),
+             (dir / "measurements.h5").string());
 }
 
 const CommandRegistrar registrar{{"measure",

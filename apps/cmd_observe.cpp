@@ -66,8 +66,8 @@ json stat(const torch::Tensor& per_config) {
 
 /// Every gauge-invariant scalar of the lattice core, per configuration, as named tensors [batch].
 std::vector<std::pair<std::string, torch::Tensor>> scalars(const torch::Tensor& U,
-                                                          const std::vector<std::pair<int64_t, int64_t>>& loops,
-                                                          const std::vector<L::GaugeAction>& actions) {
+                                                           const std::vector<std::pair<int64_t, int64_t>>& loops,
+                                                           const std::vector<L::GaugeAction>& actions) {
   const int64_t D = L::n_dims(U);
   const double V = static_cast<double>(L::volume(U));
   std::vector<std::pair<std::string, torch::Tensor>> out;
@@ -105,8 +105,10 @@ json flux_exact(const std::vector<int64_t>& ext, int64_t N, const std::vector<L:
   for (auto [m, n] : loops) {
     double w = 0;
     for (auto [mu, nu] : planes)
-      w += 0.5 * (L::abelian_flux_wilson_loop(ext, N, fluxes, mu, nu, m, n) +
-                  L::abelian_flux_wilson_loop(ext, N, fluxes, mu, nu, n, m)) / static_cast<double>(planes.size());
+      w += 0.5 *
+           (L::abelian_flux_wilson_loop(ext, N, fluxes, mu, nu, m, n) +
+            L::abelian_flux_wilson_loop(ext, N, fluxes, mu, nu, n, m)) /
+           static_cast<double>(planes.size());
     e[fmt::format("wilson_loop_{}x{}", m, n)] = w;
   }
   e["energy_density_clover"] = L::abelian_flux_energy_density(ext, N, fluxes);
@@ -132,7 +134,8 @@ void run_observe(const CommonOptions& opt) {
   for (auto [m, n] : loops)
     for (auto L_d : shape)
       if (std::max(m, n) > L_d)
-        throw ConfigError(fmt::format("config key 'wilson_loops': loop {}x{} does not fit the lattice extent {}", m, n, L_d));
+        throw ConfigError(
+            fmt::format("config key 'wilson_loops': loop {}x{} does not fit the lattice extent {}", m, n, L_d));
   std::vector<L::GaugeAction> actions;
   for (auto& a : cfg.children("actions")) actions.push_back(read_gauge_action(a));
   std::vector<ConfigurationSpec> specs;
@@ -149,6 +152,7 @@ void run_observe(const CommonOptions& opt) {
   const bool check_gauge = checks.get<bool>("gauge_invariance", true);
   const bool check_forces = checks.get<bool>("derivatives", true);
   cfg.check_unused();
+  if (config_checked(opt, cfg)) return;
   prepare_output_dir(opt.out, opt.force, false);
 
   spdlog::info("observe: SU({}) on {} lattice, batch {}, {} on {}", N, fmt::join(shape, "x"), batch,
@@ -212,15 +216,18 @@ void run_observe(const CommonOptions& opt) {
   for (const auto& r : results) {
     const auto& o = r["observables"];
     const auto& p = o["plaquette"];
-    const std::string plaq = p["error"].is_null() ? fmt::format("{:.8f}", p["mean"].get<double>())
-                                                  : fmt::format("{:.6f}({:.6f})", p["mean"].get<double>(),
-                                                                p["error"].get<double>());
+    const std::string plaq = p["error"].is_null()
+                                 ? fmt::format("{:.8f}", p["mean"].get<double>())
+                                 : fmt::format("{:.6f}({:.6f})", p["mean"].get<double>(), p["error"].get<double>());
     const double qe = o.contains("topological_charge") ? o["topological_charge"]["mean"].get<double>()
                                                        : o["energy_density_clover"]["mean"].get<double>();
     fmt::print("{:<14} {:>22} {:>12.6f} {:>14} {:>12}\n", r["name"].get<std::string>(), plaq, qe,
-               r.contains("max_deviation_from_exact") ? fmt::format("{:.2e}", r["max_deviation_from_exact"].get<double>()) : "-",
+               r.contains("max_deviation_from_exact")
+                   ? fmt::format("{:.2e}", r["max_deviation_from_exact"].get<double>())
+                   : "-",
                r.contains("gauge_invariance_max_deviation")
-                   ? fmt::format("{:.2e}", r["gauge_invariance_max_deviation"].get<double>()) : "-");
+                   ? fmt::format("{:.2e}", r["gauge_invariance_max_deviation"].get<double>())
+                   : "-");
   }
   fmt::print("\nresults written to {}\n", path.string());
 }

@@ -39,6 +39,7 @@ void run_sample(const CommonOptions& opt) {
   Config cfg = Config::from_json(stored, overrides, (model / "config.json").string());
   const FlowRunSetup s = read_flow_setup(cfg);
   cfg.check_unused();
+  if (config_checked(opt, cfg)) return;
   const RunDirectory run("sample", {opt.out, opt.force, false}, cfg.resolved());
   const fs::path dir = run.dir();
 
@@ -49,8 +50,7 @@ void run_sample(const CommonOptions& opt) {
   if (!use_best && trainer.steps_done < total_flow_steps(s))
     spdlog::warn("the model in '{}' is at step {} of {} (training unfinished)", model.string(), trainer.steps_done,
                  total_flow_steps(s));
-  spdlog::info("sampling {} proposals on {} with {}", s.eval.n, fmt::join(trainer.fine_extents(), "x"),
-               model.string());
+  spdlog::info("sampling {} proposals on {} with {}", s.eval.n, fmt::join(trainer.fine_extents(), "x"), model.string());
   const auto ev = F::evaluate_flow(trainer, s.eval, true);
   log_evaluation_warnings(ev, s.eval);
   write_h5_atomic(dir / "samples.h5", "flow_samples", BLOCKSPIN_VERSION, [&](H5::H5File& f) {
@@ -86,7 +86,8 @@ const CommandRegistrar registrar{
     {"sample",
      "draw exact samples from a flow trained by train-flow (independence Metropolis); writes DIR/samples.h5 and "
      "DIR/metrics.json",
-     false, run_sample,
+     false,
+     run_sample,
      {{"model", "train-flow output directory (config.json + checkpoint.h5)", true},
       {"n", "number of flow proposals (default: the model's eval.n)", false}},
      false}};

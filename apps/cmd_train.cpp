@@ -94,7 +94,8 @@ Setup read_setup(Config& cfg) {
       throw ConfigError("config key '" + key + "': expected a list of extents, got " + tests[i].dump());
     }
     if (static_cast<int64_t>(shape.size()) != D)
-      throw ConfigError(fmt::format("config key '{}': {} extents, but data.train_shape has D = {}", key, shape.size(), D));
+      throw ConfigError(
+          fmt::format("config key '{}': {} extents, but data.train_shape has D = {}", key, shape.size(), D));
     Check::extents()(tests[i], key);
     check_geometry(shape, key);
     s.data.test_shapes.push_back(shape);
@@ -123,8 +124,9 @@ Setup read_setup(Config& cfg) {
   o.log_every = t.get<int64_t>("log_every", 20, Check::positive());
   o.checkpoint_every = t.get<int64_t>("checkpoint_every", 200, Check::positive());
   if (o.checkpoint_every % o.log_every != 0)
-    throw ConfigError(fmt::format("config key 'training.checkpoint_every': {} must be a multiple of training.log_every = {}",
-                                  o.checkpoint_every, o.log_every));
+    throw ConfigError(
+        fmt::format("config key 'training.checkpoint_every': {} must be a multiple of training.log_every = {}",
+                    o.checkpoint_every, o.log_every));
   o.eval_batch_size = t.get<int64_t>("eval_batch_size", 4, Check::positive());
   o.seed = t.get<int64_t>("seed", seed, Check::non_negative());
   return s;
@@ -186,7 +188,8 @@ void make_plots(const fs::path& dir, const json& metrics, const Setup& s, const 
     auto p = preds.at(test).select(1, static_cast<int64_t>(s.data.loops.size()) - 1).flatten();
     auto idx = torch::arange(0, target.numel(), stride);
     auto x = target.index_select(0, idx).contiguous(), y = p.index_select(0, idx).contiguous();
-    scatter.push_back({model, {x.data_ptr<double>(), x.data_ptr<double>() + x.numel()},
+    scatter.push_back({model,
+                       {x.data_ptr<double>(), x.data_ptr<double>() + x.numel()},
                        {y.data_ptr<double>(), y.data_ptr<double>() + y.numel()}});
   }
   plot(dir / "predictions",
@@ -219,11 +222,13 @@ void run_train(const CommonOptions& opt) {
     std::vector<int64_t> expected{1, static_cast<int64_t>(s.data.loops.size())};
     expected.insert(expected.end(), s.data.train_shape.begin(), s.data.train_shape.end());
     if (out.sizes().vec() != expected)
-      throw ConfigError(fmt::format("config key 'model': the model outputs shape [{}] per configuration, the task needs "
-                                    "[{}] (one channel per Wilson loop: end with a linear layer of out = {})",
-                                    fmt::join(out.sizes(), ", "), fmt::join(expected, ", "), s.data.loops.size()));
+      throw ConfigError(
+          fmt::format("config key 'model': the model outputs shape [{}] per configuration, the task needs "
+                      "[{}] (one channel per Wilson loop: end with a linear layer of out = {})",
+                      fmt::join(out.sizes(), ", "), fmt::join(expected, ", "), s.data.loops.size()));
   }
 
+  if (config_checked(opt, cfg)) return;
   const RunDirectory run("train", {opt.out, opt.force, opt.resume}, config);
   const fs::path dir = run.dir();
   if (opt.resume && fs::exists(dir / "metrics.json") && fs::exists(dir / "lcnn" / "checkpoint.h5")) {
@@ -237,32 +242,33 @@ void run_train(const CommonOptions& opt) {
     spdlog::info("using the data in {}", data_path.string());
   } else {
     spdlog::info("generating SU({}) heatbath data at {} β values: train {} x {} per β on {}, tests on {}", s.data.N,
-                 s.data.betas.size(), s.data.n_train, s.data.n_val, shape_label(s.data.train_shape),
-                 [&] {
+                 s.data.betas.size(), s.data.n_train, s.data.n_val, shape_label(s.data.train_shape), [&] {
                    std::vector<std::string> labels;
                    for (const auto& t : s.data.test_shapes) labels.push_back(shape_label(t));
                    return fmt::format("{}", fmt::join(labels, ", "));
                  }());
-    sets = generate_wilson_loop_data(s.data, [&](int64_t done, int64_t total) {
-      spdlog::info("data: {}/{} (split, β) blocks", done, total);
-    });
+    sets = generate_wilson_loop_data(
+        s.data, [&](int64_t done, int64_t total) { spdlog::info("data: {}/{} (split, β) blocks", done, total); });
     write_wilson_loop_data(data_path, sets, s.data_config);
   }
 
-  json metrics{{"task", "wilson_loops"}, {"group", fmt::format("SU{}", s.data.N)}, {"targets", s.target_names},
+  json metrics{{"task", "wilson_loops"},
+               {"group", fmt::format("SU{}", s.data.N)},
+               {"targets", s.target_names},
                {"target_definition", "(1/N) Re Tr W(m x n) per site, averaged over planes and both orientations"},
                {"blockspin_version", BLOCKSPIN_VERSION}};
   std::map<std::string, std::map<std::string, torch::Tensor>> predictions;
-  metrics["lcnn"] = train_and_evaluate("lcnn", *model, [&](const torch::Tensor& U) { return model->forward(U); }, s,
-                                       sets, run, predictions["lcnn"]);
+  metrics["lcnn"] = train_and_evaluate(
+      "lcnn", *model, [&](const torch::Tensor& U) { return model->forward(U); }, s, sets, run, predictions["lcnn"]);
   if (s.baseline) {
     torch::manual_seed(static_cast<uint64_t>(s.training.seed) + 1);
     lcnn::BaselineCnn cnn(lcnn::BaselineCnnOptions(D, s.data.N, static_cast<int64_t>(s.data.loops.size()))
                               .hidden(s.baseline_hidden)
                               .kernel_size(s.baseline_kernel));
     cnn->to(s.device, s.dtype);
-    metrics["baseline"] = train_and_evaluate("baseline", *cnn, [&](const torch::Tensor& U) { return cnn->forward(U); },
-                                             s, sets, run, predictions["baseline"]);
+    metrics["baseline"] = train_and_evaluate(
+        "baseline", *cnn, [&](const torch::Tensor& U) { return cnn->forward(U); }, s, sets, run,
+        predictions["baseline"]);
   }
   metrics["test"] = metrics["lcnn"]["test"];
   metrics["config"] = config;

@@ -62,8 +62,8 @@ std::vector<json> read_metrics(const fs::path& path) {
 }
 
 void make_plots(const fs::path& dir, const std::vector<json>& lines, bool ir) {
-  PlotSeries ess{"ESS/N (batch)", {}, {}}, bank{"bank reweighting ESS/N", {}, {}}, kappa{ir ? "κ coarse" : "κ fine", {}, {}},
-      lambda{ir ? "λ coarse" : "λ fine", {}, {}};
+  PlotSeries ess{"ESS/N (batch)", {}, {}}, bank{"bank reweighting ESS/N", {}, {}},
+      kappa{ir ? "κ coarse" : "κ fine", {}, {}}, lambda{ir ? "λ coarse" : "λ fine", {}, {}};
   for (const auto& l : lines) {
     const double s = l["step"].get<double>();
     ess.x.push_back(s);
@@ -84,9 +84,11 @@ void make_plots(const fs::path& dir, const std::vector<json>& lines, bool ir) {
 }
 
 json metric_line(const F::TrainMetrics& m, int64_t levels) {
-  json j{{"step", m.step},       {"loss", m.loss},         {"ess_per_n", m.ess_per_n}, {"kappa", m.kappa},
-         {"lambda", m.lambda},   {"lr", m.lr},             {"bank_ess", m.bank_ess},   {"bank_resampled", m.bank_resampled},
-         {"levels", levels},     {"ode_steps", m.ode_steps}};
+  json j{{"step", m.step},           {"loss", m.loss},
+         {"ess_per_n", m.ess_per_n}, {"kappa", m.kappa},
+         {"lambda", m.lambda},       {"lr", m.lr},
+         {"bank_ess", m.bank_ess},   {"bank_resampled", m.bank_resampled},
+         {"levels", levels},         {"ode_steps", m.ode_steps}};
   if (m.ode_checked) j["ode_error"] = m.ode_error;  // estimated max |error of log p̃| over the batch (ode_control.h)
   return j;
 }
@@ -95,6 +97,7 @@ void run_train_flow(const CommonOptions& opt) {
   Config cfg = Config::load(opt.config, opt.overrides);
   const FlowRunSetup s = read_flow_setup(cfg);
   cfg.check_unused();
+  if (config_checked(opt, cfg)) return;
   const json config = cfg.resolved();
   const RunDirectory run("train-flow", {opt.out, opt.force, opt.resume}, config, flow_resume_rules());
   const fs::path dir = run.dir();
@@ -148,9 +151,10 @@ void run_train_flow(const CommonOptions& opt) {
                    m.step, m.ode_error_before, m.ode_steps_before, s.trainer.ode_control.tolerance, m.ode_steps,
                    m.ode_error);
     if (m.ode_at_limit)
-      spdlog::warn("step {}: RK4 error of log p̃ {:.3g} exceeds the tolerance {} at the step limit {} "
-                   "(training.ode_control.max_steps); the tracked density is inexact — lower training.lr",
-                   m.step, m.ode_error, s.trainer.ode_control.tolerance, m.ode_steps);
+      spdlog::warn(
+          "step {}: RK4 error of log p̃ {:.3g} exceeds the tolerance {} at the step limit {} "
+          "(training.ode_control.max_steps); the tracked density is inexact — lower training.lr",
+          m.step, m.ode_error, s.trainer.ode_control.tolerance, m.ode_steps);
     log << metric_line(m, trainer.flow->levels()).dump() << "\n";
     log.flush();
     state.ess_ema = trainer.steps_done == 1 ? m.ess_per_n : 0.9 * state.ess_ema + 0.1 * m.ess_per_n;
@@ -168,8 +172,8 @@ void run_train_flow(const CommonOptions& opt) {
     run.crash_point(trainer.steps_done);
     if (trainer.steps_done % s.log_every == 0 || trainer.steps_done == total)
       progress.update(trainer.steps_done,
-                      fmt::format("loss {:.4g}, ESS/N {:.3f} (avg {:.3f}), κ {:.5f}, bank ESS {:.3f}, RK4 steps {}", m.loss,
-                                  m.ess_per_n, state.ess_ema, m.kappa, m.bank_ess, m.ode_steps));
+                      fmt::format("loss {:.4g}, ESS/N {:.3f} (avg {:.3f}), κ {:.5f}, bank ESS {:.3f}, RK4 steps {}",
+                                  m.loss, m.ess_per_n, state.ess_ema, m.kappa, m.bank_ess, m.ode_steps));
   }
   log.close();
   const auto lines = read_metrics(jsonl);
@@ -231,10 +235,11 @@ void run_train_flow(const CommonOptions& opt) {
   fmt::print("results written to {}\n", (dir / "metrics.json").string());
 }
 
-const CommandRegistrar registrar{{"train-flow",
-                                  "train a super-resolving RG flow for phi^4 (IR/UV matching, learnable couplings) with "
-                                  "checkpoints and --resume; evaluates ESS, acceptance and observables vs HMC",
-                                  true, run_train_flow}};
+const CommandRegistrar registrar{
+    {"train-flow",
+     "train a super-resolving RG flow for phi^4 (IR/UV matching, learnable couplings) with "
+     "checkpoints and --resume; evaluates ESS, acceptance and observables vs HMC",
+     true, run_train_flow}};
 
 }  // namespace
 }  // namespace blockspin::apps

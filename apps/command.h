@@ -2,6 +2,7 @@
 #pragma once
 
 #include "apps/app.h"
+#include "support/config.h"
 
 #include <functional>
 #include <map>
@@ -17,6 +18,7 @@ struct CommonOptions {
   std::string out;
   bool force = false;
   bool resume = false;
+  bool check_config = false;  ///< --check-config: validate config and inputs, print the resolved config, write nothing
   std::map<std::string, std::string> extra;  ///< values of the subcommand's extra options, by long name
 };
 
@@ -37,6 +39,10 @@ struct CommandSpec {
   bool config_required = true;
   std::string out_description = "output directory";
 };
+
+/// With --check-config: prints the resolved config (defaults made explicit) and returns true — the subcommand then
+/// returns before writing anything. Call it once the config and the inputs it names are validated.
+bool config_checked(const CommonOptions& options, const support::Config& cfg);
 
 /// All registered subcommands (each cmd_*.cpp registers itself with a static CommandRegistrar).
 std::vector<CommandSpec>& commands();

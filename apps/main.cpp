@@ -19,6 +19,13 @@
 
 namespace blockspin::apps {
 
+bool config_checked(const CommonOptions& options, const Config& cfg) {
+  if (!options.check_config) return false;
+  fmt::print("{}\n", cfg.resolved().dump(2));
+  fmt::print("config OK ({}); nothing written\n", cfg.source());
+  return true;
+}
+
 std::vector<CommandSpec>& commands() {
   static std::vector<CommandSpec> registry;
   return registry;
@@ -66,8 +73,7 @@ int main(int argc, char** argv) {
     CLI::App* sub = app.add_subcommand(spec.name, spec.description);
     auto* config = sub->add_option("-c,--config", options.config, "experiment config (JSON)")->check(CLI::ExistingFile);
     if (spec.config_required) config->required();
-    sub->add_option("-s,--set", options.overrides, "override a config value: key.path=JSON (repeatable)")
-        ->take_all();
+    sub->add_option("-s,--set", options.overrides, "override a config value: key.path=JSON (repeatable)")->take_all();
     sub->add_option("-o,--out", options.out, spec.out_description)->required();
     for (const auto& extra : spec.extra_options) {
       auto* o = sub->add_option("--" + extra.name, options.extra[extra.name], extra.description);
@@ -75,6 +81,8 @@ int main(int argc, char** argv) {
     }
     sub->add_flag("--force", options.force, "overwrite an existing, non-empty output directory");
     if (spec.resumable) sub->add_flag("--resume", options.resume, "continue an interrupted run in --out");
+    sub->add_flag("--check-config", options.check_config,
+                  "validate the config and the inputs it names, print the resolved config, write nothing");
     // Accepted after the subcommand too: `blockspin generate ... --log-level debug`.
     sub->add_option("--log-level", log_level, "trace, debug, info, warn, error")->check(levels);
     sub->final_callback([&chosen, &spec] { chosen = &spec; });

@@ -29,11 +29,11 @@
 namespace blockspin::flows {
 
 struct CoarseProposalOptions {
-  int64_t chains = 50;        ///< independent HMC chains, used in rotation
-  int64_t therm = 200;        ///< thermalisation trajectories (from N(0, 1) fields)
-  int64_t stride = 0;         ///< trajectories between two proposals of one chain; 0: automatic (pilot run)
-  int64_t pilot = 200;        ///< minimal trajectories of the pilot run (stride 0 only; needs >= 4)
-  double stride_factor = 4;   ///< automatic stride = ceil(stride_factor · τ_int of |m| per trajectory), at least 1
+  int64_t chains = 50;       ///< independent HMC chains, used in rotation
+  int64_t therm = 200;       ///< thermalisation trajectories (from N(0, 1) fields)
+  int64_t stride = 0;        ///< trajectories between two proposals of one chain; 0: automatic (pilot run)
+  int64_t pilot = 200;       ///< minimal trajectories of the pilot run (stride 0 only; needs >= 4)
+  double stride_factor = 4;  ///< automatic stride = ceil(stride_factor · τ_int of |m| per trajectory), at least 1
   lattice::ScalarHmcOptions hmc{};
 };
 
@@ -41,8 +41,8 @@ class CoarseProposals {
  public:
   /// `extents`: coarse lattice; fields are created with `tensor_options` and random numbers drawn from `gen` (on
   /// the same device). Thermalises (and runs the pilot) here. Throws std::invalid_argument on bad options.
-  CoarseProposals(lattice::ScalarCouplings couplings, std::vector<int64_t> extents, const CoarseProposalOptions& options,
-                  at::Generator& gen, const torch::TensorOptions& tensor_options);
+  CoarseProposals(lattice::ScalarCouplings couplings, std::vector<int64_t> extents,
+                  const CoarseProposalOptions& options, at::Generator& gen, const torch::TensorOptions& tensor_options);
 
   /// One round: advance every chain by stride() trajectories and return the fields [chains, x..].
   torch::Tensor next();

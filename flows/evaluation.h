@@ -18,16 +18,16 @@
 namespace blockspin::flows {
 
 struct FlowEvalOptions {
-  int64_t n = 2000;            ///< flow proposals
-  int64_t batch_size = 250;    ///< proposals pushed through the flow at once
+  int64_t n = 2000;          ///< flow proposals
+  int64_t batch_size = 250;  ///< proposals pushed through the flow at once
   /// Exact HMC chains on the coarse lattice at the (learned) coarse couplings feeding the flow.
   CoarseProposalOptions coarse{};
-  int64_t ode_steps = 0;       ///< RK4 steps per CNF for the evaluation; 0: the trained count
-  int64_t n_hmc = 2000;        ///< direct fine-lattice HMC measurements for the comparison (0: none)
-  int64_t hmc_chains = 8;      ///< chains of that HMC
-  int64_t hmc_therm = 200;     ///< their thermalisation trajectories
+  int64_t ode_steps = 0;    ///< RK4 steps per CNF for the evaluation; 0: the trained count
+  int64_t n_hmc = 2000;     ///< direct fine-lattice HMC measurements for the comparison (0: none)
+  int64_t hmc_chains = 8;   ///< chains of that HMC
+  int64_t hmc_therm = 200;  ///< their thermalisation trajectories
   lattice::ScalarHmcOptions hmc{};
-  uint64_t seed = 2;           ///< generators of the evaluation (device: seed; Metropolis uniforms, CPU: seed + 7919)
+  uint64_t seed = 2;  ///< generators of the evaluation (device: seed; Metropolis uniforms, CPU: seed + 7919)
 };
 
 /// A Γ-method estimate, or why there is none (a constant chain, too few measurements).
@@ -48,18 +48,18 @@ struct FlowEvaluation {
   torch::Tensor log_weights;  ///< [n] log p − log q
   torch::Tensor log_q, log_p;
   double ess = 0, acceptance = 0, reverse_kl = 0;
-  lattice::GammaResult tau;   ///< τ_int of |m| along the accepted chain
+  lattice::GammaResult tau;  ///< τ_int of |m| along the accepted chain
   std::vector<int64_t> fine_shape, coarse_shape;
   int64_t ode_steps = 0, ode_steps_trained = 0;  ///< RK4 steps per CNF of the evaluated map / of the trained one
   double kappa_coarse = 0, lambda_coarse = 0, kappa_fine = 0, lambda_fine = 0;
   double coarse_hmc_acceptance = 0;
   int64_t coarse_stride = 0;
-  bool coarse_automatic = false;            ///< stride chosen by the pilot
+  bool coarse_automatic = false;  ///< stride chosen by the pilot
   bool coarse_pilot_converged = true;
-  lattice::GammaResult coarse_pilot_tau;    ///< pilot τ_int per trajectory (automatic stride only)
-  Estimate coarse_round_tau;                ///< τ_int of the coarse |m| per proposal round (1/2: independent)
-  PhiObservables flow;                      ///< on the accepted chain
-  std::optional<PhiObservables> hmc;        ///< direct fine HMC (n_hmc > 0)
+  lattice::GammaResult coarse_pilot_tau;  ///< pilot τ_int per trajectory (automatic stride only)
+  Estimate coarse_round_tau;              ///< τ_int of the coarse |m| per proposal round (1/2: independent)
+  PhiObservables flow;                    ///< on the accepted chain
+  std::optional<PhiObservables> hmc;      ///< direct fine HMC (n_hmc > 0)
   int64_t hmc_measurements = 0;
   double hmc_acceptance = 0;
 };

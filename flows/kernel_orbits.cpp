@@ -8,7 +8,8 @@
 namespace blockspin::flows {
 
 KernelGeometry make_kernel_geometry(int64_t dims, int64_t kernel_size, bool tie_symmetry) {
-  if (dims < 1 || kernel_size < 1) throw std::invalid_argument("make_kernel_geometry: need dims >= 1, kernel_size >= 1");
+  if (dims < 1 || kernel_size < 1)
+    throw std::invalid_argument("make_kernel_geometry: need dims >= 1, kernel_size >= 1");
   KernelGeometry g;
   g.dims = dims;
   g.kernel_size = kernel_size;

@@ -12,7 +12,8 @@ LogZGradient reweighted_log_z_gradient(const torch::Tensor& samples, const torch
   auto phi = samples.detach();
   auto log_w = (-lattice::scalar_action(phi, c) + sampled_action.detach().to(phi.dtype())).to(torch::kDouble);
   auto w = (log_w - log_w.max()).exp();
-  auto dS = torch::stack({lattice::scalar_action_dkappa(phi), lattice::scalar_action_dlambda(phi)}, 1).to(torch::kDouble);
+  auto dS =
+      torch::stack({lattice::scalar_action_dkappa(phi), lattice::scalar_action_dlambda(phi)}, 1).to(torch::kDouble);
   LogZGradient r;
   r.grad = -(w.unsqueeze(1) * dS).sum(0).cpu() / w.sum().cpu();
   r.ess_per_n = (w.sum().pow(2) / (w.pow(2).sum() * double(w.size(0)))).item<double>();
@@ -31,7 +32,8 @@ void SampleBank::resample(const lattice::ScalarCouplings& c0, at::Generator& gen
   std::vector<int64_t> shape{options.chains};
   shape.insert(shape.end(), extents.begin(), extents.end());
   auto phi = torch::randn(shape, gen, tensor_options);
-  for (int64_t i = 0; i < options.therm_trajectories; ++i) phi = lattice::scalar_hmc_trajectory(phi, c, options.hmc, gen).phi;
+  for (int64_t i = 0; i < options.therm_trajectories; ++i)
+    phi = lattice::scalar_hmc_trajectory(phi, c, options.hmc, gen).phi;
   std::vector<torch::Tensor> kept;
   for (int64_t k = 0; k < options.size / options.chains; ++k) {
     for (int64_t i = 0; i < options.stride; ++i) phi = lattice::scalar_hmc_trajectory(phi, c, options.hmc, gen).phi;

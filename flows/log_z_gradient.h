@@ -17,12 +17,13 @@
 namespace blockspin::flows {
 
 struct LogZGradient {
-  torch::Tensor grad;     ///< [2] double: (∂ log Z/∂κ, ∂ log Z/∂λ)
-  double ess_per_n = 1;   ///< reweighting ESS/N of the bank at the requested couplings
+  torch::Tensor grad;      ///< [2] double: (∂ log Z/∂κ, ∂ log Z/∂λ)
+  double ess_per_n = 1;    ///< reweighting ESS/N of the bank at the requested couplings
   bool resampled = false;  ///< the bank was redrawn for this estimate
 };
 
-/// Eq. (36) from samples [N, x..] drawn at couplings with actions sampled_action [N] = S[c](φ_i); couplings c' constant.
+/// Eq. (36) from samples [N, x..] drawn at couplings with actions sampled_action [N] = S[c](φ_i); couplings c'
+/// constant.
 LogZGradient reweighted_log_z_gradient(const torch::Tensor& samples, const torch::Tensor& sampled_action,
                                        const lattice::ScalarCouplings& target);
 
@@ -48,8 +49,8 @@ class SampleBank {
   std::vector<int64_t> extents;
   SampleBankOptions options;
   torch::TensorOptions tensor_options;
-  torch::Tensor samples;         ///< [size, x..] (undefined until the first draw)
-  torch::Tensor sampled_action;  ///< [size] S at the sampling couplings
+  torch::Tensor samples;            ///< [size, x..] (undefined until the first draw)
+  torch::Tensor sampled_action;     ///< [size] S at the sampling couplings
   torch::Tensor sampled_couplings;  ///< [2] (κ, λ) of the last draw
   int64_t draws = 0;
 };

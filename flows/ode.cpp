@@ -83,7 +83,9 @@ class AdjointFunction : public torch::autograd::Function<AdjointFunction> {
       for (size_t i = 0; i < x.size(); ++i) y[i] = x[i] + c * k[i];
       return y;
     };
-    auto rhs = [&](const std::vector<torch::Tensor>& x, double t) { return adjoint_rhs(*field, params, x[0], x[1], a_l, t); };
+    auto rhs = [&](const std::vector<torch::Tensor>& x, double t) {
+      return adjoint_rhs(*field, params, x[0], x[1], a_l, t);
+    };
     for (int64_t i = 0; i < steps; ++i) {
       const double t = t_end + i * h;
       auto k1 = rhs(state, t);

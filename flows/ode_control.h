@@ -24,18 +24,18 @@
 namespace blockspin::flows {
 
 struct OdeErrorEstimate {
-  int64_t steps = 0;            ///< the step count N the estimate is for
-  double log_prob_error = 0;    ///< max over the batch of the estimated |error of log p̃| at N steps
-  double field_error = 0;       ///< max over the batch and sites of the estimated |error of φ̃| at N steps
-  bool at_limit = false;        ///< control only: the tolerance was not reached within max_steps
-  int64_t initial_steps = 0;    ///< control only: the step count before the control, and its estimate
+  int64_t steps = 0;          ///< the step count N the estimate is for
+  double log_prob_error = 0;  ///< max over the batch of the estimated |error of log p̃| at N steps
+  double field_error = 0;     ///< max over the batch and sites of the estimated |error of φ̃| at N steps
+  bool at_limit = false;      ///< control only: the tolerance was not reached within max_steps
+  int64_t initial_steps = 0;  ///< control only: the step count before the control, and its estimate
   double initial_log_prob_error = 0;
 };
 
 struct OdeControlOptions {
-  double tolerance = 0.05;  ///< on OdeErrorEstimate::log_prob_error; <= 0 disables the control
-  int64_t check_every = 10; ///< training steps between checks (a check costs one 2N-step pass without gradients)
-  int64_t max_steps = 1280; ///< never refine beyond this many steps per CNF
+  double tolerance = 0.05;   ///< on OdeErrorEstimate::log_prob_error; <= 0 disables the control
+  int64_t check_every = 10;  ///< training steps between checks (a check costs one 2N-step pass without gradients)
+  int64_t max_steps = 1280;  ///< never refine beyond this many steps per CNF
 };
 
 /// The estimate for the flow's current step count (every level's CNF uses the same count), without gradients.

@@ -23,10 +23,11 @@ void RGLevelImpl::reset() {
 FlowState RGLevelImpl::forward(const FlowState& coarse, const torch::Tensor& zeta) {
   const int64_t D = coarse.phi.dim() - 1;
   auto psi = upsample(coarse.phi);
-  if (!zeta.sizes().equals(psi.sizes())) throw std::invalid_argument("RGLevel: noise shape differs from the fine field");
+  if (!zeta.sizes().equals(psi.sizes()))
+    throw std::invalid_argument("RGLevel: noise shape differs from the fine field");
   auto log_prob = coarse.log_prob + upsample_log_density_term(lattice::scalar_volume(coarse.phi), D);  // Eq. 18
   log_prob = log_prob + noise->log_prob(zeta).to(log_prob.dtype());                                    // Eq. 21
-  return cnf->forward({psi + zeta, log_prob});                                                          // Eq. 28
+  return cnf->forward({psi + zeta, log_prob});                                                         // Eq. 28
 }
 
 RGFlowImpl::RGFlowImpl(const RGFlowOptions& options) : options(options) { reset(); }
@@ -79,8 +80,8 @@ RGInverse RGFlowImpl::inverse(const torch::Tensor& fine) {
   FlowState s{fine, torch::zeros({fine.size(0)}, fine.options())};
   for (int64_t i = levels() - 1; i >= 0; --i) {
     auto& level = level_modules[i];
-    s = level->cnf->reverse(s);                  // log p_N(Ψ) = log p_F(φ̃) + ∫ ∇·G dt
-    auto coarse = block_average(s.phi);           // Eq. 30
+    s = level->cnf->reverse(s);          // log p_N(Ψ) = log p_F(φ̃) + ∫ ∇·G dt
+    auto coarse = block_average(s.phi);  // Eq. 30
     auto zeta = s.phi - upsample(coarse);
     r.noise[i] = zeta;
     const int64_t D = fine.dim() - 1;

@@ -42,9 +42,9 @@ TORCH_MODULE(RGLevel);
 
 /// Result of the left inverse T†.
 struct RGInverse {
-  torch::Tensor coarse;             ///< φ = T†(φ̃): [batch, L..]
+  torch::Tensor coarse;              ///< φ = T†(φ̃): [batch, L..]
   std::vector<torch::Tensor> noise;  ///< ζ of level i (i = 0 the coarsest), each on that level's fine lattice
-  torch::Tensor log_det;            ///< log p̃(φ̃) − log p_L(φ): [batch]
+  torch::Tensor log_det;             ///< log p̃(φ̃) − log p_L(φ): [batch]
 };
 
 class RGFlowImpl : public torch::nn::Cloneable<RGFlowImpl> {

@@ -23,13 +23,16 @@ double effective_sample_size_fraction(const torch::Tensor& log_weights) {
 }
 
 double reverse_kl_estimate(const torch::Tensor& log_q, const torch::Tensor& log_p) {
-  return (as_cpu_double(log_q, "reverse_kl_estimate") - as_cpu_double(log_p, "reverse_kl_estimate")).mean().item<double>();
+  return (as_cpu_double(log_q, "reverse_kl_estimate") - as_cpu_double(log_p, "reverse_kl_estimate"))
+      .mean()
+      .item<double>();
 }
 
 MetropolisResult metropolis_independence(const torch::Tensor& log_q, const torch::Tensor& log_p, at::Generator& gen,
                                          const torch::Tensor& observable, const lattice::GammaOptions& gamma) {
   auto lq = as_cpu_double(log_q, "metropolis_independence"), lp = as_cpu_double(log_p, "metropolis_independence");
-  if (lq.size(0) != lp.size(0)) throw std::invalid_argument("metropolis_independence: log_q and log_p differ in length");
+  if (lq.size(0) != lp.size(0))
+    throw std::invalid_argument("metropolis_independence: log_q and log_p differ in length");
   const int64_t N = lq.size(0);
   auto lw = lp - lq;
   auto obs = observable.defined() ? as_cpu_double(observable, "metropolis_independence observable") : lw;

@@ -31,7 +31,6 @@ struct MetropolisResult {
 /// Runs the independence sampler over N proposals in order. `observable` [N] (optional; default log w) is measured
 /// on the chain for τ_int. Uniform numbers come from `gen` (CPU). log_q and log_p: [N], any dtype/device.
 MetropolisResult metropolis_independence(const torch::Tensor& log_q, const torch::Tensor& log_p, at::Generator& gen,
-                                         const torch::Tensor& observable = {},
-                                         const lattice::GammaOptions& gamma = {});
+                                         const torch::Tensor& observable = {}, const lattice::GammaOptions& gamma = {});
 
 }  // namespace blockspin::flows

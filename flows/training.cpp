@@ -33,8 +33,8 @@ void FlowTrainer::make_optimizer() {
   std::vector<torch::Tensor> params = flow->parameters();
   if (kappa.requires_grad()) params.push_back(kappa);
   if (lambda.requires_grad()) params.push_back(lambda);
-  optimizer = std::make_unique<torch::optim::Adam>(
-      params, torch::optim::AdamOptions(lr).betas({options.beta1, options.beta2}));
+  optimizer =
+      std::make_unique<torch::optim::Adam>(params, torch::optim::AdamOptions(lr).betas({options.beta1, options.beta2}));
 }
 
 lattice::ScalarCouplings FlowTrainer::fine_couplings() const {
@@ -60,8 +60,8 @@ torch::Tensor FlowTrainer::draw_coarse() {
     shape.insert(shape.end(), o.coarse_extents.begin(), o.coarse_extents.end());
     coarse_batch = torch::randn(shape, generator, torch::TensorOptions().dtype(o.dtype).device(o.device));
     if (o.matching == Matching::IR) {
-      coarse_batch = lattice::langevin_evolve(coarse_batch, coarse_couplings(), {o.langevin_step, o.langevin_therm, true},
-                                              generator);
+      coarse_batch = lattice::langevin_evolve(coarse_batch, coarse_couplings(),
+                                              {o.langevin_step, o.langevin_therm, true}, generator);
     } else {
       for (int64_t i = 0; i < o.hmc_therm; ++i)
         coarse_batch = lattice::scalar_hmc_trajectory(coarse_batch, coarse_couplings(), o.hmc, generator).phi;

@@ -57,19 +57,19 @@ struct TrainerOptions {
 
 struct TrainMetrics {
   int64_t step = 0;
-  double loss = 0;       ///< D_KL^(I) estimate (Eq. 32)
-  double ess_per_n = 0;  ///< Eq. (12) on the batch
+  double loss = 0;               ///< D_KL^(I) estimate (Eq. 32)
+  double ess_per_n = 0;          ///< Eq. (12) on the batch
   double kappa = 0, lambda = 0;  ///< learnable couplings after the update (coarse for IR, fine for UV)
-  double bank_ess = 1;   ///< reweighting ESS/N of the ∇ log Z bank
+  double bank_ess = 1;           ///< reweighting ESS/N of the ∇ log Z bank
   bool bank_resampled = false;
   double lr = 0;
-  int64_t ode_steps = 0;       ///< RK4 steps per CNF used for this step
-  bool ode_checked = false;    ///< whether the RK4 error was estimated at this step
-  double ode_error = 0;        ///< the estimate (max |error of log p̃| over the batch) when checked
-  bool ode_refined = false;    ///< the step count was doubled at this step
+  int64_t ode_steps = 0;         ///< RK4 steps per CNF used for this step
+  bool ode_checked = false;      ///< whether the RK4 error was estimated at this step
+  double ode_error = 0;          ///< the estimate (max |error of log p̃| over the batch) when checked
+  bool ode_refined = false;      ///< the step count was doubled at this step
   int64_t ode_steps_before = 0;  ///< when refined: the previous count and its estimated error
   double ode_error_before = 0;
-  bool ode_at_limit = false;   ///< the tolerance was not reached within ode_control.max_steps
+  bool ode_at_limit = false;  ///< the tolerance was not reached within ode_control.max_steps
 };
 
 class FlowTrainer {

@@ -17,19 +17,19 @@ void VectorFieldImpl::reset() {
   if (o.dims() < 1 || o.kernel_size() < 1 || o.features() < 1 || o.time_kernels() < 1 || o.feature_bond() < 1 ||
       o.time_bond() < 1 || !(o.mix_init_scale() > 0)) {
     std::ostringstream msg;
-    msg << "VectorField: dims, kernel_size, features, time_kernels and bond dimensions must be >= 1, mix_init_scale > 0";
+    msg << "VectorField: dims, kernel_size, features, time_kernels and bond dimensions must be >= 1, mix_init_scale > "
+           "0";
     throw std::invalid_argument(msg.str());
   }
   geometry = make_kernel_geometry(o.dims(), o.kernel_size(), o.tie_symmetry());
   auto dbl = torch::TensorOptions().dtype(torch::kDouble);
   omega = register_parameter("omega", torch::arange(1, o.features(), dbl));
   weight = register_parameter("weight", torch::zeros({geometry.n_orbits, o.time_bond(), o.feature_bond()}, dbl));
-  time_mix = register_parameter("time_mix",
-                                o.mix_init_scale() * torch::randn({o.time_bond(), o.time_kernels()}, dbl) /
-                                    std::sqrt(double(o.time_kernels())));
-  feature_mix = register_parameter("feature_mix",
-                                   o.mix_init_scale() * torch::randn({o.feature_bond(), o.features()}, dbl) /
-                                       std::sqrt(double(o.features())));
+  time_mix = register_parameter("time_mix", o.mix_init_scale() * torch::randn({o.time_bond(), o.time_kernels()}, dbl) /
+                                                std::sqrt(double(o.time_kernels())));
+  feature_mix =
+      register_parameter("feature_mix", o.mix_init_scale() * torch::randn({o.feature_bond(), o.features()}, dbl) /
+                                            std::sqrt(double(o.features())));
 }
 
 torch::Tensor VectorFieldImpl::time_kernel(double t, const torch::TensorOptions& opts) const {
@@ -60,7 +60,7 @@ torch::Tensor VectorFieldImpl::feature_derivatives(const torch::Tensor& psi) con
 
 torch::Tensor VectorFieldImpl::bond_weights(double t, const torch::Tensor& like) const {
   auto opts = like.options();
-  auto kt = torch::matmul(time_mix.to(opts), time_kernel(t, opts));                      // [D']
+  auto kt = torch::matmul(time_mix.to(opts), time_kernel(t, opts));                     // [D']
   auto a = torch::einsum("odg,d,gf->of", {weight.to(opts), kt, feature_mix.to(opts)});  // [n_orbits, F]
   auto orb = geometry.orbit.to(like.device());
   return a.index_select(0, orb.flatten()).view({orb.size(0), orb.size(1), a.size(1)});  // [P, T, F]
@@ -80,16 +80,16 @@ std::pair<torch::Tensor, torch::Tensor> VectorFieldImpl::forward_and_divergence(
   const int64_t D = options.dims();
   std::vector<int64_t> extents(psi.sizes().begin() + 1, psi.sizes().end()), site_dims;
   for (int64_t d = 0; d < D; ++d) site_dims.push_back(2 + d);
-  auto A = bond_weights(t, psi);                                           // [P, T, F]
-  auto pidx = block_position_index(extents, psi.device());                // [x..]
-  auto site_w = A.index_select(0, pidx.flatten());                         // [V, T, F]
+  auto A = bond_weights(t, psi);                            // [P, T, F]
+  auto pidx = block_position_index(extents, psi.device());  // [x..]
+  auto site_w = A.index_select(0, pidx.flatten());          // [V, T, F]
   std::vector<int64_t> shape(extents);
   shape.push_back(A.size(1));
   shape.push_back(A.size(2));
-  site_w = site_w.view(shape).movedim(-1, 0).movedim(-1, 0);             // [T, F, x..]
-  auto h = features(psi);                                                 // [B, F, x..]
+  site_w = site_w.view(shape).movedim(-1, 0).movedim(-1, 0);  // [T, F, x..]
+  auto h = features(psi);                                     // [B, F, x..]
   torch::Tensor G = torch::zeros_like(psi);
-  torch::Tensor self = torch::zeros_like(site_w[0]);                      // [F, x..]: Σ of the δ ≡ 0 bonds
+  torch::Tensor self = torch::zeros_like(site_w[0]);  // [F, x..]: Σ of the δ ≡ 0 bonds
   for (size_t t_i = 0; t_i < geometry.offsets.size(); ++t_i) {
     const auto& delta = geometry.offsets[t_i];
     std::vector<int64_t> shifts(D);
@@ -98,7 +98,7 @@ std::pair<torch::Tensor, torch::Tensor> VectorFieldImpl::forward_and_divergence(
       shifts[d] = -delta[d];
       on_site = on_site && (delta[d] % extents[d] == 0);
     }
-    auto hs = on_site ? h : torch::roll(h, shifts, site_dims);          // H(Ψ_{x+δ})
+    auto hs = on_site ? h : torch::roll(h, shifts, site_dims);  // H(Ψ_{x+δ})
     G = G + (site_w[t_i].unsqueeze(0) * hs).sum(1);
     if (on_site) self = self + site_w[t_i];
   }
@@ -106,7 +106,9 @@ std::pair<torch::Tensor, torch::Tensor> VectorFieldImpl::forward_and_divergence(
   return {G, div};
 }
 
-torch::Tensor VectorFieldImpl::forward(const torch::Tensor& psi, double t) { return forward_and_divergence(psi, t).first; }
+torch::Tensor VectorFieldImpl::forward(const torch::Tensor& psi, double t) {
+  return forward_and_divergence(psi, t).first;
+}
 
 torch::Tensor VectorFieldImpl::divergence(const torch::Tensor& psi, double t) {
   return forward_and_divergence(psi, t).second;

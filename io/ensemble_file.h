@@ -15,12 +15,12 @@
 namespace blockspin::io {
 
 struct Ensemble {
-  torch::Tensor links;       ///< [n, D, x.., N, N] complex128 (CPU)
-  torch::Tensor plaquette;   ///< [n] double
-  torch::Tensor chain;       ///< [n] int64
-  torch::Tensor trajectory;  ///< [n] int64
+  torch::Tensor links;                                                 ///< [n, D, x.., N, N] complex128 (CPU)
+  torch::Tensor plaquette;                                             ///< [n] double
+  torch::Tensor chain;                                                 ///< [n] int64
+  torch::Tensor trajectory;                                            ///< [n] int64
   torch::Tensor history_plaquette, history_delta_H, history_accepted;  ///< [n_updates, n_chains]
-  nlohmann::json config;     ///< the resolved config of the run that made it (empty for imported files)
+  nlohmann::json config;  ///< the resolved config of the run that made it (empty for imported files)
   int64_t seed = -1;
 };
 

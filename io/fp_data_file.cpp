@@ -10,8 +10,12 @@ namespace blockspin::io {
 
 const std::vector<std::pair<const char*, torch::Tensor FpCoarse::*>>& fp_coarse_fields() {
   static const std::vector<std::pair<const char*, torch::Tensor FpCoarse::*>> f{
-      {"coarse_links", &FpCoarse::links}, {"beta_wil", &FpCoarse::beta_wil}, {"kind", &FpCoarse::kind},
-      {"rho", &FpCoarse::rho},            {"source", &FpCoarse::source},     {"source_index", &FpCoarse::source_index},
+      {"coarse_links", &FpCoarse::links},
+      {"beta_wil", &FpCoarse::beta_wil},
+      {"kind", &FpCoarse::kind},
+      {"rho", &FpCoarse::rho},
+      {"source", &FpCoarse::source},
+      {"source_index", &FpCoarse::source_index},
       {"wilson_action", &FpCoarse::wilson_action}};
   return f;
 }
@@ -34,8 +38,8 @@ FpCoarse read_fp_coarse(const H5::Group& g) {
   for (const auto& [name, field] : fp_coarse_fields()) c.*field = read_tensor(g, name);
   for (const auto& [name, field] : fp_coarse_fields())
     if ((c.*field).dim() < 1 || (c.*field).size(0) != c.size())
-      throw support::InputError(fmt::format("'{}': dataset '{}' has shape [{}], expected {} rows",
-                                            g.getFileName(), name, fmt::join((c.*field).sizes(), ", "), c.size()));
+      throw support::InputError(fmt::format("'{}': dataset '{}' has shape [{}], expected {} rows", g.getFileName(),
+                                            name, fmt::join((c.*field).sizes(), ", "), c.size()));
   return c;
 }
 

@@ -240,8 +240,8 @@ void verify_checksum(const H5::DataSet& ds, const torch::Tensor& data, Fail&& fa
   ds.openAttribute(kChecksumAttribute).read(H5::PredType::NATIVE_INT64, &stored);
   const int64_t actual = crc32_of(data);
   if (stored != actual)
-    throw fail(fmt::format("data fail their CRC32 check (stored {:08x}, computed {:08x}): the file is damaged",
-                           stored, actual));
+    throw fail(fmt::format("data fail their CRC32 check (stored {:08x}, computed {:08x}): the file is damaged", stored,
+                           actual));
 }
 
 // Read rows [first, first + count) of dim 0 (all of it when `rows` is false).
@@ -328,7 +328,8 @@ H5::Attribute create_scalar_attribute(H5::H5Object& o, const std::string& name, 
 void write_h5_atomic(const fs::path& path, const std::string& format, const std::string& version,
                      const std::function<void(H5::H5File&)>& fill) {
   quiet();
-  if (!path.has_filename()) throw support::OutputError(fmt::format("cannot write '{}': not a file path", path.string()));
+  if (!path.has_filename())
+    throw support::OutputError(fmt::format("cannot write '{}': not a file path", path.string()));
   auto error = [&](const std::string& what) {
     return support::OutputError(fmt::format("cannot write '{}': {}", path.string(), what));
   };
@@ -443,9 +444,8 @@ std::vector<int64_t> dataset_shape(const H5::Group& g, const std::string& name) 
 }
 
 bool has_dataset(const H5::Group& g, const std::string& name) {
-  return guarded(g, "dataset", name, [&](auto) {
-    return link_exists(g, name) && g.childObjType(name) == H5O_TYPE_DATASET;
-  });
+  return guarded(g, "dataset", name,
+                 [&](auto) { return link_exists(g, name) && g.childObjType(name) == H5O_TYPE_DATASET; });
 }
 
 void write_bytes(H5::Group& g, const std::string& name, const torch::Tensor& uint8_tensor) {

@@ -99,8 +99,8 @@ void write_attribute(H5::H5Object& o, const std::string& name, double value);
 /// Write (or replace) a scalar int64 attribute.
 void write_attribute(H5::H5Object& o, const std::string& name, int64_t value);
 /// Any other integer type (int, unsigned, size_t, ...) is written as int64; out-of-range values throw H5Error.
-template <class T, std::enable_if_t<std::is_integral_v<T> && !std::is_same_v<T, bool> &&
-                                        !std::is_same_v<T, int64_t>, int> = 0>
+template <class T,
+          std::enable_if_t<std::is_integral_v<T> && !std::is_same_v<T, bool> && !std::is_same_v<T, int64_t>, int> = 0>
 void write_attribute(H5::H5Object& o, const std::string& name, T value) {
   if constexpr (std::is_unsigned_v<T> && sizeof(T) >= sizeof(int64_t)) {
     if (value > static_cast<T>(std::numeric_limits<int64_t>::max())) {

@@ -139,8 +139,8 @@ NerscHeader parse_header(const std::string& text, bool whole_file, const std::st
   } else if (h.datatype == kDatatype2x3) {
     h.rows = 2;
   } else {
-    throw NerscError(w + "unsupported DATATYPE '" + h.datatype + "' (expected " + kDatatype3x3 + " or " +
-                     kDatatype2x3 + ")");
+    throw NerscError(w + "unsupported DATATYPE '" + h.datatype + "' (expected " + kDatatype3x3 + " or " + kDatatype2x3 +
+                     ")");
   }
   h.floating_point = field(h, "FLOATING_POINT", w);
   const std::string& fp = h.floating_point;
@@ -296,9 +296,9 @@ torch::Tensor read_nersc(const std::filesystem::path& path, NerscHeader* header,
   const int64_t expected = h.data_bytes();
   const int64_t actual = static_cast<int64_t>(size) - h.data_offset;
   if (actual != expected) {
-    throw NerscError(w + "data section has " + std::to_string(actual) + " bytes but the header (" + h.datatype +
-                     ", " + h.floating_point + ", " + std::to_string(h.dims[0]) + "x" + std::to_string(h.dims[1]) +
-                     "x" + std::to_string(h.dims[2]) + "x" + std::to_string(h.dims[3]) + ") implies " +
+    throw NerscError(w + "data section has " + std::to_string(actual) + " bytes but the header (" + h.datatype + ", " +
+                     h.floating_point + ", " + std::to_string(h.dims[0]) + "x" + std::to_string(h.dims[1]) + "x" +
+                     std::to_string(h.dims[2]) + "x" + std::to_string(h.dims[3]) + ") implies " +
                      std::to_string(expected) + " expected bytes" + (actual < expected ? " (truncated file?)" : ""));
   }
   std::vector<unsigned char> data(static_cast<std::size_t>(expected));

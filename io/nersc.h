@@ -56,8 +56,8 @@ struct NerscHeader {
 };
 
 struct NerscWriteOptions {
-  bool two_rows = false;          ///< DATATYPE 4D_SU3_GAUGE (2 rows) instead of 4D_SU3_GAUGE_3x3
-  bool double_precision = true;   ///< IEEE64BIG instead of IEEE32BIG
+  bool two_rows = false;         ///< DATATYPE 4D_SU3_GAUGE (2 rows) instead of 4D_SU3_GAUGE_3x3
+  bool double_precision = true;  ///< IEEE64BIG instead of IEEE32BIG
   std::string ensemble_id = "blockspin";
   std::string ensemble_label = "";
   int64_t sequence_number = 0;

@@ -58,8 +58,8 @@ bool plot(const std::filesystem::path& stem, const PlotSpec& spec, const std::ve
     spdlog::warn("gnuplot not found: wrote {} (run it with gnuplot to get {})", gp.string(), png.filename().string());
     return false;
   }
-  const std::string cmd = "cd " + quoted(gp.parent_path().string()) + " && gnuplot " + quoted(gp.filename().string()) +
-                          " 2>/dev/null";
+  const std::string cmd =
+      "cd " + quoted(gp.parent_path().string()) + " && gnuplot " + quoted(gp.filename().string()) + " 2>/dev/null";
   if (std::system(cmd.c_str()) != 0 || !std::filesystem::exists(png)) {
     spdlog::warn("gnuplot failed on {}; the data and script are kept", gp.string());
     return false;

@@ -64,7 +64,8 @@ double dot(const std::vector<double>& a, const std::vector<double>& b) {
 
 /// Σ_{pairs} ε-signed Tr(G_μν G_ρσ) over the three pairings of a D = 4 lattice, G from the plane phases by `g`.
 template <class G>
-double epsilon_contraction(const std::vector<int64_t>& extents, int64_t n_colors, const std::vector<Flux>& fluxes, G g) {
+double epsilon_contraction(const std::vector<int64_t>& extents, int64_t n_colors, const std::vector<Flux>& fluxes,
+                           G g) {
   if (extents.size() != 4) throw std::invalid_argument("topological charge is defined for D = 4");
   auto field = [&](int64_t mu, int64_t nu) {
     auto theta = plane_phases(extents, n_colors, fluxes, mu, nu);

@@ -42,15 +42,15 @@ void check_coarse_shape(const torch::Tensor& U, const torch::Tensor& V, const ch
   check_gauge_field(V, what);
   std::ostringstream msg;
   if (V.scalar_type() != U.scalar_type() || V.device() != U.device()) {
-    msg << what << ": dtype/device " << V.dtype() << "/" << V.device() << " differ from the fine field's "
-        << U.dtype() << "/" << U.device();
+    msg << what << ": dtype/device " << V.dtype() << "/" << V.device() << " differ from the fine field's " << U.dtype()
+        << "/" << U.device();
   } else if (V.dim() != U.dim() || V.size(0) != U.size(0) || V.size(-1) != U.size(-1)) {
     msg << what << ": shape " << V.sizes() << " does not match the fine field " << U.sizes();
   } else {
     for (int64_t d = 0; d < n_dims(U); ++d) {
       if (U.size(kSiteDim0 + d) != 2 * V.size(kSiteDim0 + d)) {
-        msg << what << ": extent " << V.size(kSiteDim0 + d) << " in direction " << d
-            << " is not half the fine extent " << U.size(kSiteDim0 + d);
+        msg << what << ": extent " << V.size(kSiteDim0 + d) << " in direction " << d << " is not half the fine extent "
+            << U.size(kSiteDim0 + d);
         break;
       }
     }

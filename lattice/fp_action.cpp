@@ -47,8 +47,8 @@ class FpActionFunction : public torch::autograd::Function<FpActionFunction> {
 
 }  // namespace
 
-torch::Tensor fp_action(const torch::Tensor& V, const ActionFunctional& fine_action,
-                        const FpMinimiserOptions& options, FpResult* result) {
+torch::Tensor fp_action(const torch::Tensor& V, const ActionFunctional& fine_action, const FpMinimiserOptions& options,
+                        FpResult* result) {
   return FpActionFunction::apply(V, fine_action, options, result);
 }
 

@@ -210,9 +210,8 @@ FpResult fp_minimise(const torch::Tensor& V_in, const ActionFunctional& fine_act
     return minimise_from(V_in, fine_action, options);
   const auto V = V_in.detach();
   const int64_t b = batch_size(V);
-  const auto mask = options.alternative_mask.defined()
-                        ? options.alternative_mask.to(torch::kCPU, torch::kBool)
-                        : torch::ones({b}, torch::TensorOptions().dtype(torch::kBool));
+  const auto mask = options.alternative_mask.defined() ? options.alternative_mask.to(torch::kCPU, torch::kBool)
+                                                       : torch::ones({b}, torch::TensorOptions().dtype(torch::kBool));
   if (mask.dim() != 1 || mask.size(0) != b || options.alternative_start.size(0) != b)
     throw std::invalid_argument("fp_minimise: alternative_start and alternative_mask need one row per configuration");
   if (options.start_policy == FpStartPolicy::alternative) {

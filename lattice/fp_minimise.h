@@ -27,12 +27,12 @@ namespace blockspin::lattice {
 
 /// State of a running minimisation, passed to FpMinimiserOptions::on_iteration after every L-BFGS iteration.
 struct FpProgress {
-  int64_t iteration = 0;       ///< iterations done
+  int64_t iteration = 0;  ///< iterations done
   int64_t max_iterations = 0;
-  int64_t n_active = 0;        ///< configurations still iterating
-  int64_t n_converged = 0;     ///< configurations at gradient norm <= grad_tol
+  int64_t n_active = 0;     ///< configurations still iterating
+  int64_t n_converged = 0;  ///< configurations at gradient norm <= grad_tol
   int64_t batch = 0;
-  double max_grad_norm = 0;    ///< largest gradient norm among the configurations still iterating (0 if none)
+  double max_grad_norm = 0;  ///< largest gradient norm among the configurations still iterating (0 if none)
 };
 
 /// How configurations that have an alternative fine start (FpMinimiserOptions::alternative_start) are minimised.
@@ -80,7 +80,8 @@ struct FpResult {
   torch::Tensor iterations;   ///< [batch] int64: L-BFGS iterations taken
   torch::Tensor derivative;   ///< D^FP [batch, D, x_B.., N²-1] (real)
   /// With start_policy both: the minimum reached from the first start and from the alternative start ([batch], NaN
-  /// where there was no alternative) and whether the alternative's minimum was kept ([batch] bool); undefined otherwise.
+  /// where there was no alternative) and whether the alternative's minimum was kept ([batch] bool); undefined
+  /// otherwise.
   torch::Tensor first_start_action;
   torch::Tensor alternative_action;
   torch::Tensor used_alternative;

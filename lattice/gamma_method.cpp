@@ -112,9 +112,7 @@ GammaResult gamma_analyse_fluctuations(const std::vector<double>& fluct, const s
   res.n = N;
   res.replicas = R;
   const double Nd = static_cast<double>(N);
-  const auto gamma_at = [&](int64_t t) {
-    return lagged_sum(fluct, offsets, t) / static_cast<double>(N - R * t);
-  };
+  const auto gamma_at = [&](int64_t t) { return lagged_sum(fluct, offsets, t) / static_cast<double>(N - R * t); };
 
   std::vector<double> gamma{gamma_at(0)};
   if (!(gamma[0] > 0)) {  // no fluctuations at all: exact result, nothing to window
@@ -198,8 +196,7 @@ GammaResult gamma_method(const std::vector<double>& data, const GammaOptions& op
 }
 
 GammaResult gamma_method_derived(const std::vector<std::vector<std::vector<double>>>& data,
-                                 const std::function<double(const std::vector<double>&)>& f,
-                                 const GammaOptions& opt) {
+                                 const std::function<double(const std::vector<double>&)>& f, const GammaOptions& opt) {
   const std::string where = "gamma_method_derived";
   if (data.empty()) fail(where, "no observables given (data is empty)");
   if (!f) fail(where, "the function f is empty");

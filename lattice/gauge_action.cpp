@@ -42,8 +42,7 @@ torch::Tensor GaugeAction::density(const torch::Tensor& U) const {
   if (c1_ != 0.0) {
     for (int64_t mu = 0; mu < D; ++mu)
       for (int64_t nu = 0; nu < D; ++nu)
-        if (mu != nu)
-          s = s + c1_ * (1.0 - inv_n * re_trace(path_product(U, rectangle(mu, nu, 2, 1))).squeeze(1));
+        if (mu != nu) s = s + c1_ * (1.0 - inv_n * re_trace(path_product(U, rectangle(mu, nu, 2, 1))).squeeze(1));
   }
   return beta_ * s;
 }
@@ -77,8 +76,6 @@ torch::Tensor GaugeAction::derivative_matrix(const torch::Tensor& U) const {
   return torch::cat(per_mu, 1);
 }
 
-torch::Tensor GaugeAction::derivative(const torch::Tensor& U) const {
-  return matrix_to_algebra(derivative_matrix(U));
-}
+torch::Tensor GaugeAction::derivative(const torch::Tensor& U) const { return matrix_to_algebra(derivative_matrix(U)); }
 
 }  // namespace blockspin::lattice

@@ -36,8 +36,8 @@ torch::Tensor cold_gauge_field(int64_t batch, const std::vector<int64_t>& extent
   return eye.expand(gauge_shape(batch, extents, n_colors)).clone();
 }
 
-torch::Tensor hot_gauge_field(int64_t batch, const std::vector<int64_t>& extents, int64_t n_colors,
-                              at::Generator& gen, const torch::TensorOptions& options) {
+torch::Tensor hot_gauge_field(int64_t batch, const std::vector<int64_t>& extents, int64_t n_colors, at::Generator& gen,
+                              const torch::TensorOptions& options) {
   check_lattice_geometry(extents, n_colors);
   return random_su_n(link_prefix(batch, extents), n_colors, gen, options);
 }

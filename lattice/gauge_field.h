@@ -14,8 +14,8 @@ void check_lattice_geometry(const std::vector<int64_t>& extents, int64_t n_color
 torch::Tensor cold_gauge_field(int64_t batch, const std::vector<int64_t>& extents, int64_t n_colors,
                                const torch::TensorOptions& options);
 /// Independent Haar-random links (infinite-coupling "hot start").
-torch::Tensor hot_gauge_field(int64_t batch, const std::vector<int64_t>& extents, int64_t n_colors,
-                              at::Generator& gen, const torch::TensorOptions& options);
+torch::Tensor hot_gauge_field(int64_t batch, const std::vector<int64_t>& extents, int64_t n_colors, at::Generator& gen,
+                              const torch::TensorOptions& options);
 /// Independent near-identity links exp(i ε Σ_a η_a t^a), η ~ N(0, 1).
 torch::Tensor near_identity_gauge_field(int64_t batch, const std::vector<int64_t>& extents, int64_t n_colors,
                                         double epsilon, at::Generator& gen, const torch::TensorOptions& options);

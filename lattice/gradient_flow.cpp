@@ -51,7 +51,8 @@ FlowHistory wilson_flow(const torch::Tensor& U, double eps, double t_max, torch:
 
 double flow_time_at(const std::vector<double>& t, const std::vector<double>& y, double target) {
   for (size_t i = 1; i < t.size() && i < y.size(); ++i) {
-    if (y[i - 1] < target && y[i] >= target) return t[i - 1] + (target - y[i - 1]) * (t[i] - t[i - 1]) / (y[i] - y[i - 1]);
+    if (y[i - 1] < target && y[i] >= target)
+      return t[i - 1] + (target - y[i - 1]) * (t[i] - t[i - 1]) / (y[i] - y[i - 1]);
   }
   return std::numeric_limits<double>::quiet_NaN();
 }

@@ -18,10 +18,9 @@ struct Quaternion {
 
 Quaternion multiply(const Quaternion& p, const Quaternion& q) {
   // (p0 + i p·σ)(q0 + i q·σ) = p0 q0 - p·q + i (p0 q + q0 p - p × q)·σ
-  return {p.q0 * q.q0 - p.q1 * q.q1 - p.q2 * q.q2 - p.q3 * q.q3,
-          p.q0 * q.q1 + q.q0 * p.q1 - (p.q2 * q.q3 - p.q3 * q.q2),
-          p.q0 * q.q2 + q.q0 * p.q2 - (p.q3 * q.q1 - p.q1 * q.q3),
-          p.q0 * q.q3 + q.q0 * p.q3 - (p.q1 * q.q2 - p.q2 * q.q1)};
+  return {
+      p.q0 * q.q0 - p.q1 * q.q1 - p.q2 * q.q2 - p.q3 * q.q3, p.q0 * q.q1 + q.q0 * p.q1 - (p.q2 * q.q3 - p.q3 * q.q2),
+      p.q0 * q.q2 + q.q0 * p.q2 - (p.q3 * q.q1 - p.q1 * q.q3), p.q0 * q.q3 + q.q0 * p.q3 - (p.q1 * q.q2 - p.q2 * q.q1)};
 }
 
 /// M <- R M where R is the quaternion r embedded in rows/columns (i, j) of the identity.
@@ -131,11 +130,13 @@ std::vector<torch::Tensor> link_colouring(const std::vector<int64_t>& ext, int64
     std::vector<int64_t> view(D, 1);
     view[d] = ext[d];
     auto coord = torch::arange(ext[d], opts).view(view);
-    if (d == mu) along = coord.expand(ext);
-    else transverse = transverse + coord;
+    if (d == mu)
+      along = coord.expand(ext);
+    else
+      transverse = transverse + coord;
   }
-  torch::Tensor colour = rectangles ? torch::remainder(along, 2) + 2 * torch::remainder(transverse, 4)
-                                    : torch::remainder(transverse, 2);
+  torch::Tensor colour =
+      rectangles ? torch::remainder(along, 2) + 2 * torch::remainder(transverse, 4) : torch::remainder(transverse, 2);
   const int64_t n = rectangles ? 8 : 2;
   std::vector<torch::Tensor> masks;
   for (int64_t c = 0; c < n; ++c) masks.push_back(colour == c);

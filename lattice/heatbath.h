@@ -1,5 +1,5 @@
-// Cabibbo–Marinari heatbath (Kennedy–Pendleton / Creutz SU(2) updates) and overrelaxation for plaquette + rectangle actions.
-// (Cabibbo, Marinari, Phys. Lett. B119 (1982) 387; Kennedy, Pendleton, Phys. Lett. B156 (1985) 393; Creutz,
+// Cabibbo–Marinari heatbath (Kennedy–Pendleton / Creutz SU(2) updates) and overrelaxation for plaquette + rectangle
+// actions. (Cabibbo, Marinari, Phys. Lett. B119 (1982) 387; Kennedy, Pendleton, Phys. Lett. B156 (1985) 393; Creutz,
 // Phys. Rev. D21 (1980) 2308; see docs/references.md.)
 //
 // A link's local action is -(β/N) Re Tr(U_μ(x) A_μ(x)) with A the full weighted staple sum of the action

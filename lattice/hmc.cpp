@@ -25,9 +25,7 @@ Integrator integrator_from_name(const std::string& name) {
   throw std::invalid_argument("unknown integrator '" + name + "' (expected leapfrog or omelyan)");
 }
 
-torch::Tensor kinetic_energy(const torch::Tensor& p) {
-  return 0.5 * p.to(torch::kDouble).pow(2).flatten(1).sum(1);
-}
+torch::Tensor kinetic_energy(const torch::Tensor& p) { return 0.5 * p.to(torch::kDouble).pow(2).flatten(1).sum(1); }
 
 namespace {
 

@@ -61,7 +61,7 @@ torch::Tensor bpst_instanton(const std::vector<int64_t>& ext, int64_t n_colors, 
     torch::Tensor U;
     for (int64_t k = 0; k < n; ++k) {
       auto y = pos + (static_cast<double>(k) + 0.5) * h * unit;  // [x.., 4]
-      auto y2 = y.pow(2).sum(-1, true);                           // [x.., 1]
+      auto y2 = y.pow(2).sum(-1, true);                          // [x.., 1]
       // A^a_μ = 2ρ² η̄_{aμν} y_ν / (y² (y² + ρ²)): components [x.., 3].
       auto comp = 2.0 * rho2 * torch::matmul(y, eta.select(1, mu).transpose(0, 1)) / (y2 * (y2 + rho2));
       auto factor = su_exp(algebra_to_matrix(-h * comp, 2));

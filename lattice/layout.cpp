@@ -61,29 +61,37 @@ void check_gauge_field(const torch::Tensor& U, const char* what) {
   check_matrix_field(U, what);
   if (U.size(1) != n_dims(U)) {
     std::ostringstream msg;
-    msg << what << ": expected shape [batch, D, x_0..x_{D-1}, N, N] with size(1) == D = " << n_dims(U)
-        << ", got " << U.sizes();
+    msg << what << ": expected shape [batch, D, x_0..x_{D-1}, N, N] with size(1) == D = " << n_dims(U) << ", got "
+        << U.sizes();
     throw std::invalid_argument(msg.str());
   }
 }
 
 torch::Dtype complex_dtype(torch::Dtype real) {
   switch (real) {
-    case torch::kFloat: return torch::kComplexFloat;
-    case torch::kDouble: return torch::kComplexDouble;
+    case torch::kFloat:
+      return torch::kComplexFloat;
+    case torch::kDouble:
+      return torch::kComplexDouble;
     case torch::kComplexFloat:
-    case torch::kComplexDouble: return real;
-    default: throw std::invalid_argument("complex_dtype: expected float32 or float64");
+    case torch::kComplexDouble:
+      return real;
+    default:
+      throw std::invalid_argument("complex_dtype: expected float32 or float64");
   }
 }
 
 torch::Dtype real_dtype(torch::Dtype complex) {
   switch (complex) {
-    case torch::kComplexFloat: return torch::kFloat;
-    case torch::kComplexDouble: return torch::kDouble;
+    case torch::kComplexFloat:
+      return torch::kFloat;
+    case torch::kComplexDouble:
+      return torch::kDouble;
     case torch::kFloat:
-    case torch::kDouble: return complex;
-    default: throw std::invalid_argument("real_dtype: expected complex64 or complex128");
+    case torch::kDouble:
+      return complex;
+    default:
+      throw std::invalid_argument("real_dtype: expected complex64 or complex128");
   }
 }
 

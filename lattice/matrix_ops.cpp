@@ -25,8 +25,6 @@ torch::Tensor transport(const torch::Tensor& U_mu, const torch::Tensor& W, int64
   return shift(mat_mul(dag_mat_mul(U_mu, W), U_mu), mu, -1);
 }
 
-torch::Tensor identity_like(const torch::Tensor& like) {
-  return torch::eye(like.size(-1), like.options());
-}
+torch::Tensor identity_like(const torch::Tensor& like) { return torch::eye(like.size(-1), like.options()); }
 
 }  // namespace blockspin::lattice

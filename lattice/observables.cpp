@@ -60,7 +60,9 @@ torch::Tensor wilson_loop_site_field(const torch::Tensor& U, int64_t m, int64_t 
   return sum / static_cast<double>(terms);
 }
 
-torch::Tensor wilson_loop(const torch::Tensor& U, int64_t m, int64_t n) { return wilson_loop_per_plane(U, m, n).mean(1); }
+torch::Tensor wilson_loop(const torch::Tensor& U, int64_t m, int64_t n) {
+  return wilson_loop_per_plane(U, m, n).mean(1);
+}
 
 torch::Tensor polyakov_loop_field(const torch::Tensor& U, int64_t mu) {
   check_gauge_field(U, "polyakov_loop");
@@ -73,6 +75,8 @@ torch::Tensor polyakov_loop_field(const torch::Tensor& U, int64_t mu) {
   return color_trace(P) / static_cast<double>(n_colors(U));
 }
 
-torch::Tensor polyakov_loop(const torch::Tensor& U, int64_t mu) { return polyakov_loop_field(U, mu).flatten(1).mean(1); }
+torch::Tensor polyakov_loop(const torch::Tensor& U, int64_t mu) {
+  return polyakov_loop_field(U, mu).flatten(1).mean(1);
+}
 
 }  // namespace blockspin::lattice

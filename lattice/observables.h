@@ -15,7 +15,8 @@ torch::Tensor wilson_loop_field(const torch::Tensor& U, int64_t mu, int64_t nu, 
 /// m x n Wilson loop at each site (the loop's starting corner), averaged over all planes and both orientations:
 /// [batch, x..]. The per-site regression target of the L-CNN Wilson-loop benchmark.
 torch::Tensor wilson_loop_site_field(const torch::Tensor& U, int64_t m, int64_t n);
-/// m x n Wilson loop per plane, averaged over sites and over both orientations (m along mu and m along nu): [batch, planes].
+/// m x n Wilson loop per plane, averaged over sites and over both orientations (m along mu and m along nu): [batch,
+/// planes].
 torch::Tensor wilson_loop_per_plane(const torch::Tensor& U, int64_t m, int64_t n);
 /// m x n Wilson loop averaged over all planes, sites and both orientations: [batch].
 torch::Tensor wilson_loop(const torch::Tensor& U, int64_t m, int64_t n);

@@ -101,8 +101,8 @@ ResampleResult jackknife(const std::vector<std::vector<double>>& data,
 }
 
 ResampleResult jackknife(const std::vector<double>& data, int64_t bin_size) {
-  return jackknife(std::vector<std::vector<double>>{data}, [](const std::vector<double>& m) { return m[0]; },
-                   bin_size);
+  return jackknife(
+      std::vector<std::vector<double>>{data}, [](const std::vector<double>& m) { return m[0]; }, bin_size);
 }
 
 ResampleResult bootstrap(const std::vector<std::vector<double>>& data,

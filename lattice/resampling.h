@@ -20,7 +20,7 @@ namespace blockspin::lattice {
 struct ResampleResult {
   double value;  ///< f(full means).
   double error;  ///< Resampling error estimate.
-  double bias;   ///< Bias estimate of `value` (jackknife: (n_b−1)(θ̄_jk − value); bootstrap: θ̄_boot − value).
+  double bias;  ///< Bias estimate of `value` (jackknife: (n_b−1)(θ̄_jk − value); bootstrap: θ̄_boot − value).
 };
 
 /// Jackknife over bins of `bin_size` consecutive measurements (drops the trailing partial bin). data[alpha][i].

@@ -85,9 +85,7 @@ torch::Tensor scalar_action_derivative(const torch::Tensor& phi, const ScalarCou
   return 2 * (1 - 2 * lambda) * phi + 4 * lambda * phi * phi * phi - 2 * kappa * neighbours;
 }
 
-torch::Tensor scalar_action_dkappa(const torch::Tensor& phi) {
-  return -2 * hopping_density(phi).flatten(1).sum(1);
-}
+torch::Tensor scalar_action_dkappa(const torch::Tensor& phi) { return -2 * hopping_density(phi).flatten(1).sum(1); }
 
 torch::Tensor scalar_action_dlambda(const torch::Tensor& phi) {
   check_scalar_field(phi, "scalar_action_dlambda");

@@ -15,7 +15,8 @@ std::pair<torch::Tensor, torch::Tensor> scalar_md_evolve(const torch::Tensor& ph
   if (o.steps < 1) throw std::invalid_argument("scalar HMC needs steps >= 1");
   if (!(o.trajectory_length > 0)) throw std::invalid_argument("scalar HMC needs trajectory_length > 0");
   check_scalar_field(phi0, "scalar_md_evolve");
-  if (!pi0.sizes().equals(phi0.sizes())) throw std::invalid_argument("scalar_md_evolve: momenta and field differ in shape");
+  if (!pi0.sizes().equals(phi0.sizes()))
+    throw std::invalid_argument("scalar_md_evolve: momenta and field differ in shape");
   torch::NoGradGuard no_grad;
   const ScalarCouplings c = c0.detached();
   const double eps = o.trajectory_length / static_cast<double>(o.steps);

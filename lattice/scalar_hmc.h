@@ -41,7 +41,7 @@ std::pair<torch::Tensor, torch::Tensor> scalar_md_evolve(const torch::Tensor& ph
 /// One HMC trajectory: draws π ~ N(0, 1) from `gen`, integrates, accepts each chain with probability min(1, e^{−ΔH})
 /// (a NaN ΔH is rejected). With `metropolis = false` every finite trajectory is accepted (thermalisation only; the
 /// same random numbers are drawn either way).
-ScalarHmcStep scalar_hmc_trajectory(const torch::Tensor& phi, const ScalarCouplings& c,
-                                    const ScalarHmcOptions& options, at::Generator& gen, bool metropolis = true);
+ScalarHmcStep scalar_hmc_trajectory(const torch::Tensor& phi, const ScalarCouplings& c, const ScalarHmcOptions& options,
+                                    at::Generator& gen, bool metropolis = true);
 
 }  // namespace blockspin::lattice

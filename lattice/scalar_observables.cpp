@@ -131,15 +131,17 @@ GammaResult gamma_susceptibility_abs(const torch::Tensor& m, int64_t volume, con
   check_series(m, 2, "gamma_susceptibility_abs");
   auto md = m.to(torch::kDouble);
   const double V = static_cast<double>(volume);
-  return gamma_method_derived({to_replicas(md.pow(2)), to_replicas(md.abs())},
-                              [V](const std::vector<double>& a) { return V * (a[0] - a[1] * a[1]); }, opt);
+  return gamma_method_derived(
+      {to_replicas(md.pow(2)), to_replicas(md.abs())},
+      [V](const std::vector<double>& a) { return V * (a[0] - a[1] * a[1]); }, opt);
 }
 
 GammaResult gamma_binder_cumulant(const torch::Tensor& m, const GammaOptions& opt) {
   check_series(m, 2, "gamma_binder_cumulant");
   auto m2 = m.to(torch::kDouble).pow(2);
-  return gamma_method_derived({to_replicas(m2), to_replicas(m2 * m2)},
-                              [](const std::vector<double>& a) { return 1.0 - a[1] / (3.0 * a[0] * a[0]); }, opt);
+  return gamma_method_derived(
+      {to_replicas(m2), to_replicas(m2 * m2)},
+      [](const std::vector<double>& a) { return 1.0 - a[1] / (3.0 * a[0] * a[0]); }, opt);
 }
 
 std::vector<GammaResult> gamma_connected_correlator(const torch::Tensor& c, const torch::Tensor& m, double factor,
@@ -147,7 +149,8 @@ std::vector<GammaResult> gamma_connected_correlator(const torch::Tensor& c, cons
   check_series(c, 3, "gamma_connected_correlator");
   check_series(m, 2, "gamma_connected_correlator");
   if (m.size(0) != c.size(0) || m.size(1) != c.size(1)) {
-    throw std::invalid_argument("gamma_connected_correlator: correlator and magnetisation series differ in [T, chains]");
+    throw std::invalid_argument(
+        "gamma_connected_correlator: correlator and magnetisation series differ in [T, chains]");
   }
   auto m_reps = to_replicas(m);
   std::vector<GammaResult> out;
@@ -167,17 +170,18 @@ GammaResult gamma_xi2_second_moment(const torch::Tensor& inputs, int64_t extent,
   check_series(inputs, 3, "gamma_xi2_second_moment");
   if (inputs.size(2) != 2) throw std::invalid_argument("gamma_xi2_second_moment: expected inputs [T, chains, 2]");
   const double p2 = lattice_momentum_squared_min(extent);
-  return gamma_method_derived({to_replicas(inputs.select(2, 0)), to_replicas(inputs.select(2, 1))},
-                              [p2](const std::vector<double>& a) { return (a[0] / a[1] - 1.0) / p2; }, opt);
+  return gamma_method_derived(
+      {to_replicas(inputs.select(2, 0)), to_replicas(inputs.select(2, 1))},
+      [p2](const std::vector<double>& a) { return (a[0] / a[1] - 1.0) / p2; }, opt);
 }
 
 GammaResult gamma_xi_second_moment(const torch::Tensor& inputs, int64_t extent, const GammaOptions& opt) {
   check_series(inputs, 3, "gamma_xi_second_moment");
   if (inputs.size(2) != 2) throw std::invalid_argument("gamma_xi_second_moment: expected inputs [T, chains, 2]");
   const double p2 = lattice_momentum_squared_min(extent);
-  return gamma_method_derived({to_replicas(inputs.select(2, 0)), to_replicas(inputs.select(2, 1))},
-                              [p2](const std::vector<double>& a) { return std::sqrt((a[0] / a[1] - 1.0) / p2); },
-                              opt);
+  return gamma_method_derived(
+      {to_replicas(inputs.select(2, 0)), to_replicas(inputs.select(2, 1))},
+      [p2](const std::vector<double>& a) { return std::sqrt((a[0] / a[1] - 1.0) / p2); }, opt);
 }
 
 }  // namespace blockspin::lattice

@@ -162,9 +162,9 @@ std::vector<torch::Tensor> level_sums(const torch::Tensor& U, int64_t k_max) {
 int64_t n_staple_offsets(int64_t n_dims, int64_t k) { return (int64_t{1} << k) * binomial(n_dims - 1, k); }
 
 double smearing_s0(const SmearingOptions& o, int64_t D) {
-  return 1.0 - (static_cast<double>(n_staple_offsets(D, 1)) * o.s_pl +
-                static_cast<double>(n_staple_offsets(D, 2)) * o.s_d +
-                static_cast<double>(n_staple_offsets(D, 3)) * o.s_hd);
+  return 1.0 -
+         (static_cast<double>(n_staple_offsets(D, 1)) * o.s_pl + static_cast<double>(n_staple_offsets(D, 2)) * o.s_d +
+          static_cast<double>(n_staple_offsets(D, 3)) * o.s_hd);
 }
 
 torch::Tensor smear_links(const torch::Tensor& U, const SmearingOptions& options) {

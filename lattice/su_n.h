@@ -20,7 +20,8 @@ torch::Tensor generators(int64_t n_colors, const torch::TensorOptions& options);
 
 /// Σ_a c_a (i t^a): components [..., N²-1] (real) -> traceless anti-hermitian matrices [..., N, N] (complex).
 torch::Tensor algebra_to_matrix(const torch::Tensor& components, int64_t n_colors);
-/// Components c_a = -2 Re Tr(i t^a M) = 2 Im Tr(t^a M) of a matrix's traceless anti-hermitian part: [..., N, N] -> [..., N²-1].
+/// Components c_a = -2 Re Tr(i t^a M) = 2 Im Tr(t^a M) of a matrix's traceless anti-hermitian part: [..., N, N] ->
+/// [..., N²-1].
 torch::Tensor matrix_to_algebra(const torch::Tensor& M);
 
 /// Traceless anti-hermitian part [M]_TA = (M - M†)/2 - Tr(M - M†)/(2N) · 1.

@@ -31,8 +31,7 @@ void check_su_n(const torch::Tensor& U, double tol, const char* what) {
     rest /= violation.size(d);
   }
   std::ostringstream msg;
-  msg << what << ": link not in SU(" << n_colors(U) << ") at batch " << coords[0] << ", mu " << coords[1]
-      << ", site (";
+  msg << what << ": link not in SU(" << n_colors(U) << ") at batch " << coords[0] << ", mu " << coords[1] << ", site (";
   for (size_t d = 2; d < coords.size(); ++d) msg << (d > 2 ? ", " : "") << coords[d];
   msg << "): max(|U^dag U - 1|, |det U - 1|) = " << worst << " > tolerance " << tol;
   throw std::invalid_argument(msg.str());

@@ -36,15 +36,16 @@ torch::Tensor maximise_phases(const torch::Tensor& sigma, const torch::Tensor& p
   const double eps = sigma.scalar_type() == torch::kFloat ? 1.2e-7 : 2.3e-16;
   // Starts m = 0..N-1: α = (φ + 2πm)/N for all i. Shape [M, N_starts, N].
   auto m = torch::arange(N, opt);
-  auto alpha = ((phi.unsqueeze(1) + 2.0 * M_PI * m.unsqueeze(0)) / static_cast<double>(N)).unsqueeze(2).expand({M, N, N}).clone();
+  auto alpha = ((phi.unsqueeze(1) + 2.0 * M_PI * m.unsqueeze(0)) / static_cast<double>(N))
+                   .unsqueeze(2)
+                   .expand({M, N, N})
+                   .clone();
   auto s = sigma.unsqueeze(1).expand({M, N, N});
   auto smax = sigma.amax(1).view({M, 1, 1}).clamp_min(std::numeric_limits<double>::min());
   const double tol = 16.0 * eps;
   auto f_of = [&](const torch::Tensor& a) { return (s * torch::cos(a)).sum(-1); };
   // Reduced coordinates: δα = B δβ with B = [I_{N-1}; -1...-1].
-  auto to_full = [&](const torch::Tensor& db) {
-    return torch::cat({db, -db.sum(-1, true)}, -1);
-  };
+  auto to_full = [&](const torch::Tensor& db) { return torch::cat({db, -db.sum(-1, true)}, -1); };
   auto f = f_of(alpha);
   for (int iter = 0; iter < 200; ++iter) {
     auto g = -s * torch::sin(alpha);  // ∂f/∂α

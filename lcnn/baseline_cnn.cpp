@@ -45,15 +45,17 @@ void BaselineCnnImpl::reset() {
   for (size_t i = 0; i + 1 < channels.size(); ++i) {
     const std::string name = "conv" + std::to_string(i);
     if (o.dims() == 2) {
-      auto c = register_module(name, torch::nn::Conv2d(torch::nn::Conv2dOptions(channels[i], channels[i + 1], o.kernel_size())
-                                                            .padding(pad)
-                                                            .padding_mode(torch::kCircular)));
+      auto c = register_module(name,
+                               torch::nn::Conv2d(torch::nn::Conv2dOptions(channels[i], channels[i + 1], o.kernel_size())
+                                                     .padding(pad)
+                                                     .padding_mode(torch::kCircular)));
       c->to(torch::kDouble);
       convs_.emplace_back(c);
     } else {
-      auto c = register_module(name, torch::nn::Conv3d(torch::nn::Conv3dOptions(channels[i], channels[i + 1], o.kernel_size())
-                                                            .padding(pad)
-                                                            .padding_mode(torch::kCircular)));
+      auto c = register_module(name,
+                               torch::nn::Conv3d(torch::nn::Conv3dOptions(channels[i], channels[i + 1], o.kernel_size())
+                                                     .padding(pad)
+                                                     .padding_mode(torch::kCircular)));
       c->to(torch::kDouble);
       convs_.emplace_back(c);
     }

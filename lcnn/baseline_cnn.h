@@ -9,11 +9,11 @@ namespace blockspin::lcnn {
 
 struct BaselineCnnOptions {
   BaselineCnnOptions(int64_t dims, int64_t group_n, int64_t out) : dims_(dims), group_n_(group_n), out_(out) {}
-  TORCH_ARG(int64_t, dims);                              ///< D = 2 or 3 (torch has Conv2d/Conv3d)
-  TORCH_ARG(int64_t, group_n);                           ///< N of SU(N)
-  TORCH_ARG(int64_t, out);                               ///< output channels per site
-  TORCH_ARG(std::vector<int64_t>, hidden) = {32, 32};    ///< channels of the hidden convolutions
-  TORCH_ARG(int64_t, kernel_size) = 3;                   ///< odd; periodic ("circular") padding keeps the lattice size
+  TORCH_ARG(int64_t, dims);                            ///< D = 2 or 3 (torch has Conv2d/Conv3d)
+  TORCH_ARG(int64_t, group_n);                         ///< N of SU(N)
+  TORCH_ARG(int64_t, out);                             ///< output channels per site
+  TORCH_ARG(std::vector<int64_t>, hidden) = {32, 32};  ///< channels of the hidden convolutions
+  TORCH_ARG(int64_t, kernel_size) = 3;                 ///< odd; periodic ("circular") padding keeps the lattice size
 };
 
 /// The gauge field as ordinary real image channels: [B, D, x.., N, N] complex -> [B, 2 D N², x..] (Re, then Im of

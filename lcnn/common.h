@@ -1,4 +1,5 @@
-// Shared helpers of the L-CNN layers: weight handling (real/complex, dtype), parallel-transport stacks, channel contraction.
+// Shared helpers of the L-CNN layers: weight handling (real/complex, dtype), parallel-transport stacks, channel
+// contraction.
 #pragma once
 
 #include <torch/torch.h>

@@ -39,7 +39,8 @@ const std::map<std::string, std::set<std::string>>& allowed_keys() {
       {"poly", {"axes"}},
       {"lconv", {"out", "kernel_size", "dilation", "complex_weights"}},
       {"lbilin", {"out", "add_conjugate", "add_unit", "complex_weights"}},
-      {"lconvbilin", {"out", "kernel_size", "dilation", "add_conjugate", "add_unit", "complex_weights", "conv_channels"}},
+      {"lconvbilin",
+       {"out", "kernel_size", "dilation", "add_conjugate", "add_unit", "complex_weights", "conv_channels"}},
       {"lact", {"mode"}},
       {"lexp", {}},
       {"trace", {"real_part", "imag_part"}},
@@ -61,7 +62,8 @@ LcnnModelImpl::LcnnModelImpl(const json& spec, int64_t dims) {
       fail("top level", "unknown key '" + item.key() + "'");
   if (spec.contains("dims")) {
     const auto d = get<int64_t>(spec, "dims", "top level", true);
-    if (dims > 0 && d != dims) fail("top level", "key 'dims' = " + std::to_string(d) + " but D = " + std::to_string(dims) + " was requested");
+    if (dims > 0 && d != dims)
+      fail("top level", "key 'dims' = " + std::to_string(d) + " but D = " + std::to_string(dims) + " was requested");
     dims = d;
   }
   if (dims < 2) fail("top level", "the number of dimensions D >= 2 must be given (argument or key 'dims')");
@@ -127,13 +129,13 @@ LcnnModelImpl::LcnnModelImpl(const json& spec, int64_t dims) {
       const auto out = positive(get<int64_t>(L, "out", at, true), "out", at);
       const auto conv_channels = get<int64_t>(L, "conv_channels", at, false, 0);
       if (conv_channels < 0) fail(at, "key 'conv_channels' must be >= 0");
-      LConvBilin m(
-          LConvBilinOptions(w_channels, out, positive(get<int64_t>(L, "kernel_size", at, true), "kernel_size", at), dims)
-              .dilation(positive(get<int64_t>(L, "dilation", at, false, 1), "dilation", at))
-              .add_conjugate(get<bool>(L, "add_conjugate", at, false, true))
-              .add_unit(get<bool>(L, "add_unit", at, false, true))
-              .complex_weights(get<bool>(L, "complex_weights", at, false, false))
-              .conv_channels(conv_channels));
+      LConvBilin m(LConvBilinOptions(w_channels, out,
+                                     positive(get<int64_t>(L, "kernel_size", at, true), "kernel_size", at), dims)
+                       .dilation(positive(get<int64_t>(L, "dilation", at, false, 1), "dilation", at))
+                       .add_conjugate(get<bool>(L, "add_conjugate", at, false, true))
+                       .add_unit(get<bool>(L, "add_unit", at, false, true))
+                       .complex_weights(get<bool>(L, "complex_weights", at, false, false))
+                       .conv_channels(conv_channels));
       w_channels = out;
       kind = Kind::LConvBilin, module = m.ptr();
     } else if (type == "lact") {
@@ -171,25 +173,43 @@ LcnnModelImpl::LcnnModelImpl(const json& spec, int64_t dims) {
 
 torch::Tensor LcnnModelImpl::forward(const torch::Tensor& U_in) {
   lattice::check_gauge_field(U_in, "LcnnModel input");
-  if (lattice::n_dims(U_in) != dims_) throw std::invalid_argument("LcnnModel: the gauge field's D differs from the model's");
+  if (lattice::n_dims(U_in) != dims_)
+    throw std::invalid_argument("LcnnModel: the gauge field's D differs from the model's");
   torch::Tensor U = U_in, W, S, last = U_in;
   auto append = [&W](const torch::Tensor& X) { return W.defined() ? torch::cat({W, X}, 1) : X; };
   for (size_t i = 0; i < layers_.size(); ++i) {
     auto* m = layers_[i].get();
     switch (kinds_[i]) {
-      case Kind::Plaq: last = W = append(dynamic_cast<PlaqImpl*>(m)->forward(U)); break;
-      case Kind::Poly: last = W = append(dynamic_cast<PolyImpl*>(m)->forward(U)); break;
-      case Kind::LConv: last = W = dynamic_cast<LConvImpl*>(m)->forward(U, W); break;
-      case Kind::LBilin: last = W = dynamic_cast<LBilinImpl*>(m)->forward(W, W); break;
-      case Kind::LConvBilin: last = W = dynamic_cast<LConvBilinImpl*>(m)->forward(U, W); break;
-      case Kind::LAct: last = W = dynamic_cast<LActImpl*>(m)->forward(W); break;
-      case Kind::LExp: last = U = dynamic_cast<LExpImpl*>(m)->forward(U, W); break;
-      case Kind::Trace: last = S = dynamic_cast<TraceImpl*>(m)->forward(W); break;
+      case Kind::Plaq:
+        last = W = append(dynamic_cast<PlaqImpl*>(m)->forward(U));
+        break;
+      case Kind::Poly:
+        last = W = append(dynamic_cast<PolyImpl*>(m)->forward(U));
+        break;
+      case Kind::LConv:
+        last = W = dynamic_cast<LConvImpl*>(m)->forward(U, W);
+        break;
+      case Kind::LBilin:
+        last = W = dynamic_cast<LBilinImpl*>(m)->forward(W, W);
+        break;
+      case Kind::LConvBilin:
+        last = W = dynamic_cast<LConvBilinImpl*>(m)->forward(U, W);
+        break;
+      case Kind::LAct:
+        last = W = dynamic_cast<LActImpl*>(m)->forward(W);
+        break;
+      case Kind::LExp:
+        last = U = dynamic_cast<LExpImpl*>(m)->forward(U, W);
+        break;
+      case Kind::Trace:
+        last = S = dynamic_cast<TraceImpl*>(m)->forward(W);
+        break;
       case Kind::Linear: {
         auto* lin = dynamic_cast<torch::nn::LinearImpl*>(m);
         const auto dt = S.scalar_type();
         auto x = S.movedim(1, -1);
-        x = torch::nn::functional::linear(x, lin->weight.to(dt), lin->bias.defined() ? lin->bias.to(dt) : torch::Tensor());
+        x = torch::nn::functional::linear(x, lin->weight.to(dt),
+                                          lin->bias.defined() ? lin->bias.to(dt) : torch::Tensor());
         last = S = x.movedim(-1, 1);
         break;
       }

@@ -22,9 +22,8 @@ void LConvImpl::reset() {
     throw std::invalid_argument(msg.str());
   }
   const int64_t T = n_offsets(o.dims(), o.kernel_size());
-  weight = register_parameter(
-      "weight", make_weight({o.out_channels(), o.in_channels(), T}, 1.0 / std::sqrt(double(o.in_channels() * T)),
-                            o.complex_weights()));
+  weight = register_parameter("weight", make_weight({o.out_channels(), o.in_channels(), T},
+                                                    1.0 / std::sqrt(double(o.in_channels() * T)), o.complex_weights()));
 }
 
 torch::Tensor LConvImpl::forward(const torch::Tensor& U, const torch::Tensor& W) {
@@ -33,8 +32,8 @@ torch::Tensor LConvImpl::forward(const torch::Tensor& U, const torch::Tensor& W)
   if (lattice::n_dims(U) != options.dims())
     throw std::invalid_argument("LConv: the gauge field's D differs from the dims option");
   const auto T = transported_stack(U, W, options.kernel_size(), options.dilation());  // channel t * in + j
-  auto w = complex_weight(weight, options.complex_weights(), W);                        // [out, in, T]
-  w = w.permute({0, 2, 1}).reshape({options.out_channels(), -1});                       // [out, T * in]
+  auto w = complex_weight(weight, options.complex_weights(), W);                      // [out, in, T]
+  w = w.permute({0, 2, 1}).reshape({options.out_channels(), -1});                     // [out, T * in]
   return contract_channels(w, T);
 }
 

@@ -27,9 +27,9 @@ void LConvBilinImpl::reset() {
                                              .complex_weights(o.complex_weights())));
   const int64_t in2 = o.conv_channels() > 0 ? o.conv_channels() : o.in() * T;
   bilin = register_module("bilin", LBilin(LBilinOptions(o.in(), in2, o.out())
-                                               .add_conjugate(o.add_conjugate())
-                                               .add_unit(o.add_unit())
-                                               .complex_weights(o.complex_weights())));
+                                              .add_conjugate(o.add_conjugate())
+                                              .add_unit(o.add_unit())
+                                              .complex_weights(o.complex_weights())));
 }
 
 torch::Tensor LConvBilinImpl::forward(const torch::Tensor& U, const torch::Tensor& W) {

@@ -85,9 +85,10 @@ H5::H5File open_checkpoint(const RunDirectory& run, const std::string& name, con
     }
     const json now = numerics_environment();
     if (then != now)
-      spdlog::warn("'{}' was written with numerics {}, this process runs {}: the resumed run is valid but not bitwise "
-                   "identical to an uninterrupted one",
-                   path.string(), then.dump(), now.dump());
+      spdlog::warn(
+          "'{}' was written with numerics {}, this process runs {}: the resumed run is valid but not bitwise "
+          "identical to an uninterrupted one",
+          path.string(), then.dump(), now.dump());
   }
   return f;
 }

@@ -14,9 +14,9 @@ DivergenceGuard::DivergenceGuard(std::string what, std::filesystem::path checkpo
     : what_(std::move(what)), advice_(std::move(advice)), checkpoint_(std::move(checkpoint)), last_good_(last_good) {}
 
 void DivergenceGuard::stop(const std::string& reason, int64_t step) const {
-  const std::string kept =
-      last_good_ >= 0 ? fmt::format("the last good checkpoint (step {}) is kept in '{}'", last_good_, checkpoint_.string())
-                      : std::string("no checkpoint was written yet");
+  const std::string kept = last_good_ >= 0 ? fmt::format("the last good checkpoint (step {}) is kept in '{}'",
+                                                         last_good_, checkpoint_.string())
+                                           : std::string("no checkpoint was written yet");
   throw support::NumericalStop(fmt::format("{}: {} at step {}; training stopped ({}).{}{}", what_, reason, step, kept,
                                            advice_.empty() ? "" : " ", advice_));
 }

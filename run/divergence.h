@@ -13,7 +13,8 @@ namespace blockspin::run {
 class DivergenceGuard {
  public:
   /// `what` names the run in messages ("train-flow", "lcnn"); `checkpoint` is the file that holds the last good
-  /// state; `last_good` its step (-1: none written yet); `advice` is appended to the message (e.g. "Lower training.lr.").
+  /// state; `last_good` its step (-1: none written yet); `advice` is appended to the message (e.g. "Lower
+  /// training.lr.").
   DivergenceGuard(std::string what, std::filesystem::path checkpoint, int64_t last_good, std::string advice);
 
   /// Record that the checkpoint now holds step `step`.

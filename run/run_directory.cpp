@@ -93,8 +93,12 @@ void prepare_output_dir(const fs::path& dir, bool force, bool resume) {
 }
 
 RunDirectory::RunDirectory(std::string command, const RunRequest& request, json config, ResumeRules rules)
-    : command_(std::move(command)), dir_(request.dir), config_(std::move(config)), rules_(std::move(rules)),
-      resume_(request.resume), crash_after_(crash_after_from_environment()) {
+    : command_(std::move(command)),
+      dir_(request.dir),
+      config_(std::move(config)),
+      rules_(std::move(rules)),
+      resume_(request.resume),
+      crash_after_(crash_after_from_environment()) {
   if (request.resume && fs::exists(dir_ / kRunFile)) {
     std::string owner;
     try {
@@ -103,9 +107,10 @@ RunDirectory::RunDirectory(std::string command, const RunRequest& request, json 
       owner = "?";
     }
     if (owner != command_)
-      throw OutputError(fmt::format("'{}' holds a run of 'blockspin {}', not of '{}': --resume refused (use another "
-                                    "--out, or --force to start over there)",
-                                    dir_.string(), owner, command_));
+      throw OutputError(
+          fmt::format("'{}' holds a run of 'blockspin {}', not of '{}': --resume refused (use another "
+                      "--out, or --force to start over there)",
+                      dir_.string(), owner, command_));
   }
   prepare_output_dir(dir_, request.force, request.resume);
   if (const int n = support::remove_stale_temp_files(dir_); n > 0)
@@ -144,11 +149,12 @@ void RunDirectory::check_resume_config(const json& stored_raw) const {
     (free ? changed : forbidden).push_back(key);
   }
   if (!forbidden.empty()) {
-    const std::string allowed =
-        rules_.free_keys.empty() ? std::string("the same config") : "the same config except " + quoted_list(rules_.free_keys);
-    throw ConfigError(fmt::format("the config differs from the one of the run in '{}' at {} (resume needs {}; use "
-                                  "--force to start over)",
-                                  dir_.string(), support::abbreviate(quoted_list(forbidden), 300), allowed));
+    const std::string allowed = rules_.free_keys.empty() ? std::string("the same config")
+                                                         : "the same config except " + quoted_list(rules_.free_keys);
+    throw ConfigError(
+        fmt::format("the config differs from the one of the run in '{}' at {} (resume needs {}; use "
+                    "--force to start over)",
+                    dir_.string(), support::abbreviate(quoted_list(forbidden), 300), allowed));
   }
   spdlog::warn("resuming with changed {}: the continuation is valid but not bitwise identical to an uninterrupted run",
                quoted_list(changed));

@@ -27,8 +27,10 @@ using support::Progress;
 
 template <class T>
 torch::Tensor vec_tensor(const std::vector<T>& v) {
-  if constexpr (std::is_same_v<T, int64_t>) return torch::tensor(v, torch::kLong).reshape({-1});
-  else return torch::tensor(v, torch::kDouble).reshape({-1});
+  if constexpr (std::is_same_v<T, int64_t>)
+    return torch::tensor(v, torch::kLong).reshape({-1});
+  else
+    return torch::tensor(v, torch::kDouble).reshape({-1});
 }
 
 template <class T>
@@ -93,8 +95,8 @@ Snapshot load_checkpoint(const RunDirectory& run, const std::string& name, torch
   Snapshot s;
   s.step = read_int_attribute(f, "step");
   if (s.step < 0 || s.step > max_step)
-    throw support::InputError(fmt::format("'{}': stored step {} is outside [0, {}] (damaged file?)", path.string(),
-                                          s.step, max_step));
+    throw support::InputError(
+        fmt::format("'{}': stored step {} is outside [0, {}] (damaged file?)", path.string(), s.step, max_step));
   s.seconds = read_double_attribute(f, "seconds");
   H5::Group curve = f.openGroup("curve");
   s.curve.step = tensor_vec<int64_t>(read_tensor(curve, "step"));
@@ -118,12 +120,13 @@ void load_parameters(torch::nn::Module& model, const fs::path& checkpoint) {
   torch::NoGradGuard no_grad;
   for (auto& p : model.named_parameters(true)) {
     if (!has_dataset(params, p.key()))
-      throw support::InputError("'" + checkpoint.string() + "' has no parameter '" + p.key() + "' (a different model?)");
+      throw support::InputError("'" + checkpoint.string() + "' has no parameter '" + p.key() +
+                                "' (a different model?)");
     auto t = read_tensor(params, p.key());
     if (t.sizes() != p.value().sizes())
       throw support::InputError(fmt::format("'{}': parameter '{}' has shape [{}], the model needs [{}]",
-                                           checkpoint.string(), p.key(), fmt::join(t.sizes(), ", "),
-                                           fmt::join(p.value().sizes(), ", ")));
+                                            checkpoint.string(), p.key(), fmt::join(t.sizes(), ", "),
+                                            fmt::join(p.value().sizes(), ", ")));
     p.value().copy_(t);
   }
 }

@@ -26,12 +26,12 @@ namespace blockspin::run {
 struct TrainerOptions {
   int64_t steps = 2000;
   int64_t batch_size = 16;
-  double lr = 1e-2;          ///< initial Adam learning rate
-  double lr_final = 1e-4;    ///< learning rate at the last step (exponential decay in between; = lr: constant)
+  double lr = 1e-2;        ///< initial Adam learning rate
+  double lr_final = 1e-4;  ///< learning rate at the last step (exponential decay in between; = lr: constant)
   double weight_decay = 0;
   int64_t checkpoint_every = 200;
-  int64_t log_every = 20;    ///< curve points (training loss averaged since the last point, validation loss)
-  int64_t seed = 1;          ///< batch sampling
+  int64_t log_every = 20;  ///< curve points (training loss averaged since the last point, validation loss)
+  int64_t seed = 1;        ///< batch sampling
   int64_t eval_batch_size = 8;
 };
 

@@ -271,9 +271,13 @@ Check::Rule number_rule(std::function<bool(double)> ok, std::string expected) {
   throw ConfigError(fmt::format("config key '{}': expected {}, got {}", key, expected, describe(got)));
 }
 
-Check Check::positive() { return Check(number_rule([](double x) { return x > 0; }, "a positive number")); }
+Check Check::positive() {
+  return Check(number_rule([](double x) { return x > 0; }, "a positive number"));
+}
 
-Check Check::non_negative() { return Check(number_rule([](double x) { return x >= 0; }, "a non-negative number")); }
+Check Check::non_negative() {
+  return Check(number_rule([](double x) { return x >= 0; }, "a non-negative number"));
+}
 
 Check Check::in_range(double lo, double hi) {
   return Check(number_rule([=](double x) { return x >= lo && x <= hi; }, fmt::format("a number in [{}, {}]", lo, hi)));
@@ -296,8 +300,8 @@ Check Check::extents(std::size_t length, bool even) {
   return Check([length, even](const json& v, const std::string& key) {
     if (!v.is_array() || v.empty()) throw_type_error(key, "a non-empty list of positive integers", v);
     if (length > 0 && v.size() != length) {
-      throw ConfigError(fmt::format("config key '{}': expected {} extents (one per direction), got {}", key, length,
-                                    v.size()));
+      throw ConfigError(
+          fmt::format("config key '{}': expected {} extents (one per direction), got {}", key, length, v.size()));
     }
     for (std::size_t i = 0; i < v.size(); ++i) {
       const int64_t x = detail::convert<int64_t>(v[i], fmt::format("{}[{}]", key, i));

@@ -18,7 +18,6 @@
 
 namespace blockspin::support {
 
-
 /// A validation rule for one config value, passed to Config::get / Config::require (checked after the type):
 ///   int64_t n = cfg.get<int64_t>("n_configs", 100, Check::positive());
 ///   auto shape = cfg.require<std::vector<int64_t>>("shape", Check::extents(4, /*even=*/true));
@@ -30,16 +29,16 @@ class Check {
  public:
   using Rule = std::function<void(const nlohmann::json& value, const std::string& key)>;
 
-  Check() = default;                                    // accepts everything
-  static Check positive();                              // number > 0
-  static Check non_negative();                          // number >= 0
-  static Check in_range(double lo, double hi);          // lo <= number <= hi
+  Check() = default;                                      // accepts everything
+  static Check positive();                                // number > 0
+  static Check non_negative();                            // number >= 0
+  static Check in_range(double lo, double hi);            // lo <= number <= hi
   static Check one_of(std::vector<std::string> allowed);  // string is one of `allowed`
   /// Lattice extents: a non-empty list of positive integers; `length` > 0 requires exactly that many;
   /// `even` requires every extent to be even.
   static Check extents(std::size_t length = 0, bool even = false);
 
-  Check operator&(const Check& other) const;            // both rules
+  Check operator&(const Check& other) const;  // both rules
   /// Throws ConfigError naming `key` when `value` breaks a rule.
   void operator()(const nlohmann::json& value, const std::string& key) const;
 
@@ -176,10 +175,10 @@ class Config {
   /// Suggestions come from the keys the program asked for at the same place, when close by edit distance.
   void check_unused() const;
 
-  const nlohmann::json& resolved() const;    // the whole config (root) with defaults filled in
-  std::string path() const;                  // dotted path of this view ("" for root)
+  const nlohmann::json& resolved() const;              // the whole config (root) with defaults filled in
+  std::string path() const;                            // dotted path of this view ("" for root)
   std::string key_path(const std::string& key) const;  // full dotted path of `key` in this view
-  const std::string& source() const;         // the file name (or "<inline>")
+  const std::string& source() const;                   // the file name (or "<inline>")
 
  private:
   Config(std::shared_ptr<detail::ConfigState> state, detail::Path base);

@@ -8,7 +8,8 @@
 namespace blockspin::support {
 
 std::string with_error(double value, double error) {
-  if (!std::isfinite(value) || !std::isfinite(error) || !(error > 0)) return fmt::format("{:.6g} ± {:.2g}", value, error);
+  if (!std::isfinite(value) || !std::isfinite(error) || !(error > 0))
+    return fmt::format("{:.6g} ± {:.2g}", value, error);
   // Scientific notation when the value is large, or small compared to 1 (but not smaller than its error).
   int exp10 = 0;
   const double av = std::fabs(value);

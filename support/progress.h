@@ -14,8 +14,13 @@ class Progress {
  public:
   /// `done` counts work already finished before this process started (e.g. on --resume).
   Progress(std::string what, std::string unit, int64_t total, int64_t done = 0, double interval_seconds = 3.0)
-      : what_(std::move(what)), unit_(std::move(unit)), total_(total), start_done_(done), interval_(interval_seconds),
-        start_(clock::now()), last_(start_) {}
+      : what_(std::move(what)),
+        unit_(std::move(unit)),
+        total_(total),
+        start_done_(done),
+        interval_(interval_seconds),
+        start_(clock::now()),
+        last_(start_) {}
 
   /// Report progress `done` out of total; logs when the interval has passed or the work is complete.
   void update(int64_t done, const std::string& status = "") {

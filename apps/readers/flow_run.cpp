@@ -49,7 +49,9 @@ json deviation(const json& a, const json& b) {
 json estimate_json(const F::Estimate& e) { return e.value ? gamma_json(*e.value) : json{{"error", e.error}}; }
 
 json observables_json(const F::PhiObservables& o) {
-  return {{"abs_m", estimate_json(o.abs_m)}, {"chi", estimate_json(o.chi)}, {"binder", estimate_json(o.binder)},
+  return {{"abs_m", estimate_json(o.abs_m)},
+          {"chi", estimate_json(o.chi)},
+          {"binder", estimate_json(o.binder)},
           {"xi2", estimate_json(o.xi2)}};
 }
 
@@ -86,7 +88,8 @@ FlowRunSetup read_flow_setup(Config& cfg) {
   auto f = cfg.child("flow");
   t.coarse_extents = f.get<std::vector<int64_t>>("coarse_shape", t.coarse_extents, Check::extents(0, true));
   if (t.coarse_extents.size() > 2)
-    throw ConfigError(fmt::format("config key 'flow.coarse_shape': D = {}, expected 1 or 2 extents", t.coarse_extents.size()));
+    throw ConfigError(
+        fmt::format("config key 'flow.coarse_shape': D = {}, expected 1 or 2 extents", t.coarse_extents.size()));
   s.levels = f.get<int64_t>("levels", d.levels, Check::positive() & Check::in_range(1, 8));
   auto& v = s.cnf.field();
   v.dims(static_cast<int64_t>(t.coarse_extents.size()));
@@ -211,8 +214,7 @@ ResumeRules flow_resume_rules() {
 }
 
 namespace {
-FlowRunState load_flow_state(const H5::H5File& f, const fs::path& path, F::FlowTrainer& trainer,
-                             int64_t max_steps) {
+FlowRunState load_flow_state(const H5::H5File& f, const fs::path& path, F::FlowTrainer& trainer, int64_t max_steps) {
   try {
     torch::serialize::InputArchive archive;
     std::istringstream is(read_blob(f, "trainer"));
@@ -268,8 +270,11 @@ json evaluation_json(const F::FlowEvaluation& r, const F::FlowEvalOptions& o) {
   json hmc_obs;
   if (r.hmc) {
     hmc_obs = observables_json(*r.hmc);
-    j["hmc"] = {{"measurements", r.hmc_measurements}, {"chains", o.hmc_chains}, {"acceptance", r.hmc_acceptance},
-                {"trajectory_length", o.hmc.trajectory_length}, {"md_steps", o.hmc.steps}};
+    j["hmc"] = {{"measurements", r.hmc_measurements},
+                {"chains", o.hmc_chains},
+                {"acceptance", r.hmc_acceptance},
+                {"trajectory_length", o.hmc.trajectory_length},
+                {"md_steps", o.hmc.steps}};
   }
   for (const auto& [name, value] : flow_obs.items()) {
     j["observables"][name]["flow"] = value;
@@ -286,14 +291,16 @@ void log_evaluation_warnings(const F::FlowEvaluation& r, const F::FlowEvalOption
     spdlog::info("coarse proposals: τ_int of |m| {:.2f} ± {:.2f} trajectories (pilot) -> stride {}",
                  r.coarse_pilot_tau.tau_int, r.coarse_pilot_tau.tau_int_error, r.coarse_stride);
   if (r.coarse_automatic && !r.coarse_pilot_converged)
-    spdlog::warn("coarse proposals: the pilot ({} trajectories) was shorter than 50 τ_int or found no window; the "
-                 "stride {} may be too small (see coarse_tau_int in metrics.json)",
-                 r.coarse_pilot_tau.n / o.coarse.chains, r.coarse_stride);
+    spdlog::warn(
+        "coarse proposals: the pilot ({} trajectories) was shorter than 50 τ_int or found no window; the "
+        "stride {} may be too small (see coarse_tau_int in metrics.json)",
+        r.coarse_pilot_tau.n / o.coarse.chains, r.coarse_stride);
   const auto& t = r.coarse_round_tau.value;
   if (t && t->tau_int - 2 * t->tau_int_error > 0.5)
-    spdlog::warn("coarse proposals are correlated (τ_int {:.2f} per round, stride {}): the flow's error bars are too "
-                 "small by up to sqrt(2 τ_int); raise eval.coarse_stride or use \"auto\"",
-                 t->tau_int, r.coarse_stride);
+    spdlog::warn(
+        "coarse proposals are correlated (τ_int {:.2f} per round, stride {}): the flow's error bars are too "
+        "small by up to sqrt(2 τ_int); raise eval.coarse_stride or use \"auto\"",
+        t->tau_int, r.coarse_stride);
 }
 
 }  // namespace blockspin::apps

@@ -63,7 +63,7 @@ int64_t flow_levels_before_step(const FlowRunSetup& s, int64_t steps_done);
 /// Run bookkeeping stored with a checkpoint (needed for a bitwise-identical resume of the best-model tracking).
 struct FlowRunState {
   double seconds = 0;
-  double ess_ema = 0;       ///< moving average of the batch ESS/N (0.9 old + 0.1 new)
+  double ess_ema = 0;        ///< moving average of the batch ESS/N (0.9 old + 0.1 new)
   double best_ess_ema = -1;  ///< best moving average at a checkpoint so far (DIR/best.h5)
   int64_t best_step = -1;
 };

@@ -30,9 +30,10 @@ namespace {
 void check_coarse_extents(const std::vector<int64_t>& shape, const std::string& key) {
   for (size_t d = 0; d < shape.size(); ++d)
     if (shape[d] < 2)
-      throw ConfigError(fmt::format("config key '{}': coarse extent {} in direction {} is < 2 (the coarse lattice "
-                                    "needs extents >= 2; the fine lattice has twice the extents)",
-                                    key, shape[d], d));
+      throw ConfigError(
+          fmt::format("config key '{}': coarse extent {} in direction {} is < 2 (the coarse lattice "
+                      "needs extents >= 2; the fine lattice has twice the extents)",
+                      key, shape[d], d));
 }
 
 /// Reads the `inputs` list: file names, optional per-input limits and β (from the ensemble's config).
@@ -84,8 +85,8 @@ std::vector<FpInputSpec> read_inputs(Config& cfg, std::vector<int64_t>& shape, i
       s.beta = file_config["action"]["beta"].get<double>();
       const auto name = file_config["action"].value("name", std::string("wilson"));
       if (name != "wilson")
-        spdlog::warn("{} '{}': generated with the {} action, not Wilson; its β = {} is stored as beta_wil", key,
-                     s.path, name, s.beta);
+        spdlog::warn("{} '{}': generated with the {} action, not Wilson; its β = {} is stored as beta_wil", key, s.path,
+                     name, s.beta);
     } else if (in.has("beta")) {
       s.beta = in.require<double>("beta", Check::positive());
     } else {
@@ -127,7 +128,8 @@ FpDataSetup read_fp_data_setup(Config& cfg) {
     // The coarse shape and group come from the files; if given in the config they must agree.
     if (cfg.has("lattice.shape")) {
       if (read_shape(cfg) != s.shape)
-        throw ConfigError(fmt::format("config key 'lattice.shape': the input ensembles are {}", fmt::join(s.shape, "x")));
+        throw ConfigError(
+            fmt::format("config key 'lattice.shape': the input ensembles are {}", fmt::join(s.shape, "x")));
     } else {
       cfg.get<std::vector<int64_t>>("lattice.shape", s.shape);
     }
@@ -157,11 +159,13 @@ FpDataSetup read_fp_data_setup(Config& cfg) {
                       : start == "unblocked" ? L::FpStartPolicy::unblocked
                                              : L::FpStartPolicy::alternative;
   if (s.instantons && s.shape.size() != 4)
-    throw ConfigError(fmt::format("config key 'instantons.enabled': BPST instantons need a 4D lattice, got {}D",
-                                  s.shape.size()));
-  if (s.instantons && s.rho.empty()) throw ConfigError("config key 'instantons.rho': expected a non-empty list of radii");
+    throw ConfigError(
+        fmt::format("config key 'instantons.enabled': BPST instantons need a 4D lattice, got {}D", s.shape.size()));
+  if (s.instantons && s.rho.empty())
+    throw ConfigError("config key 'instantons.rho': expected a non-empty list of radii");
   if (!has_inputs && !has_generate && !s.instantons)
-    throw ConfigError("config key 'inputs': no coarse configurations (give 'inputs', 'generate' or enable 'instantons')");
+    throw ConfigError(
+        "config key 'inputs': no coarse configurations (give 'inputs', 'generate' or enable 'instantons')");
 
   auto b = cfg.child("blocking");
   const L::BlockingOptions defaults;
@@ -173,9 +177,10 @@ FpDataSetup read_fp_data_setup(Config& cfg) {
   bo.smearing.s_d = sm.get<double>("s_d", defaults.smearing.s_d, Check::in_range(0, 1));
   bo.smearing.s_hd = sm.get<double>("s_hd", defaults.smearing.s_hd, Check::in_range(0, 1));
   if (const double s0 = L::smearing_s0(bo.smearing, static_cast<int64_t>(s.shape.size())); !(s0 > 0))
-    throw ConfigError(fmt::format("config key 'blocking.smearing': the weights leave s0 = {:g} for the link itself; it "
-                                  "must stay positive (lower s_pl, s_d, s_hd)",
-                                  s0));
+    throw ConfigError(
+        fmt::format("config key 'blocking.smearing': the weights leave s0 = {:g} for the link itself; it "
+                    "must stay positive (lower s_pl, s_d, s_hd)",
+                    s0));
 
   auto f = cfg.child("fine_action");
   s.fine_name = f.get<std::string>("name", "wilson", Check::one_of(L::GaugeAction::names()));
@@ -229,7 +234,8 @@ std::vector<io::FpCoarse> load_inputs(const FpDataSetup& s) {
       } catch (const std::invalid_argument& err) {
         std::string msg = err.what();
         const std::string prefix = "gauge field: link not in SU(" + std::to_string(s.N) + ") at batch 0, ";
-        if (msg.rfind(prefix, 0) == 0) msg = "link not in SU(" + std::to_string(s.N) + ") at " + msg.substr(prefix.size());
+        if (msg.rfind(prefix, 0) == 0)
+          msg = "link not in SU(" + std::to_string(s.N) + ") at " + msg.substr(prefix.size());
         throw InputError(fmt::format("inputs[{}] '{}': configuration {}: {}", i, in.path, k, msg));
       }
     }

@@ -25,21 +25,21 @@ int64_t read_group(Config& cfg, const std::string& key) {
     const int64_t n = std::stoll(m[1].str());
     if (n >= 2 && n <= 16) return n;
   }
-  throw ConfigError("config key '" + cfg.key_path(key) + "': expected a group SU(N) with 2 <= N <= 16, e.g. \"SU3\", got \"" +
-                    name + "\"");
+  throw ConfigError("config key '" + cfg.key_path(key) +
+                    "': expected a group SU(N) with 2 <= N <= 16, e.g. \"SU3\", got \"" + name + "\"");
 }
 
-void check_memory(const Config& cfg, const std::string& key, int64_t batch, const std::vector<int64_t>& shape, int64_t N,
-                  torch::Dtype dtype) {
+void check_memory(const Config& cfg, const std::string& key, int64_t batch, const std::vector<int64_t>& shape,
+                  int64_t N, torch::Dtype dtype) {
   double bytes = static_cast<double>(batch) * static_cast<double>(shape.size()) * static_cast<double>(N * N) *
                  (dtype == torch::kFloat ? 8.0 : 16.0);
   for (auto x : shape) bytes *= static_cast<double>(x);
   const double memory = static_cast<double>(::sysconf(_SC_PHYS_PAGES)) * static_cast<double>(::sysconf(_SC_PAGE_SIZE));
   if (memory > 0 && bytes > 0.5 * memory)
-    throw ConfigError(fmt::format("config key '{}': {} SU({}) field(s) on {} need {:.3g} GiB for the links alone; this "
-                                  "machine has {:.3g} GiB of memory",
-                                  cfg.key_path(key), batch, N, fmt::join(shape, "x"), bytes / (1 << 30),
-                                  memory / (1 << 30)));
+    throw ConfigError(
+        fmt::format("config key '{}': {} SU({}) field(s) on {} need {:.3g} GiB for the links alone; this "
+                    "machine has {:.3g} GiB of memory",
+                    cfg.key_path(key), batch, N, fmt::join(shape, "x"), bytes / (1 << 30), memory / (1 << 30)));
 }
 
 torch::Device read_device(Config& cfg) {
@@ -87,22 +87,25 @@ lattice::GaugeAction read_gauge_action(Config& a) {
   return lattice::GaugeAction::from_name(name, beta, c1);
 }
 
-lattice::McAlgorithm read_mc_algorithm(Config& alg, const std::vector<int64_t>& shape, const lattice::GaugeAction& action,
-                              const std::string& shape_key, const std::optional<std::string>& default_name) {
+lattice::McAlgorithm read_mc_algorithm(Config& alg, const std::vector<int64_t>& shape,
+                                       const lattice::GaugeAction& action, const std::string& shape_key,
+                                       const std::optional<std::string>& default_name) {
   lattice::McAlgorithm a;
   const auto names = Check::one_of({"hmc", "heatbath"});
   const std::string name =
       default_name ? alg.get<std::string>("name", *default_name, names) : alg.require<std::string>("name", names);
   a.kind = name == "hmc" ? lattice::McKind::hmc : lattice::McKind::heatbath;
   if (a.kind == lattice::McKind::hmc) {
-    a.hmc.trajectory_length = alg.get<double>("trajectory_length", 1.0, Check::positive());
-    a.hmc.steps = alg.get<int64_t>("steps", 10, Check::positive());
+    const lattice::HmcOptions d;  // defaults live in the library
+    a.hmc.trajectory_length = alg.get<double>("trajectory_length", d.trajectory_length, Check::positive());
+    a.hmc.steps = alg.get<int64_t>("steps", d.steps, Check::positive());
     a.hmc.integrator = lattice::integrator_from_name(
-        alg.get<std::string>("integrator", "omelyan", Check::one_of({"leapfrog", "omelyan"})));
-    a.hmc.reunitarise = alg.get<bool>("reunitarise", false);
+        alg.get<std::string>("integrator", d.integrator == lattice::Integrator::Omelyan ? "omelyan" : "leapfrog",
+                             Check::one_of({"leapfrog", "omelyan"})));
+    a.hmc.reunitarise = alg.get<bool>("reunitarise", d.reunitarise);
     a.accept_all_therm = alg.get<int64_t>("accept_all_therm", 10, Check::non_negative());
   } else {
-    a.heatbath.or_steps = alg.get<int64_t>("or_steps", 3, Check::non_negative());
+    a.heatbath.or_steps = alg.get<int64_t>("or_steps", lattice::HeatbathOptions{}.or_steps, Check::non_negative());
     try {
       lattice::check_heatbath_geometry(shape, action);
     } catch (const std::invalid_argument& e) {

@@ -29,17 +29,18 @@ torch::Device read_device(Config& cfg);
 torch::Dtype read_dtype(Config& cfg);
 /// ConfigError naming `key` when `batch` SU(N) gauge fields on `shape` (the links alone, `dtype` precision) need more
 /// than half of this machine's memory: says how much was asked for and how much there is.
-void check_memory(const Config& cfg, const std::string& key, int64_t batch, const std::vector<int64_t>& shape, int64_t N,
-                  torch::Dtype dtype);
+void check_memory(const Config& cfg, const std::string& key, int64_t batch, const std::vector<int64_t>& shape,
+                  int64_t N, torch::Dtype dtype);
 /// `key` (default "wilson_loops"): list of [m, n] loop extents, default [[1,1],[1,2],[2,2]].
 std::vector<std::pair<int64_t, int64_t>> read_wilson_loops(Config& cfg, const std::string& key = "wilson_loops");
 /// A gauge action object {name, beta, c1 (rectangle only)}.
 lattice::GaugeAction read_gauge_action(Config& action_cfg);
 
 /// Reads a gauge Monte Carlo `algorithm` block: `name` = "hmc" (trajectory_length, steps, integrator, reunitarise,
-/// accept_all_therm) or "heatbath" (or_steps); its `name` is required unless `default_name` is given). The heatbath's colouring must fit `shape`
-/// for `action`, otherwise a ConfigError names `shape_key`.
-lattice::McAlgorithm read_mc_algorithm(Config& alg, const std::vector<int64_t>& shape, const lattice::GaugeAction& action,
-                              const std::string& shape_key, const std::optional<std::string>& default_name = {});
+/// accept_all_therm) or "heatbath" (or_steps); its `name` is required unless `default_name` is given). The heatbath's
+/// colouring must fit `shape` for `action`, otherwise a ConfigError names `shape_key`.
+lattice::McAlgorithm read_mc_algorithm(Config& alg, const std::vector<int64_t>& shape,
+                                       const lattice::GaugeAction& action, const std::string& shape_key,
+                                       const std::optional<std::string>& default_name = {});
 
 }  // namespace blockspin::apps

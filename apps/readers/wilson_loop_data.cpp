@@ -39,7 +39,8 @@ std::vector<LoopSet> generate_wilson_loop_data(const WilsonLoopDataOptions& o,
     int64_t n;
   };
   // Training and validation configurations come from the same chains' generator but are separate chains.
-  std::vector<std::pair<std::string, Block>> plan{{"train", {o.train_shape, o.n_train}}, {"val", {o.train_shape, o.n_val}}};
+  std::vector<std::pair<std::string, Block>> plan{{"train", {o.train_shape, o.n_train}},
+                                                  {"val", {o.train_shape, o.n_val}}};
   for (const auto& s : o.test_shapes) plan.push_back({"test_" + shape_label(s), {s, o.n_test}});
   const int64_t total = static_cast<int64_t>(plan.size() * o.betas.size());
   int64_t done = 0;
@@ -71,12 +72,13 @@ void write_wilson_loop_data(const std::filesystem::path& path, const std::vector
       write_tensor(g, "targets", s.targets);
       g.close();
     }
-    write_attribute(f, "splits", nlohmann::json([&] {
-                                   std::vector<std::string> names;
-                                   for (const auto& s : sets) names.push_back(s.name);
-                                   return names;
-                                 }())
-                                     .dump());
+    write_attribute(f, "splits",
+                    nlohmann::json([&] {
+                      std::vector<std::string> names;
+                      for (const auto& s : sets) names.push_back(s.name);
+                      return names;
+                    }())
+                        .dump());
     write_attribute(f, "config", config.dump());
   });
 }
@@ -91,9 +93,9 @@ std::vector<LoopSet> read_wilson_loop_data(const std::filesystem::path& path, co
     LoopSet s{name, read_tensor(g, "links"), read_tensor(g, "beta"), read_tensor(g, "targets")};
     const auto n = s.links.size(0);
     if (s.beta.dim() != 1 || s.beta.size(0) != n || s.targets.size(0) != n)
-      throw std::runtime_error(fmt::format("'{}': split '{}' has inconsistent sizes (links [{}], beta [{}], targets [{}])",
-                                           path.string(), name, fmt::join(s.links.sizes(), ", "),
-                                           fmt::join(s.beta.sizes(), ", "), fmt::join(s.targets.sizes(), ", ")));
+      throw std::runtime_error(fmt::format(
+          "'{}': split '{}' has inconsistent sizes (links [{}], beta [{}], targets [{}])", path.string(), name,
+          fmt::join(s.links.sizes(), ", "), fmt::join(s.beta.sizes(), ", "), fmt::join(s.targets.sizes(), ", ")));
     sets.push_back(std::move(s));
   }
   return sets;

@@ -29,8 +29,8 @@ struct WilsonLoopDataOptions {
   int64_t n_train = 100;  ///< configurations per β in the training split
   int64_t n_val = 10;     ///< configurations per β in the validation split (same shape as training)
   std::vector<std::vector<int64_t>> test_shapes;
-  int64_t n_test = 8;     ///< configurations per β and test shape
-  int64_t n_therm = 50;   ///< heatbath updates (each with or_steps overrelaxation sweeps) from a hot start
+  int64_t n_test = 8;    ///< configurations per β and test shape
+  int64_t n_therm = 50;  ///< heatbath updates (each with or_steps overrelaxation sweeps) from a hot start
   int64_t or_steps = 1;
   int64_t seed = 1;
   torch::Device device = torch::kCPU;

@@ -182,13 +182,13 @@ TEST_F(FpDataTest, BadInputIsRejectedBeforeWriting) {
   ASSERT_EQ(run_blockspin(cmd("done")).status, 0);
   const auto before = bytes(dir / "done" / "fp_data.h5");
   const std::vector<std::pair<std::string, std::string>> cases{
-      {"--set minimiser.grad_tl=1e-6", "minimiser.grad_tl"},           // unknown key
-      {"--set lattice.shape=[1,2,2,2]", "lattice.shape"},             // coarse extent 1
+      {"--set minimiser.grad_tl=1e-6", "minimiser.grad_tl"},  // unknown key
+      {"--set lattice.shape=[1,2,2,2]", "lattice.shape"},     // coarse extent 1
       {"--set minimiser.grad_tol=0", "minimiser.grad_tol"},
       {"--set fine_action.name=wilsn", "fine_action.name"},
-      {"--set fine_action.beta=6", "fine_action.beta"},               // the fine action is β-free
+      {"--set fine_action.beta=6", "fine_action.beta"},  // the fine action is β-free
       {"--set generate.n_configs=3 --set generate.n_chains=2", "generate.n_configs"},
-      {"--set inputs=[{\\\"ensemble\\\":\\\"x.h5\\\"}]", "inputs"},   // both sources
+      {"--set inputs=[{\\\"ensemble\\\":\\\"x.h5\\\"}]", "inputs"},  // both sources
       {"--set instantons.start=\\\"random\\\"", "instantons.start"},
   };
   for (const auto& [extra, key] : cases) {

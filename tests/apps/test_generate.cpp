@@ -113,7 +113,7 @@ TEST_F(GenerateTest, BadInputIsRejectedBeforeWriting) {
       {"--set action.beta=-2", "action.beta"},
       {"--set lattice.shape=[4,3,2,2]", "lattice.shape"},  // odd extent: no parallel heatbath
       {"--set group=SU1", "group"},
-      {"--set n_configs=5", "n_configs"},  // not a multiple of n_chains
+      {"--set n_configs=5", "n_configs"},              // not a multiple of n_chains
       {"--set algorithm.steps=3", "algorithm.steps"},  // an HMC key in a heatbath run
   };
   for (const auto& [extra, key] : cases) {
@@ -127,7 +127,8 @@ TEST_F(GenerateTest, BadInputIsRejectedBeforeWriting) {
 TEST_F(GenerateTest, MeasureAndConvertRoundTrip) {
   ASSERT_EQ(run_blockspin(gen("hmc.json", "e")).status, 0);
   // SU(3) 4D ensemble -> NERSC files -> HDF5 ensemble: identical links (64-bit).
-  auto to_nersc = run_blockspin("convert --in " + (dir / "e" / "ensemble.h5").string() + " --out " + (dir / "nersc").string());
+  auto to_nersc =
+      run_blockspin("convert --in " + (dir / "e" / "ensemble.h5").string() + " --out " + (dir / "nersc").string());
   ASSERT_EQ(to_nersc.status, 0) << to_nersc.output;
   auto back = run_blockspin("convert --in " + (dir / "nersc").string() + " --out " + (dir / "back").string());
   ASSERT_EQ(back.status, 0) << back.output;
@@ -157,8 +158,8 @@ TEST_F(GenerateTest, MeasureAndConvertRoundTrip) {
   EXPECT_NE(corrupt.output.find("CHECKSUM"), std::string::npos) << corrupt.output;
   EXPECT_FALSE(fs::exists(dir / "never"));
   // measure: plaquette equals the stored per-configuration plaquettes' mean; flow gives t2E curve.
-  auto m = run_blockspin("measure --ensemble " + (dir / "e" / "ensemble.h5").string() + " --out " + (dir / "m").string() +
-               " --set flow.t_max=0.2");
+  auto m = run_blockspin("measure --ensemble " + (dir / "e" / "ensemble.h5").string() + " --out " +
+                         (dir / "m").string() + " --set flow.t_max=0.2");
   ASSERT_EQ(m.status, 0) << m.output;
   auto j = nlohmann::json::parse(std::ifstream(dir / "m" / "measurements.json"));
   EXPECT_NEAR(j["observables"]["plaquette"]["mean"].get<double>(), a.plaquette.mean().item<double>(), 1e-12);

@@ -127,7 +127,9 @@ TEST_F(TrainTest, ResumeAfterCrashGivesIdenticalWeights) {
 
 TEST_F(TrainTest, DivergenceStopsAndKeepsTheLastGoodCheckpoint) {
   // a learning rate that grows by ~1e27 per step makes the loss overflow after a few steps
-  auto r = run_blockspin(train("nan", "--set training.lr=0.001 training.lr_final=1e300 training.checkpoint_every=2 --set baseline.enabled=false"));
+  auto r = run_blockspin(train(
+      "nan",
+      "--set training.lr=0.001 training.lr_final=1e300 training.checkpoint_every=2 --set baseline.enabled=false"));
   ASSERT_EQ(r.status, 5) << r.output;  // numerical stop (README, "Exit codes")
   EXPECT_NE(r.output.find("non-finite"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("last good checkpoint (step "), std::string::npos) << r.output;

@@ -116,8 +116,9 @@ TEST_F(TrainFlowTest, WritesMetricsCheckpointAndPlots) {
   // automatic coarse stride (the default): pilot τ_int, the stride it implies, and the per-round check
   EXPECT_EQ(m["config"]["eval"]["coarse_stride"], "auto");
   ASSERT_TRUE(m["coarse_pilot_tau_int"]["tau_int"].is_number()) << m.dump();
-  EXPECT_EQ(m["coarse_stride"].get<int64_t>(),
-            std::max<int64_t>(1, static_cast<int64_t>(std::ceil(4 * m["coarse_pilot_tau_int"]["tau_int"].get<double>()))));
+  EXPECT_EQ(
+      m["coarse_stride"].get<int64_t>(),
+      std::max<int64_t>(1, static_cast<int64_t>(std::ceil(4 * m["coarse_pilot_tau_int"]["tau_int"].get<double>()))));
   EXPECT_TRUE(m["coarse_tau_int"]["tau_int"].is_number()) << m.dump();
   EXPECT_EQ(m["ode_steps"], m["ode_steps_trained"]);
   EXPECT_EQ(m["fine_shape"], json::parse("[4, 4]"));
@@ -139,7 +140,8 @@ TEST_F(TrainFlowTest, WritesMetricsCheckpointAndPlots) {
   while (std::getline(in, line)) {
     const auto j = json::parse(line);
     EXPECT_EQ(j["step"].get<int64_t>(), ++n);
-    for (const char* key : {"loss", "ess_per_n", "kappa", "lambda", "lr", "bank_ess"}) EXPECT_TRUE(j.contains(key)) << key;
+    for (const char* key : {"loss", "ess_per_n", "kappa", "lambda", "lr", "bank_ess"})
+      EXPECT_TRUE(j.contains(key)) << key;
   }
   EXPECT_EQ(n, 6);
   for (const char* f : {"ess.gp", "ess.dat", "couplings.gp", "couplings.dat", "config.json", "checkpoint.h5"})
@@ -247,7 +249,7 @@ TEST_F(TrainFlowTest, SampleFromATrainedModel) {
   const auto m = read_json(dir / "samples" / "metrics.json");
   EXPECT_EQ(m["coarse_stride"], 3);
   EXPECT_FALSE(m.contains("coarse_pilot_tau_int"));
-  EXPECT_EQ(m["ode_steps"], 5);         // the evaluated map
+  EXPECT_EQ(m["ode_steps"], 5);                                                               // the evaluated map
   EXPECT_EQ(m["ode_steps_trained"], read_json(dir / "model" / "metrics.json")["ode_steps"]);  // the checkpoint's
   EXPECT_GT(m["ess"].get<double>(), 0.0);
   EXPECT_LE(m["ess"].get<double>(), 1.0);

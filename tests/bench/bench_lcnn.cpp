@@ -22,7 +22,8 @@ blockspin::lcnn::LcnnModel fp_model(bool dbl) {
                {"type": "lconvbilin", "out": 24, "kernel_size": 2},
                {"type": "lconvbilin", "out": 24, "kernel_size": 1},
                {"type": "trace"}, {"type": "linear", "out": 1}],
-    "sum_sites": true})"), 4);
+    "sum_sites": true})"),
+                                           4);
   model->to(dbl ? torch::kDouble : torch::kFloat);
   return model;
 }
@@ -63,5 +64,9 @@ const std::vector<std::vector<int64_t>> kArgs{{4, 8}, {1, 0}};
 }  // namespace
 
 BENCHMARK(BM_LcnnForward)->ArgsProduct(kArgs)->ArgNames({"L", "double"})->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_LcnnTrainingStep)->ArgsProduct(kArgs)->ArgNames({"L", "double"})->Unit(benchmark::kMillisecond)->Iterations(2);
+BENCHMARK(BM_LcnnTrainingStep)
+    ->ArgsProduct(kArgs)
+    ->ArgNames({"L", "double"})
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(2);
 BENCHMARK_MAIN();

@@ -51,5 +51,9 @@ const std::vector<std::vector<int64_t>> kArgs{{1, 8}, {1, 0}};
 }  // namespace
 
 BENCHMARK(BM_HmcTrajectory)->ArgsProduct(kArgs)->ArgNames({"batch", "double"})->Unit(benchmark::kSecond)->Iterations(2);
-BENCHMARK(BM_HeatbathUpdate)->ArgsProduct(kArgs)->ArgNames({"batch", "double"})->Unit(benchmark::kSecond)->Iterations(2);
+BENCHMARK(BM_HeatbathUpdate)
+    ->ArgsProduct(kArgs)
+    ->ArgNames({"batch", "double"})
+    ->Unit(benchmark::kSecond)
+    ->Iterations(2);
 BENCHMARK_MAIN();

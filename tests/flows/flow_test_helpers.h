@@ -1,4 +1,5 @@
-// Shared fixtures for the flows tests: double options, seeded fields, random non-zero CNF weights, brute-force Jacobians.
+// Shared fixtures for the flows tests: double options, seeded fields, random non-zero CNF weights, brute-force
+// Jacobians.
 #pragma once
 
 #include <gtest/gtest.h>

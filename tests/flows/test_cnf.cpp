@@ -16,9 +16,7 @@ CNF random_cnf(int64_t steps, bool adjoint = false, double scale = 0.25, uint64_
   randomise(*cnf, seed, scale);
   return cnf;
 }
-FlowState start_state(uint64_t seed) {
-  return {random_field({3, 4, 4}, seed), random_field({3}, seed + 1)};
-}
+FlowState start_state(uint64_t seed) { return {random_field({3, 4, 4}, seed), random_field({3}, seed + 1)}; }
 /// Round-trip error max |Ψ − F⁻¹(F(Ψ))| and the same for log p.
 std::pair<double, double> round_trip_error(int64_t steps) {
   auto cnf = random_cnf(steps);
@@ -34,7 +32,7 @@ TEST(CNF, ForwardMovesTheFieldAndReverseUndoesItToIntegrationAccuracy) {
   torch::NoGradGuard no_grad;
   auto s = start_state(43);
   auto f = cnf->forward(s);
-  EXPECT_GT(max_abs_diff(f.phi, s.phi), 0.1);           // far from the identity
+  EXPECT_GT(max_abs_diff(f.phi, s.phi), 0.1);  // far from the identity
   EXPECT_GT(max_abs_diff(f.log_prob, s.log_prob), 0.1);
   auto [e_phi, e_lp] = round_trip_error(100);
   EXPECT_LT(e_phi, 1e-10);
@@ -43,7 +41,7 @@ TEST(CNF, ForwardMovesTheFieldAndReverseUndoesItToIntegrationAccuracy) {
 
 TEST(CNF, RoundTripErrorConvergesWithFourthOrder) {
   auto e5 = round_trip_error(5), e10 = round_trip_error(10);
-  EXPECT_GT(e5.first, 1e-9);                           // the test sees a non-trivial error at all
+  EXPECT_GT(e5.first, 1e-9);  // the test sees a non-trivial error at all
   const double order = std::log2(e5.first / e10.first);
   EXPECT_GT(order, 3.5) << e5.first << " " << e10.first;
   EXPECT_LT(order, 6.0);
@@ -102,7 +100,8 @@ TEST(CNF, ReverseFlowAlsoHasAdjointGradients) {
     return torch::autograd::grad({loss}, {psi, cnf->field->weight});
   };
   auto gb = grad_of_reverse(false), ga = grad_of_reverse(true);
-  for (size_t i = 0; i < gb.size(); ++i) EXPECT_LT(max_abs_diff(ga[i], gb[i]), 1e-6 * (1 + gb[i].abs().max().item<double>()));
+  for (size_t i = 0; i < gb.size(); ++i)
+    EXPECT_LT(max_abs_diff(ga[i], gb[i]), 1e-6 * (1 + gb[i].abs().max().item<double>()));
   EXPECT_GT(gb[1].abs().max().item<double>(), 1e-6);
 }
 

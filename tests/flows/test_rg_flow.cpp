@@ -15,7 +15,8 @@ namespace lat = blockspin::lattice;
 
 namespace {
 RGFlow make_flow(int64_t levels, int64_t steps, double scale, uint64_t seed, double sigma = 0.8) {
-  RGFlow flow(RGFlowOptions(levels, CNFOptions(small_field_options(2)).steps(steps)).noise(BlockNoiseOptions().sigma(sigma)));
+  RGFlow flow(
+      RGFlowOptions(levels, CNFOptions(small_field_options(2)).steps(steps)).noise(BlockNoiseOptions().sigma(sigma)));
   if (scale > 0) randomise(*flow, seed, scale);
   return flow;
 }
@@ -113,11 +114,17 @@ TEST(RGFlow, IdentityFlowOnFreeTheoryGivesTheExactGaussianPushForward) {
   auto phi_c = random_field({4, L, L}, 58);
   auto out = flow->forward(FlowState{phi_c, -lat::scalar_action(phi_c, c) - logZ}, gen);
   // Covariances: C_c = M⁻¹ from the action's Hessian, U from the upsampling Jacobian.
-  auto Mpos = jacobian([&](const torch::Tensor& v) { return lat::scalar_action_derivative(v.view({1, L, L}), c); },
-                       torch::zeros({V}, real()));
+  auto Mpos = jacobian(
+      [&](const torch::Tensor& v) {
+        return lat::scalar_action_derivative(v.view({1, L, L}), c);
+      },
+      torch::zeros({V}, real()));
   auto U = jacobian([](const torch::Tensor& v) { return upsample(v.view({1, 2, 2})); }, torch::zeros({V}, real()));
-  auto P = jacobian([](const torch::Tensor& v) { return block_zero_sum_part(v.view({1, 4, 4})); },
-                    torch::zeros({16}, real()));
+  auto P = jacobian(
+      [](const torch::Tensor& v) {
+        return block_zero_sum_part(v.view({1, 4, 4}));
+      },
+      torch::zeros({16}, real()));
   auto C = U.mm(torch::inverse(Mpos)).mm(U.t()) + sigma * sigma * P;
   auto x = out.phi.flatten(1);
   auto quad = torch::einsum("bi,ij,bj->b", {x, torch::inverse(C), x});

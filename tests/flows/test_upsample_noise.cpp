@@ -14,8 +14,7 @@ TEST(Upsample, CopiesEverySiteIntoItsBlockAndBlockAverageIsItsLeftInverse) {
   auto psi = upsample(phi);
   ASSERT_EQ(psi.sizes(), (std::vector<int64_t>{2, 6, 4}));
   for (int64_t x = 0; x < 6; ++x)
-    for (int64_t y = 0; y < 4; ++y)
-      EXPECT_EQ(psi[1][x][y].item<double>(), phi[1][x / 2][y / 2].item<double>());
+    for (int64_t y = 0; y < 4; ++y) EXPECT_EQ(psi[1][x][y].item<double>(), phi[1][x / 2][y / 2].item<double>());
   EXPECT_LT(max_abs_diff(block_average(psi), phi), 1e-15);
   for (auto shape : std::vector<std::vector<int64_t>>{{3, 5}, {2, 2, 3, 2}}) {
     auto p = random_field(shape, 12);
@@ -83,7 +82,7 @@ TEST(BlockNoise, LogProbIsTheEquation19GaussianOnTheZeroSumSubspace) {
   EXPECT_LT(max_abs_diff(noise->log_prob(zeta), expect), 1e-12);
   // Wrong σ must be visible.
   EXPECT_GT(max_abs_diff(noise->log_prob(zeta), eq19_log_density(noise_coordinates_2d(zeta), 1.1 * sigma, n) -
-                                                     0.5 * blocks * std::log(double(n))),
+                                                    0.5 * blocks * std::log(double(n))),
             1e-2);
 }
 

@@ -46,7 +46,10 @@ TEST(VectorField, StartsAsTheIdentityFlow) {
 }
 
 TEST(VectorField, DivergenceEqualsAutogradTraceOfTheJacobian) {
-  struct Case { std::vector<int64_t> shape; int64_t K; };
+  struct Case {
+    std::vector<int64_t> shape;
+    int64_t K;
+  };
   // The last two cases wrap around the periodic lattice (offset ±2 ≡ 0 on extent 2; ±1 both hit the same neighbour).
   for (const auto& c : std::vector<Case>{{{2, 4, 4}, 2}, {{2, 6}, 3}, {{2, 4, 2, 2}, 2}, {{2, 2, 4}, 3}, {{2, 2}, 3}}) {
     const int64_t D = int64_t(c.shape.size()) - 1;

@@ -151,8 +151,8 @@ TEST_F(H5Dir, RealAndIntegerTensors) {
   const torch::Tensor f64 = torch::randn({3, 2, 2}, torch::kDouble) * 1e300;
   EXPECT_TRUE(bitwise_equal(round_trip(f64), f64));
 
-  const torch::Tensor i64 = torch::tensor({std::numeric_limits<int64_t>::min(), int64_t{-1}, int64_t{0},
-                                           std::numeric_limits<int64_t>::max()});
+  const torch::Tensor i64 = torch::tensor(
+      {std::numeric_limits<int64_t>::min(), int64_t{-1}, int64_t{0}, std::numeric_limits<int64_t>::max()});
   EXPECT_TRUE(bitwise_equal(round_trip(i64), i64));
   const torch::Tensor i32 = torch::arange(-6, 6, torch::kInt).reshape({3, 4});
   EXPECT_TRUE(bitwise_equal(round_trip(i32), i32.to(torch::kLong)));
@@ -204,8 +204,8 @@ TEST_F(H5Dir, EmptyTensors) {
 TEST_F(H5Dir, SlicesOfAChunkedDataset) {
   torch::manual_seed(4);
   const torch::Tensor U = torch::randn({6, 4, 8, 8, 8, 3, 3}, torch::kComplexDouble);  // 288 KiB per configuration
-  const torch::Tensor w = torch::randn({50, 1000}, torch::kDouble);                   // 8000 B rows: 32 per chunk
-  const torch::Tensor phi = torch::randn({7, 3});                                     // all in one chunk
+  const torch::Tensor w = torch::randn({50, 1000}, torch::kDouble);                    // 8000 B rows: 32 per chunk
+  const torch::Tensor phi = torch::randn({7, 3});                                      // all in one chunk
   const fs::path file = root_ / "ensemble.h5";
   write_h5_atomic(file, "ensemble", "1", [&](H5::H5File& f) {
     H5::Group g = f.createGroup("configs");
@@ -266,7 +266,7 @@ TEST_F(H5Dir, Attributes) {
     write_attribute(f, "tiny", -std::numeric_limits<double>::denorm_min());
     write_attribute(f, "step", int64_t{123456789012345});
     write_attribute(f, "min", std::numeric_limits<int64_t>::min());
-    write_attribute(f, "count", 42);        // int
+    write_attribute(f, "count", 42);  // int
     write_attribute(f, "size", std::size_t{7});
     write_attribute(f, "replaced", 1.0);
     write_attribute(f, "replaced", "now a string");  // replaces, also across types
@@ -482,9 +482,8 @@ TEST_F(H5Dir, ExceptionInFillLeavesNothingBehind) {
   EXPECT_THROW(write_h5_atomic(file, "ensemble", "1", [](H5::H5File&) { throw std::runtime_error("boom"); }),
                std::runtime_error);
   // A raw H5Cpp exception inside fill becomes an OutputError naming the target.
-  const std::string msg = write_error([&] {
-    write_h5_atomic(file, "ensemble", "1", [](H5::H5File& f) { f.openDataSet("does_not_exist"); });
-  });
+  const std::string msg = write_error(
+      [&] { write_h5_atomic(file, "ensemble", "1", [](H5::H5File& f) { f.openDataSet("does_not_exist"); }); });
   EXPECT_CONTAINS(msg, "cannot write '" + file.string() + "'");
   EXPECT_EQ(slurp(file), before);
   EXPECT_EQ(entries(), std::vector<std::string>{"out.h5"});

@@ -210,16 +210,16 @@ TEST_P(NerscHandEncoded, LinksLandAtTheirPositions) {
   EXPECT_NEAR(u.imag(), std::sin(a), e.bytes == 8 ? 1e-15 : 1e-7);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    ByteOrders, NerscHandEncoded,
-    ::testing::Values(Encoding{3, 8, true, "IEEE64BIG"}, Encoding{2, 8, true, "IEEE64BIG"},
-                      Encoding{3, 4, true, "IEEE32BIG"}, Encoding{2, 4, true, "IEEE32BIG"},
-                      Encoding{3, 8, false, "IEEE64LITTLE"}, Encoding{2, 4, false, "IEEE32LITTLE"},
-                      Encoding{3, 8, true, "IEEE64"}, Encoding{3, 4, false, "IEEE32"}),  // Grid's little-endian IEEE32
-    [](const ::testing::TestParamInfo<Encoding>& info) {
-      return info.param.floating_point + (info.param.rows == 2 ? "_two_rows" : "_3x3") + "_" +
-             std::to_string(info.index);
-    });
+INSTANTIATE_TEST_SUITE_P(ByteOrders, NerscHandEncoded,
+                         ::testing::Values(Encoding{3, 8, true, "IEEE64BIG"}, Encoding{2, 8, true, "IEEE64BIG"},
+                                           Encoding{3, 4, true, "IEEE32BIG"}, Encoding{2, 4, true, "IEEE32BIG"},
+                                           Encoding{3, 8, false, "IEEE64LITTLE"}, Encoding{2, 4, false, "IEEE32LITTLE"},
+                                           Encoding{3, 8, true, "IEEE64"},
+                                           Encoding{3, 4, false, "IEEE32"}),  // Grid's little-endian IEEE32
+                         [](const ::testing::TestParamInfo<Encoding>& info) {
+                           return info.param.floating_point + (info.param.rows == 2 ? "_two_rows" : "_3x3") + "_" +
+                                  std::to_string(info.index);
+                         });
 
 TEST(NerscFile, ColdConfigurationHeaderAndChecksum) {
   TempDir dir;
@@ -259,9 +259,13 @@ TEST(NerscFile, HeaderFieldsAndAtomicOverwrite) {
   write_nersc(dir.path / "cfg", hot_config(3), opt);  // overwrites in place
   auto h = read_nersc_header(dir.path / "cfg");
   EXPECT_EQ(h.dims, (std::vector<int64_t>{4, 3, 4, 5}));
-  for (auto [key, value] : std::vector<std::pair<std::string, std::string>>{
-           {"HDR_VERSION", "1.0"}, {"ENSEMBLE_ID", "test-ensemble"}, {"ENSEMBLE_LABEL", "label with spaces"},
-           {"CREATOR", "gtest"}, {"BOUNDARY_1", "PERIODIC"}, {"BOUNDARY_4", "PERIODIC"}, {"SEQUENCE_NUMBER", "0"}})
+  for (auto [key, value] : std::vector<std::pair<std::string, std::string>>{{"HDR_VERSION", "1.0"},
+                                                                            {"ENSEMBLE_ID", "test-ensemble"},
+                                                                            {"ENSEMBLE_LABEL", "label with spaces"},
+                                                                            {"CREATOR", "gtest"},
+                                                                            {"BOUNDARY_1", "PERIODIC"},
+                                                                            {"BOUNDARY_4", "PERIODIC"},
+                                                                            {"SEQUENCE_NUMBER", "0"}})
     EXPECT_EQ(h.fields.at(key), value) << key;
   for (auto key : {"STORAGE_FORMAT", "CREATOR_HARDWARE", "CREATION_DATE", "ARCHIVE_DATE"})
     EXPECT_TRUE(h.fields.count(key)) << key;
@@ -321,7 +325,7 @@ TEST(NerscErrors, CorruptedFilesAreRejected) {
 TEST(NerscErrors, NonUnitaryLinkInFileIsLocated) {
   TempDir dir;
   auto U = labelled_links();
-  U[0][3][1][0][0][1].mul_(1.001);  // mu = 3 at (1, 0, 0, 1)
+  U[0][3][1][0][0][1].mul_(1.001);                                       // mu = 3 at (1, 0, 0, 1)
   dump(dir.path / "bad", encode(U, Encoding{3, 8, true, "IEEE64BIG"}));  // consistent checksum and plaquette
   expect_nersc_error([&] { read_nersc(dir.path / "bad"); }, "worst link mu = 3 at (x, y, z, t) = (1, 0, 0, 1)");
   EXPECT_NO_THROW(read_nersc(dir.path / "bad", nullptr, false));

@@ -23,10 +23,10 @@ torch::Tensor test_matrices(int64_t N, uint64_t seed) {
   auto Q = torch::randn({40, N, N}, gen, cplx());
   auto svd = torch::linalg_svd(Q, false);
   auto s = std::get<1>(svd).to(torch::kComplexDouble);
-  s.narrow(0, 0, 10).narrow(1, N - 1, 1).zero_();           // rank N-1
-  s.narrow(0, 10, 5).narrow(1, 1, N - 1).zero_();           // rank 1
-  s.narrow(0, 15, 5).narrow(1, N - 1, 1).mul_(1e-13);       // nearly singular
-  s.narrow(0, 20, 2).zero_();                               // zero
+  s.narrow(0, 0, 10).narrow(1, N - 1, 1).zero_();      // rank N-1
+  s.narrow(0, 10, 5).narrow(1, 1, N - 1).zero_();      // rank 1
+  s.narrow(0, 15, 5).narrow(1, N - 1, 1).mul_(1e-13);  // nearly singular
+  s.narrow(0, 20, 2).zero_();                          // zero
   return mat_mul(std::get<0>(svd) * s.unsqueeze(-2), std::get<2>(svd));
 }
 }  // namespace
@@ -134,7 +134,7 @@ TEST_P(Kernel, CoarseDerivativeIsMinusKappaOverNReTr) {
   auto Q = block_links(U, o.smearing);
   auto autograd = autograd_derivative([&](const torch::Tensor& v) { return blocking_kernel(U, v, o); }, V);
   auto t = generators(g.n_colors, cplx()) * c10::complex<double>(0, 1);  // i t^a
-  auto M = mat_mul_dag(V, Q).unsqueeze(-3);                            // [.., 1, N, N]
+  auto M = mat_mul_dag(V, Q).unsqueeze(-3);                              // [.., 1, N, N]
   auto formula = -(o.kappa / g.n_colors) * re_trace_mm(t, M);
   EXPECT_GT(max_abs(formula), 1e-3);
   EXPECT_LT(max_abs_diff(autograd, formula), 1e-12 * max_abs(formula));

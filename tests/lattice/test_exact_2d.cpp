@@ -6,7 +6,8 @@
 using namespace blockspin::lattice::testing;
 
 TEST(Exact2D, SU2IsBesselRatio) {
-  for (double beta : {0.1, 1.0, 2.5, 6.0}) EXPECT_NEAR(exact_plaquette_2d(2, beta), bessel_i(2, beta) / bessel_i(1, beta), 1e-8);
+  for (double beta : {0.1, 1.0, 2.5, 6.0})
+    EXPECT_NEAR(exact_plaquette_2d(2, beta), bessel_i(2, beta) / bessel_i(1, beta), 1e-8);
 }
 
 TEST(Exact2D, StrongAndWeakCouplingLimits) {

@@ -19,7 +19,9 @@ using namespace blockspin::lattice::testing;
 
 namespace {
 const GaugeAction kWilson = GaugeAction::wilson(1.0);  // A[U] without β (the FP-equation normalisation)
-ActionFunctional wilson() { return [](const torch::Tensor& U) { return kWilson(U); }; }
+ActionFunctional wilson() {
+  return [](const torch::Tensor& U) { return kWilson(U); };
+}
 
 torch::Tensor coarse(int64_t N, uint64_t seed, int64_t batch = 1, double eps = 0.3) {
   auto gen = make_generator(seed);
@@ -71,11 +73,10 @@ double shifted_action(const torch::Tensor& V, const torch::Tensor& U0, int64_t m
 void check_finite_differences(const torch::Tensor& V, const FpResult& r, double seconds) {
   const int64_t N = n_colors(V);
   ASSERT_TRUE(r.converged.all().item<bool>()) << r.grad_norm;
-  std::cout << "[ info ] SU(" << N << ") 2^4 -> 4^4: " << r.iterations[0].item<int64_t>() << " iterations, "
-            << seconds << " s, grad norm " << r.grad_norm[0].item<double>() << ", A_FP " << r.action[0].item<double>()
-            << "\n";
-  const std::vector<std::tuple<int64_t, std::vector<int64_t>, int64_t>> comps{
-      {0, {0, 0, 0, 0}, 0}, {3, {1, 1, 0, 1}, n_generators(N) - 1}};
+  std::cout << "[ info ] SU(" << N << ") 2^4 -> 4^4: " << r.iterations[0].item<int64_t>() << " iterations, " << seconds
+            << " s, grad norm " << r.grad_norm[0].item<double>() << ", A_FP " << r.action[0].item<double>() << "\n";
+  const std::vector<std::tuple<int64_t, std::vector<int64_t>, int64_t>> comps{{0, {0, 0, 0, 0}, 0},
+                                                                              {3, {1, 1, 0, 1}, n_generators(N) - 1}};
   const double eps = 1e-4;
   for (const auto& [mu, site, a] : comps) {
     const double fd =
@@ -117,8 +118,8 @@ TEST(FpMinimise, ConvergesBelowToleranceBatched) {
   EXPECT_EQ(reports.back().n_converged, 2);
   EXPECT_EQ(reports.back().max_grad_norm, 0.0);
   // Independent check of the gradient at U*: autograd of A + T.
-  auto D = autograd_derivative(
-      [&](const torch::Tensor& U) { return kWilson(U) + blocking_kernel(U, V, o.blocking); }, r.U);
+  auto D =
+      autograd_derivative([&](const torch::Tensor& U) { return kWilson(U) + blocking_kernel(U, V, o.blocking); }, r.U);
   EXPECT_LT(max_abs(D), 1e-9);
   // The minimum lies below the start and the blocked minimiser stays close to V; T >= 0, A >= 0.
   auto start = unblock_start(V);

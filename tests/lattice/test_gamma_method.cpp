@@ -85,8 +85,7 @@ TEST(GammaMethod, ReplicasGiveConsistentTauInt) {
   EXPECT_EQ(multi.replicas, 4);
   EXPECT_TRUE(multi.window_found);
   EXPECT_NEAR(multi.tau_int, tau, 3 * multi.tau_int_error);
-  EXPECT_NEAR(multi.tau_int, single.tau_int,
-              3 * std::hypot(multi.tau_int_error, single.tau_int_error));
+  EXPECT_NEAR(multi.tau_int, single.tau_int, 3 * std::hypot(multi.tau_int_error, single.tau_int_error));
   EXPECT_NEAR(multi.error / std::sqrt(2 * tau / 200000.0), 1.0, 0.10);
   // The value of a primary observable with replicas is the pooled mean.
   double sum = 0;
@@ -200,8 +199,8 @@ TEST(GammaMethod, DerivedRatioMatchesLinearPropagation) {
   // Jackknife with bins much longer than τ_int agrees within ~15 % (its own error is ~ 1/sqrt(2·1000)).
   const ResampleResult jk = jackknife({a, b}, ratio, 200);
   EXPECT_NEAR(jk.error / r.error, 1.0, 0.15);
-  std::printf("[ a/b ] value = %.6f +- %.3g (exact error %.3g, by hand %.3g, jackknife(200) %.3g)\n", r.value,
-              r.error, exact_error, by_hand.error, jk.error);
+  std::printf("[ a/b ] value = %.6f +- %.3g (exact error %.3g, by hand %.3g, jackknife(200) %.3g)\n", r.value, r.error,
+              exact_error, by_hand.error, jk.error);
 }
 
 TEST(GammaMethod, LinearDerivedEqualsPrimary) {
@@ -270,9 +269,8 @@ TEST(GammaMethod, ConstantDataGiveZeroErrorWithoutNaN) {
   EXPECT_EQ(d.tau_int, 0.5);
 
   // f independent of the only fluctuating observable: zero gradient, zero error.
-  const GammaResult z =
-      gamma_method_derived({{ar1(0.5, 1000, 1)}, {std::vector<double>(1000, 5.0)}},
-                           [](const std::vector<double>& m) { return 2 * m[1]; });
+  const GammaResult z = gamma_method_derived({{ar1(0.5, 1000, 1)}, {std::vector<double>(1000, 5.0)}},
+                                             [](const std::vector<double>& m) { return 2 * m[1]; });
   expect_all_finite(z);
   EXPECT_EQ(z.value, 10.0);
   EXPECT_EQ(z.error, 0.0);
@@ -322,8 +320,7 @@ TEST(GammaMethod, InvalidInputsThrow) {
   EXPECT_THROW(gamma_method(std::vector<double>{}), std::invalid_argument);
   EXPECT_THROW(gamma_method(std::vector<double>{1.0}), std::invalid_argument);
   EXPECT_THROW(gamma_method(Data{{1.0, 2.0}, {}}), std::invalid_argument);
-  EXPECT_THROW(gamma_method(std::vector<double>{1.0, std::numeric_limits<double>::quiet_NaN()}),
-               std::invalid_argument);
+  EXPECT_THROW(gamma_method(std::vector<double>{1.0, std::numeric_limits<double>::quiet_NaN()}), std::invalid_argument);
   GammaOptions bad_s;
   bad_s.S = -1;
   EXPECT_THROW(gamma_method(std::vector<double>{1.0, 2.0, 3.0}, bad_s), std::invalid_argument);

@@ -11,8 +11,8 @@ using namespace blockspin::lattice::testing;
 
 namespace {
 std::vector<GaugeAction> all_actions(double beta) {
-  return {GaugeAction::wilson(beta), GaugeAction::symanzik(beta), GaugeAction::iwasaki(beta),
-          GaugeAction::dbw2(beta), GaugeAction::from_name("rectangle", beta, 0.27)};
+  return {GaugeAction::wilson(beta), GaugeAction::symanzik(beta), GaugeAction::iwasaki(beta), GaugeAction::dbw2(beta),
+          GaugeAction::from_name("rectangle", beta, 0.27)};
 }
 double rel_diff(const torch::Tensor& a, const torch::Tensor& b) {
   return ((a - b).abs() / b.abs().clamp_min(1.0)).max().item<double>();
@@ -108,7 +108,7 @@ TEST(GaugeActionExact, ImprovedActionsAgreeInTheClassicalContinuumLimit) {
 
 TEST(GaugeActionInput, RejectsNonGaugeFields) {
   auto S = GaugeAction::wilson(1.0);
-  EXPECT_THROW(S(torch::zeros({1, 2, 4, 4, 3, 3}, torch::kDouble)), std::invalid_argument);     // real
+  EXPECT_THROW(S(torch::zeros({1, 2, 4, 4, 3, 3}, torch::kDouble)), std::invalid_argument);         // real
   EXPECT_THROW(S(torch::zeros({1, 3, 4, 4, 3, 3}, torch::kComplexDouble)), std::invalid_argument);  // size(1) != D
   EXPECT_THROW(S(torch::zeros({1, 2, 4, 4, 3, 2}, torch::kComplexDouble)), std::invalid_argument);  // not square
 }

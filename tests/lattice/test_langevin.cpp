@@ -83,7 +83,8 @@ TEST(Langevin, PerConfigurationCouplingGradientsIn1D) {
     kp[b].add_(h);
     km[b].sub_(h);
     const double fd = (loss_after(phi0, {kp, lambda}, 5, 0.02, 308).item<double>() -
-                       loss_after(phi0, {km, lambda}, 5, 0.02, 308).item<double>()) / (2 * h);
+                       loss_after(phi0, {km, lambda}, 5, 0.02, 308).item<double>()) /
+                      (2 * h);
     EXPECT_NEAR(g[b].item<double>(), fd, 1e-6 * (1 + std::abs(fd))) << b;
   }
 }

@@ -64,7 +64,8 @@ TEST(ObservablesExact, ConstantFluxLoops) {
 }
 
 TEST(ObservablesExact, ConstantFluxPolyakovLoops) {
-  // Flux n through (0, 1): the loop along 0 at x_1 is exp(-2πi n x_1 H / L_1), along 1 at x_0 it is exp(2πi n x_0 H / L_0).
+  // Flux n through (0, 1): the loop along 0 at x_1 is exp(-2πi n x_1 H / L_1), along 1 at x_0 it is exp(2πi n x_0 H /
+  // L_0).
   const std::vector<int64_t> ext{4, 6, 3};
   const std::vector<int64_t> q{1, -1};
   auto U = abelian_flux_gauge_field(1, ext, 2, {{0, 1, 1, q}}, cplx());
@@ -85,7 +86,8 @@ TEST(ObservablesExact, ConstantFluxPolyakovLoops) {
 }
 
 TEST(ObservablesExact, ConstantFluxFieldStrengthEnergyAndCharge) {
-  // F_01 = sin(φ H) exactly (all clover leaves equal exp(iφH)); E = Σ planes Tr F²; Q = V/(4π²) Σ_j sin(φ q_j) sin(φ' q'_j).
+  // F_01 = sin(φ H) exactly (all clover leaves equal exp(iφH)); E = Σ planes Tr F²; Q = V/(4π²) Σ_j sin(φ q_j) sin(φ'
+  // q'_j).
   const std::vector<int64_t> ext{4, 6, 4, 5};
   const double V = 4 * 6 * 4 * 5;
   for (int64_t N : {2, 3}) {
@@ -185,8 +187,8 @@ TEST(ObservablesExact, FluxReferenceValuesMatchMeasurements) {
   // Several fluxes, one plane given in flipped orientation and one plane carrying two fluxes.
   const std::vector<int64_t> ext{4, 5, 6, 4};
   const int64_t N = 3;
-  const std::vector<Flux> fluxes{{0, 1, 1, {1, -1, 0}}, {3, 2, 2, {1, 0, -1}}, {0, 2, 1, {0, 1, -1}},
-                                 {1, 3, -1, {}}, {0, 1, 1, {0, 1, -1}}};
+  const std::vector<Flux> fluxes{
+      {0, 1, 1, {1, -1, 0}}, {3, 2, 2, {1, 0, -1}}, {0, 2, 1, {0, 1, -1}}, {1, 3, -1, {}}, {0, 1, 1, {0, 1, -1}}};
   auto U = abelian_flux_gauge_field(1, ext, N, fluxes, cplx());
   auto p = plaquette_per_plane(U)[0];
   auto exact_p = abelian_flux_plaquette_per_plane(ext, N, fluxes);
@@ -196,6 +198,7 @@ TEST(ObservablesExact, FluxReferenceValuesMatchMeasurements) {
   EXPECT_LT(max_abs(energy_density_clover(U) - abelian_flux_energy_density(ext, N, fluxes)), 1e-12);
   EXPECT_NEAR(topological_charge(U).item<double>(), abelian_flux_topological_charge(ext, N, fluxes), 1e-11);
   // Continuum charge: Σ ε-signed n n' Tr(H H') over pairings; here (01)(23) gives (1·1·Tr(diag(1,-1,0)diag(1,0,-1)) +
-  // 1·1·Tr(diag(0,1,-1) diag(1,0,-1))) · (-2) [orientation (3,2)] = -4, (02)(13) gives -(1 · -1 · Tr(diag(0,1,-1) diag(1,-1,0))) = -1.
+  // 1·1·Tr(diag(0,1,-1) diag(1,0,-1))) · (-2) [orientation (3,2)] = -4, (02)(13) gives -(1 · -1 · Tr(diag(0,1,-1)
+  // diag(1,-1,0))) = -1.
   EXPECT_NEAR(abelian_flux_continuum_charge(ext, N, fluxes), -5.0, 1e-12);
 }

@@ -96,9 +96,11 @@ TEST_P(ScalarActionGeometry, CouplingDerivativesMatchAutogradAndFiniteDifference
   // Eq. (35) against central differences of the action in a scalar coupling.
   const double k = 0.17, l = 0.6, h = 1e-4;
   auto fd_k = (scalar_action(phi, ScalarCouplings::constant(k + h, l)) -
-               scalar_action(phi, ScalarCouplings::constant(k - h, l))) / (2 * h);
+               scalar_action(phi, ScalarCouplings::constant(k - h, l))) /
+              (2 * h);
   auto fd_l = (scalar_action(phi, ScalarCouplings::constant(k, l + h)) -
-               scalar_action(phi, ScalarCouplings::constant(k, l - h))) / (2 * h);
+               scalar_action(phi, ScalarCouplings::constant(k, l - h))) /
+              (2 * h);
   EXPECT_LT(max_abs_diff(fd_k, dk), 1e-8);
   EXPECT_LT(max_abs_diff(fd_l, dl), 1e-8);
   EXPECT_GT(max_abs(dk) + max_abs(dl), 0.1);

@@ -85,8 +85,8 @@ TEST(ScalarObservables, PlaneWaveHasKnownCorrelatorsAndLowestMomentum) {
 }
 
 TEST(ScalarObservables, FourierCorrelatorsMatchBruteForceInOneToThreeDimensions) {
-  for (const std::vector<int64_t>& shape : {std::vector<int64_t>{2, 7}, std::vector<int64_t>{2, 3, 4},
-                                            std::vector<int64_t>{1, 2, 3, 4}}) {
+  for (const std::vector<int64_t>& shape :
+       {std::vector<int64_t>{2, 7}, std::vector<int64_t>{2, 3, 4}, std::vector<int64_t>{1, 2, 3, 4}}) {
     auto phi = random_field(shape, 401);
     auto G = two_point_function(phi);
     EXPECT_LT(max_abs_diff(G, brute_two_point(phi)), 1e-13);

@@ -27,9 +27,9 @@ TEST_P(SuN, AlgebraMapsAreInverse) {
   auto gen = make_generator(11);
   auto c = random_algebra({3, 5}, N, gen, real());
   auto X = algebra_to_matrix(c, N);
-  EXPECT_LT(max_abs_diff(X, -dag(X)), 1e-15);                          // anti-hermitian
-  EXPECT_LT(max_abs(color_trace(X)), 1e-14);                           // traceless
-  EXPECT_LT(max_abs_diff(matrix_to_algebra(X), c), 1e-13);             // round trip
+  EXPECT_LT(max_abs_diff(X, -dag(X)), 1e-15);                             // anti-hermitian
+  EXPECT_LT(max_abs(color_trace(X)), 1e-14);                              // traceless
+  EXPECT_LT(max_abs_diff(matrix_to_algebra(X), c), 1e-13);                // round trip
   EXPECT_LT(max_abs_diff(project_traceless_antihermitian(X), X), 1e-15);  // TA projection is idempotent
   // The components of a general matrix are those of its TA part.
   auto M = torch::randn({4, N, N}, gen, cplx());

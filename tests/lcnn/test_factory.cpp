@@ -1,4 +1,5 @@
-// Tests of the JSON model factory: FP-paper capacity, error messages, whole-network equivariance, lattice-size independence.
+// Tests of the JSON model factory: FP-paper capacity, error messages, whole-network equivariance, lattice-size
+// independence.
 #include "lcnn/factory.h"
 #include "test_lcnn_helpers.h"
 
@@ -57,7 +58,8 @@ TEST(Factory, FpPaperModelHasTheExpectedCapacity) {
   const auto S = model(U);
   ASSERT_EQ(S.sizes(), torch::IntArrayRef({1}));
   const auto omega = random_omega(g, 303, 1);
-  EXPECT_LT((model(lattice::gauge_transform(U, omega)) - S).abs().item<double>(), 1e-10 * (1 + std::abs(S.item<double>())));
+  EXPECT_LT((model(lattice::gauge_transform(U, omega)) - S).abs().item<double>(),
+            1e-10 * (1 + std::abs(S.item<double>())));
 }
 
 void expect_spec_error(const json& spec, const std::vector<std::string>& needles, int64_t dims = 4) {

@@ -97,9 +97,7 @@ TEST(Gradients, DoubleBackwardThroughLinkDerivatives) {
   const auto U = rough_field(g, 421);
   auto model = small_action_model(2, 422);
   const lattice::ActionFunctional action = [&](const torch::Tensor& V) { return model(V); };
-  auto loss = [&](bool create_graph) {
-    return lattice::autograd_derivative(action, U, create_graph).pow(2).sum();
-  };
+  auto loss = [&](bool create_graph) { return lattice::autograd_derivative(action, U, create_graph).pow(2).sum(); };
   const auto L = loss(true);
   std::vector<std::pair<std::string, int64_t>> probes{{"1.bilin.weight", 7}, {"3.beta", 1}, {"7.weight", 0}};
   const auto params = model->named_parameters(true);

@@ -43,7 +43,8 @@ TEST_P(MixingLayers, LConvIsCovariantAndTranslationEquivariant) {
     const auto out_t = conv(lattice::gauge_transform(U, omega), lattice::gauge_transform_covariant(W, omega));
     EXPECT_LT(max_abs_diff(out_t, lattice::gauge_transform_covariant(out, omega)), 1e-12) << "complex=" << cw;
     const auto d = displacement(D);
-    EXPECT_LT(max_abs_diff(conv(lattice::translate(U, d), lattice::translate(W, d)), lattice::translate(out, d)), 1e-13);
+    EXPECT_LT(max_abs_diff(conv(lattice::translate(U, d), lattice::translate(W, d)), lattice::translate(out, d)),
+              1e-13);
   }
 }
 
@@ -92,7 +93,7 @@ void set_one_hot(LConv& conv, int64_t i, int64_t j, int64_t t) {
 TEST(LBilin, MatchesTheNaiveDoubleSum) {
   const Geometry g{{3, 4}, 3};
   const auto U = rough_field(g, 125);
-  const auto W = Plaq(PlaqOptions().both_orientations(true))(U);  // 2 channels
+  const auto W = Plaq(PlaqOptions().both_orientations(true))(U);                // 2 channels
   const auto W1 = lattice::plaquette_field(U, 1, 0) + 0.3 * W.narrow(1, 0, 1);  // 1 channel, not unitary
   seed_weights(126);
   for (bool conj : {false, true})
@@ -111,7 +112,8 @@ TEST(LBilin, MatchesTheNaiveDoubleSum) {
           const auto A = ext(a), B = ext(b);
           ASSERT_EQ(int64_t(A.size()), bil->n_a());
           ASSERT_EQ(int64_t(B.size()), bil->n_b());
-          auto alpha = cw ? torch::view_as_complex(bil->weight.detach()) : bil->weight.detach().to(torch::kComplexDouble);
+          auto alpha =
+              cw ? torch::view_as_complex(bil->weight.detach()) : bil->weight.detach().to(torch::kComplexDouble);
           const auto out = bil(a, b);
           for (int64_t i = 0; i < 3; ++i) {
             auto ref = torch::zeros_like(A[0]);

@@ -26,9 +26,11 @@ TEST_P(InputLayers, PlaqIsCovariantAndTranslationEquivariant) {
   // Channel layout: planes order, then daggers.
   const auto planes = lattice::planes(D);
   const int64_t P = planes.size();
-  EXPECT_LT(max_abs_diff(W.narrow(1, P - 1, 1), lattice::plaquette_field(U, planes.back().first, planes.back().second)), 1e-14);
+  EXPECT_LT(max_abs_diff(W.narrow(1, P - 1, 1), lattice::plaquette_field(U, planes.back().first, planes.back().second)),
+            1e-14);
   EXPECT_LT(max_abs_diff(W.narrow(1, P, P), lattice::dag(W.narrow(1, 0, P))), 1e-14);
-  EXPECT_LT(max_abs_diff(plaq(lattice::gauge_transform(U, omega)), lattice::gauge_transform_covariant(W, omega)), 1e-12);
+  EXPECT_LT(max_abs_diff(plaq(lattice::gauge_transform(U, omega)), lattice::gauge_transform_covariant(W, omega)),
+            1e-12);
   const auto d = displacement(D);
   EXPECT_LT(max_abs_diff(plaq(lattice::translate(U, d)), lattice::translate(W, d)), 1e-14);
 }
@@ -41,7 +43,8 @@ TEST_P(InputLayers, PolyIsCovariantAndMatchesPolyakovLoop) {
   Poly poly;  // all axes
   const auto W = poly(U);
   ASSERT_EQ(W.size(1), D);
-  EXPECT_LT(max_abs_diff(poly(lattice::gauge_transform(U, omega)), lattice::gauge_transform_covariant(W, omega)), 1e-12);
+  EXPECT_LT(max_abs_diff(poly(lattice::gauge_transform(U, omega)), lattice::gauge_transform_covariant(W, omega)),
+            1e-12);
   const auto d = displacement(D);
   EXPECT_LT(max_abs_diff(poly(lattice::translate(U, d)), lattice::translate(W, d)), 1e-14);
   // (1/N) Tr at x_mu = 0 is the Polyakov loop; the trace does not depend on x_mu.

@@ -67,7 +67,9 @@ TEST_F(OutputDir, ResumeIntoAnotherSubcommandsRunIsRefused) {
   const auto dir = root_ / "run";
   { RunDirectory first("generate", {dir, false, false}, nlohmann::json{{"a", 1}}); }
   EXPECT_TRUE(fs::exists(dir / "run.json"));
-  EXPECT_CONTAINS(output_error([&] { RunDirectory("fp-data", {dir, false, true}, nlohmann::json::object()); }),
+  EXPECT_CONTAINS(output_error([&] {
+                    RunDirectory("fp-data", {dir, false, true}, nlohmann::json::object());
+                  }),
                   "'blockspin generate'");
   EXPECT_NO_THROW(RunDirectory("generate", {dir, false, true}, nlohmann::json{{"a", 1}}));
   EXPECT_NO_THROW(RunDirectory("fp-data", {dir, true, false}, nlohmann::json::object()));  // --force takes it over

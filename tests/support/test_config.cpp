@@ -103,10 +103,12 @@ TEST(Config, TypeErrorsNameTheFullKeyPath) {
   EXPECT_CONTAINS(config_error([&] { cfg.require<int>("big"); }), "expected a 32-bit integer");
   EXPECT_EQ(config_error([&] { cfg.child("lattice").require<std::vector<int64_t>>("shape"); }),
             "config key 'lattice.shape[1]': expected an integer, got string \"a\"");
-  EXPECT_EQ(config_error([&] { cfg.get<std::string>("name", ""); }), "config key 'name': expected a string, got number 3");
+  EXPECT_EQ(config_error([&] { cfg.get<std::string>("name", ""); }),
+            "config key 'name': expected a string, got number 3");
   EXPECT_EQ(config_error([&] { cfg.require<bool>("lattice.shape"); }),
             "config key 'lattice.shape': expected a boolean, got list [8,\"a\"]");
-  EXPECT_EQ(config_error([&] { cfg.get<int64_t>("name.x", 1); }), "config key 'name': expected an object, got number 3");
+  EXPECT_EQ(config_error([&] { cfg.get<int64_t>("name.x", 1); }),
+            "config key 'name': expected an object, got number 3");
 }
 
 TEST(Config, MissingRequiredKey) {
@@ -200,9 +202,10 @@ TEST(Config, ResolvedContainsDefaults) {
 
 TEST(Config, OverridesAreJsonTypedWithPlainStringFallback) {
   Config cfg = Config::from_json(
-      json::parse(R"({"lattice": {"shape": [4, 4]}, "beta": 5.0, "cold": false, "actions": [{"beta": 1}, {"beta": 2}]})"),
-      {"beta=6.25", "cold=true", "lattice.shape=[8,8]", "flow.coupling.hidden=[16, 32]", "device=cuda",
-       "label=\"42\"", "n=null", "actions[1].beta=7.5", "lattice.shape[0]=16", "  seed =3", "expr=a=b"});
+      json::parse(
+          R"({"lattice": {"shape": [4, 4]}, "beta": 5.0, "cold": false, "actions": [{"beta": 1}, {"beta": 2}]})"),
+      {"beta=6.25", "cold=true", "lattice.shape=[8,8]", "flow.coupling.hidden=[16, 32]", "device=cuda", "label=\"42\"",
+       "n=null", "actions[1].beta=7.5", "lattice.shape[0]=16", "  seed =3", "expr=a=b"});
   const json& r = cfg.resolved();
   EXPECT_EQ(r["beta"], json(6.25));
   EXPECT_EQ(r["cold"], json(true));
@@ -228,7 +231,8 @@ TEST_F(ConfigFile, OverrideErrorsNameTheOverride) {
   EXPECT_CONTAINS(config_error([&] { Config::load(path, {"beta[0]=1"}); }),
                   "config key 'beta': expected a list, got number 5.0");
   EXPECT_CONTAINS(config_error([&] { Config::load(path, {"new[0]=1"}); }), "config key 'new': expected a list");
-  EXPECT_CONTAINS(config_error([&] { Config::load(path, {"beta"}); }), "invalid override 'beta': expected key.path=value");
+  EXPECT_CONTAINS(config_error([&] { Config::load(path, {"beta"}); }),
+                  "invalid override 'beta': expected key.path=value");
   EXPECT_CONTAINS(config_error([&] { Config::load(path, {"=3"}); }), "invalid config key ''");
   // An override of an unknown key is reported like one in the file.
   Config cfg = Config::load(path, {"lattice.shap=[2,2]"});

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Compare the gauge Monte Carlo acceptance runs (benchmarks/acceptance.sh) with exact and published plaquettes.
+"""Compare the gauge Monte Carlo acceptance runs (acceptance/acceptance.sh) with exact and published plaquettes.
 
 2D SU(N) Wilson: <(1/N) Re Tr P> = d ln z / d beta, z = sum_l det[I_{l+j-i}(beta/N)] (exact, infinite volume).
 4D SU(3) Wilson: published large-volume values (see REFERENCES_4D) plus a stated finite-volume allowance for 8^4.
