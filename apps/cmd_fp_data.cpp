@@ -55,51 +55,12 @@ constexpr const char* kNormalisation =
 
 constexpr const char* kCoarseFile = "coarse.h5";
 
-std::string describe(const io::FpCoarse& c, int64_t i) {
-  return c.kind[i].item<int64_t>() == io::kFpKindInstanton ? fmt::format("instanton ρ = {}", c.rho[i].item<double>())
-                                                           : fmt::format("β_wil = {}", c.beta_wil[i].item<double>());
-}
-
 /// Results that are not finite (a damaged chunk, or a minimisation that broke down) never reach fp_data.h5.
 void check_results(const io::FpResults& r, const fs::path& where) {
   for (const auto& [name, field] : io::fp_result_fields())
     if (!torch::isfinite((r.*field).to(torch::kDouble)).all().item<bool>())
       throw NumericalStop(
           fmt::format("'{}': non-finite values in '{}' (damaged file or a failed minimisation)", where.string(), name));
-}
-
-/// The minimiser options for one batch: instanton starts (instantons.start) and a log line at most every 30 s.
-L::FpMinimiserOptions batch_minimiser_options(const FpDataSetup& s, const io::FpCoarse& coarse, int64_t first,
-                                              const torch::Tensor& V, int64_t b, int64_t n_batches,
-                                              std::chrono::steady_clock::time_point started) {
-  auto minimiser = s.minimiser;
-  auto last_report = std::make_shared<std::chrono::steady_clock::time_point>(started);
-  const double tol = s.minimiser.grad_tol;
-  minimiser.on_iteration = [=](const L::FpProgress& p) {
-    const auto now = std::chrono::steady_clock::now();
-    if (std::chrono::duration<double>(now - *last_report).count() < 30.0) return;
-    *last_report = now;
-    spdlog::info(
-        "fp-data: batch {}/{}: L-BFGS iteration {}, max gradient norm {:.3e} (tol {:g}), converged {}/{}, "
-        "{:.0f} s",
-        b + 1, n_batches, p.iteration, p.max_grad_norm, tol, p.n_converged, p.batch,
-        std::chrono::duration<double>(now - started).count());
-  };
-  if (!s.instantons) return minimiser;
-  const int64_t count = V.size(0);
-  auto mask = torch::zeros({count}, torch::TensorOptions().dtype(torch::kBool));
-  std::vector<torch::Tensor> starts;
-  for (int64_t k = 0; k < count; ++k) {
-    const bool instanton = coarse.kind[first + k].item<int64_t>() == io::kFpKindInstanton;
-    mask[k] = instanton;
-    starts.push_back(instanton ? fine_instanton(s, coarse.rho[first + k].item<double>(), V.options())
-                               : L::unblock_start(V.narrow(0, k, 1)));
-  }
-  if (!mask.any().item<bool>()) return minimiser;
-  minimiser.alternative_start = torch::cat(starts);
-  minimiser.alternative_mask = mask;
-  minimiser.start_policy = s.instanton_start;
-  return minimiser;
 }
 
 void log_instanton_starts(const io::FpCoarse& coarse, int64_t first, const L::FpResult& fp) {

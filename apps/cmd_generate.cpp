@@ -73,6 +73,7 @@ Setup read_setup(Config& cfg) {
   s.save_every = cfg.get<int64_t>("save_every", 10, Check::positive());
   s.seed = cfg.get<int64_t>("seed", 1, Check::non_negative());
   s.device = read_device(cfg);
+  apply_kernels(cfg);
   s.dtype = read_dtype(cfg);
   s.start = cfg.get<std::string>("start", "cold", Check::one_of({"cold", "hot"}));
   s.alg.accept_all_therm = std::min(s.alg.accept_all_therm, s.n_therm);

@@ -62,6 +62,7 @@ void run_measure(const CommonOptions& opt) {
   Config cfg =
       opt.config.empty() ? Config::from_json(json::object(), opt.overrides) : Config::load(opt.config, opt.overrides);
   const auto device = read_device(cfg);
+  apply_kernels(cfg);
   const auto real = read_dtype(cfg);
   const auto batch = cfg.get<int64_t>("batch", 8, Check::positive());
   const auto loops = read_wilson_loops(cfg);

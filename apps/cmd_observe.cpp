@@ -126,6 +126,7 @@ void run_observe(const CommonOptions& opt) {
   const auto D = static_cast<int64_t>(shape.size());
   const int64_t N = read_group(cfg);
   const auto device = read_device(cfg);
+  apply_kernels(cfg);
   const auto real = read_dtype(cfg);
   const auto options = torch::TensorOptions().dtype(L::complex_dtype(real)).device(device);
   const auto seed = cfg.get<int64_t>("seed", 1234, Check::non_negative());

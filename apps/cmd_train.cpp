@@ -60,6 +60,7 @@ Setup read_setup(Config& cfg) {
   cfg.require<std::string>("task", Check::one_of({"wilson_loops"}));
   s.data.N = read_group(cfg);
   s.device = s.data.device = read_device(cfg);
+  apply_kernels(cfg);
   s.dtype = read_dtype(cfg);
   const auto seed = cfg.get<int64_t>("seed", 1, Check::non_negative());
 

@@ -1,6 +1,9 @@
 // Plaquette + rectangle gauge actions and their analytic derivatives (see gauge_action.h).
 #include "lattice/gauge_action.h"
 
+#include "lattice/kernels/mode.h"
+#include "lattice/kernels/wilson_fused.h"
+#include "lattice/kernels/wilson_kernels.h"
 #include "lattice/layout.h"
 #include "lattice/matrix_ops.h"
 #include "lattice/paths.h"
@@ -47,9 +50,23 @@ torch::Tensor GaugeAction::density(const torch::Tensor& U) const {
   return beta_ * s;
 }
 
-torch::Tensor GaugeAction::operator()(const torch::Tensor& U) const { return density(U).flatten(1).sum(1); }
+namespace {
+// The fused kernels cover the plaquette-only (Wilson) action on CPU complex fields.
+bool use_fused(const GaugeAction& a, const torch::Tensor& U) {
+  return kernels::mode() == kernels::Mode::fused && a.c1() == 0.0 && kernels::fused_available(U);
+}
+}  // namespace
+
+torch::Tensor GaugeAction::operator()(const torch::Tensor& U) const {
+  if (!use_fused(*this, U)) return density(U).flatten(1).sum(1);
+  check_gauge_field(U, "GaugeAction");
+  // S = β c0 Σ_x Σ_{μ<ν} (1 − Re Tr P / N) = (β c0 / N) Σ (N − Re Tr P)
+  return (beta_ * c0() / static_cast<double>(n_colors(U))) * kernels::plaquette_deficit_differentiable(U);
+}
 
 torch::Tensor GaugeAction::staples(const torch::Tensor& U, int64_t mu) const {
+  if (use_fused(*this, U) && !(torch::GradMode::is_enabled() && U.requires_grad()))
+    return c0() * kernels::wilson_staples(U, mu);
   const int64_t D = n_dims(U);
   torch::Tensor A = torch::zeros_like(link(U, mu));
   for (int64_t nu = 0; nu < D; ++nu) {
@@ -70,6 +87,8 @@ torch::Tensor GaugeAction::staples(const torch::Tensor& U, int64_t mu) const {
 torch::Tensor GaugeAction::derivative_matrix(const torch::Tensor& U) const {
   check_gauge_field(U, "GaugeAction");
   const double factor = beta_ / (2.0 * static_cast<double>(n_colors(U)));
+  if (use_fused(*this, U) && !(torch::GradMode::is_enabled() && U.requires_grad()))
+    return factor * c0() * project_traceless_antihermitian(mat_mul(U, kernels::wilson_staples(U)));
   std::vector<torch::Tensor> per_mu;
   for (int64_t mu = 0; mu < n_dims(U); ++mu)
     per_mu.push_back(factor * project_traceless_antihermitian(mat_mul(link(U, mu), staples(U, mu))));

@@ -13,6 +13,7 @@
 
 #include <torch/torch.h>
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -67,5 +68,14 @@ io::FpCoarse make_coarse_configurations(const FpDataSetup& s, std::vector<io::Fp
 /// The discretised fine instanton that V's instanton of radius ρ comes from: radius 2ρ, at the fine lattice's default
 /// centre (half a fine spacing from 2c, so no fine link passes through the singular point).
 torch::Tensor fine_instanton(const FpDataSetup& s, double rho, const torch::TensorOptions& options);
+
+/// "instanton ρ = …" or "β_wil = …" for configuration i, for messages.
+std::string describe(const io::FpCoarse& c, int64_t i);
+
+/// The minimiser options for batch b (configurations first.. of V): instanton starts as instantons.start says, and a
+/// progress line at most every 30 s.
+lattice::FpMinimiserOptions batch_minimiser_options(const FpDataSetup& s, const io::FpCoarse& coarse, int64_t first,
+                                                    const torch::Tensor& V, int64_t b, int64_t n_batches,
+                                                    std::chrono::steady_clock::time_point started);
 
 }  // namespace blockspin::apps

@@ -1,6 +1,8 @@
 // Config readers shared by subcommands (see lattice_config.h).
 #include "apps/readers/lattice_config.h"
 
+#include "lattice/kernels/mode.h"
+
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -58,6 +60,11 @@ torch::Device read_device(Config& cfg) {
                         std::to_string(torch::cuda::device_count()) + " CUDA device(s) exist");
   }
   return device;
+}
+
+void apply_kernels(Config& cfg) {
+  const auto name = cfg.get<std::string>("kernels", "fused", Check::one_of({"fused", "torch"}));
+  lattice::kernels::set_mode(lattice::kernels::mode_from_name(name));
 }
 
 torch::Dtype read_dtype(Config& cfg) {

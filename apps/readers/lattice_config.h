@@ -25,6 +25,9 @@ std::vector<int64_t> read_shape(Config& cfg, const std::string& key = "lattice.s
 int64_t read_group(Config& cfg, const std::string& key = "group");
 /// "device": "cpu" (default), "cuda" or "cuda:K"; a CUDA device that is not available is a ConfigError.
 torch::Device read_device(Config& cfg);
+/// "kernels": "fused" (default: the fused CPU kernels where they apply) or "torch" (the reference path); sets the
+/// process-wide lattice::kernels mode.
+void apply_kernels(Config& cfg);
 /// "dtype": "float64" (default) or "float32" -> the real dtype (gauge fields use the matching complex dtype).
 torch::Dtype read_dtype(Config& cfg);
 /// ConfigError naming `key` when `batch` SU(N) gauge fields on `shape` (the links alone, `dtype` precision) need more

@@ -115,6 +115,7 @@ TEST_F(GenerateTest, BadInputIsRejectedBeforeWriting) {
       {"--set group=SU1", "group"},
       {"--set n_configs=5", "n_configs"},              // not a multiple of n_chains
       {"--set algorithm.steps=3", "algorithm.steps"},  // an HMC key in a heatbath run
+      {"--set kernels=fast", "kernels"},               // fused | torch
   };
   for (const auto& [extra, key] : cases) {
     auto r = run_blockspin(gen("hb.json", "bad", extra));

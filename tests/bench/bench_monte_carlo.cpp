@@ -9,6 +9,7 @@
 #include "lattice/gauge_field.h"
 #include "lattice/heatbath.h"
 #include "lattice/hmc.h"
+#include "lattice/kernels/mode.h"
 #include "lattice/layout.h"
 #include "lattice/rng.h"
 
@@ -38,7 +39,23 @@ void BM_HmcTrajectory(benchmark::State& state) {
   counters(state, U);
 }
 
+// The issue-16 reference trajectory (benchmarks/hmc_plain_pytorch.py does the same in plain PyTorch): batch 1,
+// double, leapfrog, 20 steps, τ = 1.
+void BM_HmcLeapfrog20(benchmark::State& state) {
+  L::kernels::ModeGuard mode(state.range(0) != 0 ? L::kernels::Mode::fused : L::kernels::Mode::torch);
+  auto gen = L::make_generator(1);
+  auto U = field(1, true, gen);
+  auto action = L::md_action(L::GaugeAction::wilson(6.0));
+  L::HmcOptions o;
+  o.steps = 20;
+  o.integrator = L::Integrator::Leapfrog;
+  U = L::hmc_trajectory(U, action, o, gen).U;  // warm-up, as the Python side
+  for (auto _ : state) U = L::hmc_trajectory(U, action, o, gen).U;
+  counters(state, U);
+}
+
 void BM_HeatbathUpdate(benchmark::State& state) {
+  L::kernels::ModeGuard mode(state.range(2) != 0 ? L::kernels::Mode::fused : L::kernels::Mode::torch);
   auto gen = L::make_generator(2);
   auto U = field(state.range(0), state.range(1) != 0, gen);
   auto action = L::GaugeAction::wilson(6.0);
@@ -51,9 +68,10 @@ const std::vector<std::vector<int64_t>> kArgs{{1, 8}, {1, 0}};
 }  // namespace
 
 BENCHMARK(BM_HmcTrajectory)->ArgsProduct(kArgs)->ArgNames({"batch", "double"})->Unit(benchmark::kSecond)->Iterations(2);
+BENCHMARK(BM_HmcLeapfrog20)->Arg(1)->Arg(0)->ArgName("fused")->Unit(benchmark::kSecond)->Iterations(3);
 BENCHMARK(BM_HeatbathUpdate)
-    ->ArgsProduct(kArgs)
-    ->ArgNames({"batch", "double"})
+    ->ArgsProduct({{1, 8}, {1, 0}, {1, 0}})
+    ->ArgNames({"batch", "double", "fused"})
     ->Unit(benchmark::kSecond)
     ->Iterations(2);
 BENCHMARK_MAIN();

@@ -1,0 +1,185 @@
+// `blockspin fp-data` minimisation inputs: the coarse configurations (input ensembles checked for SU(N), inline
+// Wilson-action Monte Carlo, BPST instantons) and the minimiser options of each batch (see fp_data_setup.h).
+#include "apps/readers/fp_data_setup.h"
+
+#include "io/ensemble_file.h"
+#include "support/progress.h"
+
+#include "lattice/blocking.h"
+#include "lattice/gauge_field.h"
+#include "lattice/instanton.h"
+#include "lattice/layout.h"
+#include "lattice/rng.h"
+#include "lattice/su_n_check.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <limits>
+#include <memory>
+
+namespace blockspin::apps {
+
+namespace L = blockspin::lattice;
+
+namespace {
+
+/// Metadata for `n` configurations of one kind; wilson_action is filled in later.
+io::FpCoarse make_part(torch::Tensor links, int64_t kind, double beta, torch::Tensor rho, int64_t source) {
+  io::FpCoarse c;
+  const int64_t n = links.size(0);
+  c.links = links.to(torch::kCPU, torch::kComplexDouble).contiguous();
+  c.beta_wil = torch::full({n}, beta, torch::kDouble);
+  c.kind = torch::full({n}, kind, torch::kLong);
+  c.rho = rho.defined() ? rho : torch::full({n}, std::numeric_limits<double>::quiet_NaN(), torch::kDouble);
+  c.source = torch::full({n}, source, torch::kLong);
+  c.source_index = torch::arange(n, torch::kLong);
+  return c;
+}
+
+/// Reads the input ensembles, checking every link of every used configuration for SU(N).
+std::vector<io::FpCoarse> load_inputs(const FpDataSetup& s) {
+  std::vector<io::FpCoarse> parts;
+  for (size_t i = 0; i < s.inputs.size(); ++i) {
+    const auto& in = s.inputs[i];
+    const auto e = read_ensemble(in.path);
+    auto links = e.links.slice(0, 0, in.n_configs);
+    for (int64_t k = 0; k < links.size(0); ++k) {
+      try {
+        L::check_su_n(links.slice(0, k, k + 1));
+      } catch (const std::invalid_argument& err) {
+        std::string msg = err.what();
+        const std::string prefix = "gauge field: link not in SU(" + std::to_string(s.N) + ") at batch 0, ";
+        if (msg.rfind(prefix, 0) == 0)
+          msg = "link not in SU(" + std::to_string(s.N) + ") at " + msg.substr(prefix.size());
+        throw InputError(fmt::format("inputs[{}] '{}': configuration {}: {}", i, in.path, k, msg));
+      }
+    }
+    spdlog::info("inputs[{}]: {} configurations from '{}' at β_wil = {}", i, links.size(0), in.path, in.beta);
+    parts.push_back(make_part(links, io::kFpKindMonteCarlo, in.beta, {}, static_cast<int64_t>(i)));
+  }
+  return parts;
+}
+
+/// Wilson-action ensembles at every β of `generate`, by the lattice module's heatbath or HMC (one generator, seeded
+/// once, used for the β values in order).
+std::vector<io::FpCoarse> generate_configs(const FpDataSetup& s, double& generation_seconds) {
+  const auto& g = s.gen;
+  const auto options = torch::TensorOptions().dtype(L::complex_dtype(s.dtype)).device(s.device);
+  auto gen = L::make_generator(static_cast<uint64_t>(s.seed), s.device);
+  const int64_t per_chain = g.n_therm + g.save_every * (g.n_configs / g.n_chains);
+  Progress progress("generate", g.alg.kind == L::McKind::hmc ? "trajectories" : "sweeps",
+                    per_chain * static_cast<int64_t>(g.betas.size()));
+  std::vector<io::FpCoarse> parts;
+  for (size_t bi = 0; bi < g.betas.size(); ++bi) {
+    const auto started = std::chrono::steady_clock::now();
+    const auto action = L::GaugeAction::wilson(g.betas[bi]);
+    const auto md = L::md_action(action);
+    auto U = g.start == "hot" ? L::hot_gauge_field(g.n_chains, s.shape, s.N, gen, options)
+                              : L::cold_gauge_field(g.n_chains, s.shape, s.N, options);
+    std::vector<torch::Tensor> saved;
+    double acc_sum = 0;
+    int64_t acc_n = 0;
+    for (int64_t u = 1; u <= per_chain; ++u) {
+      auto step = g.alg.update(U, action, md, u - 1, gen);
+      U = step.U;
+      if (g.alg.kind == L::McKind::hmc && u > g.n_therm) {
+        acc_sum += step.accepted.to(torch::kDouble).mean().item<double>();
+        ++acc_n;
+      }
+      if (u > g.n_therm && (u - g.n_therm) % g.save_every == 0) saved.push_back(U.to(torch::kCPU));
+      progress.update(static_cast<int64_t>(bi) * per_chain + u, fmt::format("β_wil = {}", g.betas[bi]));
+    }
+    // Configurations ordered by save event, chains within an event.
+    auto links = torch::cat(saved);
+    const auto plaq = L::GaugeAction::wilson(1.0)(links).mean().item<double>();
+    spdlog::info("β_wil = {}: {} configurations, mean Wilson action per site (β = 1) {:.6f}{}", g.betas[bi],
+                 links.size(0), plaq / static_cast<double>(L::volume(links)),
+                 acc_n > 0 ? fmt::format(", HMC acceptance {:.3f}", acc_sum / static_cast<double>(acc_n)) : "");
+    parts.push_back(make_part(links, io::kFpKindMonteCarlo, g.betas[bi], {}, static_cast<int64_t>(bi)));
+    generation_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  }
+  return parts;
+}
+
+io::FpCoarse make_instantons(const FpDataSetup& s) {
+  std::vector<torch::Tensor> fields;
+  for (double rho : s.rho) {
+    L::InstantonOptions o;
+    o.rho = rho;
+    o.integration_points = s.integration_points;
+    fields.push_back(L::bpst_instanton(s.shape, s.N, o, torch::TensorOptions().dtype(torch::kComplexDouble)));
+  }
+  auto rho = torch::tensor(s.rho, torch::kDouble);
+  return make_part(torch::cat(fields), io::kFpKindInstanton, std::numeric_limits<double>::quiet_NaN(), rho, -1);
+}
+
+}  // namespace
+
+/// The discretised fine instanton that V's instanton of radius ρ comes from: radius 2ρ, at the fine lattice's default
+/// centre (half a fine spacing from 2c, so no fine link passes through the singular point).
+torch::Tensor fine_instanton(const FpDataSetup& s, double rho, const torch::TensorOptions& options) {
+  std::vector<int64_t> fine_shape = s.shape;
+  for (auto& x : fine_shape) x *= 2;
+  L::InstantonOptions io;
+  io.rho = 2 * rho;
+  io.integration_points = s.integration_points;
+  return L::bpst_instanton(fine_shape, s.N, io, options);
+}
+
+std::vector<io::FpCoarse> load_fp_inputs(const FpDataSetup& s) { return load_inputs(s); }
+
+io::FpCoarse make_coarse_configurations(const FpDataSetup& s, std::vector<io::FpCoarse> inputs,
+                                        double& generation_seconds) {
+  std::vector<io::FpCoarse> parts = std::move(inputs);
+  if (s.generate) {
+    auto g = generate_configs(s, generation_seconds);
+    parts.insert(parts.end(), g.begin(), g.end());
+  }
+  if (s.instantons) parts.push_back(make_instantons(s));
+  auto coarse = io::concat(parts);
+  coarse.wilson_action = L::GaugeAction::wilson(1.0)(coarse.links).to(torch::kDouble);
+  return coarse;
+}
+
+std::string describe(const io::FpCoarse& c, int64_t i) {
+  return c.kind[i].item<int64_t>() == io::kFpKindInstanton ? fmt::format("instanton ρ = {}", c.rho[i].item<double>())
+                                                           : fmt::format("β_wil = {}", c.beta_wil[i].item<double>());
+}
+
+/// The minimiser options for one batch: instanton starts (instantons.start) and a log line at most every 30 s.
+L::FpMinimiserOptions batch_minimiser_options(const FpDataSetup& s, const io::FpCoarse& coarse, int64_t first,
+                                              const torch::Tensor& V, int64_t b, int64_t n_batches,
+                                              std::chrono::steady_clock::time_point started) {
+  auto minimiser = s.minimiser;
+  auto last_report = std::make_shared<std::chrono::steady_clock::time_point>(started);
+  const double tol = s.minimiser.grad_tol;
+  minimiser.on_iteration = [=](const L::FpProgress& p) {
+    const auto now = std::chrono::steady_clock::now();
+    if (std::chrono::duration<double>(now - *last_report).count() < 30.0) return;
+    *last_report = now;
+    spdlog::info(
+        "fp-data: batch {}/{}: L-BFGS iteration {}, max gradient norm {:.3e} (tol {:g}), converged {}/{}, "
+        "{:.0f} s",
+        b + 1, n_batches, p.iteration, p.max_grad_norm, tol, p.n_converged, p.batch,
+        std::chrono::duration<double>(now - started).count());
+  };
+  if (!s.instantons) return minimiser;
+  const int64_t count = V.size(0);
+  auto mask = torch::zeros({count}, torch::TensorOptions().dtype(torch::kBool));
+  std::vector<torch::Tensor> starts;
+  for (int64_t k = 0; k < count; ++k) {
+    const bool instanton = coarse.kind[first + k].item<int64_t>() == io::kFpKindInstanton;
+    mask[k] = instanton;
+    starts.push_back(instanton ? fine_instanton(s, coarse.rho[first + k].item<double>(), V.options())
+                               : L::unblock_start(V.narrow(0, k, 1)));
+  }
+  if (!mask.any().item<bool>()) return minimiser;
+  minimiser.alternative_start = torch::cat(starts);
+  minimiser.alternative_mask = mask;
+  minimiser.start_policy = s.instanton_start;
+  return minimiser;
+}
+
+}  // namespace blockspin::apps

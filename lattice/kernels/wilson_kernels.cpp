@@ -1,0 +1,222 @@
+// Fused Wilson-action kernels (see wilson_kernels.h).
+#include "lattice/kernels/wilson_kernels.h"
+
+#include "lattice/layout.h"
+
+#include <ATen/Parallel.h>
+#include <c10/util/complex.h>
+
+#include <stdexcept>
+#include <vector>
+
+namespace blockspin::lattice::kernels {
+
+namespace {
+
+// Neighbour tables of a periodic lattice: fwd[mu * V + s] = s + mu^, bwd[mu * V + s] = s - mu^ (row-major sites,
+// x_{D-1} fastest, as torch lays out [.., x_0, .., x_{D-1}, ..]).
+struct Neighbours {
+  int64_t V = 1, D = 0;
+  std::vector<int64_t> fwd, bwd;
+  explicit Neighbours(const std::vector<int64_t>& extents) : D(static_cast<int64_t>(extents.size())) {
+    for (auto e : extents) V *= e;
+    fwd.resize(D * V);
+    bwd.resize(D * V);
+    std::vector<int64_t> stride(D, 1);
+    for (int64_t mu = D - 2; mu >= 0; --mu) stride[mu] = stride[mu + 1] * extents[mu + 1];
+    for (int64_t s = 0; s < V; ++s)
+      for (int64_t mu = 0; mu < D; ++mu) {
+        const int64_t x = (s / stride[mu]) % extents[mu];
+        const int64_t up = x + 1 == extents[mu] ? -x : 1, down = x == 0 ? extents[mu] - 1 : -1;
+        fwd[mu * V + s] = s + up * stride[mu];
+        bwd[mu * V + s] = s + down * stride[mu];
+      }
+  }
+};
+
+// Small dense complex matrices; NC > 0: size fixed at compile time (unrolled), NC == 0: runtime n.
+template <class T, int NC>
+struct Mat {
+  using C = c10::complex<T>;
+  int n;
+  explicit Mat(int n_) : n(NC > 0 ? NC : n_) {}
+  int size() const { return NC > 0 ? NC : n; }
+  // out = a b
+  void mul(const C* a, const C* b, C* out) const {
+    const int m = size();
+    for (int i = 0; i < m; ++i)
+      for (int j = 0; j < m; ++j) {
+        C s(0, 0);
+        for (int k = 0; k < m; ++k) s += a[i * m + k] * b[k * m + j];
+        out[i * m + j] = s;
+      }
+  }
+  // out (+)= a b†
+  template <bool Add>
+  void mul_dag(const C* a, const C* b, C* out) const {
+    const int m = size();
+    for (int i = 0; i < m; ++i)
+      for (int j = 0; j < m; ++j) {
+        C s(0, 0);
+        for (int k = 0; k < m; ++k) s += a[i * m + k] * std::conj(b[j * m + k]);
+        out[i * m + j] = Add ? out[i * m + j] + s : s;
+      }
+  }
+  // out (+)= a† b
+  template <bool Add>
+  void dag_mul(const C* a, const C* b, C* out) const {
+    const int m = size();
+    for (int i = 0; i < m; ++i)
+      for (int j = 0; j < m; ++j) {
+        C s(0, 0);
+        for (int k = 0; k < m; ++k) s += std::conj(a[k * m + i]) * b[k * m + j];
+        out[i * m + j] = Add ? out[i * m + j] + s : s;
+      }
+  }
+  // N − Re Tr(a b†) = ½ |a − b|² + ½ (2N − |a|² − |b|²) (Frobenius norms): for unitary a, b the first term is the
+  // whole value and has no cancellation, so near the identity the deficit keeps its relative precision.
+  T deficit_mul_dag(const C* a, const C* b) const {
+    const int m = size();
+    T d = 0, na = 0, nb = 0;
+    for (int k = 0; k < m * m; ++k) {
+      d += std::norm(a[k] - b[k]);
+      na += std::norm(a[k]);
+      nb += std::norm(b[k]);
+    }
+    return T(0.5) * d + T(0.5) * ((T(m) - na) + (T(m) - nb));
+  }
+};
+
+constexpr int kMaxN = 16;
+
+template <class T, int NC>
+void plaquette_deficit_impl(const c10::complex<T>* U, T* out, int64_t B, const Neighbours& nb, int n) {
+  using C = c10::complex<T>;
+  const Mat<T, NC> M(n);
+  const int64_t V = nb.V, D = nb.D, nn = static_cast<int64_t>(n) * n;
+  std::vector<T> partial(static_cast<size_t>(B * V));
+  at::parallel_for(0, B * V, 256, [&](int64_t begin, int64_t end) {
+    C a[kMaxN * kMaxN], b[kMaxN * kMaxN];
+    for (int64_t i = begin; i < end; ++i) {
+      const int64_t bi = i / V, s = i % V;
+      const C* Ub = U + bi * D * V * nn;
+      T sum = 0;
+      for (int64_t mu = 0; mu < D; ++mu)
+        for (int64_t nu = mu + 1; nu < D; ++nu) {
+          // N − Re Tr [U_mu(x) U_nu(x+mu)] [U_nu(x) U_mu(x+nu)]†
+          M.mul(Ub + (mu * V + s) * nn, Ub + (nu * V + nb.fwd[mu * V + s]) * nn, a);
+          M.mul(Ub + (nu * V + s) * nn, Ub + (mu * V + nb.fwd[nu * V + s]) * nn, b);
+          sum += M.deficit_mul_dag(a, b);
+        }
+      partial[static_cast<size_t>(i)] = sum;
+    }
+  });
+  for (int64_t bi = 0; bi < B; ++bi) {
+    T s = 0;  // fixed summation order: the result does not depend on the thread count
+    for (int64_t x = 0; x < V; ++x) s += partial[static_cast<size_t>(bi * V + x)];
+    out[bi] = s;
+  }
+}
+
+template <class T, int NC>
+void staples_impl(const c10::complex<T>* U, c10::complex<T>* A, int64_t B, const Neighbours& nb, int64_t mu_lo,
+                  int64_t mu_hi, int n) {
+  using C = c10::complex<T>;
+  const Mat<T, NC> M(n);
+  const int64_t V = nb.V, D = nb.D, nn = static_cast<int64_t>(n) * n;
+  at::parallel_for(0, B * V, 64, [&](int64_t begin, int64_t end) {
+    C t[kMaxN * kMaxN];
+    for (int64_t i = begin; i < end; ++i) {
+      const int64_t bi = i / V, s = i % V;
+      const C* Ub = U + bi * D * V * nn;
+      auto link = [&](int64_t mu, int64_t site) { return Ub + (mu * V + site) * nn; };
+      const int64_t n_mu = mu_hi - mu_lo;
+      for (int64_t mu = mu_lo; mu < mu_hi; ++mu) {
+        C* out = A + ((bi * n_mu + mu - mu_lo) * V + s) * nn;
+        for (int64_t k = 0; k < nn; ++k) out[k] = C(0, 0);
+        const int64_t s_mu = nb.fwd[mu * V + s];
+        for (int64_t nu = 0; nu < D; ++nu) {
+          if (nu == mu) continue;
+          // upper: U_nu(x+mu) [U_nu(x) U_mu(x+nu)]†
+          M.mul(link(nu, s), link(mu, nb.fwd[nu * V + s]), t);
+          M.template mul_dag<true>(link(nu, s_mu), t, out);
+          // lower: [U_mu(x-nu) U_nu(x+mu-nu)]† U_nu(x-nu)
+          const int64_t s_m = nb.bwd[nu * V + s];
+          M.mul(link(mu, s_m), link(nu, nb.bwd[nu * V + s_mu]), t);
+          M.template dag_mul<true>(t, link(nu, s_m), out);
+        }
+      }
+    }
+  });
+}
+
+template <template <class, int> class F, class T, class... Args>
+void dispatch_n(int n, Args&&... args) {
+  if (n == 3) return F<T, 3>::run(std::forward<Args>(args)..., n);
+  if (n == 2) return F<T, 2>::run(std::forward<Args>(args)..., n);
+  return F<T, 0>::run(std::forward<Args>(args)..., n);
+}
+
+template <class T, int NC>
+struct PlaquetteDeficit {
+  template <class... A>
+  static void run(A&&... a) {
+    plaquette_deficit_impl<T, NC>(std::forward<A>(a)...);
+  }
+};
+template <class T, int NC>
+struct Staples {
+  template <class... A>
+  static void run(A&&... a) {
+    staples_impl<T, NC>(std::forward<A>(a)...);
+  }
+};
+
+void check_input(const torch::Tensor& U, const char* what) {
+  if (!fused_available(U))
+    throw std::invalid_argument(std::string(what) + ": fused kernels need a CPU complex64/complex128 gauge field");
+  check_gauge_field(U, what);
+  if (n_colors(U) > kMaxN) throw std::invalid_argument(std::string(what) + ": N > 16");
+}
+
+}  // namespace
+
+bool fused_available(const torch::Tensor& U) {
+  return U.defined() && U.device().is_cpu() && U.dim() >= 6 &&
+         (U.scalar_type() == torch::kComplexDouble || U.scalar_type() == torch::kComplexFloat);
+}
+
+torch::Tensor plaquette_deficit_sum(const torch::Tensor& U_in) {
+  check_input(U_in, "plaquette_deficit_sum");
+  const auto U = U_in.contiguous();
+  const Neighbours nb(extents(U));
+  const int64_t B = batch_size(U);
+  const int n = static_cast<int>(n_colors(U));
+  auto out = torch::empty({B}, U.options().dtype(real_dtype(U.scalar_type())));
+  if (U.scalar_type() == torch::kComplexDouble)
+    dispatch_n<PlaquetteDeficit, double>(n, U.data_ptr<c10::complex<double>>(), out.data_ptr<double>(), B, nb);
+  else
+    dispatch_n<PlaquetteDeficit, float>(n, U.data_ptr<c10::complex<float>>(), out.data_ptr<float>(), B, nb);
+  return out;
+}
+
+torch::Tensor wilson_staples(const torch::Tensor& U_in, int64_t mu) {
+  check_input(U_in, "wilson_staples");
+  const auto U = U_in.contiguous();
+  const Neighbours nb(extents(U));
+  const int64_t B = batch_size(U), D = n_dims(U);
+  if (mu < -1 || mu >= D) throw std::invalid_argument("wilson_staples: direction out of range");
+  const int64_t lo = mu < 0 ? 0 : mu, hi = mu < 0 ? D : mu + 1;
+  const int n = static_cast<int>(n_colors(U));
+  auto shape = U.sizes().vec();
+  shape[1] = hi - lo;
+  auto A = torch::empty(shape, U.options());
+  if (U.scalar_type() == torch::kComplexDouble)
+    dispatch_n<Staples, double>(n, U.data_ptr<c10::complex<double>>(), A.data_ptr<c10::complex<double>>(), B, nb, lo,
+                                hi);
+  else
+    dispatch_n<Staples, float>(n, U.data_ptr<c10::complex<float>>(), A.data_ptr<c10::complex<float>>(), B, nb, lo, hi);
+  return A;
+}
+
+}  // namespace blockspin::lattice::kernels

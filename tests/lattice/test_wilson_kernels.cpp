@@ -1,0 +1,135 @@
+// The fused Wilson kernels against the torch path (the reference): plaquette sums, staples, action, forces,
+// autograd gradients and double backward, in D = 2, 3, 4 for SU(2), SU(3) (specialised) and SU(4) (generic).
+#include "test_helpers.h"
+
+#include "lattice/gauge_action.h"
+#include "lattice/kernels/mode.h"
+#include "lattice/kernels/wilson_kernels.h"
+#include "lattice/layout.h"
+#include "lattice/matrix_ops.h"
+#include "lattice/paths.h"
+
+#include <ATen/Parallel.h>
+
+using namespace blockspin::lattice;
+using namespace blockspin::lattice::testing;
+namespace K = blockspin::lattice::kernels;
+
+namespace {
+
+class WilsonKernels : public ::testing::TestWithParam<Geometry> {};
+
+std::vector<Geometry> kernel_geometries() {
+  auto g = standard_geometries();
+  g.push_back({{3, 4, 2, 3}, 4});  // the generic-N path
+  return g;
+}
+
+double rel(const torch::Tensor& a, const torch::Tensor& b) { return max_abs_diff(a, b) / std::max(1.0, max_abs(b)); }
+
+}  // namespace
+
+// Σ_x Σ_{μ<ν} (N − Re Tr P_μν(x)) equals the sum over the torch plaquette fields (1e-13 relative in double).
+TEST_P(WilsonKernels, PlaquetteDeficitMatchesTorchPath) {
+  const auto U = rough_field(GetParam(), 11);
+  const double N = static_cast<double>(n_colors(U));
+  auto ref = torch::zeros({U.size(0)}, real());
+  for (auto [mu, nu] : planes(n_dims(U))) ref += (N - re_trace(plaquette_field(U, mu, nu))).flatten(1).sum(1);
+  EXPECT_LT(rel(K::plaquette_deficit_sum(U), ref), 1e-13);
+  // float: the same to single-precision rounding
+  EXPECT_LT(rel(K::plaquette_deficit_sum(U.to(torch::kComplexFloat)).to(torch::kDouble), ref), 1e-5);
+}
+
+// Near the identity the action is a sum of tiny deficits: summed per plaquette (not as Σ Re Tr P subtracted from
+// N·V·planes) it stays quadratic in ε for ε = 1e-6 (ratio 4 for 2ε) and agrees with the torch path.
+TEST(WilsonKernelsPrecision, DeficitOfNearIdentityFieldsIsAccurate) {
+  auto field = [](double eps) {
+    auto gen = make_generator(3);
+    return near_identity_gauge_field(1, {4, 4, 4, 4}, 3, eps, gen, cplx());
+  };
+  const auto U1 = field(1e-6), U2 = field(2e-6);
+  const double d1 = K::plaquette_deficit_sum(U1).item<double>(), d2 = K::plaquette_deficit_sum(U2).item<double>();
+  EXPECT_GT(d1, 0);
+  EXPECT_NEAR(d2 / d1, 4.0, 4e-3);
+  K::ModeGuard torch_path(K::Mode::torch);
+  const double s1 = GaugeAction::wilson(3.0)(U1).item<double>();  // β/N = 1: S = deficit
+  EXPECT_NEAR(d1 / s1, 1.0, 1e-3);
+}
+
+// The staple sums equal GaugeAction::staples on the torch path, for every direction and for all at once.
+TEST_P(WilsonKernels, StaplesMatchTorchPath) {
+  const auto U = rough_field(GetParam(), 12);
+  const auto action = GaugeAction::wilson(1.0);
+  std::vector<torch::Tensor> ref;
+  {
+    K::ModeGuard torch_path(K::Mode::torch);
+    for (int64_t mu = 0; mu < n_dims(U); ++mu) ref.push_back(action.staples(U, mu));
+  }
+  const auto all = K::wilson_staples(U);
+  for (int64_t mu = 0; mu < n_dims(U); ++mu) {
+    EXPECT_LT(rel(K::wilson_staples(U, mu), ref[mu]), 1e-13) << "mu " << mu;
+    EXPECT_LT(rel(all.narrow(1, mu, 1), ref[mu]), 1e-13) << "mu " << mu;
+  }
+}
+
+// The action value and the analytic force of the Wilson action are the same on both paths (and the force's
+// definition as a derivative is checked against finite differences in test_derivatives on the default path).
+TEST_P(WilsonKernels, ActionAndForceMatchTorchPath) {
+  const auto U = rough_field(GetParam(), 13);
+  const auto action = GaugeAction::wilson(5.5);
+  torch::Tensor s_ref, f_ref;
+  {
+    K::ModeGuard torch_path(K::Mode::torch);
+    s_ref = action(U);
+    f_ref = action.derivative(U);
+  }
+  EXPECT_LT(rel(action(U), s_ref), 1e-13);
+  EXPECT_LT(rel(action.derivative(U), f_ref), 1e-13);
+}
+
+// Autograd through the fused op (backward by the staple kernel) and double backward (torch path inside the
+// backward) give the torch path's gradients.
+TEST_P(WilsonKernels, GradientAndDoubleBackwardMatchTorchPath) {
+  const auto U0 = rough_field(GetParam(), 14);
+  const auto V = rough_field(GetParam(), 15);  // a fixed direction for the second derivative
+  const auto action = GaugeAction::wilson(2.0);
+  auto grads = [&](K::Mode m) {
+    K::ModeGuard guard(m);
+    auto U = U0.clone().requires_grad_(true);
+    auto g = torch::autograd::grad({action(U).sum()}, {U}, {}, /*retain_graph=*/true, /*create_graph=*/true)[0];
+    auto gg = torch::autograd::grad({torch::real(g * V.conj()).sum()}, {U})[0];
+    return std::make_pair(g.detach(), gg);
+  };
+  const auto [g_fused, gg_fused] = grads(K::Mode::fused);
+  const auto [g_torch, gg_torch] = grads(K::Mode::torch);
+  EXPECT_LT(rel(g_fused, g_torch), 1e-13);
+  EXPECT_LT(rel(gg_fused, gg_torch), 1e-13);
+  // And without create_graph (the fused staple kernel in the backward).
+  auto U = U0.clone().requires_grad_(true);
+  const auto g = torch::autograd::grad({action(U).sum()}, {U})[0];
+  EXPECT_LT(rel(g, g_torch), 1e-13);
+}
+
+INSTANTIATE_TEST_SUITE_P(Geometries, WilsonKernels, ::testing::ValuesIn(kernel_geometries()), geometry_name);
+
+// The fused sums are reduced in a fixed order: the same bits with one thread or two.
+TEST(WilsonKernelsThreads, ResultsDoNotDependOnTheThreadCount) {
+  const auto U = rough_field({{6, 6, 4, 4}, 3}, 16, 2);
+  const int threads = at::get_num_threads();
+  at::set_num_threads(1);
+  const auto s1 = K::plaquette_deficit_sum(U);
+  const auto a1 = K::wilson_staples(U);
+  at::set_num_threads(2);
+  const auto s2 = K::plaquette_deficit_sum(U);
+  const auto a2 = K::wilson_staples(U);
+  at::set_num_threads(threads);
+  EXPECT_TRUE(torch::equal(s1, s2));
+  EXPECT_TRUE(torch::equal(a1, a2));
+}
+
+// Inputs the kernels do not cover are refused with a clear message (callers fall back to the torch path).
+TEST(WilsonKernelsThreads, UnsupportedInputsAreRefused) {
+  EXPECT_FALSE(K::fused_available(torch::zeros({1, 2, 2, 2, 2, 2})));  // real, not complex
+  EXPECT_THROW(K::plaquette_deficit_sum(torch::zeros({1, 2, 2, 2, 2, 2})), std::invalid_argument);
+  EXPECT_THROW(K::wilson_staples(rough_field({{4, 4}, 2}, 1), 2), std::invalid_argument);
+}
