@@ -95,6 +95,12 @@ torch::Tensor GaugeAction::derivative_matrix(const torch::Tensor& U) const {
   return torch::cat(per_mu, 1);
 }
 
-torch::Tensor GaugeAction::derivative(const torch::Tensor& U) const { return matrix_to_algebra(derivative_matrix(U)); }
+torch::Tensor GaugeAction::derivative(const torch::Tensor& U) const {
+  if (use_fused(*this, U) && !(torch::GradMode::is_enabled() && U.requires_grad())) {
+    check_gauge_field(U, "GaugeAction");
+    return kernels::wilson_force(U, beta_ * c0() / static_cast<double>(n_colors(U)));
+  }
+  return matrix_to_algebra(derivative_matrix(U));
+}
 
 }  // namespace blockspin::lattice

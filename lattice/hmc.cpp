@@ -1,6 +1,9 @@
 // Hybrid Monte Carlo (see hmc.h).
 #include "lattice/hmc.h"
 
+#include "lattice/kernels/mode.h"
+#include "lattice/kernels/wilson_kernels.h"
+
 #include "lattice/derivatives.h"
 #include "lattice/layout.h"
 #include "lattice/matrix_ops.h"
@@ -31,6 +34,7 @@ namespace {
 
 /// U <- exp(ε Σ p^a i t^a) U
 torch::Tensor update_links(const torch::Tensor& U, const torch::Tensor& p, double eps) {
+  if (kernels::mode() == kernels::Mode::fused && kernels::fused_available(U)) return kernels::link_update(U, p, eps);
   return mat_mul(su_exp(algebra_to_matrix(eps * p, n_colors(U))), U);
 }
 

@@ -2,10 +2,12 @@
 #include "lattice/kernels/wilson_kernels.h"
 
 #include "lattice/layout.h"
+#include "lattice/su_n.h"
 
 #include <ATen/Parallel.h>
 #include <c10/util/complex.h>
 
+#include <cmath>
 #include <stdexcept>
 #include <vector>
 
@@ -150,6 +152,88 @@ void staples_impl(const c10::complex<T>* U, c10::complex<T>* A, int64_t B, const
   });
 }
 
+// D_{x,μ,a} = k Im Tr(t^a U_μ(x) A_μ(x)) with the generators t [G, n, n].
+template <class T, int NC>
+void force_impl(const c10::complex<T>* U, const c10::complex<T>* t, T k, T* out, int64_t B, const Neighbours& nb,
+                int n) {
+  using C = c10::complex<T>;
+  const Mat<T, NC> M(n);
+  const int64_t V = nb.V, D = nb.D, nn = static_cast<int64_t>(n) * n, G = nn - 1;
+  at::parallel_for(0, B * V, 64, [&](int64_t begin, int64_t end) {
+    C tmp[kMaxN * kMaxN], A[kMaxN * kMaxN], UA[kMaxN * kMaxN];
+    for (int64_t i = begin; i < end; ++i) {
+      const int64_t bi = i / V, s = i % V;
+      const C* Ub = U + bi * D * V * nn;
+      auto link = [&](int64_t mu, int64_t site) { return Ub + (mu * V + site) * nn; };
+      for (int64_t mu = 0; mu < D; ++mu) {
+        for (int64_t q = 0; q < nn; ++q) A[q] = C(0, 0);
+        const int64_t s_mu = nb.fwd[mu * V + s];
+        for (int64_t nu = 0; nu < D; ++nu) {
+          if (nu == mu) continue;
+          M.mul(link(nu, s), link(mu, nb.fwd[nu * V + s]), tmp);
+          M.template mul_dag<true>(link(nu, s_mu), tmp, A);
+          const int64_t s_m = nb.bwd[nu * V + s];
+          M.mul(link(mu, s_m), link(nu, nb.bwd[nu * V + s_mu]), tmp);
+          M.template dag_mul<true>(tmp, link(nu, s_m), A);
+        }
+        M.mul(link(mu, s), A, UA);
+        T* o = out + ((bi * D + mu) * V + s) * G;
+        for (int64_t a = 0; a < G; ++a) {
+          const C* ta = t + a * nn;
+          T im = 0;  // Im Tr(t^a UA) = Σ_ij Im(t^a_ij UA_ji)
+          for (int64_t r = 0; r < n; ++r)
+            for (int64_t c = 0; c < n; ++c) {
+              const C x = ta[r * n + c], y = UA[c * n + r];
+              im += x.real() * y.imag() + x.imag() * y.real();
+            }
+          o[a] = k * im;
+        }
+      }
+    }
+  });
+}
+
+// U' = exp(ε Σ_a p_a i t^a) U per link: scaling and squaring with the degree-12 Taylor polynomial of su_exp, the
+// scaling chosen per link (|X/2^s|_F <= 1/4).
+template <class T, int NC>
+void link_update_impl(const c10::complex<T>* U, const T* p, const c10::complex<T>* t, T eps, c10::complex<T>* out,
+                      int64_t links, int n) {
+  using C = c10::complex<T>;
+  const Mat<T, NC> M(n);
+  const int64_t nn = static_cast<int64_t>(n) * n, G = nn - 1;
+  at::parallel_for(0, links, 64, [&](int64_t begin, int64_t end) {
+    C X[kMaxN * kMaxN], E[kMaxN * kMaxN], tmp[kMaxN * kMaxN];
+    for (int64_t l = begin; l < end; ++l) {
+      const T* pl = p + l * G;
+      for (int64_t q = 0; q < nn; ++q) X[q] = C(0, 0);
+      for (int64_t a = 0; a < G; ++a) {
+        const C c(0, eps * pl[a]);  // i ε p_a
+        const C* ta = t + a * nn;
+        for (int64_t q = 0; q < nn; ++q) X[q] += c * ta[q];
+      }
+      T norm2 = 0;
+      for (int64_t q = 0; q < nn; ++q) norm2 += std::norm(X[q]);
+      const T norm = std::sqrt(norm2);
+      const int sq = norm > T(0.25) ? static_cast<int>(std::ceil(std::log2(norm / T(0.25)))) : 0;
+      const T scale = std::ldexp(T(1), -sq);
+      for (int64_t q = 0; q < nn; ++q) X[q] *= scale;
+      // E = 1 + X/12, then E = 1 + X E / k for k = 11 .. 1
+      for (int64_t q = 0; q < nn; ++q) E[q] = X[q] / T(12);
+      for (int r = 0; r < n; ++r) E[r * n + r] += T(1);
+      for (int k = 11; k >= 1; --k) {
+        M.mul(X, E, tmp);
+        for (int64_t q = 0; q < nn; ++q) E[q] = tmp[q] / T(k);
+        for (int r = 0; r < n; ++r) E[r * n + r] += T(1);
+      }
+      for (int i = 0; i < sq; ++i) {
+        M.mul(E, E, tmp);
+        for (int64_t q = 0; q < nn; ++q) E[q] = tmp[q];
+      }
+      M.mul(E, U + l * nn, out + l * nn);
+    }
+  });
+}
+
 template <template <class, int> class F, class T, class... Args>
 void dispatch_n(int n, Args&&... args) {
   if (n == 3) return F<T, 3>::run(std::forward<Args>(args)..., n);
@@ -162,6 +246,20 @@ struct PlaquetteDeficit {
   template <class... A>
   static void run(A&&... a) {
     plaquette_deficit_impl<T, NC>(std::forward<A>(a)...);
+  }
+};
+template <class T, int NC>
+struct Force {
+  template <class... A>
+  static void run(A&&... a) {
+    force_impl<T, NC>(std::forward<A>(a)...);
+  }
+};
+template <class T, int NC>
+struct LinkUpdate {
+  template <class... A>
+  static void run(A&&... a) {
+    link_update_impl<T, NC>(std::forward<A>(a)...);
   }
 };
 template <class T, int NC>
@@ -217,6 +315,51 @@ torch::Tensor wilson_staples(const torch::Tensor& U_in, int64_t mu) {
   else
     dispatch_n<Staples, float>(n, U.data_ptr<c10::complex<float>>(), A.data_ptr<c10::complex<float>>(), B, nb, lo, hi);
   return A;
+}
+
+torch::Tensor wilson_force(const torch::Tensor& U_in, double k) {
+  check_input(U_in, "wilson_force");
+  const auto U = U_in.contiguous();
+  const Neighbours nb(extents(U));
+  const int64_t B = batch_size(U), N = n_colors(U);
+  const int n = static_cast<int>(N);
+  const auto t = generators(N, U.options()).contiguous();
+  auto shape = U.sizes().vec();
+  shape.pop_back();
+  shape.back() = N * N - 1;
+  auto out = torch::empty(shape, U.options().dtype(real_dtype(U.scalar_type())));
+  if (U.scalar_type() == torch::kComplexDouble)
+    dispatch_n<Force, double>(n, U.data_ptr<c10::complex<double>>(), t.data_ptr<c10::complex<double>>(), k,
+                              out.data_ptr<double>(), B, nb);
+  else
+    dispatch_n<Force, float>(n, U.data_ptr<c10::complex<float>>(), t.data_ptr<c10::complex<float>>(),
+                             static_cast<float>(k), out.data_ptr<float>(), B, nb);
+  return out;
+}
+
+torch::Tensor link_update(const torch::Tensor& U_in, const torch::Tensor& p_in, double eps) {
+  check_input(U_in, "link_update");
+  const auto U = U_in.contiguous();
+  const int64_t N = n_colors(U);
+  const int n = static_cast<int>(N);
+  auto p_shape = U.sizes().vec();
+  p_shape.pop_back();
+  p_shape.back() = N * N - 1;
+  if (p_in.sizes().vec() != p_shape)
+    throw std::invalid_argument("link_update: momenta must have shape [batch, D, x.., N²-1]");
+  const auto p = p_in.to(real_dtype(U.scalar_type())).contiguous();
+  const auto t = generators(N, U.options()).contiguous();
+  const int64_t links = U.numel() / (N * N);
+  auto out = torch::empty_like(U);
+  if (U.scalar_type() == torch::kComplexDouble)
+    dispatch_n<LinkUpdate, double>(n, U.data_ptr<c10::complex<double>>(), p.data_ptr<double>(),
+                                   t.data_ptr<c10::complex<double>>(), eps, out.data_ptr<c10::complex<double>>(),
+                                   links);
+  else
+    dispatch_n<LinkUpdate, float>(n, U.data_ptr<c10::complex<float>>(), p.data_ptr<float>(),
+                                  t.data_ptr<c10::complex<float>>(), static_cast<float>(eps),
+                                  out.data_ptr<c10::complex<float>>(), links);
+  return out;
 }
 
 }  // namespace blockspin::lattice::kernels

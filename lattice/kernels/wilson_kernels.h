@@ -25,4 +25,12 @@ torch::Tensor plaquette_deficit_sum(const torch::Tensor& U);
 /// No autograd.
 torch::Tensor wilson_staples(const torch::Tensor& U, int64_t mu = -1);
 
+/// The Wilson force in algebra components, D_{x,μ,a} = k · Im Tr(t^a U_μ(x) A_μ(x)) (k = β c0 / N gives
+/// GaugeAction::derivative): [batch, D, x.., N²-1], U's real dtype; staples, product and projection in one pass.
+torch::Tensor wilson_force(const torch::Tensor& U, double k);
+
+/// The HMC drift U_μ(x) <- exp(ε Σ_a p_a i t^a) U_μ(x) for every link, p [batch, D, x.., N²-1] (su_exp's scaled
+/// Taylor polynomial, scaled per link): [batch, D, x.., N, N].
+torch::Tensor link_update(const torch::Tensor& U, const torch::Tensor& p, double eps);
+
 }  // namespace blockspin::lattice::kernels

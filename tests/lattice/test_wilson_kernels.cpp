@@ -8,6 +8,8 @@
 #include "lattice/layout.h"
 #include "lattice/matrix_ops.h"
 #include "lattice/paths.h"
+#include "lattice/rng.h"
+#include "lattice/su_n.h"
 
 #include <ATen/Parallel.h>
 
@@ -108,6 +110,21 @@ TEST_P(WilsonKernels, GradientAndDoubleBackwardMatchTorchPath) {
   auto U = U0.clone().requires_grad_(true);
   const auto g = torch::autograd::grad({action(U).sum()}, {U})[0];
   EXPECT_LT(rel(g, g_torch), 1e-13);
+}
+
+// The fused HMC drift exp(ε Σ p_a i t^a) U equals su_exp's and stays in SU(N) (1e-13), also for large steps that
+// need squaring.
+TEST_P(WilsonKernels, LinkUpdateMatchesSuExp) {
+  const auto U = rough_field(GetParam(), 17);
+  auto gen = make_generator(18);
+  std::vector<int64_t> prefix(U.sizes().begin(), U.sizes().end() - 2);
+  const auto p = random_algebra(prefix, n_colors(U), gen, real());
+  for (double eps : {0.05, 1.3}) {
+    const auto ref = mat_mul(su_exp(algebra_to_matrix(eps * p, n_colors(U))), U);
+    const auto fused = K::link_update(U, p, eps);
+    EXPECT_LT(rel(fused, ref), 1e-13) << "eps " << eps;
+    EXPECT_LT(su_n_violation(fused).max().item<double>(), 1e-13) << "eps " << eps;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Geometries, WilsonKernels, ::testing::ValuesIn(kernel_geometries()), geometry_name);
