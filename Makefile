@@ -6,7 +6,8 @@ OUT     ?= runs/default
 CMAKE_FLAGS ?=
 
 PACKAGES = cmake g++ make libtorch-dev libhdf5-dev nlohmann-json3-dev libgtest-dev libcli11-dev \
-           libspdlog-dev libfmt-dev libbenchmark-dev gnuplot-nox zlib1g-dev clang-format
+           libspdlog-dev libfmt-dev libbenchmark-dev gnuplot-nox zlib1g-dev clang-format \
+           libopenblas0-openmp
 
 .PHONY: deps configure build run test bench format clean
 
