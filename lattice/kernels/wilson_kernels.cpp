@@ -9,6 +9,7 @@
 
 #include <cmath>
 #include <stdexcept>
+#include <type_traits>
 #include <vector>
 
 namespace blockspin::lattice::kernels {
@@ -234,41 +235,23 @@ void link_update_impl(const c10::complex<T>* U, const T* p, const c10::complex<T
   });
 }
 
-template <template <class, int> class F, class T, class... Args>
-void dispatch_n(int n, Args&&... args) {
-  if (n == 3) return F<T, 3>::run(std::forward<Args>(args)..., n);
-  if (n == 2) return F<T, 2>::run(std::forward<Args>(args)..., n);
-  return F<T, 0>::run(std::forward<Args>(args)..., n);
+// Calls f(T{}, std::integral_constant<int, NC>{}) for U's real type T (double for complex128, float for complex64)
+// and NC = 3, 2 (specialised) or 0 (any N).
+template <class F>
+void dispatch(const torch::Tensor& U, F&& f) {
+  auto by_n = [&](auto real) {
+    switch (n_colors(U)) {
+      case 3:
+        return f(real, std::integral_constant<int, 3>{});
+      case 2:
+        return f(real, std::integral_constant<int, 2>{});
+      default:
+        return f(real, std::integral_constant<int, 0>{});
+    }
+  };
+  if (U.scalar_type() == torch::kComplexDouble) return by_n(double{});
+  return by_n(float{});
 }
-
-template <class T, int NC>
-struct PlaquetteDeficit {
-  template <class... A>
-  static void run(A&&... a) {
-    plaquette_deficit_impl<T, NC>(std::forward<A>(a)...);
-  }
-};
-template <class T, int NC>
-struct Force {
-  template <class... A>
-  static void run(A&&... a) {
-    force_impl<T, NC>(std::forward<A>(a)...);
-  }
-};
-template <class T, int NC>
-struct LinkUpdate {
-  template <class... A>
-  static void run(A&&... a) {
-    link_update_impl<T, NC>(std::forward<A>(a)...);
-  }
-};
-template <class T, int NC>
-struct Staples {
-  template <class... A>
-  static void run(A&&... a) {
-    staples_impl<T, NC>(std::forward<A>(a)...);
-  }
-};
 
 void check_input(const torch::Tensor& U, const char* what) {
   if (!fused_available(U))
@@ -291,10 +274,10 @@ torch::Tensor plaquette_deficit_sum(const torch::Tensor& U_in) {
   const int64_t B = batch_size(U);
   const int n = static_cast<int>(n_colors(U));
   auto out = torch::empty({B}, U.options().dtype(real_dtype(U.scalar_type())));
-  if (U.scalar_type() == torch::kComplexDouble)
-    dispatch_n<PlaquetteDeficit, double>(n, U.data_ptr<c10::complex<double>>(), out.data_ptr<double>(), B, nb);
-  else
-    dispatch_n<PlaquetteDeficit, float>(n, U.data_ptr<c10::complex<float>>(), out.data_ptr<float>(), B, nb);
+  dispatch(U, [&](auto real, auto nc) {
+    using T = decltype(real);
+    plaquette_deficit_impl<T, decltype(nc)::value>(U.data_ptr<c10::complex<T>>(), out.data_ptr<T>(), B, nb, n);
+  });
   return out;
 }
 
@@ -309,11 +292,11 @@ torch::Tensor wilson_staples(const torch::Tensor& U_in, int64_t mu) {
   auto shape = U.sizes().vec();
   shape[1] = hi - lo;
   auto A = torch::empty(shape, U.options());
-  if (U.scalar_type() == torch::kComplexDouble)
-    dispatch_n<Staples, double>(n, U.data_ptr<c10::complex<double>>(), A.data_ptr<c10::complex<double>>(), B, nb, lo,
-                                hi);
-  else
-    dispatch_n<Staples, float>(n, U.data_ptr<c10::complex<float>>(), A.data_ptr<c10::complex<float>>(), B, nb, lo, hi);
+  dispatch(U, [&](auto real, auto nc) {
+    using T = decltype(real);
+    staples_impl<T, decltype(nc)::value>(U.data_ptr<c10::complex<T>>(), A.data_ptr<c10::complex<T>>(), B, nb, lo, hi,
+                                         n);
+  });
   return A;
 }
 
@@ -328,12 +311,11 @@ torch::Tensor wilson_force(const torch::Tensor& U_in, double k) {
   shape.pop_back();
   shape.back() = N * N - 1;
   auto out = torch::empty(shape, U.options().dtype(real_dtype(U.scalar_type())));
-  if (U.scalar_type() == torch::kComplexDouble)
-    dispatch_n<Force, double>(n, U.data_ptr<c10::complex<double>>(), t.data_ptr<c10::complex<double>>(), k,
-                              out.data_ptr<double>(), B, nb);
-  else
-    dispatch_n<Force, float>(n, U.data_ptr<c10::complex<float>>(), t.data_ptr<c10::complex<float>>(),
-                             static_cast<float>(k), out.data_ptr<float>(), B, nb);
+  dispatch(U, [&](auto real, auto nc) {
+    using T = decltype(real);
+    force_impl<T, decltype(nc)::value>(U.data_ptr<c10::complex<T>>(), t.data_ptr<c10::complex<T>>(), static_cast<T>(k),
+                                       out.data_ptr<T>(), B, nb, n);
+  });
   return out;
 }
 
@@ -351,14 +333,12 @@ torch::Tensor link_update(const torch::Tensor& U_in, const torch::Tensor& p_in, 
   const auto t = generators(N, U.options()).contiguous();
   const int64_t links = U.numel() / (N * N);
   auto out = torch::empty_like(U);
-  if (U.scalar_type() == torch::kComplexDouble)
-    dispatch_n<LinkUpdate, double>(n, U.data_ptr<c10::complex<double>>(), p.data_ptr<double>(),
-                                   t.data_ptr<c10::complex<double>>(), eps, out.data_ptr<c10::complex<double>>(),
-                                   links);
-  else
-    dispatch_n<LinkUpdate, float>(n, U.data_ptr<c10::complex<float>>(), p.data_ptr<float>(),
-                                  t.data_ptr<c10::complex<float>>(), static_cast<float>(eps),
-                                  out.data_ptr<c10::complex<float>>(), links);
+  dispatch(U, [&](auto real, auto nc) {
+    using T = decltype(real);
+    link_update_impl<T, decltype(nc)::value>(U.data_ptr<c10::complex<T>>(), p.data_ptr<T>(),
+                                             t.data_ptr<c10::complex<T>>(), static_cast<T>(eps),
+                                             out.data_ptr<c10::complex<T>>(), links, n);
+  });
   return out;
 }
 
