@@ -5,6 +5,7 @@
 #include "support/config.h"
 #include "apps/readers/lattice_config.h"
 #include "support/atomic_file.h"
+#include "support/format.h"
 #include "support/version.h"
 
 #include "lattice/abelian_flux.h"
@@ -217,9 +218,8 @@ void run_observe(const CommonOptions& opt) {
   for (const auto& r : results) {
     const auto& o = r["observables"];
     const auto& p = o["plaquette"];
-    const std::string plaq = p["error"].is_null()
-                                 ? fmt::format("{:.8f}", p["mean"].get<double>())
-                                 : fmt::format("{:.6f}({:.6f})", p["mean"].get<double>(), p["error"].get<double>());
+    const std::string plaq = p["error"].is_null() ? fmt::format("{:.8f}", p["mean"].get<double>())
+                                                  : with_error(p["mean"].get<double>(), p["error"].get<double>());
     const double qe = o.contains("topological_charge") ? o["topological_charge"]["mean"].get<double>()
                                                        : o["energy_density_clover"]["mean"].get<double>();
     fmt::print("{:<14} {:>22} {:>12.6f} {:>14} {:>12}\n", r["name"].get<std::string>(), plaq, qe,

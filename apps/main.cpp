@@ -92,8 +92,8 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {
     return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    app.exit(e);  // prints the message
+  } catch (const CLI::ParseError& e) {  // one line, like every other error
+    std::fprintf(stderr, "blockspin: error: %s (see blockspin --help)\n", one_line(e.what()).c_str());
     return static_cast<int>(ExitCode::config);
   }
   spdlog::set_level(spdlog::level::from_str(log_level));

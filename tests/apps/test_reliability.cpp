@@ -194,8 +194,11 @@ TEST_F(Reliability, AbsurdValuesAreConfigErrors) {
 
 // Class 9: command-line errors are config errors (2), with any option order.
 TEST_F(Reliability, CommandLineErrorsAndLogLevelAfterTheSubcommand) {
-  EXPECT_EQ(run_blockspin("generate --no-such-flag").status, kConfigError);
-  EXPECT_EQ(run_blockspin("no-such-subcommand").status, kConfigError);
+  for (const char* args : {"generate --no-such-flag", "no-such-subcommand"}) {
+    const auto r = run_blockspin(args);
+    EXPECT_EQ(r.status, kConfigError) << args;
+    expect_one_line_error(r, "see blockspin --help");
+  }
   auto r = run_blockspin(gen("run", "--log-level debug"));
   EXPECT_EQ(r.status, 0) << r.output;
 }
