@@ -10,6 +10,7 @@
 #include "lattice/fp_minimise.h"
 #include "lattice/gauge_action.h"
 #include "lattice/gauge_field.h"
+#include "lattice/kernels/mode.h"
 #include "lattice/rng.h"
 
 namespace L = blockspin::lattice;
@@ -18,6 +19,8 @@ namespace {
 
 void BM_FpMinimise(benchmark::State& state) {
   const bool dbl = state.range(0) != 0;
+  // range(1): 1 = fused kernels (the fine Wilson action and its autograd backward), 0 = the torch path
+  L::kernels::ModeGuard mode(state.range(1) != 0 ? L::kernels::Mode::fused : L::kernels::Mode::torch);
   auto gen = L::make_generator(11);
   auto dtype = dbl ? torch::kComplexDouble : torch::kComplexFloat;
   auto V = L::near_identity_gauge_field(1, {4, 4, 4, 4}, 3, 0.3, gen, torch::TensorOptions().dtype(dtype));
@@ -40,5 +43,9 @@ void BM_FpMinimise(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK(BM_FpMinimise)->Arg(1)->Arg(0)->ArgNames({"double"})->Unit(benchmark::kSecond)->Iterations(1);
+BENCHMARK(BM_FpMinimise)
+    ->ArgsProduct({{1, 0}, {1, 0}})
+    ->ArgNames({"double", "fused"})
+    ->Unit(benchmark::kSecond)
+    ->Iterations(1);
 BENCHMARK_MAIN();
