@@ -37,12 +37,13 @@ OutputError write_error(const fs::path& target, const std::string& what) {
   return OutputError(fmt::format("cannot write '{}': {}", target.string(), what));
 }
 
-}  // namespace
-
+// "TARGET.tmp.<pid>.<counter>": unique within this process; remove_stale_temp_files knows the pattern.
 fs::path temp_path(const fs::path& target) {
   static std::atomic<unsigned long> counter{0};
   return fs::path(target.string() + fmt::format(".tmp.{}.{}", ::getpid(), counter++));
 }
+
+}  // namespace
 
 void sync_directory(const fs::path& dir) {
   const int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -50,22 +51,6 @@ void sync_directory(const fs::path& dir) {
     ::fsync(fd);
     ::close(fd);
   }
-}
-
-void commit_temp_file(const fs::path& tmp, const fs::path& target) {
-  auto fail = [&](const std::string& what, int err) {
-    ::unlink(tmp.c_str());
-    return write_error(target, fmt::format("{}: {}", what, errno_text(err)));
-  };
-  {
-    Fd file{::open(tmp.c_str(), O_RDONLY | O_CLOEXEC)};
-    if (file.fd < 0) throw fail(fmt::format("opening '{}' for fsync failed", tmp.string()), errno);
-    if (::fsync(file.fd) != 0) throw fail(fmt::format("fsync of '{}' failed", tmp.string()), errno);
-  }
-  std::error_code ec;
-  fs::rename(tmp, target, ec);
-  if (ec) throw fail(fmt::format("renaming '{}' over it failed", tmp.string()), ec.value());
-  sync_directory(target.parent_path());
 }
 
 void write_file_atomic(const fs::path& path, const std::string& contents) {
@@ -88,8 +73,12 @@ void write_file_atomic(const fs::path& path, const std::string& contents) {
     if (n < 0) throw fail("write failed", errno);
     done += static_cast<std::size_t>(n);
   }
+  if (::fsync(file.fd) != 0) throw fail(fmt::format("fsync of '{}' failed", tmp.string()), errno);
   if (::close(file.release()) != 0) throw fail("close failed", errno);
-  commit_temp_file(tmp, path);
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) throw fail(fmt::format("renaming '{}' over it failed", tmp.string()), ec.value());
+  sync_directory(path.parent_path());
 }
 
 void write_json_atomic(const fs::path& path, const nlohmann::json& j, int indent) {

@@ -11,15 +11,9 @@
 
 namespace blockspin::support {
 
-/// A fresh temp-file name next to `target`: "TARGET.tmp.<pid>.<counter>" (unique within this process).
-std::filesystem::path temp_path(const std::filesystem::path& target);
-
-/// Makes a completely written temp file the target: fsync(tmp), rename(tmp, target), fsync(directory). On failure
-/// the temp file is removed and OutputError "cannot write 'TARGET': ..." is thrown; the target is untouched.
-void commit_temp_file(const std::filesystem::path& tmp, const std::filesystem::path& target);
-
-/// Write `contents` to `path` atomically (temp_path + commit_temp_file). On any failure (including a full disk) the
-/// temp file is removed and OutputError naming `path` is thrown. The directory must exist (it is not created).
+/// Write `contents` to `path` atomically: a temp file "PATH.tmp.<pid>.<counter>" in the same directory is written and
+/// fsync'ed, renamed over the target, and the directory fsync'ed. On any failure (including a full disk) the temp file
+/// is removed and OutputError naming `path` is thrown. The directory must exist (it is not created).
 void write_file_atomic(const std::filesystem::path& path, const std::string& contents);
 
 /// `j.dump(indent)` plus a newline, written atomically (invalid UTF-8 in strings -> OutputError, nothing written).

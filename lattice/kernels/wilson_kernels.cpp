@@ -121,34 +121,38 @@ void plaquette_deficit_impl(const c10::complex<T>* U, T* out, int64_t B, const N
   }
 }
 
+// A_μ(x) at site s of one configuration (links Ub) into `out` (zeroed here); `tmp` is scratch.
+template <class T, int NC>
+void staple_sum_at(const Mat<T, NC>& M, const c10::complex<T>* Ub, const Neighbours& nb, int64_t nn, int64_t s,
+                   int64_t mu, c10::complex<T>* out, c10::complex<T>* tmp) {
+  const int64_t V = nb.V;
+  auto link = [&](int64_t m, int64_t site) { return Ub + (m * V + site) * nn; };
+  for (int64_t k = 0; k < nn; ++k) out[k] = c10::complex<T>(0, 0);
+  const int64_t s_mu = nb.fwd[mu * V + s];
+  for (int64_t nu = 0; nu < nb.D; ++nu) {
+    if (nu == mu) continue;
+    // upper: U_nu(x+mu) [U_nu(x) U_mu(x+nu)]†
+    M.mul(link(nu, s), link(mu, nb.fwd[nu * V + s]), tmp);
+    M.template mul_dag<true>(link(nu, s_mu), tmp, out);
+    // lower: [U_mu(x-nu) U_nu(x+mu-nu)]† U_nu(x-nu)
+    const int64_t s_m = nb.bwd[nu * V + s];
+    M.mul(link(mu, s_m), link(nu, nb.bwd[nu * V + s_mu]), tmp);
+    M.template dag_mul<true>(tmp, link(nu, s_m), out);
+  }
+}
+
 template <class T, int NC>
 void staples_impl(const c10::complex<T>* U, c10::complex<T>* A, int64_t B, const Neighbours& nb, int64_t mu_lo,
                   int64_t mu_hi, int n) {
   using C = c10::complex<T>;
   const Mat<T, NC> M(n);
-  const int64_t V = nb.V, D = nb.D, nn = static_cast<int64_t>(n) * n;
+  const int64_t V = nb.V, D = nb.D, nn = static_cast<int64_t>(n) * n, n_mu = mu_hi - mu_lo;
   at::parallel_for(0, B * V, 64, [&](int64_t begin, int64_t end) {
     C t[kMaxN * kMaxN];
     for (int64_t i = begin; i < end; ++i) {
       const int64_t bi = i / V, s = i % V;
-      const C* Ub = U + bi * D * V * nn;
-      auto link = [&](int64_t mu, int64_t site) { return Ub + (mu * V + site) * nn; };
-      const int64_t n_mu = mu_hi - mu_lo;
-      for (int64_t mu = mu_lo; mu < mu_hi; ++mu) {
-        C* out = A + ((bi * n_mu + mu - mu_lo) * V + s) * nn;
-        for (int64_t k = 0; k < nn; ++k) out[k] = C(0, 0);
-        const int64_t s_mu = nb.fwd[mu * V + s];
-        for (int64_t nu = 0; nu < D; ++nu) {
-          if (nu == mu) continue;
-          // upper: U_nu(x+mu) [U_nu(x) U_mu(x+nu)]†
-          M.mul(link(nu, s), link(mu, nb.fwd[nu * V + s]), t);
-          M.template mul_dag<true>(link(nu, s_mu), t, out);
-          // lower: [U_mu(x-nu) U_nu(x+mu-nu)]† U_nu(x-nu)
-          const int64_t s_m = nb.bwd[nu * V + s];
-          M.mul(link(mu, s_m), link(nu, nb.bwd[nu * V + s_mu]), t);
-          M.template dag_mul<true>(t, link(nu, s_m), out);
-        }
-      }
+      for (int64_t mu = mu_lo; mu < mu_hi; ++mu)
+        staple_sum_at(M, U + bi * D * V * nn, nb, nn, s, mu, A + ((bi * n_mu + mu - mu_lo) * V + s) * nn, t);
     }
   });
 }
@@ -165,19 +169,9 @@ void force_impl(const c10::complex<T>* U, const c10::complex<T>* t, T k, T* out,
     for (int64_t i = begin; i < end; ++i) {
       const int64_t bi = i / V, s = i % V;
       const C* Ub = U + bi * D * V * nn;
-      auto link = [&](int64_t mu, int64_t site) { return Ub + (mu * V + site) * nn; };
       for (int64_t mu = 0; mu < D; ++mu) {
-        for (int64_t q = 0; q < nn; ++q) A[q] = C(0, 0);
-        const int64_t s_mu = nb.fwd[mu * V + s];
-        for (int64_t nu = 0; nu < D; ++nu) {
-          if (nu == mu) continue;
-          M.mul(link(nu, s), link(mu, nb.fwd[nu * V + s]), tmp);
-          M.template mul_dag<true>(link(nu, s_mu), tmp, A);
-          const int64_t s_m = nb.bwd[nu * V + s];
-          M.mul(link(mu, s_m), link(nu, nb.bwd[nu * V + s_mu]), tmp);
-          M.template dag_mul<true>(tmp, link(nu, s_m), A);
-        }
-        M.mul(link(mu, s), A, UA);
+        staple_sum_at(M, Ub, nb, nn, s, mu, A, tmp);
+        M.mul(Ub + (mu * V + s) * nn, A, UA);
         T* o = out + ((bi * D + mu) * V + s) * G;
         for (int64_t a = 0; a < G; ++a) {
           const C* ta = t + a * nn;
