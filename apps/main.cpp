@@ -59,7 +59,7 @@ int main(int argc, char** argv) {
   CLI::App app{"blockspin " BLOCKSPIN_VERSION
                ": renormalisation-group-informed machine learning for lattice field theory.\n"
                "Every subcommand runs one experiment described by a JSON config."};
-  app.set_version_flag("--version", version_text());
+  app.set_version_flag("--version", std::function<std::string()>(version_text));  // computed only when asked
   app.require_subcommand(1);
   std::string log_level = "info";
   const auto levels = CLI::IsMember({"trace", "debug", "info", "warn", "error"});

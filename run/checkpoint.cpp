@@ -53,7 +53,9 @@ std::string cpu_isa() {
 }  // namespace
 
 json numerics_environment() {
-  return {{"libtorch", TORCH_VERSION}, {"blas", loaded_blas()}, {"threads", at::get_num_threads()}, {"isa", cpu_isa()}};
+  // The mapped BLAS and the CPU capability do not change while the process runs: looked up once.
+  static const std::string blas = loaded_blas(), isa = cpu_isa();
+  return {{"libtorch", TORCH_VERSION}, {"blas", blas}, {"threads", at::get_num_threads()}, {"isa", isa}};
 }
 
 void write_checkpoint(const RunDirectory& run, const std::string& name, const std::string& format,
