@@ -44,9 +44,9 @@ std::string one_line(const std::string& what) {
 
 std::string version_text() {
   const auto env = blockspin::run::numerics_environment();
-  return fmt::format("blockspin {} (LibTorch {}; BLAS {}; {} threads; CPU {})", BLOCKSPIN_VERSION,
+  return fmt::format("blockspin {} (LibTorch {}; BLAS {}; {} threads; CPU {}; fused kernels {})", BLOCKSPIN_VERSION,
                      env["libtorch"].get<std::string>(), env["blas"].get<std::string>(), env["threads"].get<int>(),
-                     env["isa"].get<std::string>());
+                     env["isa"].get<std::string>(), env["kernels_isa"].get<std::string>());
 }
 
 }  // namespace

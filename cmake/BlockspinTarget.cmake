@@ -8,11 +8,15 @@ if(BLOCKSPIN_USE_PCH)
   target_precompile_headers(blockspin_pch PRIVATE <torch/torch.h>)
 endif()
 
+# -fPIC everywhere (not CMAKE_POSITION_INDEPENDENT_CODE, which gives executables -fPIE and so a flag mismatch with the
+# shared precompiled header): the static libraries also go into the op library Python loads (ops/).
+set(BLOCKSPIN_COMMON_OPTIONS -Wall -Wextra -Wno-unused-parameter -fPIC)
+
 function(blockspin_configure_target target)
   target_compile_features(${target} PUBLIC cxx_std_17)
-  target_compile_options(${target} PRIVATE -Wall -Wextra -Wno-unused-parameter)
+  target_compile_options(${target} PRIVATE ${BLOCKSPIN_COMMON_OPTIONS})
   if(BLOCKSPIN_USE_PCH)
     target_precompile_headers(${target} REUSE_FROM blockspin_pch)
   endif()
 endfunction()
-target_compile_options(blockspin_pch PRIVATE -Wall -Wextra -Wno-unused-parameter)
+target_compile_options(blockspin_pch PRIVATE ${BLOCKSPIN_COMMON_OPTIONS})

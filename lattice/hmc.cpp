@@ -30,15 +30,12 @@ Integrator integrator_from_name(const std::string& name) {
 
 torch::Tensor kinetic_energy(const torch::Tensor& p) { return 0.5 * p.to(torch::kDouble).pow(2).flatten(1).sum(1); }
 
-namespace {
-
-/// U <- exp(ε Σ p^a i t^a) U
 torch::Tensor update_links(const torch::Tensor& U, const torch::Tensor& p, double eps) {
-  if (kernels::mode() == kernels::Mode::fused && kernels::fused_available(U)) return kernels::link_update(U, p, eps);
+  if (kernels::mode() == kernels::Mode::fused && kernels::fused_available(U) &&
+      !(torch::GradMode::is_enabled() && (U.requires_grad() || p.requires_grad())))
+    return kernels::link_update(U, p, eps);
   return mat_mul(su_exp(algebra_to_matrix(eps * p, n_colors(U))), U);
 }
-
-}  // namespace
 
 std::pair<torch::Tensor, torch::Tensor> md_evolve(const torch::Tensor& U0, const torch::Tensor& p0,
                                                   const MdAction& action, const HmcOptions& o) {

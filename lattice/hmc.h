@@ -53,6 +53,10 @@ std::pair<torch::Tensor, torch::Tensor> md_evolve(const torch::Tensor& U, const 
 /// Kinetic energy ½ Σ p² per configuration: [batch] (double).
 torch::Tensor kinetic_energy(const torch::Tensor& p);
 
+/// The MD drift U <- exp(ε Σ_a p_a i t^a) U (p [batch, D, x.., N²-1]): the fused kernel, or the torch path (other
+/// devices, kernels "torch", or when autograd must see it).
+torch::Tensor update_links(const torch::Tensor& U, const torch::Tensor& p, double eps);
+
 /// One HMC trajectory: draws p ~ N(0, 1) from `gen`, integrates, accepts each chain with probability min(1, e^{-ΔH}).
 /// With `metropolis = false` every trajectory is accepted (molecular-dynamics thermalisation far from equilibrium,
 /// where ΔH grows with the volume; not exact, so only for discarded thermalisation updates). The same random

@@ -1,6 +1,7 @@
 // Shared helpers of the L-CNN layers: weight handling, parallel-transport stacks, channel contraction.
 #include "lcnn/common.h"
 
+#include "lattice/kernels/mode.h"
 #include "lattice/layout.h"
 #include "lattice/matrix_ops.h"
 
@@ -19,10 +20,9 @@ torch::Tensor make_weight(const std::vector<int64_t>& shape, double std, bool co
   return torch::randn(s, opts) * (std / std::sqrt(2.0));
 }
 
-torch::Tensor complex_weight(const torch::Tensor& weight, bool complex_weights, const torch::Tensor& like) {
-  const auto cdt = like.scalar_type();
-  if (!complex_weights) return weight.to(cdt);
-  const auto rdt = lattice::real_dtype(cdt);
+torch::Tensor channel_weight(const torch::Tensor& weight, bool complex_weights, const torch::Tensor& like) {
+  const auto rdt = lattice::real_dtype(like.scalar_type());
+  if (!complex_weights) return weight.to(rdt);
   return torch::view_as_complex(weight.to(rdt).contiguous());
 }
 
@@ -44,11 +44,16 @@ torch::Tensor transported_stack(const torch::Tensor& U, const torch::Tensor& W, 
 
 torch::Tensor contract_channels(const torch::Tensor& weight, const torch::Tensor& X) {
   const auto sizes = X.sizes().vec();
-  auto flat = X.reshape({sizes[0], sizes[1], -1});
-  auto out = torch::matmul(weight, flat);  // [batch, out, rest]
   auto out_sizes = sizes;
   out_sizes[1] = weight.size(0);
-  return out.reshape(out_sizes);
+  const bool real_gemm = !weight.is_complex() && lattice::kernels::mode() == lattice::kernels::Mode::fused;
+  if (!real_gemm)  // complex weights, or the reference path (kernels "torch"): one complex GEMM
+    return torch::matmul(weight.to(X.scalar_type()), X.reshape({sizes[0], sizes[1], -1})).reshape(out_sizes);
+  // Real weights: the real and imaginary parts are just more columns of one real GEMM.
+  auto flat = torch::view_as_real(X.contiguous()).reshape({sizes[0], sizes[1], -1});
+  auto out = torch::matmul(weight, flat);  // [batch, out, 2·rest]
+  out_sizes.push_back(2);
+  return torch::view_as_complex(out.reshape(out_sizes));
 }
 
 torch::Tensor extend_with_conjugate_and_unit(const torch::Tensor& W, bool conjugate, bool unit) {

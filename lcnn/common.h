@@ -18,8 +18,10 @@ int64_t n_offsets(int64_t dims, int64_t kernel_size);
 /// `to(torch::kFloat)` / `to(torch::kDouble)` on the module keep working.
 torch::Tensor make_weight(const std::vector<int64_t>& shape, double std, bool complex_weights);
 
-/// The weight as a complex tensor of the same complex dtype as `like` (a complex matrix field); differentiable.
-torch::Tensor complex_weight(const torch::Tensor& weight, bool complex_weights, const torch::Tensor& like);
+/// The weight in the precision of `like` (a complex matrix field); differentiable. Complex weights become a complex
+/// tensor of like's dtype; real weights stay real (like's real dtype), so that contract_channels multiplies real
+/// weights into the link data as one real GEMM instead of a complex one with zero imaginary parts (4× the flops).
+torch::Tensor channel_weight(const torch::Tensor& weight, bool complex_weights, const torch::Tensor& like);
 
 /// The copies of W parallel-transported to x from x + k mu^ for all offsets of a kernel (see n_offsets):
 ///   T_t(x) = U_{k.mu}(x) W(x + k mu^) U_{k.mu}(x)†,
@@ -27,7 +29,9 @@ torch::Tensor complex_weight(const torch::Tensor& weight, bool complex_weights, 
 /// offsets ordered t = 0 (k = 0), then for mu = 0..D-1: k = +d, +2d, ..., +(K-1)d, then k = -d, ..., -(K-1)d.
 torch::Tensor transported_stack(const torch::Tensor& U, const torch::Tensor& W, int64_t kernel_size, int64_t dilation);
 
-/// Σ_c w[o, c] X_c: weight [out, C] (complex, same dtype as X), X [batch, C, rest...] -> [batch, out, rest...].
+/// Σ_c w[o, c] X_c: weight [out, C] (complex of X's dtype, or real of X's real dtype), X complex [batch, C, rest...]
+/// -> [batch, out, rest...]. Real weights contract view_as_real(X) as [batch, C, 2·rest] in one real GEMM (kernels
+/// "fused", the default; kernels "torch" keeps the reference: the weight cast to complex, one complex GEMM).
 torch::Tensor contract_channels(const torch::Tensor& weight, const torch::Tensor& X);
 
 /// [W, W† (if conjugate), 1 (if unit)] along the channel dimension of a matrix field.

@@ -34,7 +34,7 @@ torch::Tensor LBilinImpl::forward(const torch::Tensor& W, const torch::Tensor& W
   check_channels(Wp, options.in2(), "LBilin second input");
   const bool conj = options.add_conjugate(), unit = options.add_unit();
   const int64_t out = options.out(), nA = n_a(), nB = n_b();
-  const auto alpha = complex_weight(weight, options.complex_weights(), W);  // [out, nA, nB]
+  const auto alpha = channel_weight(weight, options.complex_weights(), W);  // [out, nA, nB]
   auto shape = W.sizes().vec();                                             // [B, C, x.., N, N]
   if (nA <= nB) {
     // C_{i v} = Σ_w α_{i v w} B_w, then W''_i = Σ_v A_v C_{i v}; the unit part of A needs no product.

@@ -32,7 +32,7 @@ torch::Tensor LConvImpl::forward(const torch::Tensor& U, const torch::Tensor& W)
   if (lattice::n_dims(U) != options.dims())
     throw std::invalid_argument("LConv: the gauge field's D differs from the dims option");
   const auto T = transported_stack(U, W, options.kernel_size(), options.dilation());  // channel t * in + j
-  auto w = complex_weight(weight, options.complex_weights(), W);                      // [out, in, T]
+  auto w = channel_weight(weight, options.complex_weights(), W);                      // [out, in, T]
   w = w.permute({0, 2, 1}).reshape({options.out_channels(), -1});                     // [out, T * in]
   return contract_channels(w, T);
 }

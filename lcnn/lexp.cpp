@@ -23,7 +23,7 @@ torch::Tensor LExpImpl::forward(const torch::Tensor& U, const torch::Tensor& W) 
   if (lattice::n_dims(U) != options.dims())
     throw std::invalid_argument("LExp: the gauge field's D differs from the dims option");
   const auto X = lattice::project_traceless_antihermitian(W);            // [B, C, x.., N, N]
-  const auto b = complex_weight(beta, false, X);                         // [D, C]
+  const auto b = channel_weight(beta, false, X);                         // [D, C]
   return lattice::mat_mul(lattice::su_exp(contract_channels(b, X)), U);  // exponent [B, D, x.., N, N]
 }
 

@@ -2,6 +2,7 @@
 #include "run/checkpoint.h"
 
 #include "io/h5io.h"
+#include "lattice/kernels/lane_kernels.h"
 #include "support/errors.h"
 #include "support/version.h"
 
@@ -55,7 +56,11 @@ std::string cpu_isa() {
 json numerics_environment() {
   // The mapped BLAS and the CPU capability do not change while the process runs: looked up once.
   static const std::string blas = loaded_blas(), isa = cpu_isa();
-  return {{"libtorch", TORCH_VERSION}, {"blas", blas}, {"threads", at::get_num_threads()}, {"isa", isa}};
+  return {{"libtorch", TORCH_VERSION},
+          {"blas", blas},
+          {"threads", at::get_num_threads()},
+          {"isa", isa},
+          {"kernels_isa", lattice::kernels::lanes::compiled_isa()}};
 }
 
 void write_checkpoint(const RunDirectory& run, const std::string& name, const std::string& format,

@@ -1,6 +1,7 @@
 // Fused Wilson-action kernels (see wilson_kernels.h).
 #include "lattice/kernels/wilson_kernels.h"
 
+#include "lattice/kernels/lane_kernels.h"
 #include "lattice/layout.h"
 #include "lattice/su_n.h"
 
@@ -254,6 +255,31 @@ void check_input(const torch::Tensor& U, const char* what) {
   if (n_colors(U) > kMaxN) throw std::invalid_argument(std::string(what) + ": N > 16");
 }
 
+// The real link data as lane planes [B*D, 2N², V] (lane_kernels.h).
+torch::Tensor lane_planes(const torch::Tensor& U) {
+  const int64_t BD = U.size(0) * U.size(1), N = n_colors(U);
+  return torch::view_as_real(U).reshape({BD, -1, 2 * N * N}).transpose(1, 2).contiguous();
+}
+
+// The nonzero entries of the generators t^a_{rc}.
+std::vector<lanes::GeneratorEntry> generator_entries(int64_t N) {
+  const auto t = generators(N, torch::TensorOptions().dtype(torch::kDouble)).contiguous();
+  const auto* d = t.data_ptr<c10::complex<double>>();
+  std::vector<lanes::GeneratorEntry> e;
+  for (int a = 0; a < N * N - 1; ++a)
+    for (int r = 0; r < N; ++r)
+      for (int c = 0; c < N; ++c) {
+        const auto v = d[(a * N + r) * N + c];
+        if (v != c10::complex<double>(0, 0)) e.push_back({a, r, c, v.real(), v.imag()});
+      }
+  return e;
+}
+
+lanes::Geometry geometry(const Neighbours& nb) { return {nb.V, nb.D, nb.fwd.data(), nb.bwd.data()}; }
+
+// Lane blocks per parallel_for task: enough work to amortise a task, fine enough to balance two threads.
+constexpr int64_t kLaneGrain = 4;
+
 }  // namespace
 
 bool fused_available(const torch::Tensor& U) {
@@ -288,8 +314,17 @@ torch::Tensor wilson_staples(const torch::Tensor& U_in, int64_t mu) {
   auto A = torch::empty(shape, U.options());
   dispatch(U, [&](auto real, auto nc) {
     using T = decltype(real);
-    staples_impl<T, decltype(nc)::value>(U.data_ptr<c10::complex<T>>(), A.data_ptr<c10::complex<T>>(), B, nb, lo, hi,
-                                         n);
+    constexpr int NC = decltype(nc)::value;
+    if constexpr (NC > 0) {
+      const auto planes = lane_planes(U);
+      const auto g = geometry(nb);
+      T* a_out = reinterpret_cast<T*>(A.data_ptr<c10::complex<T>>());
+      at::parallel_for(0, lanes::lane_blocks(B, nb.V, lanes::lane_width<T>()), kLaneGrain, [&](int64_t b0, int64_t b1) {
+        lanes::staples_range<T, NC>(planes.data_ptr<T>(), g, lo, hi, a_out, b0, b1);
+      });
+    } else {
+      staples_impl<T, NC>(U.data_ptr<c10::complex<T>>(), A.data_ptr<c10::complex<T>>(), B, nb, lo, hi, n);
+    }
   });
   return A;
 }
@@ -307,8 +342,19 @@ torch::Tensor wilson_force(const torch::Tensor& U_in, double k) {
   auto out = torch::empty(shape, U.options().dtype(real_dtype(U.scalar_type())));
   dispatch(U, [&](auto real, auto nc) {
     using T = decltype(real);
-    force_impl<T, decltype(nc)::value>(U.data_ptr<c10::complex<T>>(), t.data_ptr<c10::complex<T>>(), static_cast<T>(k),
-                                       out.data_ptr<T>(), B, nb, n);
+    constexpr int NC = decltype(nc)::value;
+    if constexpr (NC > 0) {
+      const auto planes = lane_planes(U);
+      const auto g = geometry(nb);
+      const auto gens = generator_entries(N);
+      at::parallel_for(0, lanes::lane_blocks(B, nb.V, lanes::lane_width<T>()), kLaneGrain, [&](int64_t b0, int64_t b1) {
+        lanes::force_range<T, NC>(planes.data_ptr<T>(), g, gens.data(), static_cast<int>(gens.size()),
+                                  static_cast<T>(k), out.data_ptr<T>(), b0, b1);
+      });
+    } else {
+      force_impl<T, NC>(U.data_ptr<c10::complex<T>>(), t.data_ptr<c10::complex<T>>(), static_cast<T>(k),
+                        out.data_ptr<T>(), B, nb, n);
+    }
   });
   return out;
 }
@@ -329,9 +375,19 @@ torch::Tensor link_update(const torch::Tensor& U_in, const torch::Tensor& p_in, 
   auto out = torch::empty_like(U);
   dispatch(U, [&](auto real, auto nc) {
     using T = decltype(real);
-    link_update_impl<T, decltype(nc)::value>(U.data_ptr<c10::complex<T>>(), p.data_ptr<T>(),
-                                             t.data_ptr<c10::complex<T>>(), static_cast<T>(eps),
-                                             out.data_ptr<c10::complex<T>>(), links, n);
+    constexpr int NC = decltype(nc)::value;
+    if constexpr (NC > 0) {
+      const auto gens = generator_entries(N);
+      const T* u = reinterpret_cast<const T*>(U.data_ptr<c10::complex<T>>());
+      T* o = reinterpret_cast<T*>(out.data_ptr<c10::complex<T>>());
+      at::parallel_for(0, links, 64, [&](int64_t l0, int64_t l1) {
+        lanes::link_update_range<T, NC>(u, p.data_ptr<T>(), gens.data(), static_cast<int>(gens.size()),
+                                        static_cast<T>(eps), o, l0, l1);
+      });
+    } else {
+      link_update_impl<T, NC>(U.data_ptr<c10::complex<T>>(), p.data_ptr<T>(), t.data_ptr<c10::complex<T>>(),
+                              static_cast<T>(eps), out.data_ptr<c10::complex<T>>(), links, n);
+    }
   });
   return out;
 }

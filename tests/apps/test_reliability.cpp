@@ -217,7 +217,8 @@ TEST_F(Reliability, CheckpointsRecordTheNumericsEnvironment) {
   ASSERT_NE(run_blockspin(gen("run"), "BLOCKSPIN_TEST_CRASH_AFTER=3").status, 0);
   H5::H5File f(dir / "run" / "checkpoint.h5", H5F_ACC_RDONLY);
   const auto numerics = nlohmann::json::parse(blockspin::io::read_string_attribute(f, "numerics"));
-  for (const char* key : {"libtorch", "blas", "threads", "isa"}) EXPECT_TRUE(numerics.contains(key)) << key;
+  for (const char* key : {"libtorch", "blas", "threads", "isa", "kernels_isa"})
+    EXPECT_TRUE(numerics.contains(key)) << key;
   f.close();
   {
     H5::H5File w(dir / "run" / "checkpoint.h5", H5F_ACC_RDWR);

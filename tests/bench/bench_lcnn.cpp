@@ -7,6 +7,7 @@
 
 #include "lattice/derivatives.h"
 #include "lattice/gauge_field.h"
+#include "lattice/kernels/mode.h"
 #include "lattice/rng.h"
 #include "lcnn/factory.h"
 
@@ -34,8 +35,13 @@ torch::Tensor field(int64_t L_, bool dbl) {
                                       torch::TensorOptions().dtype(dbl ? torch::kComplexDouble : torch::kComplexFloat));
 }
 
+blockspin::lattice::kernels::Mode kernels(const benchmark::State& state) {
+  return state.range(2) != 0 ? blockspin::lattice::kernels::Mode::fused : blockspin::lattice::kernels::Mode::torch;
+}
+
 void BM_LcnnForward(benchmark::State& state) {
   const bool dbl = state.range(1) != 0;
+  blockspin::lattice::kernels::ModeGuard mode(kernels(state));
   auto model = fp_model(dbl);
   auto U = field(state.range(0), dbl);
   torch::NoGradGuard no_grad;
@@ -46,6 +52,7 @@ void BM_LcnnForward(benchmark::State& state) {
 void BM_LcnnTrainingStep(benchmark::State& state) {
   // loss = A(U)² + Σ D(U)², backpropagated to the weights (needs the graph of the link derivatives).
   const bool dbl = state.range(1) != 0;
+  blockspin::lattice::kernels::ModeGuard mode(kernels(state));
   auto model = fp_model(dbl);
   auto U = field(state.range(0), dbl);
   L::ActionFunctional action = [&](const torch::Tensor& V) { return model->forward(V); };
@@ -59,14 +66,15 @@ void BM_LcnnTrainingStep(benchmark::State& state) {
   state.counters["configs/s"] = benchmark::Counter(1, benchmark::Counter::kIsIterationInvariantRate);
 }
 
-const std::vector<std::vector<int64_t>> kArgs{{4, 8}, {1, 0}};
+// fused 1: real weights contracted as real GEMMs; 0: the reference path (weights cast to complex).
+const std::vector<std::vector<int64_t>> kArgs{{4, 8}, {1, 0}, {1, 0}};
 
 }  // namespace
 
-BENCHMARK(BM_LcnnForward)->ArgsProduct(kArgs)->ArgNames({"L", "double"})->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_LcnnForward)->ArgsProduct(kArgs)->ArgNames({"L", "double", "fused"})->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_LcnnTrainingStep)
     ->ArgsProduct(kArgs)
-    ->ArgNames({"L", "double"})
+    ->ArgNames({"L", "double", "fused"})
     ->Unit(benchmark::kMillisecond)
     ->Iterations(2);
 BENCHMARK_MAIN();

@@ -134,14 +134,45 @@ TEST(WilsonKernelsThreads, ResultsDoNotDependOnTheThreadCount) {
   const auto U = rough_field({{6, 6, 4, 4}, 3}, 16, 2);
   const int threads = at::get_num_threads();
   at::set_num_threads(1);
+  auto gen = make_generator(19);
+  const auto p = random_algebra({2, 4, 6, 6, 4, 4}, 3, gen, real());
   const auto s1 = K::plaquette_deficit_sum(U);
   const auto a1 = K::wilson_staples(U);
+  const auto f1 = K::wilson_force(U, 0.7);
+  const auto u1 = K::link_update(U, p, 0.3);
   at::set_num_threads(2);
   const auto s2 = K::plaquette_deficit_sum(U);
   const auto a2 = K::wilson_staples(U);
+  const auto f2 = K::wilson_force(U, 0.7);
+  const auto u2 = K::link_update(U, p, 0.3);
   at::set_num_threads(threads);
   EXPECT_TRUE(torch::equal(s1, s2));
   EXPECT_TRUE(torch::equal(a1, a2));
+  EXPECT_TRUE(torch::equal(f1, f2));
+  EXPECT_TRUE(torch::equal(u1, u2));
+}
+
+// complex64 fields through the single-precision kernels (16 sites per vector) agree with the double-precision torch
+// path to float accuracy, on lattices whose site count is not a multiple of the vector width.
+TEST(WilsonKernelsFloat, SinglePrecisionKernelsMatchDoublePath) {
+  for (const Geometry& g : std::vector<Geometry>{{{3, 4, 3, 3}, 3}, {{5, 3, 2}, 2}, {{4, 4, 4, 4}, 3}}) {
+    const auto U = rough_field(g, 20);
+    const auto U32 = U.to(torch::kComplexFloat);
+    auto gen = make_generator(21);
+    std::vector<int64_t> prefix(U.sizes().begin(), U.sizes().end() - 2);
+    const auto p = random_algebra(prefix, g.n_colors, gen, real());
+    const auto action = GaugeAction::wilson(4.0);
+    torch::Tensor a_ref, f_ref, u_ref;
+    {
+      K::ModeGuard torch_path(K::Mode::torch);
+      a_ref = torch::cat({action.staples(U, 0), action.staples(U, 1)}, 1);
+      f_ref = action.derivative(U);
+      u_ref = mat_mul(su_exp(algebra_to_matrix(0.2 * p, g.n_colors)), U);
+    }
+    EXPECT_LT(rel(K::wilson_staples(U32).narrow(1, 0, 2).to(cplx()), a_ref), 1e-5);
+    EXPECT_LT(rel(action.derivative(U32).to(torch::kDouble), f_ref), 1e-5);
+    EXPECT_LT(rel(K::link_update(U32, p.to(torch::kFloat), 0.2).to(cplx()), u_ref), 1e-5);
+  }
 }
 
 // Inputs the kernels do not cover are refused with a clear message (callers fall back to the torch path).

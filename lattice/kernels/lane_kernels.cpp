@@ -1,0 +1,296 @@
+// SIMD lane kernels for SU(2)/SU(3) (see lane_kernels.h). Every inner loop runs over the W lanes with a trip count
+// known at compile time, which the compiler turns into single vector instructions.
+#include "lattice/kernels/lane_kernels.h"
+
+#include <cmath>
+#include <cstring>
+
+namespace blockspin::lattice::kernels::lanes {
+
+namespace {
+
+// One value per lane: a 64-byte GCC/Clang vector (element-wise arithmetic, scalars broadcast; on a machine without
+// 512-bit registers the compiler splits it into the widest it has).
+template <class T>
+struct LaneVector;
+template <>
+struct LaneVector<double> {
+  typedef double type __attribute__((vector_size(64)));
+};
+template <>
+struct LaneVector<float> {
+  typedef float type __attribute__((vector_size(64)));
+};
+template <class T>
+using Lanes = typename LaneVector<T>::type;
+
+// W sites' NC×NC complex matrices, structure of arrays: re[q][l], im[q][l].
+template <class T, int NC>
+struct LaneMat {
+  static constexpr int W = static_cast<int>(lane_width<T>());
+  static constexpr int NN = NC * NC;
+  Lanes<T> re[NN];
+  Lanes<T> im[NN];
+};
+
+template <class T, int NC>
+inline void set_zero(LaneMat<T, NC>& m) {
+  for (int q = 0; q < m.NN; ++q) m.re[q] = m.im[q] = Lanes<T>{};
+}
+
+// The lanes' sites idx[l] of one link direction (its 2N² planes start at `pl`).
+template <class T, int NC>
+inline void load(LaneMat<T, NC>& m, const T* pl, int64_t V, const int64_t* idx) {
+  constexpr int W = LaneMat<T, NC>::W;
+  bool contiguous = true;
+  for (int l = 1; l < W; ++l) contiguous &= idx[l] == idx[0] + l;
+  if (contiguous) {
+    for (int q = 0; q < m.NN; ++q) {
+      std::memcpy(&m.re[q], pl + (2 * q) * V + idx[0], sizeof(Lanes<T>));
+      std::memcpy(&m.im[q], pl + (2 * q + 1) * V + idx[0], sizeof(Lanes<T>));
+    }
+  } else {
+    for (int q = 0; q < m.NN; ++q) {
+      const T* r = pl + (2 * q) * V;
+      const T* i = pl + (2 * q + 1) * V;
+      for (int l = 0; l < W; ++l) {
+        m.re[q][l] = r[idx[l]];
+        m.im[q][l] = i[idx[l]];
+      }
+    }
+  }
+}
+
+// o = a b (DagA: a†; DagB: b†); Add: o += instead.
+template <bool DagA, bool DagB, bool Add, class T, int NC>
+inline void mul(const LaneMat<T, NC>& a, const LaneMat<T, NC>& b, LaneMat<T, NC>& o) {
+  for (int i = 0; i < NC; ++i)
+    for (int j = 0; j < NC; ++j) {
+      Lanes<T> sr = Add ? o.re[i * NC + j] : Lanes<T>{}, si = Add ? o.im[i * NC + j] : Lanes<T>{};
+      for (int k = 0; k < NC; ++k) {
+        const int ia = DagA ? k * NC + i : i * NC + k;
+        const int ib = DagB ? j * NC + k : k * NC + j;
+        const Lanes<T> ar = a.re[ia], br = b.re[ib];
+        const Lanes<T> ai = DagA ? -a.im[ia] : a.im[ia], bi = DagB ? -b.im[ib] : b.im[ib];
+        sr += ar * br - ai * bi;
+        si += ar * bi + ai * br;
+      }
+      o.re[i * NC + j] = sr;
+      o.im[i * NC + j] = si;
+    }
+}
+
+// Per-block neighbour indices of the lanes' sites s_l (clamped to the last site of a configuration at its end).
+template <int W>
+struct BlockSites {
+  int64_t b = 0;  // configuration
+  int count = 0;  // valid lanes
+  int64_t s[W];
+};
+
+template <int W>
+inline BlockSites<W> block_sites(int64_t block, int64_t V) {
+  const int64_t per_cfg = (V + W - 1) / W, b = block / per_cfg, s0 = (block % per_cfg) * W;
+  BlockSites<W> bs;
+  bs.b = b;
+  bs.count = static_cast<int>(s0 + W <= V ? W : V - s0);
+  for (int l = 0; l < W; ++l) bs.s[l] = s0 + l < V ? s0 + l : V - 1;
+  return bs;
+}
+
+// A_μ at the lanes' sites of configuration b: Σ_ν [U_ν(x+μ)(U_ν(x)U_μ(x+ν))† + (U_μ(x−ν)U_ν(x+μ−ν))† U_ν(x−ν)], the
+// products in the order of staple_sum_at (wilson_kernels.cpp).
+template <class T, int NC, int W>
+inline void staple_sum(const T* planes, const Geometry& g, int64_t b, const BlockSites<W>& bs, int64_t mu,
+                       LaneMat<T, NC>& A) {
+  constexpr int64_t P = 2 * NC * NC;
+  const int64_t V = g.V;
+  auto dir = [&](int64_t m) { return planes + (b * g.D + m) * P * V; };
+  LaneMat<T, NC> x, y, z, tmp;
+  int64_t s_mu[W], i1[W], i2[W];
+  for (int l = 0; l < W; ++l) s_mu[l] = g.fwd[mu * V + bs.s[l]];
+  set_zero(A);
+  for (int64_t nu = 0; nu < g.D; ++nu) {
+    if (nu == mu) continue;
+    for (int l = 0; l < W; ++l) i1[l] = g.fwd[nu * V + bs.s[l]];
+    load(x, dir(nu), V, bs.s);
+    load(y, dir(mu), V, i1);
+    load(z, dir(nu), V, s_mu);
+    mul<false, false, false>(x, y, tmp);
+    mul<false, true, true>(z, tmp, A);
+    for (int l = 0; l < W; ++l) {
+      i1[l] = g.bwd[nu * V + bs.s[l]];
+      i2[l] = g.bwd[nu * V + s_mu[l]];
+    }
+    load(x, dir(mu), V, i1);
+    load(y, dir(nu), V, i2);
+    load(z, dir(nu), V, i1);
+    mul<false, false, false>(x, y, tmp);
+    mul<true, false, true>(tmp, z, A);
+  }
+}
+
+}  // namespace
+
+const char* compiled_isa() {
+#if defined(__AVX512F__)
+  return "AVX-512";
+#elif defined(__AVX2__) && defined(__FMA__)
+  return "AVX2+FMA";
+#else
+  return "baseline";
+#endif
+}
+
+template <class T, int NC>
+void force_range(const T* planes, const Geometry& g, const GeneratorEntry* gens, int n_gens, T k, T* out, int64_t begin,
+                 int64_t end) {
+  constexpr int W = LaneMat<T, NC>::W;
+  constexpr int64_t P = 2 * NC * NC, G = NC * NC - 1;
+  const int64_t V = g.V;
+  LaneMat<T, NC> A, U, UA;
+  for (int64_t blk = begin; blk < end; ++blk) {
+    const auto bs = block_sites<W>(blk, V);
+    const int64_t b = bs.b;
+    for (int64_t mu = 0; mu < g.D; ++mu) {
+      staple_sum(planes, g, b, bs, mu, A);
+      load(U, planes + (b * g.D + mu) * P * V, V, bs.s);
+      mul<false, false, false>(U, A, UA);
+      Lanes<T> f[G] = {};
+      // Im Tr(t^a UA) = Σ_rc Im(t^a_rc UA_cr)
+      for (int e = 0; e < n_gens; ++e) {
+        const auto& ge = gens[e];
+        const T tr = static_cast<T>(ge.re), ti = static_cast<T>(ge.im);
+        const int q = ge.c * NC + ge.r;
+        f[ge.a] += tr * UA.im[q] + ti * UA.re[q];
+      }
+      T* o = out + ((b * g.D + mu) * V) * G;
+      for (int l = 0; l < bs.count; ++l)
+        for (int a = 0; a < G; ++a) o[bs.s[l] * G + a] = k * f[a][l];
+    }
+  }
+}
+
+template <class T, int NC>
+void staples_range(const T* planes, const Geometry& g, int64_t mu_lo, int64_t mu_hi, T* A_out, int64_t begin,
+                   int64_t end) {
+  constexpr int W = LaneMat<T, NC>::W;
+  constexpr int64_t NN = NC * NC;
+  const int64_t V = g.V, n_mu = mu_hi - mu_lo;
+  LaneMat<T, NC> A;
+  for (int64_t blk = begin; blk < end; ++blk) {
+    const auto bs = block_sites<W>(blk, V);
+    for (int64_t mu = mu_lo; mu < mu_hi; ++mu) {
+      staple_sum(planes, g, bs.b, bs, mu, A);
+      T* o = A_out + ((bs.b * n_mu + mu - mu_lo) * V) * 2 * NN;
+      for (int l = 0; l < bs.count; ++l)
+        for (int q = 0; q < NN; ++q) {
+          o[(bs.s[l] * NN + q) * 2] = A.re[q][l];
+          o[(bs.s[l] * NN + q) * 2 + 1] = A.im[q][l];
+        }
+    }
+  }
+}
+
+template <class T, int NC>
+void link_update_range(const T* U, const T* p, const GeneratorEntry* gens, int n_gens, T eps, T* out, int64_t begin,
+                       int64_t end) {
+  constexpr int W = LaneMat<T, NC>::W;
+  constexpr int NN = NC * NC, G = NN - 1;
+  LaneMat<T, NC> X, E, tmp, L;
+  for (int64_t l0 = begin; l0 < end; l0 += W) {
+    const int count = static_cast<int>(l0 + W <= end ? W : end - l0);
+    int64_t link[W];
+    for (int l = 0; l < W; ++l) link[l] = l < count ? l0 + l : end - 1;
+    // X = i ε Σ_a p_a t^a
+    set_zero(X);
+    for (int e = 0; e < n_gens; ++e) {
+      const auto& ge = gens[e];
+      const T tr = static_cast<T>(ge.re), ti = static_cast<T>(ge.im);
+      const int q = ge.r * NC + ge.c;
+      for (int l = 0; l < W; ++l) {
+        const T c = eps * p[link[l] * G + ge.a];
+        X.re[q][l] -= c * ti;
+        X.im[q][l] += c * tr;
+      }
+    }
+    int sq[W], max_sq = 0;
+    for (int l = 0; l < W; ++l) {
+      T norm2 = 0;
+      for (int q = 0; q < NN; ++q) norm2 += X.re[q][l] * X.re[q][l] + X.im[q][l] * X.im[q][l];
+      const T norm = std::sqrt(norm2);
+      sq[l] = norm > T(0.25) ? static_cast<int>(std::ceil(std::log2(norm / T(0.25)))) : 0;
+      max_sq = sq[l] > max_sq ? sq[l] : max_sq;
+      const T scale = std::ldexp(T(1), -sq[l]);
+      for (int q = 0; q < NN; ++q) {
+        X.re[q][l] *= scale;
+        X.im[q][l] *= scale;
+      }
+    }
+    for (int q = 0; q < NN; ++q)
+      for (int l = 0; l < W; ++l) {
+        L.re[q][l] = U[(link[l] * NN + q) * 2];
+        L.im[q][l] = U[(link[l] * NN + q) * 2 + 1];
+      }
+    // The Taylor degree K: the smallest whose remainder bound |X|^{K+1}/(K+1)! is below the precision for every lane
+    // of the block (K <= 12, which |X| <= 1/4 always satisfies).
+    T max_norm = 0;
+    for (int l = 0; l < W; ++l) {
+      T norm2 = 0;
+      for (int q = 0; q < NN; ++q) norm2 += X.re[q][l] * X.re[q][l] + X.im[q][l] * X.im[q][l];
+      max_norm = std::sqrt(norm2) > max_norm ? std::sqrt(norm2) : max_norm;
+    }
+    const T tol = sizeof(T) == 8 ? T(1e-17) : T(1e-9);
+    int K = 1;
+    for (T term = max_norm * max_norm / T(2); K < 12 && term > tol; ++K) term *= max_norm / T(K + 2);
+    if (max_sq == 0) {
+      // exp(X) U by Horner on U itself: R = U + X R / k for k = K .. 1 (K products, no separate exp(X) U)
+      tmp = L;
+      for (int kk = K; kk >= 1; --kk) {
+        mul<false, false, false>(X, tmp, E);
+        for (int q = 0; q < NN; ++q) {
+          tmp.re[q] = L.re[q] + E.re[q] / T(kk);
+          tmp.im[q] = L.im[q] + E.im[q] / T(kk);
+        }
+      }
+    } else {
+      // E = exp(X/2^s) by Horner (E = 1 + X E / k for k = K .. 1), squared s times per lane, then E U
+      set_zero(E);
+      for (int r = 0; r < NC; ++r) E.re[r * (NC + 1)] += T(1);
+      for (int kk = K; kk >= 1; --kk) {
+        mul<false, false, false>(X, E, tmp);
+        for (int q = 0; q < NN; ++q) {
+          E.re[q] = tmp.re[q] / T(kk) + (q % (NC + 1) == 0 ? T(1) : T(0));
+          E.im[q] = tmp.im[q] / T(kk);
+        }
+      }
+      for (int i = 0; i < max_sq; ++i) {
+        mul<false, false, false>(E, E, tmp);
+        for (int q = 0; q < NN; ++q)
+          for (int l = 0; l < W; ++l)
+            if (i < sq[l]) {
+              E.re[q][l] = tmp.re[q][l];
+              E.im[q][l] = tmp.im[q][l];
+            }
+      }
+      mul<false, false, false>(E, L, tmp);
+    }
+    for (int l = 0; l < count; ++l)
+      for (int q = 0; q < NN; ++q) {
+        out[(link[l] * NN + q) * 2] = tmp.re[q][l];
+        out[(link[l] * NN + q) * 2 + 1] = tmp.im[q][l];
+      }
+  }
+}
+
+#define BLOCKSPIN_LANES_INSTANTIATE(T, NC)                                                                          \
+  template void force_range<T, NC>(const T*, const Geometry&, const GeneratorEntry*, int, T, T*, int64_t, int64_t); \
+  template void staples_range<T, NC>(const T*, const Geometry&, int64_t, int64_t, T*, int64_t, int64_t);            \
+  template void link_update_range<T, NC>(const T*, const T*, const GeneratorEntry*, int, T, T*, int64_t, int64_t);
+BLOCKSPIN_LANES_INSTANTIATE(double, 3)
+BLOCKSPIN_LANES_INSTANTIATE(double, 2)
+BLOCKSPIN_LANES_INSTANTIATE(float, 3)
+BLOCKSPIN_LANES_INSTANTIATE(float, 2)
+#undef BLOCKSPIN_LANES_INSTANTIATE
+
+}  // namespace blockspin::lattice::kernels::lanes

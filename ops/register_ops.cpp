@@ -1,0 +1,61 @@
+// The lattice kernels registered as PyTorch operators, namespace `blockspin` (TORCH_LIBRARY), for Python users:
+//
+//   torch.ops.load_library("build/lib/libblockspin_ops.so")
+//   S = torch.ops.blockspin.plaquette_deficit(U)        # Σ_x Σ_{μ<ν} (N − Re Tr P_μν) per configuration
+//   A = torch.ops.blockspin.wilson_staples(U, mu)       # A_μ(x) (mu = -1: every direction)
+//   F = torch.ops.blockspin.wilson_force(U, beta)       # dS_W/dU in algebra components (GaugeAction::derivative)
+//   U2 = torch.ops.blockspin.link_update(U, p, eps)     # exp(ε p^a i t^a) U
+//   torch.ops.blockspin.kernels_mode("torch")           # the torch reference path ("fused" is the default)
+//
+// Each op is the library function that the C++ side calls (lattice/gauge_action.h, lattice/hmc.h), so it takes the
+// fused kernel where it can (CPU, complex64/128, no autograd needed) and the torch path otherwise. Autograd: the
+// plaquette sum has an analytic backward on the fused path and double backward; the others, when U requires grad,
+// run on the differentiable torch path. U: [batch, D, x_0, .., x_{D-1}, N, N] (lattice/layout.h).
+#include "lattice/gauge_action.h"
+#include "lattice/hmc.h"
+#include "lattice/kernels/mode.h"
+#include "lattice/layout.h"
+
+#include <torch/library.h>
+#include <torch/torch.h>
+
+namespace {
+
+using blockspin::lattice::GaugeAction;
+namespace kernels = blockspin::lattice::kernels;
+
+// The Wilson action with β = N is Σ (N − Re Tr P) exactly (β c0 / N = 1).
+GaugeAction unit_wilson(const torch::Tensor& U) {
+  return GaugeAction::wilson(static_cast<double>(blockspin::lattice::n_colors(U)));
+}
+
+torch::Tensor plaquette_deficit(const torch::Tensor& U) { return unit_wilson(U)(U); }
+
+torch::Tensor wilson_staples(const torch::Tensor& U, int64_t mu) {
+  const auto action = unit_wilson(U);
+  if (mu >= 0) return action.staples(U, mu);
+  std::vector<torch::Tensor> per_mu;
+  for (int64_t m = 0; m < blockspin::lattice::n_dims(U); ++m) per_mu.push_back(action.staples(U, m));
+  return torch::cat(per_mu, 1);
+}
+
+torch::Tensor wilson_force(const torch::Tensor& U, double beta) { return GaugeAction::wilson(beta).derivative(U); }
+
+torch::Tensor link_update(const torch::Tensor& U, const torch::Tensor& p, double eps) {
+  return blockspin::lattice::update_links(U, p, eps);
+}
+
+std::string kernels_mode(const std::string& name) {
+  if (!name.empty()) kernels::set_mode(kernels::mode_from_name(name));
+  return kernels::mode() == kernels::Mode::fused ? "fused" : "torch";
+}
+
+}  // namespace
+
+TORCH_LIBRARY(blockspin, m) {
+  m.def("plaquette_deficit(Tensor U) -> Tensor", &plaquette_deficit);
+  m.def("wilson_staples(Tensor U, int mu=-1) -> Tensor", &wilson_staples);
+  m.def("wilson_force(Tensor U, float beta) -> Tensor", &wilson_force);
+  m.def("link_update(Tensor U, Tensor p, float eps) -> Tensor", &link_update);
+  m.def("kernels_mode(str name=\"\") -> str", &kernels_mode);
+}
