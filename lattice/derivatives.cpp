@@ -9,21 +9,38 @@
 
 namespace blockspin::lattice {
 
-torch::Tensor autograd_derivative_matrix(const ActionFunctional& action, const torch::Tensor& U, bool create_graph) {
+namespace {
+
+// {S [batch], D as traceless anti-hermitian matrices} from one evaluation of the action.
+std::pair<torch::Tensor, torch::Tensor> value_and_derivative_matrix(const ActionFunctional& action,
+                                                                    const torch::Tensor& U, bool create_graph) {
   check_gauge_field(U, "autograd_derivative");
   torch::AutoGradMode grad_mode(true);  // callers such as molecular dynamics run under NoGradGuard
   torch::Tensor x = U;
   if (!U.requires_grad()) x = U.detach().requires_grad_(true);
-  torch::Tensor S = action(x).sum();
-  auto G = torch::autograd::grad({S}, {x}, /*grad_outputs=*/{}, /*retain_graph=*/create_graph,
+  torch::Tensor S = action(x);
+  auto G = torch::autograd::grad({S.sum()}, {x}, /*grad_outputs=*/{}, /*retain_graph=*/create_graph,
                                  /*create_graph=*/create_graph, /*allow_unused=*/true)[0];
-  if (!G.defined()) return torch::zeros_like(U);
+  if (!G.defined()) return {S, torch::zeros_like(U)};
   // D_a = Re Tr(i t^a Ω) with Ω = U G†; Re Tr(i t^a Ω) = -y_a / 2 where [Ω]_TA = Σ_b y_b (i t^b).
-  return -0.5 * project_traceless_antihermitian(mat_mul_dag(x, G));
+  return {S, -0.5 * project_traceless_antihermitian(mat_mul_dag(x, G))};
+}
+
+}  // namespace
+
+torch::Tensor autograd_derivative_matrix(const ActionFunctional& action, const torch::Tensor& U, bool create_graph) {
+  return value_and_derivative_matrix(action, U, create_graph).second;
 }
 
 torch::Tensor autograd_derivative(const ActionFunctional& action, const torch::Tensor& U, bool create_graph) {
   return matrix_to_algebra(autograd_derivative_matrix(action, U, create_graph));
+}
+
+std::pair<torch::Tensor, torch::Tensor> action_and_derivative(const ActionFunctional& action, const torch::Tensor& U,
+                                                              bool create_graph) {
+  auto [S, D] = value_and_derivative_matrix(action, U, create_graph);
+  if (!create_graph) S = S.detach();
+  return {S, matrix_to_algebra(D)};
 }
 
 double finite_difference_derivative(const ActionFunctional& action, const torch::Tensor& U, int64_t b, int64_t mu,

@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <functional>
+#include <utility>
 
 namespace blockspin::lattice {
 
@@ -15,6 +16,12 @@ using ActionFunctional = std::function<torch::Tensor(const torch::Tensor&)>;
 /// Returns components [batch, D, x.., N²-1]. With `create_graph` the result stays differentiable (double backward,
 /// e.g. to train a model on its link derivatives); if `U` already requires grad it is differentiated as is.
 torch::Tensor autograd_derivative(const ActionFunctional& action, const torch::Tensor& U, bool create_graph = false);
+
+/// The action and its derivative from one evaluation of the action: {S [batch], D [batch, D, x.., N²-1]} — what
+/// training on values and derivatives needs (the two calls above would evaluate the action twice). With
+/// `create_graph` both stay differentiable (S with the graph the derivative was taken through).
+std::pair<torch::Tensor, torch::Tensor> action_and_derivative(const ActionFunctional& action, const torch::Tensor& U,
+                                                              bool create_graph = false);
 
 /// The same derivative as traceless anti-hermitian matrices Σ_a D_a (i t^a): [batch, D, x.., N, N].
 torch::Tensor autograd_derivative_matrix(const ActionFunctional& action, const torch::Tensor& U,

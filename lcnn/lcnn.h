@@ -3,6 +3,7 @@
 
 #include "lcnn/common.h"
 #include "lcnn/factory.h"
+#include "lcnn/fp_action_model.h"
 #include "lcnn/lact.h"
 #include "lcnn/lbilin.h"
 #include "lcnn/lconv.h"

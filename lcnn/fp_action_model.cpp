@@ -1,0 +1,86 @@
+// The learned fixed-point action model (see fp_action_model.h).
+#include "lcnn/fp_action_model.h"
+
+#include "lattice/gauge_action.h"
+#include "lattice/gauge_field.h"
+#include "lattice/layout.h"
+#include "lattice/matrix_ops.h"
+
+#include <set>
+#include <stdexcept>
+
+namespace blockspin::lcnn {
+
+namespace {
+
+[[noreturn]] void fail(const std::string& what) { throw std::invalid_argument("fp_action model: " + what); }
+
+}  // namespace
+
+FpActionModelImpl::FpActionModelImpl(const FpActionModelOptions& o) : options(o) {
+  if (o.prefactor() != "none" && o.prefactor() != "wilson")
+    fail("key 'prefactor': expected \"none\" or \"wilson\", got \"" + o.prefactor() + "\"");
+  if (o.degree() < 0 || o.degree() > 8) fail("key 'degree': expected 0..8, got " + std::to_string(o.degree()));
+  const auto& net = o.network();
+  if (!net.is_object()) fail("key 'network': expected an object with 'layers'");
+  if (net.contains("sum_sites") || net.contains("mean_sites"))
+    fail("key 'network': no sum_sites/mean_sites (the model sums over the sites itself)");
+  body = register_module("body", make_model(net, o.dims()));
+  // The body must end in one scalar per site: probe it on the smallest lattice.
+  torch::NoGradGuard no_grad;
+  const std::vector<int64_t> one(static_cast<size_t>(o.dims()), 1);
+  const auto probe =
+      body->forward(lattice::cold_gauge_field(1, one, 3, torch::TensorOptions().dtype(torch::kComplexDouble)));
+  if (probe.is_complex() || probe.dim() != o.dims() + 2 || probe.size(1) != 1)
+    fail(
+        "key 'network': the last layer must give one real scalar per site (trace with 1 channel or linear with "
+        "out = 1)");
+  if (o.prefactor() == "wilson") {
+    auto c = torch::zeros({o.degree() + 1}, torch::kDouble);
+    c[0] = o.beta_init();
+    coefficients = register_parameter("coefficients", c);
+  }
+}
+
+torch::Tensor FpActionModelImpl::site_readout(const torch::Tensor& U) { return body->forward(U).select(1, 0); }
+
+torch::Tensor FpActionModelImpl::forward(const torch::Tensor& U) {
+  lattice::check_gauge_field(U, "FpActionModel input");
+  const int64_t B = U.size(0);
+  if (options.prefactor() == "none") {
+    // The unit configuration as one more batch entry: its readout goes through the same kernels as U's.
+    auto shape = U.sizes().vec();
+    shape[0] = 1;
+    const auto unit = lattice::identity_like(U).expand(shape);
+    const auto r = site_readout(torch::cat({U, unit}, 0)).flatten(1);  // [B + 1, V]
+    return (r.narrow(0, 0, B) - r.narrow(0, B, 1)).sum(1);
+  }
+  const auto r = site_readout(U).flatten(1);  // [B, V]
+  const auto c = coefficients.to(r.scalar_type());
+  torch::Tensor poly = c[options.degree()].expand_as(r);
+  for (int64_t k = options.degree() - 1; k >= 0; --k) poly = poly * r + c[k];  // Horner
+  const double N = static_cast<double>(lattice::n_colors(U));
+  const auto s = lattice::GaugeAction::wilson(N).density(U).flatten(1);  // Σ_{μ<ν} (N − Re Tr P) per site
+  return (s * poly).sum(1);
+}
+
+FpActionModel make_fp_action_model(const nlohmann::json& spec) {
+  if (!spec.is_object()) fail("expected a JSON object");
+  static const std::set<std::string> keys{"network", "dims", "prefactor", "degree", "beta_init"};
+  for (const auto& item : spec.items())
+    if (!keys.count(item.key())) fail("unknown key '" + item.key() + "'");
+  if (!spec.contains("network")) fail("missing key 'network'");
+  FpActionModelOptions o(spec.at("network"));
+  try {
+    if (spec.contains("dims")) o.dims(spec.at("dims").get<int64_t>());
+    if (spec.contains("prefactor")) o.prefactor(spec.at("prefactor").get<std::string>());
+    if (spec.contains("degree")) o.degree(spec.at("degree").get<int64_t>());
+    if (spec.contains("beta_init")) o.beta_init(spec.at("beta_init").get<double>());
+  } catch (const nlohmann::json::exception& e) {
+    fail(std::string("a key has the wrong type (dims, degree: integer; prefactor: string; beta_init: number): ") +
+         e.what());
+  }
+  return FpActionModel(o);
+}
+
+}  // namespace blockspin::lcnn

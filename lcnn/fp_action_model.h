@@ -1,0 +1,60 @@
+// FpActionModel: the learned fixed-point action of the FP L-CNN papers (Holland, Ipp, Müller, Wenger,
+// arXiv:2311.17816 and arXiv:2401.06481): an L-CNN body (Plaq → L-ConvBilin layers → Trace → per-site linear readout
+// with one output) summed over the sites, with A[1] = 0 exact and exact gauge invariance.
+//
+//   prefactor "none":   A[U] = Σ_x ( r[U](x) − r[1](x) )
+//   prefactor "wilson": A[U] = Σ_x s_W[U](x) · Σ_{k=0}^{degree} c_k r[U](x)^k,   s_W(x) = Σ_{μ<ν} (N − Re Tr P_μν(x))
+//
+// r[U](x) is the body's per-site output. "none" subtracts the body evaluated on the unit configuration, run as one
+// extra configuration in the same batch, so the subtraction uses the same batched kernels as every other
+// configuration and A[1] = 0 holds bitwise (cost: one configuration more per forward). "wilson" vanishes on the unit
+// configuration because s_W does; its coefficients c_k (parameter "coefficients", c_0 = β_init, the others 0) make
+// the network a field-dependent correction of a Wilson action. Both are gauge invariant because r is (Trace of
+// covariant objects) and s_W is.
+#pragma once
+
+#include "lcnn/factory.h"
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <string>
+
+namespace blockspin::lcnn {
+
+struct FpActionModelOptions {
+  explicit FpActionModelOptions(nlohmann::json network) : network_(std::move(network)) {}
+  /// The body: a make_model spec ({"layers": [...]}) whose last layer yields one real scalar per site
+  /// (trace with one channel, or linear with out = 1); no sum_sites/mean_sites (the model sums).
+  TORCH_ARG(nlohmann::json, network);
+  /// Space-time dimensions D.
+  TORCH_ARG(int64_t, dims) = 4;
+  /// "none" (subtract the unit-configuration readout) or "wilson" (Wilson action density times a polynomial).
+  TORCH_ARG(std::string, prefactor) = "none";
+  /// Degree of the polynomial in r for prefactor "wilson".
+  TORCH_ARG(int64_t, degree) = 1;
+  /// Initial c_0 for prefactor "wilson" (the Wilson β / N the model starts from).
+  TORCH_ARG(double, beta_init) = 1.0;
+};
+
+class FpActionModelImpl : public torch::nn::Module {
+ public:
+  explicit FpActionModelImpl(const FpActionModelOptions& options);
+  /// A[U] per configuration: U [B, D, x.., N, N] complex -> [B] real (U's real dtype). Differentiable in U and the
+  /// parameters (twice: training on link derivatives backpropagates through D = dA/dU).
+  torch::Tensor forward(const torch::Tensor& U);
+  /// The body's per-site output r[U](x): [B, x..].
+  torch::Tensor site_readout(const torch::Tensor& U);
+
+  FpActionModelOptions options;
+  LcnnModel body{nullptr};
+  torch::Tensor coefficients;  ///< c_k for prefactor "wilson" (undefined otherwise)
+};
+TORCH_MODULE(FpActionModel);
+
+/// Builds the model from JSON: {"network": {"layers": [...]}, "dims": 4, "prefactor": "none" | "wilson",
+/// "degree": 1, "beta_init": 1.0}. Unknown keys, wrong types and bodies that do not end in one scalar per site throw
+/// std::invalid_argument naming the key.
+FpActionModel make_fp_action_model(const nlohmann::json& spec);
+
+}  // namespace blockspin::lcnn

@@ -1,0 +1,172 @@
+// FpActionModel: parameter count of the papers' architecture, exact gauge and translation invariance, A[1] = 0 bitwise,
+// link derivatives by autograd against finite differences, double backward to the weights, and bad specs.
+#include "test_lcnn_helpers.h"
+
+#include "lattice/derivatives.h"
+#include "lattice/gauge_field.h"
+#include "lattice/kernels/mode.h"
+#include "lattice/matrix_ops.h"
+#include "lcnn/fp_action_model.h"
+
+#include <fstream>
+#include <sstream>
+
+using namespace blockspin;
+using namespace blockspin::lcnn;
+using namespace blockspin::lcnn::testing;
+
+namespace {
+
+nlohmann::json architecture(const std::string& name) {
+  std::ifstream in(std::string(BLOCKSPIN_SOURCE_DIR) + "/models/architectures/" + name);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return nlohmann::json::parse(ss.str(), nullptr, true, /*ignore_comments=*/true);
+}
+
+// A small body in D dimensions: Plaq, one transporting and one local L-ConvBilin, Trace, linear readout.
+nlohmann::json small_spec(int64_t dims, const std::string& prefactor = "none") {
+  return {{"network",
+           {{"layers",
+             {{{"type", "plaq"}},
+              {{"type", "lconvbilin"}, {"out", 3}, {"kernel_size", 2}},
+              {{"type", "lconvbilin"}, {"out", 2}, {"kernel_size", 1}},
+              {{"type", "trace"}},
+              {{"type", "linear"}, {"out", 1}}}}}},
+          {"dims", dims},
+          {"prefactor", prefactor},
+          {"degree", 2}};
+}
+
+}  // namespace
+
+// The shipped architectures: the papers' model has 204,853 parameters (as quoted in arXiv:2401.06481).
+TEST(FpActionModel, ShippedArchitecturesBuild) {
+  auto paper = make_fp_action_model(architecture("fp_action_paper.json"));
+  EXPECT_EQ(count_parameters(*paper), 204853);
+  auto proceedings = make_fp_action_model(architecture("fp_action_proceedings.json"));
+  EXPECT_GT(count_parameters(*proceedings), 0);
+  EXPECT_LT(count_parameters(*proceedings), count_parameters(*paper));
+}
+
+class FpActionModelGeometries : public ::testing::TestWithParam<Geometry> {};
+
+// A[Ω U Ω†] = A[U] (1e-12 relative), A[shifted U] = A[U], and A[1] = 0 exactly, for both constructions.
+TEST_P(FpActionModelGeometries, GaugeAndTranslationInvariantAndZeroOnTheUnitConfiguration) {
+  const auto g = GetParam();
+  for (const std::string prefactor : {"none", "wilson"}) {
+    seed_weights(11);
+    auto model = make_fp_action_model(small_spec(static_cast<int64_t>(g.extents.size()), prefactor));
+    torch::NoGradGuard no_grad;
+    const auto U = rough_field(g, 21);
+    const auto A = model->forward(U);
+    ASSERT_EQ(A.sizes(), torch::IntArrayRef({U.size(0)}));
+    EXPECT_GT(max_abs(A), 1e-3) << prefactor << ": the model should not vanish on a rough field";
+    const auto A_gauge = model->forward(lattice::gauge_transform(U, random_omega(g, 22)));
+    EXPECT_LT(max_abs_diff(A_gauge, A) / max_abs(A), 1e-12) << prefactor;
+    std::vector<int64_t> shifts{1, 2}, dims{2, 3};  // two lattice axes of [B, D, x0, x1, ..]
+    const auto A_shift = model->forward(torch::roll(U, shifts, dims));
+    EXPECT_LT(max_abs_diff(A_shift, A) / max_abs(A), 1e-12) << prefactor;
+    const auto unit = lattice::cold_gauge_field(2, g.extents, g.n_colors, cplx());
+    EXPECT_TRUE(torch::equal(model->forward(unit), torch::zeros({2}, torch::kDouble))) << prefactor;
+    // A unit configuration inside a batch with others is still exactly zero.
+    EXPECT_EQ(model->forward(torch::cat({U, unit.narrow(0, 0, 1)}, 0))[U.size(0)].item<double>(), 0.0) << prefactor;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Geometries, FpActionModelGeometries, ::testing::ValuesIn(lcnn_geometries()),
+                         lattice::testing::geometry_name);
+
+// The link derivative of the model by autograd equals symmetric finite differences of A (the convention of
+// lattice/derivatives.h), and action_and_derivative gives the same A and D from one forward.
+TEST(FpActionModel, LinkDerivativeMatchesFiniteDifferences) {
+  const Geometry g{{3, 4, 3, 3}, 3};
+  seed_weights(12);
+  auto model = make_fp_action_model(small_spec(4, "wilson"));
+  const auto U = rough_field(g, 23, 1);
+  lattice::ActionFunctional action = [&](const torch::Tensor& V) { return model->forward(V); };
+  const auto D = lattice::autograd_derivative(action, U);
+  const auto [A2, D2] = lattice::action_and_derivative(action, U);
+  EXPECT_TRUE(torch::allclose(D2, D, 0, 1e-14));
+  EXPECT_NEAR(A2.item<double>(), model->forward(U).item<double>(), 1e-12);
+  for (auto [mu, a] : std::vector<std::pair<int64_t, int64_t>>{{0, 0}, {2, 5}, {3, 7}}) {
+    const std::vector<int64_t> site{1, 2, 0, 2};
+    const double fd = lattice::finite_difference_derivative(action, U, 0, mu, site, a, 1e-5);
+    const double ad = D.index({0, mu, site[0], site[1], site[2], site[3], a}).item<double>();
+    EXPECT_NEAR(ad, fd, 1e-7 * std::max(1.0, std::abs(fd))) << "mu " << mu << " a " << a;
+  }
+}
+
+// Training on derivatives: the gradient of Σ D² with respect to a weight equals the finite difference of that loss
+// (double backprop through the model).
+TEST(FpActionModel, DoubleBackwardToTheWeights) {
+  const Geometry g{{2, 3, 2, 2}, 2};
+  seed_weights(13);
+  auto model = make_fp_action_model(small_spec(4));
+  const auto U = rough_field(g, 24, 1);
+  lattice::ActionFunctional action = [&](const torch::Tensor& V) { return model->forward(V); };
+  auto loss = [&] {
+    auto [A, D] = lattice::action_and_derivative(action, U, /*create_graph=*/true);
+    return A.pow(2).sum() + D.pow(2).sum();
+  };
+  auto w = model->parameters()[0];
+  model->zero_grad();
+  loss().backward();
+  const double grad = w.grad().flatten()[3].item<double>();
+  const double h = 1e-6, w0 = w.flatten()[3].item<double>();
+  auto at = [&](double v) {
+    torch::NoGradGuard no_grad;
+    w.flatten()[3].fill_(v);
+    torch::AutoGradMode on(true);
+    return loss().item<double>();
+  };
+  const double fd = (at(w0 + h) - at(w0 - h)) / (2 * h);
+  at(w0);
+  EXPECT_NEAR(grad, fd, 1e-6 * std::max(1.0, std::abs(fd)));
+}
+
+// Bad specs name the key.
+TEST(FpActionModel, BadSpecsNameTheKey) {
+  auto expect_error = [](nlohmann::json spec, const std::string& key) {
+    try {
+      make_fp_action_model(spec);
+      ADD_FAILURE() << "accepted: " << spec.dump();
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find(key), std::string::npos) << e.what();
+    }
+  };
+  auto spec = small_spec(4);
+  spec["prefactr"] = "none";
+  expect_error(spec, "prefactr");
+  spec = small_spec(4);
+  spec["prefactor"] = "symanzik";
+  expect_error(spec, "prefactor");
+  spec = small_spec(4);
+  spec["degree"] = "two";
+  expect_error(spec, "degree");
+  spec = small_spec(4);
+  spec["network"]["layers"][4]["out"] = 2;  // two scalars per site
+  expect_error(spec, "network");
+  spec = small_spec(4);
+  spec["network"]["sum_sites"] = true;
+  expect_error(spec, "network");
+  expect_error(nlohmann::json{{"dims", 4}}, "network");
+}
+
+// The real-weight GEMM contraction (kernels "fused") and the complex reference (kernels "torch") give the same action
+// and link derivative (1e-13 relative).
+TEST(FpActionModel, RealGemmContractionMatchesComplexReference) {
+  const Geometry g{{3, 4, 3, 3}, 3};
+  seed_weights(14);
+  auto model = make_fp_action_model(small_spec(4));
+  const auto U = rough_field(g, 25);
+  lattice::ActionFunctional action = [&](const torch::Tensor& V) { return model->forward(V); };
+  auto run = [&](lattice::kernels::Mode m) {
+    lattice::kernels::ModeGuard guard(m);
+    return lattice::action_and_derivative(action, U);
+  };
+  const auto [A_f, D_f] = run(lattice::kernels::Mode::fused);
+  const auto [A_t, D_t] = run(lattice::kernels::Mode::torch);
+  EXPECT_LT(max_abs_diff(A_f, A_t) / max_abs(A_t), 1e-13);
+  EXPECT_LT(max_abs_diff(D_f, D_t) / max_abs(D_t), 1e-13);
+}
