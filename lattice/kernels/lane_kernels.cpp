@@ -143,6 +143,40 @@ const char* compiled_isa() {
 }
 
 template <class T, int NC>
+void plaquette_deficit_range(const T* planes, const Geometry& g, T* partial, int64_t begin, int64_t end) {
+  constexpr int W = LaneMat<T, NC>::W;
+  constexpr int64_t P = 2 * NC * NC, NN = NC * NC;
+  const int64_t V = g.V;
+  LaneMat<T, NC> x, y, a, b;
+  int64_t i1[W];
+  for (int64_t blk = begin; blk < end; ++blk) {
+    const auto bs = block_sites<W>(blk, V);
+    auto dir = [&](int64_t m) { return planes + (bs.b * g.D + m) * P * V; };
+    Lanes<T> sum{};
+    for (int64_t mu = 0; mu < g.D; ++mu)
+      for (int64_t nu = mu + 1; nu < g.D; ++nu) {
+        load(x, dir(mu), V, bs.s);
+        for (int l = 0; l < W; ++l) i1[l] = g.fwd[mu * V + bs.s[l]];
+        load(y, dir(nu), V, i1);
+        mul<false, false, false>(x, y, a);
+        load(x, dir(nu), V, bs.s);
+        for (int l = 0; l < W; ++l) i1[l] = g.fwd[nu * V + bs.s[l]];
+        load(y, dir(mu), V, i1);
+        mul<false, false, false>(x, y, b);
+        Lanes<T> d{}, na{}, nb{};
+        for (int q = 0; q < NN; ++q) {
+          const Lanes<T> dr = a.re[q] - b.re[q], di = a.im[q] - b.im[q];
+          d += dr * dr + di * di;
+          na += a.re[q] * a.re[q] + a.im[q] * a.im[q];
+          nb += b.re[q] * b.re[q] + b.im[q] * b.im[q];
+        }
+        sum += T(0.5) * d + T(0.5) * ((T(NC) - na) + (T(NC) - nb));
+      }
+    for (int l = 0; l < bs.count; ++l) partial[bs.b * V + bs.s[l]] = sum[l];
+  }
+}
+
+template <class T, int NC>
 void force_range(const T* planes, const Geometry& g, const GeneratorEntry* gens, int n_gens, T k, T* out, int64_t begin,
                  int64_t end) {
   constexpr int W = LaneMat<T, NC>::W;
@@ -284,6 +318,7 @@ void link_update_range(const T* U, const T* p, const GeneratorEntry* gens, int n
 }
 
 #define BLOCKSPIN_LANES_INSTANTIATE(T, NC)                                                                          \
+  template void plaquette_deficit_range<T, NC>(const T*, const Geometry&, T*, int64_t, int64_t);                    \
   template void force_range<T, NC>(const T*, const Geometry&, const GeneratorEntry*, int, T, T*, int64_t, int64_t); \
   template void staples_range<T, NC>(const T*, const Geometry&, int64_t, int64_t, T*, int64_t, int64_t);            \
   template void link_update_range<T, NC>(const T*, const T*, const GeneratorEntry*, int, T, T*, int64_t, int64_t);

@@ -40,6 +40,11 @@ constexpr int64_t lane_width() {
 /// Number of lane blocks covering B configurations of V sites (blocks do not straddle configurations).
 inline int64_t lane_blocks(int64_t B, int64_t V, int64_t W) { return B * ((V + W - 1) / W); }
 
+/// Per-site plaquette deficits Σ_{μ<ν} (N − Re Tr P_μν(x)) for the lane blocks [begin, end) into partial [B, V],
+/// each term as ½|a − b|² + ½(2N − |a|² − |b|²) with a = U_μ(x)U_ν(x+μ̂), b = U_ν(x)U_μ(x+ν̂) (no cancellation near 1).
+template <class T, int NC>
+void plaquette_deficit_range(const T* planes, const Geometry& g, T* partial, int64_t begin, int64_t end);
+
 /// Force components D_{x,μ,a} = k Im Tr(t^a U_μ(x) A_μ(x)) for the lane blocks [begin, end) into out
 /// [B, D, V, N²−1] (real). `planes` as above.
 template <class T, int NC>

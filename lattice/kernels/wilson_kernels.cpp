@@ -93,6 +93,16 @@ struct Mat {
 
 constexpr int kMaxN = 16;
 
+// out[b] = Σ_x partial[b V + x] in a fixed order: the result does not depend on the thread count.
+template <class T>
+void sum_partials(const std::vector<T>& partial, int64_t B, int64_t V, T* out) {
+  for (int64_t bi = 0; bi < B; ++bi) {
+    T s = 0;
+    for (int64_t x = 0; x < V; ++x) s += partial[static_cast<size_t>(bi * V + x)];
+    out[bi] = s;
+  }
+}
+
 template <class T, int NC>
 void plaquette_deficit_impl(const c10::complex<T>* U, T* out, int64_t B, const Neighbours& nb, int n) {
   using C = c10::complex<T>;
@@ -115,11 +125,7 @@ void plaquette_deficit_impl(const c10::complex<T>* U, T* out, int64_t B, const N
       partial[static_cast<size_t>(i)] = sum;
     }
   });
-  for (int64_t bi = 0; bi < B; ++bi) {
-    T s = 0;  // fixed summation order: the result does not depend on the thread count
-    for (int64_t x = 0; x < V; ++x) s += partial[static_cast<size_t>(bi * V + x)];
-    out[bi] = s;
-  }
+  sum_partials(partial, B, V, out);
 }
 
 // A_μ(x) at site s of one configuration (links Ub) into `out` (zeroed here); `tmp` is scratch.
@@ -296,7 +302,18 @@ torch::Tensor plaquette_deficit_sum(const torch::Tensor& U_in) {
   auto out = torch::empty({B}, U.options().dtype(real_dtype(U.scalar_type())));
   dispatch(U, [&](auto real, auto nc) {
     using T = decltype(real);
-    plaquette_deficit_impl<T, decltype(nc)::value>(U.data_ptr<c10::complex<T>>(), out.data_ptr<T>(), B, nb, n);
+    constexpr int NC = decltype(nc)::value;
+    if constexpr (NC > 0) {
+      const auto planes = lane_planes(U);
+      const auto g = geometry(nb);
+      std::vector<T> partial(static_cast<size_t>(B * nb.V));
+      at::parallel_for(0, lanes::lane_blocks(B, nb.V, lanes::lane_width<T>()), kLaneGrain, [&](int64_t b0, int64_t b1) {
+        lanes::plaquette_deficit_range<T, NC>(planes.data_ptr<T>(), g, partial.data(), b0, b1);
+      });
+      sum_partials(partial, B, nb.V, out.data_ptr<T>());
+    } else {
+      plaquette_deficit_impl<T, NC>(U.data_ptr<c10::complex<T>>(), out.data_ptr<T>(), B, nb, n);
+    }
   });
   return out;
 }
