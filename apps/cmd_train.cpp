@@ -129,6 +129,10 @@ Setup read_setup(Config& cfg) {
         fmt::format("config key 'training.checkpoint_every': {} must be a multiple of training.log_every = {}",
                     o.checkpoint_every, o.log_every));
   o.eval_batch_size = t.get<int64_t>("eval_batch_size", 4, Check::positive());
+  o.optimizer = t.get<std::string>("optimizer", "adam", Check::one_of({"adam", "adamw"}));
+  o.schedule = t.get<std::string>("schedule", "exponential", Check::one_of({"exponential", "plateau"}));
+  o.plateau_factor = t.get<double>("plateau_factor", 0.5, Check::in_range(0, 1) & Check::positive());
+  o.plateau_patience = t.get<int64_t>("plateau_patience", 5, Check::non_negative());
   o.seed = t.get<int64_t>("seed", seed, Check::non_negative());
   return s;
 }

@@ -15,6 +15,8 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <limits>
+#include <memory>
 #include <sstream>
 
 namespace blockspin::run {
@@ -44,18 +46,42 @@ double lr_at(const TrainerOptions& o, int64_t step) {
   return o.lr * std::pow(o.lr_final / o.lr, static_cast<double>(step) / static_cast<double>(o.steps - 1));
 }
 
-void set_lr(torch::optim::Adam& opt, double lr) {
-  for (auto& group : opt.param_groups()) static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
+void set_lr(torch::optim::Optimizer& opt, double lr) {
+  for (auto& group : opt.param_groups()) group.options().set_lr(lr);
 }
+
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(torch::nn::Module& model, const TrainerOptions& o) {
+  if (o.optimizer == "adamw")
+    return std::make_unique<torch::optim::AdamW>(model.parameters(),
+                                                 torch::optim::AdamWOptions(o.lr).weight_decay(o.weight_decay));
+  return std::make_unique<torch::optim::Adam>(model.parameters(),
+                                              torch::optim::AdamOptions(o.lr).weight_decay(o.weight_decay));
+}
+
+// ReduceLROnPlateau (mode min, relative threshold 1e-4): its whole state, saved with the checkpoint.
+struct Plateau {
+  double lr = 0, best = std::numeric_limits<double>::infinity();
+  int64_t bad = 0;
+  void observe(double val, const TrainerOptions& o) {
+    if (val < best * (1.0 - 1e-4)) {
+      best = val;
+      bad = 0;
+    } else if (++bad > o.plateau_patience) {
+      lr = std::max(lr * o.plateau_factor, o.lr_final);
+      bad = 0;
+    }
+  }
+};
 
 struct Snapshot {
   int64_t step = 0;
   double seconds = 0;
   Curve curve;
+  Plateau plateau;
 };
 
 void save_checkpoint(const RunDirectory& run, const std::string& name, torch::nn::Module& model,
-                     torch::optim::Adam& opt, const at::Generator& gen, const Snapshot& s) {
+                     torch::optim::Optimizer& opt, const at::Generator& gen, const Snapshot& s) {
   torch::serialize::OutputArchive archive;
   opt.save(archive);
   std::ostringstream os;
@@ -74,11 +100,14 @@ void save_checkpoint(const RunDirectory& run, const std::string& name, torch::nn
     curve.close();
     write_attribute(f, "step", s.step);
     write_attribute(f, "seconds", s.seconds);
+    write_attribute(f, "lr", s.plateau.lr);
+    write_attribute(f, "plateau_best", s.plateau.best);
+    write_attribute(f, "plateau_bad", s.plateau.bad);
   });
 }
 
 Snapshot load_checkpoint(const RunDirectory& run, const std::string& name, torch::nn::Module& model,
-                         torch::optim::Adam& opt, at::Generator& gen, int64_t max_step) {
+                         torch::optim::Optimizer& opt, at::Generator& gen, int64_t max_step, bool plateau) {
   H5::H5File f = open_checkpoint(run, name, "training_checkpoint");
   const fs::path path = run / name;
   load_parameters(model, path);
@@ -98,6 +127,14 @@ Snapshot load_checkpoint(const RunDirectory& run, const std::string& name, torch
     throw support::InputError(
         fmt::format("'{}': stored step {} is outside [0, {}] (damaged file?)", path.string(), s.step, max_step));
   s.seconds = read_double_attribute(f, "seconds");
+  if (plateau) {
+    if (!has_attribute(f, "plateau_bad"))
+      throw support::InputError(
+          fmt::format("'{}' has no plateau-schedule state (written by an older version)", path.string()));
+    s.plateau.lr = read_double_attribute(f, "lr");
+    s.plateau.best = read_double_attribute(f, "plateau_best");
+    s.plateau.bad = read_int_attribute(f, "plateau_bad");
+  }
   H5::Group curve = f.openGroup("curve");
   s.curve.step = tensor_vec<int64_t>(read_tensor(curve, "step"));
   s.curve.loss = tensor_vec<double>(read_tensor(curve, "loss"));
@@ -155,17 +192,32 @@ json regression_metrics(const torch::Tensor& prediction, const torch::Tensor& ta
   return j;
 }
 
-Curve train_regression(torch::nn::Module& model, const ForwardFn& forward, const torch::Tensor& inputs,
-                       const torch::Tensor& targets, const torch::Tensor& val_inputs, const torch::Tensor& val_targets,
-                       const TrainerOptions& o, const torch::Device& device, torch::Dtype input_dtype,
-                       const RunDirectory& run, const std::string& subdir, const std::string& label) {
+void check_trainer_options(const TrainerOptions& o) {
+  auto bad = [](const std::string& what) { throw std::invalid_argument("training." + what); };
+  if (o.steps < 1) bad("steps: must be >= 1");
+  if (o.batch_size < 1) bad("batch_size: must be >= 1");
+  if (!(o.lr > 0) || !(o.lr_final > 0)) bad("lr / lr_final: must be > 0");
+  if (o.optimizer != "adam" && o.optimizer != "adamw") bad("optimizer: expected \"adam\" or \"adamw\"");
+  if (o.schedule != "exponential" && o.schedule != "plateau") bad("schedule: expected \"exponential\" or \"plateau\"");
+  if (!(o.plateau_factor > 0 && o.plateau_factor < 1)) bad("plateau_factor: must be in (0, 1)");
+  if (o.plateau_patience < 0) bad("plateau_patience: must be >= 0");
+  if (o.log_every < 1 || o.checkpoint_every < 1) bad("log_every / checkpoint_every: must be >= 1");
+}
+
+Curve train(torch::nn::Module& model, const BatchLossFn& batch_loss, int64_t n, const ValidationFn& validation,
+            const TrainerOptions& o, const RunDirectory& run, const std::string& subdir, const std::string& label) {
+  check_trainer_options(o);
+  if (n < 1) throw std::invalid_argument(label + ": the training set is empty");
   fs::create_directories(run / subdir);
   const std::string ckpt = subdir + "/checkpoint.h5";
-  torch::optim::Adam opt(model.parameters(), torch::optim::AdamOptions(o.lr).weight_decay(o.weight_decay));
+  const bool plateau = o.schedule == "plateau";
+  auto opt = make_optimizer(model, o);
   auto gen = lattice::make_generator(static_cast<uint64_t>(o.seed), torch::kCPU);
   Snapshot s;
+  s.plateau.lr = o.lr;
   if (run.resume_or_start(ckpt, {ckpt})) {
-    s = load_checkpoint(run, ckpt, model, opt, gen, o.steps);
+    s = load_checkpoint(run, ckpt, model, *opt, gen, o.steps, plateau);
+    if (!plateau) s.plateau = Plateau{o.lr};
     if (s.step < o.steps) spdlog::info("{}: resuming at step {}", label, s.step);
   }
   if (s.step >= o.steps) return s.curve;
@@ -175,31 +227,27 @@ Curve train_regression(torch::nn::Module& model, const ForwardFn& forward, const
   auto save = [&] {
     Snapshot copy = s;
     copy.seconds += elapsed();
-    save_checkpoint(run, ckpt, model, opt, gen, copy);
+    save_checkpoint(run, ckpt, model, *opt, gen, copy);
     guard.checkpointed(s.step);
   };
-  const int64_t n = inputs.size(0);
   const int64_t batch = std::min(o.batch_size, n);
   Progress progress(label, "steps", o.steps, s.step);
   double loss_sum = 0;
   int64_t loss_count = 0;
   model.train();
   while (s.step < o.steps) {
-    const double lr = lr_at(o, s.step);
-    set_lr(opt, lr);
+    const double lr = plateau ? s.plateau.lr : lr_at(o, s.step);
+    set_lr(*opt, lr);
     const auto idx = torch::randperm(n, gen, torch::kLong).slice(0, 0, batch);
-    const auto x = inputs.index_select(0, idx).to(device, input_dtype);
-    const auto pred = forward(x);
-    const auto y = targets.index_select(0, idx).to(device, pred.scalar_type());
-    const auto loss = (pred - y).pow(2).mean();
+    const auto loss = batch_loss(idx);
     const double loss_value = loss.item<double>();
     guard.require_finite(loss_value, "loss", s.step + 1);
-    opt.zero_grad();
+    opt->zero_grad();
     loss.backward();
     std::vector<torch::Tensor> grads;
     for (const auto& p : model.parameters()) grads.push_back(p.grad());
     guard.require_finite(grads, "gradient", s.step + 1);
-    opt.step();
+    opt->step();
     ++s.step;
     loss_sum += loss_value;
     ++loss_count;
@@ -208,13 +256,14 @@ Curve train_regression(torch::nn::Module& model, const ForwardFn& forward, const
     const double running_loss = loss_sum / static_cast<double>(loss_count);
     if (s.step % o.log_every == 0 || s.step == o.steps) {
       model.eval();
-      const double val = mse_of(forward, val_inputs, val_targets, o.eval_batch_size, device, input_dtype);
+      const double val = validation();
       model.train();
       guard.require_finite(val, "validation loss", s.step);
       s.curve.step.push_back(s.step);
       s.curve.loss.push_back(running_loss);
       s.curve.val_loss.push_back(val);
       s.curve.lr.push_back(lr);
+      if (plateau) s.plateau.observe(val, o);
       loss_sum = 0;
       loss_count = 0;
     }
@@ -227,6 +276,20 @@ Curve train_regression(torch::nn::Module& model, const ForwardFn& forward, const
   }
   model.eval();
   return s.curve;
+}
+
+Curve train_regression(torch::nn::Module& model, const ForwardFn& forward, const torch::Tensor& inputs,
+                       const torch::Tensor& targets, const torch::Tensor& val_inputs, const torch::Tensor& val_targets,
+                       const TrainerOptions& o, const torch::Device& device, torch::Dtype input_dtype,
+                       const RunDirectory& run, const std::string& subdir, const std::string& label) {
+  const BatchLossFn loss = [&](const torch::Tensor& idx) {
+    const auto pred = forward(inputs.index_select(0, idx).to(device, input_dtype));
+    return (pred - targets.index_select(0, idx).to(device, pred.scalar_type())).pow(2).mean();
+  };
+  const ValidationFn validation = [&] {
+    return mse_of(forward, val_inputs, val_targets, o.eval_batch_size, device, input_dtype);
+  };
+  return train(model, loss, inputs.size(0), validation, o, run, subdir, label);
 }
 
 }  // namespace blockspin::run

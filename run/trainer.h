@@ -1,12 +1,14 @@
-// Supervised regression training with Adam: atomic checkpoints, bitwise-reproducible --resume, NaN/Inf stop,
-// training curves; and the regression metrics (MSE, R²) used to evaluate it.
+// Supervised training: Adam or AdamW, an exponential or a reduce-on-plateau learning-rate schedule, atomic
+// checkpoints, bitwise-reproducible --resume, NaN/Inf stop, training curves — for any batch loss (train) and for MSE
+// regression (train_regression); and the regression metrics (MSE, R²).
 //
 // DIR/checkpoint.h5 (format "training_checkpoint"), rewritten atomically every checkpoint_every steps and at the end:
 //   parameters/<name>  every named parameter (float64; h5py-readable)
-//   optimizer          torch::serialize archive of the Adam state (bytes)
+//   optimizer          torch::serialize archive of the optimizer state (bytes)
 //   rng_state          batch-sampling generator state (bytes)
 //   curve/{step, loss, val_loss, lr}   the training curve so far
-//   attributes: step, seconds, config (the resolved run config: --resume refuses a different one)
+//   attributes: step, seconds, config (the resolved run config: --resume refuses a different one); with the plateau
+//   schedule also lr (current), plateau_best, plateau_bad
 #pragma once
 
 #include "run/run_directory.h"
@@ -33,7 +35,17 @@ struct TrainerOptions {
   int64_t log_every = 20;  ///< curve points (training loss averaged since the last point, validation loss)
   int64_t seed = 1;        ///< batch sampling
   int64_t eval_batch_size = 8;
+  std::string optimizer = "adam";        ///< "adam" or "adamw" (decoupled weight decay)
+  std::string schedule = "exponential";  ///< "exponential" (lr -> lr_final) or "plateau" (see below)
+  /// plateau: at every curve point, if the validation loss has not improved on its best by a relative 1e-4 for more
+  /// than plateau_patience points, lr <- max(lr · plateau_factor, lr_final) (PyTorch's ReduceLROnPlateau, mode min).
+  double plateau_factor = 0.5;
+  int64_t plateau_patience = 5;
 };
+
+/// Throws std::invalid_argument naming the option when `o` is inconsistent (unknown optimizer/schedule, steps < 1,
+/// ...).
+void check_trainer_options(const TrainerOptions& o);
 
 struct Curve {
   std::vector<int64_t> step;
@@ -42,6 +54,19 @@ struct Curve {
 
 /// Maps a batch of inputs to predictions (shape of the targets).
 using ForwardFn = std::function<torch::Tensor(const torch::Tensor&)>;
+/// The training loss of the batch with these row indices of the training set (CPU, int64): a scalar differentiable in
+/// the model's parameters.
+using BatchLossFn = std::function<torch::Tensor(const torch::Tensor& indices)>;
+/// The validation loss, evaluated without parameter gradients (the model is in eval mode).
+using ValidationFn = std::function<double()>;
+
+/// Minimises `loss` over batches of options.batch_size rows drawn without replacement from n_train rows (a fresh
+/// permutation of the seeded generator per step). Checkpoint DIR/`subdir`/checkpoint.h5; with --resume continues
+/// from it and ends with the same weights as an uninterrupted run. Returns the full training curve. Throws
+/// support::NumericalStop on NaN/Inf (the last checkpoint is kept).
+Curve train(torch::nn::Module& model, const BatchLossFn& loss, int64_t n_train, const ValidationFn& validation,
+            const TrainerOptions& options, const RunDirectory& run, const std::string& subdir,
+            const std::string& label);
 
 /// Trains `model` to minimise the mean squared error between forward(inputs[batch]) and targets[batch]; inputs and
 /// targets are indexed along dim 0 and moved to `device` batch by batch. The checkpoint is DIR/`subdir`/checkpoint.h5
