@@ -2,6 +2,7 @@
 // Favoni et al., PRL 128 (2022) 032003 — train on small lattices, test on larger ones with the same weights, against a
 // plain CNN baseline. Writes DIR/data.h5, DIR/{lcnn,baseline}/checkpoint.h5, DIR/metrics.json and plots.
 #include "apps/command.h"
+#include "apps/train_tasks.h"
 #include "support/config.h"
 #include "apps/readers/lattice_config.h"
 #include "support/atomic_file.h"
@@ -9,6 +10,7 @@
 #include "run/run_directory.h"
 #include "run/trainer.h"
 #include "support/version.h"
+#include "apps/readers/trainer_config.h"
 #include "apps/readers/wilson_loop_data.h"
 
 #include "lattice/gauge_field.h"
@@ -57,7 +59,7 @@ struct Setup {
 
 Setup read_setup(Config& cfg) {
   Setup s;
-  cfg.require<std::string>("task", Check::one_of({"wilson_loops"}));
+  cfg.require<std::string>("task", Check::one_of({"wilson_loops", "fp_action"}));
   s.data.N = read_group(cfg);
   s.device = s.data.device = read_device(cfg);
   apply_kernels(cfg);
@@ -115,25 +117,9 @@ Setup read_setup(Config& cfg) {
   if (s.baseline && D != 2 && D != 3)
     throw ConfigError("config key 'baseline.enabled': the CNN baseline supports D = 2 and 3 only (set it to false)");
 
-  auto t = cfg.child("training");
-  auto& o = s.training;
-  o.steps = t.get<int64_t>("steps", 2000, Check::positive());
-  o.batch_size = t.get<int64_t>("batch_size", 16, Check::positive());
-  o.lr = t.get<double>("lr", 1e-2, Check::positive());
-  o.lr_final = t.get<double>("lr_final", 1e-4, Check::positive());
-  o.weight_decay = t.get<double>("weight_decay", 0.0, Check::non_negative());
-  o.log_every = t.get<int64_t>("log_every", 20, Check::positive());
-  o.checkpoint_every = t.get<int64_t>("checkpoint_every", 200, Check::positive());
-  if (o.checkpoint_every % o.log_every != 0)
-    throw ConfigError(
-        fmt::format("config key 'training.checkpoint_every': {} must be a multiple of training.log_every = {}",
-                    o.checkpoint_every, o.log_every));
-  o.eval_batch_size = t.get<int64_t>("eval_batch_size", 4, Check::positive());
-  o.optimizer = t.get<std::string>("optimizer", "adam", Check::one_of({"adam", "adamw"}));
-  o.schedule = t.get<std::string>("schedule", "exponential", Check::one_of({"exponential", "plateau"}));
-  o.plateau_factor = t.get<double>("plateau_factor", 0.5, Check::in_range(0, 1) & Check::positive());
-  o.plateau_patience = t.get<int64_t>("plateau_patience", 5, Check::non_negative());
-  o.seed = t.get<int64_t>("seed", seed, Check::non_negative());
+  run::TrainerOptions defaults;
+  defaults.eval_batch_size = 4;
+  s.training = read_trainer_options(cfg.child("training"), defaults, seed);
   return s;
 }
 
@@ -205,6 +191,8 @@ void make_plots(const fs::path& dir, const json& metrics, const Setup& s, const 
 
 void run_train(const CommonOptions& opt) {
   Config cfg = Config::load(opt.config, opt.overrides);
+  if (cfg.require<std::string>("task", Check::one_of({"wilson_loops", "fp_action"})) == "fp_action")
+    return run_train_fp_action(opt, cfg);
   const Setup s = read_setup(cfg);
   cfg.check_unused();
   const json config = cfg.resolved();

@@ -1,0 +1,258 @@
+// `blockspin train` task "fp_action": the learned FP action (lcnn/fp_action_model.h) trained on A_FP values and link
+// derivatives D^FP from fp_data.h5 files, with the loss of the FP L-CNN proceedings (arXiv:2311.17816, Sec. 3):
+//   L1 = (1/V) (1/n) Σ_i |A_FP[V_i] − A[V_i]|,   L2 = 1/(2D(N²−1)V) (1/n) Σ_{i,x,μ,a} (D^FP − D)²
+// (2D(N²−1)V = 8(N²−1)L⁴ in D = 4), loss = w_value L1 + w_derivative L2, D the model's left Lie derivative by autograd
+// with create_graph (double backprop). Writes DIR/metrics.json, DIR/model/checkpoint.h5 and the training curve.
+#include "apps/train_tasks.h"
+
+#include "apps/app.h"
+
+#include "apps/readers/lattice_config.h"
+#include "apps/readers/trainer_config.h"
+#include "io/fp_data_file.h"
+#include "io/h5io.h"
+#include "io/plot.h"
+#include "lattice/derivatives.h"
+#include "lattice/layout.h"
+#include "lattice/rng.h"
+#include "lcnn/fp_action_model.h"
+#include "run/run_directory.h"
+#include "run/trainer.h"
+#include "support/atomic_file.h"
+#include "support/version.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+namespace blockspin::apps {
+namespace {
+
+namespace fs = std::filesystem;
+namespace L = blockspin::lattice;
+using nlohmann::json;
+
+struct FpSetup {
+  std::vector<std::string> files;
+  bool instantons = false;
+  double val_fraction = 0.1, test_fraction = 0.1;
+  std::vector<double> holdout_betas;
+  int64_t split_seed = 1;
+  json model_spec;
+  std::string init_from;
+  double w_value = 1.0, w_derivative = 1.0;
+  torch::Device device = torch::kCPU;
+  torch::Dtype dtype = torch::kDouble;
+  TrainerOptions training;
+};
+
+json read_json_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw InputError("cannot read the model architecture '" + path + "'");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  try {
+    return json::parse(ss.str(), nullptr, true, /*ignore_comments=*/true);
+  } catch (const json::exception& e) {
+    throw InputError("'" + path + "': not valid JSON (" + std::string(e.what()) + ")");
+  }
+}
+
+FpSetup read_fp_setup(Config& cfg) {
+  FpSetup s;
+  const auto seed = cfg.get<int64_t>("seed", 1, Check::non_negative());
+  s.device = read_device(cfg);
+  s.dtype = read_dtype(cfg);
+  auto d = cfg.child("data");
+  s.files = d.require<std::vector<std::string>>("files");
+  if (s.files.empty()) throw ConfigError("config key 'data.files': give at least one fp_data.h5 file");
+  s.instantons = d.get<bool>("instantons", false);
+  s.val_fraction = d.get<double>("val_fraction", 0.1, Check::in_range(0, 0.5));
+  s.test_fraction = d.get<double>("test_fraction", 0.1, Check::in_range(0, 0.5));
+  s.holdout_betas = d.get<std::vector<double>>("holdout_betas", {});
+  s.split_seed = d.get<int64_t>("seed", seed, Check::non_negative());
+  auto m = cfg.child("model");
+  const auto architecture = m.get<std::string>("architecture", "models/architectures/fp_action_paper.json");
+  s.model_spec = m.has("spec") ? m.raw("spec") : read_json_file(architecture);
+  s.init_from = m.get<std::string>("init_from", "");
+  auto l = cfg.child("loss");
+  s.w_value = l.get<double>("w_value", 1.0, Check::non_negative());
+  s.w_derivative = l.get<double>("w_derivative", 1.0, Check::non_negative());
+  TrainerOptions defaults;
+  defaults.steps = 500;
+  defaults.batch_size = 4;
+  defaults.lr = 1e-3;
+  defaults.lr_final = 1e-6;
+  defaults.optimizer = "adamw";
+  defaults.schedule = "plateau";
+  defaults.log_every = 10;
+  defaults.checkpoint_every = 50;
+  defaults.eval_batch_size = 4;
+  s.training = read_trainer_options(cfg.child("training"), defaults, seed);
+  return s;
+}
+
+// All rows of the given files (converged ones; instantons only if asked), CPU.
+struct FpRows {
+  io::FpCoarse coarse;
+  io::FpResults results;
+};
+
+FpRows load_rows(const FpSetup& s) {
+  std::vector<io::FpCoarse> cs;
+  std::vector<io::FpResults> rs;
+  for (const auto& file : s.files) {
+    H5::H5File f = io::open_h5(file, "fp_data");
+    auto c = io::read_fp_coarse(f);
+    auto r = io::read_fp_results(f, c.size());
+    if (!cs.empty() && c.links.sizes().slice(1) != cs.front().links.sizes().slice(1))
+      throw InputError(fmt::format("'{}': coarse_links has shape [{}] per configuration, '{}' has [{}]", file,
+                                   fmt::join(c.links.sizes().slice(1), ", "), s.files.front(),
+                                   fmt::join(cs.front().links.sizes().slice(1), ", ")));
+    cs.push_back(std::move(c));
+    rs.push_back(std::move(r));
+  }
+  FpRows rows{io::concat(cs), io::concat(rs)};
+  auto keep = rows.results.converged.to(torch::kBool);
+  if (!s.instantons) keep = keep & (rows.coarse.kind == io::kFpKindMonteCarlo);
+  const auto idx = keep.nonzero().flatten();
+  if (idx.numel() < 3)
+    throw InputError(fmt::format("the data files hold {} usable rows (converged{}), need >= 3", idx.numel(),
+                                 s.instantons ? "" : ", Monte Carlo"));
+  for (auto& [name, member] : io::fp_coarse_fields()) rows.coarse.*member = (rows.coarse.*member).index_select(0, idx);
+  for (auto& [name, member] : io::fp_result_fields())
+    rows.results.*member = (rows.results.*member).index_select(0, idx);
+  return rows;
+}
+
+// Row indices of the train / val / test splits: held-out β_wil go to test, the rest is split at random by the seed.
+std::map<std::string, torch::Tensor> split_rows(const FpRows& rows, const FpSetup& s) {
+  const int64_t n = rows.coarse.size();
+  auto gen = L::make_generator(static_cast<uint64_t>(s.split_seed));
+  const auto perm = torch::randperm(n, gen, torch::kLong);
+  std::vector<int64_t> train, val, test;
+  const auto beta = rows.coarse.beta_wil.to(torch::kDouble);
+  std::vector<int64_t> pool;
+  for (int64_t k = 0; k < n; ++k) {
+    const int64_t i = perm[k].item<int64_t>();
+    bool held = false;
+    for (double b : s.holdout_betas) held |= std::abs(beta[i].item<double>() - b) < 1e-9;
+    (held ? test : pool).push_back(i);
+  }
+  const auto m = static_cast<int64_t>(pool.size());
+  const int64_t n_val = std::max<int64_t>(1, std::llround(s.val_fraction * static_cast<double>(m)));
+  const int64_t n_test = s.holdout_betas.empty() ? std::max<int64_t>(1, std::llround(s.test_fraction * m)) : 0;
+  if (m - n_val - n_test < 1) throw InputError(fmt::format("{} rows are too few for the splits", n));
+  for (int64_t k = 0; k < m; ++k) (k < n_val ? val : k < n_val + n_test ? test : train).push_back(pool[k]);
+  return {{"train", torch::tensor(train, torch::kLong)},
+          {"val", torch::tensor(val, torch::kLong)},
+          {"test", torch::tensor(test, torch::kLong)}};
+}
+
+struct LossParts {
+  torch::Tensor l1, l2;  // per configuration (before the mean)
+  torch::Tensor action;
+};
+
+LossParts loss_parts(lcnn::FpActionModel& model, const FpRows& rows, const torch::Tensor& idx, const FpSetup& s,
+                     bool create_graph) {
+  const auto cdt = L::complex_dtype(s.dtype);
+  const auto U = rows.coarse.links.index_select(0, idx).to(s.device, cdt);
+  const L::ActionFunctional action = [&](const torch::Tensor& V) { return model->forward(V); };
+  auto [A, D] = L::action_and_derivative(action, U, create_graph);
+  const auto A_fp = rows.results.action.index_select(0, idx).to(s.device, A.scalar_type());
+  const auto D_fp = rows.results.derivatives.index_select(0, idx).to(s.device, D.scalar_type());
+  const double V = static_cast<double>(L::volume(U)), N = static_cast<double>(L::n_colors(U));
+  const double dims = static_cast<double>(L::n_dims(U));
+  return {(A_fp - A).abs() / V, (D_fp - D).pow(2).flatten(1).sum(1) / (2 * dims * (N * N - 1) * V), A.detach()};
+}
+
+// Mean loss terms and relative action errors of a split, per β_wil and overall (no parameter gradients).
+json evaluate_split(lcnn::FpActionModel& model, const FpRows& rows, const torch::Tensor& idx, const FpSetup& s) {
+  std::vector<torch::Tensor> l1, l2, a;
+  for (int64_t k = 0; k < idx.numel(); k += s.training.eval_batch_size) {
+    const auto b = idx.slice(0, k, std::min(k + s.training.eval_batch_size, idx.numel()));
+    auto p = loss_parts(model, rows, b, s, false);
+    l1.push_back(p.l1.detach().to(torch::kCPU, torch::kDouble));
+    l2.push_back(p.l2.detach().to(torch::kCPU, torch::kDouble));
+    a.push_back(p.action.to(torch::kCPU, torch::kDouble));
+  }
+  const auto L1 = torch::cat(l1), L2 = torch::cat(l2), A = torch::cat(a);
+  const auto A_fp = rows.results.action.index_select(0, idx).to(torch::kDouble);
+  const auto rel = (A_fp - A).abs() / A_fp.abs();
+  const auto beta = rows.coarse.beta_wil.index_select(0, idx).to(torch::kDouble);
+  json j{{"n", idx.numel()},
+         {"L1", L1.mean().item<double>()},
+         {"L2", L2.mean().item<double>()},
+         {"relative_action_error", rel.mean().item<double>()}};
+  std::set<double> betas;
+  for (int64_t k = 0; k < beta.numel(); ++k) betas.insert(beta[k].item<double>());
+  for (double b : betas) {
+    const auto m = (beta - b).abs() < 1e-9;
+    j["per_beta"][fmt::format("{:g}", b)] = {{"n", m.sum().item<int64_t>()},
+                                             {"L2", L2.index({m}).mean().item<double>()},
+                                             {"relative_action_error", rel.index({m}).mean().item<double>()}};
+  }
+  return j;
+}
+
+}  // namespace
+
+void run_train_fp_action(const CommonOptions& opt, Config& cfg) {
+  FpSetup s = read_fp_setup(cfg);
+  torch::manual_seed(static_cast<uint64_t>(s.training.seed));
+  lcnn::FpActionModel model{nullptr};
+  try {
+    model = lcnn::make_fp_action_model(s.model_spec);
+  } catch (const std::invalid_argument& e) {
+    throw ConfigError("config key 'model': " + std::string(e.what()));
+  }
+  cfg.check_unused();
+  const json config = cfg.resolved();
+  const FpRows rows = load_rows(s);  // bad data fails before anything is written
+  if (L::n_dims(rows.coarse.links) != model->options.dims())
+    throw InputError(
+        fmt::format("the data has D = {}, the model D = {}", L::n_dims(rows.coarse.links), model->options.dims()));
+  if (!s.init_from.empty()) run::load_parameters(*model, s.init_from);
+  model->to(s.device, s.dtype);
+  if (config_checked(opt, cfg)) return;
+  const RunDirectory run("train", {opt.out, opt.force, opt.resume}, config);
+  const auto splits = split_rows(rows, s);
+  spdlog::info("fp_action: {} train, {} val, {} test configurations; {} parameters", splits.at("train").numel(),
+               splits.at("val").numel(), splits.at("test").numel(), lcnn::count_parameters(*model));
+
+  const auto& train_idx = splits.at("train");
+  const BatchLossFn loss = [&](const torch::Tensor& i) {
+    auto p = loss_parts(model, rows, train_idx.index_select(0, i), s, true);
+    return s.w_value * p.l1.mean() + s.w_derivative * p.l2.mean();
+  };
+  const ValidationFn validation = [&] {
+    const auto j = evaluate_split(model, rows, splits.at("val"), s);
+    return s.w_value * j["L1"].get<double>() + s.w_derivative * j["L2"].get<double>();
+  };
+  const Curve curve = run::train(*model, loss, train_idx.numel(), validation, s.training, run, "model", "fp_action");
+
+  json metrics{{"task", "fp_action"},
+               {"n_parameters", lcnn::count_parameters(*model)},
+               {"loss", "w_value L1 + w_derivative L2 (arXiv:2311.17816 Sec. 3)"},
+               {"curve", {{"step", curve.step}, {"loss", curve.loss}, {"val_loss", curve.val_loss}, {"lr", curve.lr}}},
+               {"blockspin_version", BLOCKSPIN_VERSION}};
+  for (const char* name : {"val", "test"})
+    if (splits.at(name).numel() > 0) metrics[name] = evaluate_split(model, rows, splits.at(name), s);
+  metrics["config"] = config;
+  write_json_atomic(run.dir() / "metrics.json", metrics);
+  const std::vector<double> steps(curve.step.begin(), curve.step.end());
+  plot(run.dir() / "training_curve", {"FP action: training curve", "step", "loss", true, false, ""},
+       {{"train", steps, curve.loss}, {"validation", steps, curve.val_loss}});
+  if (metrics.contains("test"))
+    fmt::print("fp_action test: relative action error {:.3e}, L2 {:.3e} ({} configurations)\n",
+               metrics["test"]["relative_action_error"].get<double>(), metrics["test"]["L2"].get<double>(),
+               metrics["test"]["n"].get<int64_t>());
+  fmt::print("results written to {}\n", (run.dir() / "metrics.json").string());
+}
+
+}  // namespace blockspin::apps

@@ -1,0 +1,136 @@
+// End-to-end tests of `blockspin train` task fp_action on a tiny fp-data set (SU(2), coarse 2^4 -> fine 4^4):
+// outputs and metrics, bitwise --resume after a crash, and bad input (one line, nothing written).
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "io/h5io.h"
+#include "run_blockspin.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using namespace blockspin::io;
+using blockspin::apps::testing::fresh_test_dir;
+using blockspin::apps::testing::run_blockspin;
+
+namespace {
+
+// One fp-data set for all tests of this file (8 Monte Carlo configurations at two β_wil, ~10 s).
+class TrainFpActionTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    // (fresh_test_dir names the directory after the current test, which a suite set-up does not have)
+    data_dir = fs::temp_directory_path() / ("blockspin_train_fp_data_" + std::to_string(::getpid()));
+    fs::remove_all(data_dir);
+    fs::create_directories(data_dir);
+    std::ofstream(data_dir / "fp.json") << R"({
+      "lattice": {"shape": [2, 2, 2, 2]}, "group": "SU2",
+      "generate": {"betas": [2.5, 4.0], "n_configs": 4, "n_therm": 5, "save_every": 1,
+                   "algorithm": {"name": "heatbath", "or_steps": 1}},
+      "instantons": {"enabled": false}, "minimiser": {"grad_tol": 1e-6, "max_iterations": 500},
+      "batch_size": 4, "seed": 3})";
+    const auto r =
+        run_blockspin("fp-data --config " + (data_dir / "fp.json").string() + " --out " + (data_dir / "data").string());
+    ASSERT_EQ(r.status, 0) << r.output;
+  }
+  static void TearDownTestSuite() { fs::remove_all(data_dir); }
+  void SetUp() override {
+    dir = fresh_test_dir("blockspin_train_fp_");
+    write_config("train.json", (data_dir / "data" / "fp_data.h5").string());
+  }
+  void TearDown() override { fs::remove_all(dir); }
+  void write_config(const std::string& name, const std::string& data, const std::string& extra_model = "") {
+    std::ofstream(dir / name) << R"({"task": "fp_action", "seed": 2,
+      "data": {"files": [")" + data + R"("], "val_fraction": 0.2, "test_fraction": 0.2},
+      "model": {"spec": {"network": {"layers": [{"type": "plaq"}, {"type": "lconvbilin", "out": 3, "kernel_size": 2},
+                {"type": "trace"}, {"type": "linear", "out": 1}]}, "dims": 4)" +
+                                     extra_model + R"(}},
+      "training": {"steps": 8, "batch_size": 2, "log_every": 2, "checkpoint_every": 4, "lr": 0.01}})";
+  }
+  std::string train(const std::string& out, const std::string& extra = "", const std::string& config = "train.json") {
+    return "train --config " + (dir / config).string() + " --out " + (dir / out).string() + " " + extra;
+  }
+  static fs::path data_dir;
+  fs::path dir;
+};
+fs::path TrainFpActionTest::data_dir;
+
+std::map<std::string, torch::Tensor> parameters(const fs::path& checkpoint) {
+  H5::H5File f = open_h5(checkpoint, "training_checkpoint");
+  H5::Group g = f.openGroup("parameters");
+  std::map<std::string, torch::Tensor> out;
+  for (hsize_t i = 0; i < g.getNumObjs(); ++i) out[g.getObjnameByIdx(i)] = read_tensor(g, g.getObjnameByIdx(i));
+  return out;
+}
+
+}  // namespace
+
+TEST_F(TrainFpActionTest, WritesMetricsPerSplitAndBeta) {
+  const auto r = run_blockspin(train("out"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto m = json::parse(std::ifstream(dir / "out" / "metrics.json"));
+  EXPECT_EQ(m["task"], "fp_action");
+  EXPECT_EQ(m["curve"]["step"].size(), 4u);
+  for (const char* split : {"val", "test"}) {
+    ASSERT_TRUE(m.contains(split)) << split;
+    EXPECT_GE(m[split]["n"].get<int64_t>(), 1);
+    for (const char* key : {"L1", "L2", "relative_action_error"}) {
+      EXPECT_TRUE(m[split][key].is_number()) << split << " " << key;
+      EXPECT_GT(m[split][key].get<double>(), 0.0) << split << " " << key;
+    }
+    EXPECT_FALSE(m[split]["per_beta"].empty());
+  }
+  EXPECT_TRUE(fs::exists(dir / "out" / "model" / "checkpoint.h5"));
+  EXPECT_TRUE(fs::exists(dir / "out" / "training_curve.dat"));
+}
+
+TEST_F(TrainFpActionTest, ResumeAfterCrashIsBitwiseIdentical) {
+  ASSERT_EQ(run_blockspin(train("full")).status, 0);
+  const auto crashed = run_blockspin(train("part"), "BLOCKSPIN_TEST_CRASH_AFTER=6");
+  ASSERT_EQ(crashed.status, 86) << crashed.output;
+  const auto r = run_blockspin(train("part", "--resume"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto a = parameters(dir / "full" / "model" / "checkpoint.h5");
+  const auto b = parameters(dir / "part" / "model" / "checkpoint.h5");
+  ASSERT_EQ(a.size(), b.size());
+  for (const auto& [name, t] : a) EXPECT_TRUE(torch::equal(t, b.at(name))) << name;
+  const auto ma = json::parse(std::ifstream(dir / "full" / "metrics.json"));
+  const auto mb = json::parse(std::ifstream(dir / "part" / "metrics.json"));
+  EXPECT_EQ(ma["test"], mb["test"]);
+}
+
+TEST_F(TrainFpActionTest, BadInputIsOneLineAndWritesNothing) {
+  // Not an fp_data file: input error (4) naming the file.
+  std::ofstream(dir / "junk.h5") << "not hdf5";
+  write_config("junk.json", (dir / "junk.h5").string());
+  auto r = run_blockspin(train("o1", "", "junk.json"));
+  EXPECT_EQ(r.status, 4) << r.output;
+  EXPECT_NE(r.output.find("junk.h5"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(dir / "o1"));
+  // A misspelt model key: config error (2) naming it.
+  write_config("bad_model.json", (data_dir / "data" / "fp_data.h5").string(), R"(, "prefactr": "none")");
+  r = run_blockspin(train("o2", "", "bad_model.json"));
+  EXPECT_EQ(r.status, 2) << r.output;
+  EXPECT_NE(r.output.find("prefactr"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(dir / "o2"));
+  // A model for D = 2 on 4D data.
+  write_config("bad_dims.json", (data_dir / "data" / "fp_data.h5").string());
+  std::string text;
+  {
+    std::ifstream in(dir / "bad_dims.json");
+    text.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  text.replace(text.find("\"dims\": 4"), 9, "\"dims\": 2");
+  std::ofstream(dir / "bad_dims.json") << text;
+  r = run_blockspin(train("o3", "", "bad_dims.json"));
+  EXPECT_NE(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("D = "), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(dir / "o3"));
+}
