@@ -268,7 +268,7 @@ torch::Tensor lane_planes(const torch::Tensor& U) {
 }
 
 // The nonzero entries of the generators t^a_{rc}.
-std::vector<lanes::GeneratorEntry> generator_entries(int64_t N) {
+std::vector<lanes::GeneratorEntry> build_generator_entries(int64_t N) {
   const auto t = generators(N, torch::TensorOptions().dtype(torch::kDouble)).contiguous();
   const auto* d = t.data_ptr<c10::complex<double>>();
   std::vector<lanes::GeneratorEntry> e;
@@ -281,10 +281,23 @@ std::vector<lanes::GeneratorEntry> generator_entries(int64_t N) {
   return e;
 }
 
-lanes::Geometry geometry(const Neighbours& nb) { return {nb.V, nb.D, nb.fwd.data(), nb.bwd.data()}; }
+// The generator entries for the lane kernels (N = 2, 3), built once per process, not at every force evaluation.
+const std::vector<lanes::GeneratorEntry>& generator_entries(int64_t N) {
+  static const auto su2 = build_generator_entries(2), su3 = build_generator_entries(3);
+  return N == 2 ? su2 : su3;
+}
 
 // Lane blocks per parallel_for task: enough work to amortise a task, fine enough to balance two threads.
 constexpr int64_t kLaneGrain = 4;
+
+// fn(planes, geometry, first_block, end_block) over all lane blocks of U, split between the threads.
+template <class T, class F>
+void for_lane_blocks(const torch::Tensor& U, const Neighbours& nb, F&& fn) {
+  const auto planes = lane_planes(U);
+  const lanes::Geometry g{nb.V, nb.D, nb.fwd.data(), nb.bwd.data()};
+  at::parallel_for(0, lanes::lane_blocks(batch_size(U), nb.V, lanes::lane_width<T>()), kLaneGrain,
+                   [&](int64_t b0, int64_t b1) { fn(planes.data_ptr<T>(), g, b0, b1); });
+}
 
 }  // namespace
 
@@ -304,11 +317,9 @@ torch::Tensor plaquette_deficit_sum(const torch::Tensor& U_in) {
     using T = decltype(real);
     constexpr int NC = decltype(nc)::value;
     if constexpr (NC > 0) {
-      const auto planes = lane_planes(U);
-      const auto g = geometry(nb);
       std::vector<T> partial(static_cast<size_t>(B * nb.V));
-      at::parallel_for(0, lanes::lane_blocks(B, nb.V, lanes::lane_width<T>()), kLaneGrain, [&](int64_t b0, int64_t b1) {
-        lanes::plaquette_deficit_range<T, NC>(planes.data_ptr<T>(), g, partial.data(), b0, b1);
+      for_lane_blocks<T>(U, nb, [&](const T* planes, const lanes::Geometry& g, int64_t b0, int64_t b1) {
+        lanes::plaquette_deficit_range<T, NC>(planes, g, partial.data(), b0, b1);
       });
       sum_partials(partial, B, nb.V, out.data_ptr<T>());
     } else {
@@ -333,11 +344,9 @@ torch::Tensor wilson_staples(const torch::Tensor& U_in, int64_t mu) {
     using T = decltype(real);
     constexpr int NC = decltype(nc)::value;
     if constexpr (NC > 0) {
-      const auto planes = lane_planes(U);
-      const auto g = geometry(nb);
       T* a_out = reinterpret_cast<T*>(A.data_ptr<c10::complex<T>>());
-      at::parallel_for(0, lanes::lane_blocks(B, nb.V, lanes::lane_width<T>()), kLaneGrain, [&](int64_t b0, int64_t b1) {
-        lanes::staples_range<T, NC>(planes.data_ptr<T>(), g, lo, hi, a_out, b0, b1);
+      for_lane_blocks<T>(U, nb, [&](const T* planes, const lanes::Geometry& g, int64_t b0, int64_t b1) {
+        lanes::staples_range<T, NC>(planes, g, lo, hi, a_out, b0, b1);
       });
     } else {
       staples_impl<T, NC>(U.data_ptr<c10::complex<T>>(), A.data_ptr<c10::complex<T>>(), B, nb, lo, hi, n);
@@ -352,7 +361,6 @@ torch::Tensor wilson_force(const torch::Tensor& U_in, double k) {
   const Neighbours nb(extents(U));
   const int64_t B = batch_size(U), N = n_colors(U);
   const int n = static_cast<int>(N);
-  const auto t = generators(N, U.options()).contiguous();
   auto shape = U.sizes().vec();
   shape.pop_back();
   shape.back() = N * N - 1;
@@ -361,14 +369,13 @@ torch::Tensor wilson_force(const torch::Tensor& U_in, double k) {
     using T = decltype(real);
     constexpr int NC = decltype(nc)::value;
     if constexpr (NC > 0) {
-      const auto planes = lane_planes(U);
-      const auto g = geometry(nb);
-      const auto gens = generator_entries(N);
-      at::parallel_for(0, lanes::lane_blocks(B, nb.V, lanes::lane_width<T>()), kLaneGrain, [&](int64_t b0, int64_t b1) {
-        lanes::force_range<T, NC>(planes.data_ptr<T>(), g, gens.data(), static_cast<int>(gens.size()),
-                                  static_cast<T>(k), out.data_ptr<T>(), b0, b1);
+      const auto& gens = generator_entries(N);
+      for_lane_blocks<T>(U, nb, [&](const T* planes, const lanes::Geometry& g, int64_t b0, int64_t b1) {
+        lanes::force_range<T, NC>(planes, g, gens.data(), static_cast<int>(gens.size()), static_cast<T>(k),
+                                  out.data_ptr<T>(), b0, b1);
       });
     } else {
+      const auto t = generators(N, U.options()).contiguous();
       force_impl<T, NC>(U.data_ptr<c10::complex<T>>(), t.data_ptr<c10::complex<T>>(), static_cast<T>(k),
                         out.data_ptr<T>(), B, nb, n);
     }
@@ -387,14 +394,13 @@ torch::Tensor link_update(const torch::Tensor& U_in, const torch::Tensor& p_in, 
   if (p_in.sizes().vec() != p_shape)
     throw std::invalid_argument("link_update: momenta must have shape [batch, D, x.., N²-1]");
   const auto p = p_in.to(real_dtype(U.scalar_type())).contiguous();
-  const auto t = generators(N, U.options()).contiguous();
   const int64_t links = U.numel() / (N * N);
   auto out = torch::empty_like(U);
   dispatch(U, [&](auto real, auto nc) {
     using T = decltype(real);
     constexpr int NC = decltype(nc)::value;
     if constexpr (NC > 0) {
-      const auto gens = generator_entries(N);
+      const auto& gens = generator_entries(N);
       const T* u = reinterpret_cast<const T*>(U.data_ptr<c10::complex<T>>());
       T* o = reinterpret_cast<T*>(out.data_ptr<c10::complex<T>>());
       at::parallel_for(0, links, 64, [&](int64_t l0, int64_t l1) {
@@ -402,6 +408,7 @@ torch::Tensor link_update(const torch::Tensor& U_in, const torch::Tensor& p_in, 
                                         static_cast<T>(eps), o, l0, l1);
       });
     } else {
+      const auto t = generators(N, U.options()).contiguous();
       link_update_impl<T, NC>(U.data_ptr<c10::complex<T>>(), p.data_ptr<T>(), t.data_ptr<c10::complex<T>>(),
                               static_cast<T>(eps), out.data_ptr<c10::complex<T>>(), links, n);
     }
