@@ -6,6 +6,8 @@
 // matrix products, so the cost does not grow with the number of staples in torch-op count.
 #include "lattice/smearing.h"
 
+#include "lattice/kernels/mode.h"
+#include "lattice/kernels/smear_fused.h"
 #include "lattice/layout.h"
 #include "lattice/matrix_ops.h"
 
@@ -168,6 +170,13 @@ double smearing_s0(const SmearingOptions& o, int64_t D) {
 }
 
 torch::Tensor smear_links(const torch::Tensor& U, const SmearingOptions& options) {
+  check_gauge_field(U, "smear_links");
+  if (kernels::mode() == kernels::Mode::fused && kernels::smear_fused_available(U))
+    return kernels::smear_fused(U, options);
+  return smear_links_reference(U, options);
+}
+
+torch::Tensor smear_links_reference(const torch::Tensor& U, const SmearingOptions& options) {
   const int64_t D = n_dims(U);
   const double weights[3] = {options.s_pl, options.s_d, options.s_hd};
   int64_t k_max = 0;

@@ -43,8 +43,12 @@ int64_t n_staple_offsets(int64_t n_dims, int64_t k);
 /// The weight of the original link, s0 = 1 - (n_pl s_pl + n_d s_d + n_hd s_hd) in D dimensions.
 double smearing_s0(const SmearingOptions& options, int64_t n_dims);
 
-/// Smeared links S_μ(x) for every link: [batch, D, x.., N, N] (complex, same device/dtype as U). Differentiable.
+/// Smeared links S_μ(x) for every link: [batch, D, x.., N, N] (complex, same device/dtype as U). Differentiable. With
+/// kernels "fused" (lattice/kernels/mode.h) and a CPU SU(2)/SU(3) field: the lane kernels with analytic backward.
 torch::Tensor smear_links(const torch::Tensor& U, const SmearingOptions& options = {});
+
+/// The same on the torch path whatever the kernels mode (the reference of lattice/kernels/smear_fused.h).
+torch::Tensor smear_links_reference(const torch::Tensor& U, const SmearingOptions& options = {});
 
 /// The sum Σ_k of staples with k = 1, 2 or 3 transverse directions (each averaged over orderings), unweighted:
 /// [batch, D, x.., N, N]; zero when D - 1 < k. Exposed for tests.

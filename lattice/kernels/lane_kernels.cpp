@@ -5,98 +5,11 @@
 #include <cmath>
 #include <cstring>
 
+#include "lattice/kernels/lane_math.h"
+
 namespace blockspin::lattice::kernels::lanes {
 
 namespace {
-
-// One value per lane: a 64-byte GCC/Clang vector (element-wise arithmetic, scalars broadcast; on a machine without
-// 512-bit registers the compiler splits it into the widest it has).
-template <class T>
-struct LaneVector;
-template <>
-struct LaneVector<double> {
-  typedef double type __attribute__((vector_size(64)));
-};
-template <>
-struct LaneVector<float> {
-  typedef float type __attribute__((vector_size(64)));
-};
-template <class T>
-using Lanes = typename LaneVector<T>::type;
-
-// W sites' NC×NC complex matrices, structure of arrays: re[q][l], im[q][l].
-template <class T, int NC>
-struct LaneMat {
-  static constexpr int W = static_cast<int>(lane_width<T>());
-  static constexpr int NN = NC * NC;
-  Lanes<T> re[NN];
-  Lanes<T> im[NN];
-};
-
-template <class T, int NC>
-inline void set_zero(LaneMat<T, NC>& m) {
-  for (int q = 0; q < m.NN; ++q) m.re[q] = m.im[q] = Lanes<T>{};
-}
-
-// The lanes' sites idx[l] of one link direction (its 2N² planes start at `pl`).
-template <class T, int NC>
-inline void load(LaneMat<T, NC>& m, const T* pl, int64_t V, const int64_t* idx) {
-  constexpr int W = LaneMat<T, NC>::W;
-  bool contiguous = true;
-  for (int l = 1; l < W; ++l) contiguous &= idx[l] == idx[0] + l;
-  if (contiguous) {
-    for (int q = 0; q < m.NN; ++q) {
-      std::memcpy(&m.re[q], pl + (2 * q) * V + idx[0], sizeof(Lanes<T>));
-      std::memcpy(&m.im[q], pl + (2 * q + 1) * V + idx[0], sizeof(Lanes<T>));
-    }
-  } else {
-    for (int q = 0; q < m.NN; ++q) {
-      const T* r = pl + (2 * q) * V;
-      const T* i = pl + (2 * q + 1) * V;
-      for (int l = 0; l < W; ++l) {
-        m.re[q][l] = r[idx[l]];
-        m.im[q][l] = i[idx[l]];
-      }
-    }
-  }
-}
-
-// o = a b (DagA: a†; DagB: b†); Add: o += instead.
-template <bool DagA, bool DagB, bool Add, class T, int NC>
-inline void mul(const LaneMat<T, NC>& a, const LaneMat<T, NC>& b, LaneMat<T, NC>& o) {
-  for (int i = 0; i < NC; ++i)
-    for (int j = 0; j < NC; ++j) {
-      Lanes<T> sr = Add ? o.re[i * NC + j] : Lanes<T>{}, si = Add ? o.im[i * NC + j] : Lanes<T>{};
-      for (int k = 0; k < NC; ++k) {
-        const int ia = DagA ? k * NC + i : i * NC + k;
-        const int ib = DagB ? j * NC + k : k * NC + j;
-        const Lanes<T> ar = a.re[ia], br = b.re[ib];
-        const Lanes<T> ai = DagA ? -a.im[ia] : a.im[ia], bi = DagB ? -b.im[ib] : b.im[ib];
-        sr += ar * br - ai * bi;
-        si += ar * bi + ai * br;
-      }
-      o.re[i * NC + j] = sr;
-      o.im[i * NC + j] = si;
-    }
-}
-
-// Per-block neighbour indices of the lanes' sites s_l (clamped to the last site of a configuration at its end).
-template <int W>
-struct BlockSites {
-  int64_t b = 0;  // configuration
-  int count = 0;  // valid lanes
-  int64_t s[W];
-};
-
-template <int W>
-inline BlockSites<W> block_sites(int64_t block, int64_t V) {
-  const int64_t per_cfg = (V + W - 1) / W, b = block / per_cfg, s0 = (block % per_cfg) * W;
-  BlockSites<W> bs;
-  bs.b = b;
-  bs.count = static_cast<int>(s0 + W <= V ? W : V - s0);
-  for (int l = 0; l < W; ++l) bs.s[l] = s0 + l < V ? s0 + l : V - 1;
-  return bs;
-}
 
 // A_μ at the lanes' sites of configuration b: Σ_ν [U_ν(x+μ)(U_ν(x)U_μ(x+ν))† + (U_μ(x−ν)U_ν(x+μ−ν))† U_ν(x−ν)], the
 // products in the order of staple_sum_at (wilson_kernels.cpp).

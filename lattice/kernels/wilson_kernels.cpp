@@ -2,6 +2,7 @@
 #include "lattice/kernels/wilson_kernels.h"
 
 #include "lattice/kernels/lane_kernels.h"
+#include "lattice/kernels/lane_support.h"
 #include "lattice/layout.h"
 #include "lattice/su_n.h"
 
@@ -16,27 +17,6 @@
 namespace blockspin::lattice::kernels {
 
 namespace {
-
-// Neighbour tables of a periodic lattice: fwd[mu * V + s] = s + mu^, bwd[mu * V + s] = s - mu^ (row-major sites,
-// x_{D-1} fastest, as torch lays out [.., x_0, .., x_{D-1}, ..]).
-struct Neighbours {
-  int64_t V = 1, D = 0;
-  std::vector<int64_t> fwd, bwd;
-  explicit Neighbours(const std::vector<int64_t>& extents) : D(static_cast<int64_t>(extents.size())) {
-    for (auto e : extents) V *= e;
-    fwd.resize(D * V);
-    bwd.resize(D * V);
-    std::vector<int64_t> stride(D, 1);
-    for (int64_t mu = D - 2; mu >= 0; --mu) stride[mu] = stride[mu + 1] * extents[mu + 1];
-    for (int64_t s = 0; s < V; ++s)
-      for (int64_t mu = 0; mu < D; ++mu) {
-        const int64_t x = (s / stride[mu]) % extents[mu];
-        const int64_t up = x + 1 == extents[mu] ? -x : 1, down = x == 0 ? extents[mu] - 1 : -1;
-        fwd[mu * V + s] = s + up * stride[mu];
-        bwd[mu * V + s] = s + down * stride[mu];
-      }
-  }
-};
 
 // Small dense complex matrices; NC > 0: size fixed at compile time (unrolled), NC == 0: runtime n.
 template <class T, int NC>
@@ -261,12 +241,6 @@ void check_input(const torch::Tensor& U, const char* what) {
   if (n_colors(U) > kMaxN) throw std::invalid_argument(std::string(what) + ": N > 16");
 }
 
-// The real link data as lane planes [B*D, 2N², V] (lane_kernels.h).
-torch::Tensor lane_planes(const torch::Tensor& U) {
-  const int64_t BD = U.size(0) * U.size(1), N = n_colors(U);
-  return torch::view_as_real(U).reshape({BD, -1, 2 * N * N}).transpose(1, 2).contiguous();
-}
-
 // The nonzero entries of the generators t^a_{rc}.
 std::vector<lanes::GeneratorEntry> build_generator_entries(int64_t N) {
   const auto t = generators(N, torch::TensorOptions().dtype(torch::kDouble)).contiguous();
@@ -286,9 +260,6 @@ const std::vector<lanes::GeneratorEntry>& generator_entries(int64_t N) {
   static const auto su2 = build_generator_entries(2), su3 = build_generator_entries(3);
   return N == 2 ? su2 : su3;
 }
-
-// Lane blocks per parallel_for task: enough work to amortise a task, fine enough to balance two threads.
-constexpr int64_t kLaneGrain = 4;
 
 // fn(planes, geometry, first_block, end_block) over all lane blocks of U, split between the threads.
 template <class T, class F>

@@ -12,6 +12,9 @@
 #include "lattice/gauge_field.h"
 #include "lattice/kernels/mode.h"
 #include "lattice/rng.h"
+#include "lattice/smearing.h"
+#include "lattice/su_n_maximiser.h"
+#include "lattice/matrix_ops.h"
 
 namespace L = blockspin::lattice;
 
@@ -41,7 +44,50 @@ void BM_FpMinimise(benchmark::State& state) {
   state.counters["converged"] = converged;
 }
 
+/// The pieces of one objective evaluation on a fine 8^4 SU(3) field near the minimiser's typical distance from 1:
+/// range(0) = 0 Wilson value, 1 Wilson value+gradient, 2 smear_links, 3 block_links, 4 su_n_maximiser of Q,
+/// 5 blocking kernel value+gradient (autograd through smearing), 6 the whole objective value+gradient.
+void BM_FpObjectivePart(benchmark::State& state) {
+  const int part = static_cast<int>(state.range(0));
+  L::kernels::ModeGuard mode(state.range(1) != 0 ? L::kernels::Mode::fused : L::kernels::Mode::torch);
+  auto gen = L::make_generator(12);
+  const auto opt = torch::TensorOptions().dtype(torch::kComplexDouble);
+  auto U = L::near_identity_gauge_field(1, {8, 8, 8, 8}, 3, 0.3, gen, opt);
+  auto V = L::near_identity_gauge_field(1, {4, 4, 4, 4}, 3, 0.3, gen, opt);
+  const auto wilson = L::GaugeAction::wilson(1.0);
+  const L::BlockingOptions bo;
+  auto Q = L::block_links(U, bo.smearing);
+  for (auto _ : state) {
+    torch::Tensor r;
+    if (part == 0) {
+      torch::NoGradGuard ng;
+      r = wilson(U);
+    } else if (part == 2) {
+      torch::NoGradGuard ng;
+      r = L::smear_links(U, bo.smearing);
+    } else if (part == 3) {
+      torch::NoGradGuard ng;
+      r = L::block_links(U, bo.smearing);
+    } else if (part == 4) {
+      r = L::su_n_maximiser(Q);
+    } else {
+      auto x = U.detach().requires_grad_(true);
+      torch::Tensor F;
+      if (part == 1) F = wilson(x);
+      if (part == 5) F = L::blocking_kernel_from_blocked(L::block_links(x, bo.smearing), V, bo.kappa);
+      if (part == 6) F = wilson(x) + L::blocking_kernel_from_blocked(L::block_links(x, bo.smearing), V, bo.kappa);
+      r = torch::autograd::grad({F.sum()}, {x})[0];
+    }
+    benchmark::DoNotOptimize(r.data_ptr());
+  }
+}
+
 }  // namespace
+
+BENCHMARK(BM_FpObjectivePart)
+    ->ArgsProduct({{0, 1, 2, 3, 4, 5, 6}, {1}})
+    ->ArgNames({"part", "fused"})
+    ->Unit(benchmark::kMillisecond);
 
 BENCHMARK(BM_FpMinimise)
     ->ArgsProduct({{1, 0}, {1, 0}})

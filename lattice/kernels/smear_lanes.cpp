@@ -1,0 +1,218 @@
+// SIMD lane kernels for the staple smearing and its backward (see smear_lanes.h).
+#include "lattice/kernels/smear_lanes.h"
+
+#include "lattice/kernels/lane_math.h"
+
+namespace blockspin::lattice::kernels::lanes {
+
+namespace {
+
+template <class T, int NC>
+constexpr int64_t kPlanes = 2 * NC* NC;
+
+// x + s for the signed step s at every lane.
+template <int W>
+inline void step_sites(const Geometry& g, int64_t s, const int64_t* x, int64_t* out) {
+  const int64_t* table = ((s & 1) == 0 ? g.fwd : g.bwd) + (s >> 1) * g.V;
+  for (int l = 0; l < W; ++l) out[l] = table[x[l]];
+}
+
+// The step link L_s at the lanes' sites x of configuration b (U as planes [B·D, 2N², V]).
+template <class T, int NC>
+inline void load_step(LaneMat<T, NC>& m, const T* U, const Geometry& g, int64_t b, int64_t s, const int64_t* x) {
+  constexpr int W = LaneMat<T, NC>::W;
+  const T* pl = U + (b * g.D + (s >> 1)) * kPlanes<T, NC> * g.V;
+  if ((s & 1) == 0) {
+    load(m, pl, g.V, x);
+    return;
+  }
+  int64_t back[W];
+  step_sites<W>(g, s, x, back);
+  LaneMat<T, NC> t;
+  load(t, pl, g.V, back);
+  dagger(t, m);
+}
+
+template <class T, int NC>
+inline void scale(LaneMat<T, NC>& m, T c) {
+  for (int q = 0; q < m.NN; ++q) {
+    m.re[q] *= c;
+    m.im[q] *= c;
+  }
+}
+
+template <class T, int NC>
+inline void add(LaneMat<T, NC>& o, const LaneMat<T, NC>& m) {
+  for (int q = 0; q < m.NN; ++q) {
+    o.re[q] += m.re[q];
+    o.im[q] += m.im[q];
+  }
+}
+
+// plane set p at the lanes' sites += m (read-modify-write of the block's own sites).
+template <class T, int NC, int W>
+inline void add_to(T* p, int64_t V, const BlockSites<W>& bs, const LaneMat<T, NC>& m) {
+  LaneMat<T, NC> t;
+  load(t, p, V, bs.s);
+  add(t, m);
+  store(t, p, V, bs.s, bs.count);
+}
+
+}  // namespace
+
+template <class T, int NC>
+void smear_forward_range(const T* U, const Geometry& g, const SmearLevel& lv, const T* prev, T weight, T* items, T* S,
+                         int64_t begin, int64_t end) {
+  constexpr int W = LaneMat<T, NC>::W;
+  constexpr int64_t P = kPlanes<T, NC>;
+  const int64_t V = g.V, D = g.D, k = lv.k, n_items = D * lv.per_mu;
+  const T inv_k = T(1) / static_cast<T>(k);
+  LaneMat<T, NC> A, B, C, AB, F, sum;
+  int64_t xs[W], xm[W];
+  for (int64_t blk = begin; blk < end; ++blk) {
+    const auto bs = block_sites<W>(blk, V);
+    const int64_t b = bs.b;
+    for (int64_t mu = 0; mu < D; ++mu) {
+      step_sites<W>(g, 2 * mu, bs.s, xm);
+      set_zero(sum);
+      for (int64_t j = 0; j < lv.per_mu; ++j) {
+        const int64_t i = mu * lv.per_mu + j;
+        set_zero(F);
+        for (int64_t t = 0; t < k; ++t) {
+          const int64_t s = lv.terms_s[i * k + t], R = lv.terms_prev[i * k + t];
+          load_step(A, U, g, b, s, bs.s);
+          step_sites<W>(g, s, bs.s, xs);
+          load(B, prev + (b * lv.n_prev + R) * P * V, V, xs);
+          load_step(C, U, g, b, s, xm);
+          mul<false, false, false>(A, B, AB);
+          mul<false, true, true>(AB, C, F);
+        }
+        scale(F, inv_k);
+        if (items != nullptr) store(F, items + (b * n_items + i) * P * V, V, bs.s, bs.count);
+        add(sum, F);
+      }
+      scale(sum, weight);
+      add_to(S + (b * D + mu) * P * V, V, bs, sum);
+    }
+  }
+}
+
+template <class T, int NC>
+void smear_backward_source_range(const T* U, const Geometry& g, const SmearLevel& lv, const T* prev, const T* gS,
+                                 T weight, const T* from_next, T* G, T* gL, T* gLC, int64_t begin, int64_t end) {
+  constexpr int W = LaneMat<T, NC>::W;
+  constexpr int64_t P = kPlanes<T, NC>;
+  const int64_t V = g.V, D = g.D, k = lv.k, n_items = D * lv.per_mu, n_steps = 2 * D;
+  const T inv_k = T(1) / static_cast<T>(k);
+  LaneMat<T, NC> A, B, C, AB, GC, Gm, gmu;
+  LaneMat<T, NC> accL[2 * kSmearMaxD], accLC[2 * kSmearMaxD];
+  int64_t xs[W], xm[W];
+  for (int64_t blk = begin; blk < end; ++blk) {
+    const auto bs = block_sites<W>(blk, V);
+    const int64_t b = bs.b;
+    for (int64_t s = 0; s < n_steps; ++s) set_zero(accL[s]);
+    for (int64_t mu = 0; mu < D; ++mu) {
+      step_sites<W>(g, 2 * mu, bs.s, xm);
+      for (int64_t s = 0; s < n_steps; ++s) set_zero(accLC[s]);
+      load_scaled<false>(gmu, gS + (b * D + mu) * P * V, V, bs.s, weight);
+      for (int64_t j = 0; j < lv.per_mu; ++j) {
+        const int64_t i = mu * lv.per_mu + j;
+        Gm = gmu;
+        if (from_next != nullptr) load_scaled<true>(Gm, from_next + (b * n_items + i) * P * V, V, bs.s, T(1));
+        scale(Gm, inv_k);
+        store(Gm, G + (b * n_items + i) * P * V, V, bs.s, bs.count);
+        for (int64_t t = 0; t < k; ++t) {
+          const int64_t s = lv.terms_s[i * k + t], R = lv.terms_prev[i * k + t];
+          load_step(A, U, g, b, s, bs.s);
+          step_sites<W>(g, s, bs.s, xs);
+          load(B, prev + (b * lv.n_prev + R) * P * V, V, xs);
+          load_step(C, U, g, b, s, xm);
+          mul<false, false, false>(A, B, AB);
+          mul<true, false, true>(Gm, AB, accLC[s]);  // → L_s(x + μ̂): G† A B
+          mul<false, false, false>(Gm, C, GC);
+          mul<false, true, true>(GC, B, accL[s]);  // → L_s(x): G C B†
+        }
+      }
+      for (int64_t s = 0; s < n_steps; ++s)
+        if ((s >> 1) != mu) add_to(gLC + ((b * D + mu) * n_steps + s) * P * V, V, bs, accLC[s]);
+    }
+    for (int64_t s = 0; s < n_steps; ++s) add_to(gL + (b * n_steps + s) * P * V, V, bs, accL[s]);
+  }
+}
+
+template <class T, int NC>
+void smear_backward_target_range(const T* U, const Geometry& g, const SmearLevel& lv, const T* G, T* to_prev,
+                                 int64_t begin, int64_t end) {
+  constexpr int W = LaneMat<T, NC>::W;
+  constexpr int64_t P = kPlanes<T, NC>;
+  const int64_t V = g.V, D = g.D, n_items = D * lv.per_mu, prev_per_mu = lv.n_prev / D;
+  LaneMat<T, NC> A, C, Gm, GC, acc;
+  int64_t xs[W], xm[W];
+  for (int64_t blk = begin; blk < end; ++blk) {
+    const auto bs = block_sites<W>(blk, V);
+    const int64_t b = bs.b;
+    for (int64_t R = 0; R < lv.n_prev; ++R) {
+      const int64_t mu = R / prev_per_mu;
+      set_zero(acc);
+      for (int32_t e = lv.rev_start[R]; e < lv.rev_start[R + 1]; ++e) {
+        const int64_t i = lv.rev_item[e], s = lv.rev_s[e];
+        step_sites<W>(g, s ^ 1, bs.s, xs);  // x = y − s
+        step_sites<W>(g, 2 * mu, xs, xm);   // x + μ̂
+        load_step(A, U, g, b, s, xs);
+        load_step(C, U, g, b, s, xm);
+        load(Gm, G + (b * n_items + i) * P * V, V, xs);
+        mul<false, false, false>(Gm, C, GC);
+        mul<true, false, true>(A, GC, acc);
+      }
+      store(acc, to_prev + (b * lv.n_prev + R) * P * V, V, bs.s, bs.count);
+    }
+  }
+}
+
+template <class T, int NC>
+void smear_assemble_range(const Geometry& g, const T* gS, T s0, const T* from_level1, const T* gL, const T* gLC, T* out,
+                          int64_t begin, int64_t end) {
+  constexpr int W = LaneMat<T, NC>::W;
+  constexpr int64_t P = kPlanes<T, NC>;
+  const int64_t V = g.V, D = g.D, n_steps = 2 * D;
+  LaneMat<T, NC> acc, dg, t;
+  int64_t xs[W], xn[W];
+  for (int64_t blk = begin; blk < end; ++blk) {
+    const auto bs = block_sites<W>(blk, V);
+    const int64_t b = bs.b;
+    for (int64_t nu = 0; nu < D; ++nu) {
+      load_scaled<false>(acc, gS + (b * D + nu) * P * V, V, bs.s, s0);
+      load_scaled<true>(acc, from_level1 + (b * D + nu) * P * V, V, bs.s, T(1));
+      load_scaled<true>(acc, gL + (b * n_steps + 2 * nu) * P * V, V, bs.s, T(1));
+      step_sites<W>(g, 2 * nu, bs.s, xn);  // y + ν̂
+      load_scaled<false>(dg, gL + (b * n_steps + 2 * nu + 1) * P * V, V, xn, T(1));
+      for (int64_t mu = 0; mu < D; ++mu) {
+        if (mu == nu) continue;
+        step_sites<W>(g, 2 * mu + 1, bs.s, xs);  // y − μ̂
+        load_scaled<true>(acc, gLC + ((b * D + mu) * n_steps + 2 * nu) * P * V, V, xs, T(1));
+        step_sites<W>(g, 2 * mu + 1, xn, xs);  // y + ν̂ − μ̂
+        load_scaled<true>(dg, gLC + ((b * D + mu) * n_steps + 2 * nu + 1) * P * V, V, xs, T(1));
+      }
+      dagger(dg, t);
+      add(acc, t);
+      store(acc, out + (b * D + nu) * P * V, V, bs.s, bs.count);
+    }
+  }
+}
+
+#define BLOCKSPIN_SMEAR_INSTANTIATE(T, NC)                                                                             \
+  template void smear_forward_range<T, NC>(const T*, const Geometry&, const SmearLevel&, const T*, T, T*, T*, int64_t, \
+                                           int64_t);                                                                   \
+  template void smear_backward_source_range<T, NC>(const T*, const Geometry&, const SmearLevel&, const T*, const T*,   \
+                                                   T, const T*, T*, T*, T*, int64_t, int64_t);                         \
+  template void smear_backward_target_range<T, NC>(const T*, const Geometry&, const SmearLevel&, const T*, T*,         \
+                                                   int64_t, int64_t);                                                  \
+  template void smear_assemble_range<T, NC>(const Geometry&, const T*, T, const T*, const T*, const T*, T*, int64_t,   \
+                                            int64_t);
+BLOCKSPIN_SMEAR_INSTANTIATE(double, 3)
+BLOCKSPIN_SMEAR_INSTANTIATE(double, 2)
+BLOCKSPIN_SMEAR_INSTANTIATE(float, 3)
+BLOCKSPIN_SMEAR_INSTANTIATE(float, 2)
+#undef BLOCKSPIN_SMEAR_INSTANTIATE
+
+}  // namespace blockspin::lattice::kernels::lanes

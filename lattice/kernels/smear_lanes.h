@@ -1,0 +1,67 @@
+// SIMD lane kernels for the staple smearing of lattice/smearing.h (SU(2)/SU(3)) and its analytic backward.
+//
+// Torch-free and compiled with the lane options, like lane_kernels.h (whose link "planes" layout and Geometry it
+// uses). The smearing is built level by level: the paths with k transverse steps ("items", one per direction μ
+// and signed transverse set S, μ-major) obey
+//   F_S(x) = (1/k) Σ_{s ∈ S} L_s(x) F_{S∖s}(x + s) L_s(x + μ̂)†,   F_∅ = U_μ,
+// with the step links L_{2ν}(x) = U_ν(x), L_{2ν+1}(x) = U_ν(x − ν̂)† (signed step s: 2ν forward, 2ν + 1 backward),
+// and S_μ(x) = s0 U_μ(x) + Σ_k w_k Σ_{S at level k} F_S(x).
+//
+// Backward (torch's convention for complex gradients: for P = A B, ∂P → A: G B†, → B: A† G). With G_S the gradient
+// reaching F_S (w_k ∂S_μ plus what level k+1 sends back), every term of F_S sends
+//   to L_s(x):       (G_S/k) C B†      (A = L_s(x), B = F_{S∖s}(x+s), C = L_s(x+μ̂))
+//   to L_s(x+μ̂):     (G_S/k)† A B
+//   to F_{S∖s}(x+s): A† (G_S/k) C.
+// The first two are accumulated at x (race free: a block owns its sites) and gathered by `assemble`; the third is
+// gathered by the receiving site (the "target" pass). Level planes [B·items, 2N², V], accumulators gL [B·2D, 2N², V]
+// (per step s) and gLC [B·D·2D, 2N², V] (per μ and s, at x; the link they belong to is at x + μ̂).
+#pragma once
+
+#include <cstdint>
+
+#include "lattice/kernels/lane_kernels.h"
+
+namespace blockspin::lattice::kernels::lanes {
+
+/// One level of the smearing recursion: items i = μ·per_mu + j, item i's k terms terms_s/terms_prev[i·k + t]
+/// (the step s and the item of level k − 1 it multiplies; level 0 items are the D links), and the reverse table:
+/// for item R of level k − 1, entries [rev_start[R], rev_start[R+1]) of (rev_item, rev_s) are its uses.
+struct SmearLevel {
+  int64_t k = 0;
+  int64_t per_mu = 0;
+  int64_t n_prev = 0;  ///< items of level k − 1 (all μ)
+  const int32_t* terms_s = nullptr;
+  const int32_t* terms_prev = nullptr;
+  const int32_t* rev_start = nullptr;
+  const int32_t* rev_item = nullptr;
+  const int32_t* rev_s = nullptr;
+};
+
+/// Largest D the smearing lane kernels take (their per-block accumulators are fixed arrays).
+constexpr int64_t kSmearMaxD = 6;
+
+/// Level k for the lane blocks [begin, end): F_S from `prev` (level k − 1 planes; the links for k = 1), stored in
+/// `items` if non-null, and S_μ += weight Σ_S F_S on the S planes [B·D, 2N², V].
+template <class T, int NC>
+void smear_forward_range(const T* U, const Geometry& g, const SmearLevel& lv, const T* prev, T weight, T* items, T* S,
+                         int64_t begin, int64_t end);
+
+/// Backward "source" pass of level k: G_S = weight ∂S_μ + from_next[S] (from_next null: none), stored divided by k in
+/// G (level planes), and the step-link gradients added to gL and gLC.
+template <class T, int NC>
+void smear_backward_source_range(const T* U, const Geometry& g, const SmearLevel& lv, const T* prev, const T* gS,
+                                 T weight, const T* from_next, T* G, T* gL, T* gLC, int64_t begin, int64_t end);
+
+/// Backward "target" pass of level k: to_prev[R](y) = Σ over the uses (i, s) of item R of A† G_i C at x = y − s (G from
+/// the source pass).
+template <class T, int NC>
+void smear_backward_target_range(const T* U, const Geometry& g, const SmearLevel& lv, const T* G, T* to_prev,
+                                 int64_t begin, int64_t end);
+
+/// The link gradient: ∂U_ν(y) = s0 ∂S_ν(y) + from_level1[ν](y) + gL[2ν](y) + Σ_μ gLC[μ][2ν](y − μ̂)
+/// + gL[2ν+1](y + ν̂)† + Σ_μ gLC[μ][2ν+1](y + ν̂ − μ̂)†, into out [B·D, 2N², V].
+template <class T, int NC>
+void smear_assemble_range(const Geometry& g, const T* gS, T s0, const T* from_level1, const T* gL, const T* gLC, T* out,
+                          int64_t begin, int64_t end);
+
+}  // namespace blockspin::lattice::kernels::lanes
