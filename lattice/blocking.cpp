@@ -1,6 +1,8 @@
 // Blocked links, plain RG blocking and the blocking kernel (see blocking.h).
 #include "lattice/blocking.h"
 
+#include "lattice/kernels/mode.h"
+#include "lattice/kernels/smear_fused.h"
 #include "lattice/layout.h"
 #include "lattice/matrix_ops.h"
 #include "lattice/su_n_check.h"
@@ -22,7 +24,10 @@ torch::Tensor block_links(const torch::Tensor& U, const SmearingOptions& smearin
       throw std::invalid_argument(msg.str());
     }
   }
-  auto S = smear_links(U, smearing);
+  // Only S_μ(2x_B) and S_μ(2x_B + μ̂) enter Q: the fused kernels compute just those.
+  auto S = kernels::mode() == kernels::Mode::fused && kernels::smear_fused_available(U)
+               ? kernels::smear_fused(U, smearing, /*blocked_sites_only=*/true)
+               : smear_links(U, smearing);
   std::vector<torch::Tensor> per_mu;
   for (int64_t mu = 0; mu < D; ++mu) {
     auto S_mu = link(S, mu);

@@ -3,6 +3,7 @@
 
 #include <limits>
 
+#include "lattice/hmc.h"
 #include "lattice/layout.h"
 #include "lattice/matrix_ops.h"
 #include "lattice/su_n.h"
@@ -27,10 +28,8 @@ torch::Tensor per_config(const torch::Tensor& t, int64_t dim) {
 
 torch::Tensor grad_norm_of(const torch::Tensor& g) { return g.pow(2).sum(-1).sqrt().flatten(1).amax(1); }
 
-/// exp(i Σ_a ε_a t^a) U for components ε [batch, D, x.., N²-1].
-torch::Tensor left_update(const torch::Tensor& U, const torch::Tensor& eps) {
-  return mat_mul(su_exp(algebra_to_matrix(eps, n_colors(U))), U);
-}
+/// exp(i Σ_a ε_a t^a) U for components ε [batch, D, x.., N²-1] (update_links: the fused link update where it runs).
+torch::Tensor left_update(const torch::Tensor& U, const torch::Tensor& eps) { return update_links(U, eps, 1.0); }
 
 struct Objective {
   const ActionFunctional& fine_action;

@@ -116,13 +116,55 @@ void over_blocks(int64_t B, int64_t V, Fn&& fn) {
   at::parallel_for(0, lanes::lane_blocks(B, V, lanes::lane_width<T>()), kLaneGrain, fn);
 }
 
+template <class T, class Fn>
+void over_tasks(const lanes::SiteLists& at, int64_t D, int64_t B, Fn&& fn) {
+  at::parallel_for(0, lanes::list_tasks(at, D, B, lanes::lane_width<T>()), kLaneGrain, fn);
+}
+
+// The sites each level visits. All sites, or (blocked) for the blocked links only: S_μ is used at the sites with
+// every transverse coordinate even (2x_B and 2x_B + μ̂), so level k's paths are needed where at most top − k
+// transverse coordinates are odd (a transverse step changes one parity), and nowhere else.
+struct LevelSites {
+  std::vector<std::vector<int64_t>> sites;  // [(k·D + μ)] for k = 0 .. 3
+  lanes::SiteLists at(int64_t k, int64_t D) const {
+    lanes::SiteLists l;
+    for (int64_t mu = 0; mu < D; ++mu) {
+      const auto& v = sites[static_cast<size_t>(k * D + mu)];
+      l.sites[mu] = v.data();
+      l.n[mu] = static_cast<int64_t>(v.size());
+    }
+    return l;
+  }
+};
+
+LevelSites level_sites(const std::vector<int64_t>& ext, int64_t top, bool blocked) {
+  const auto D = static_cast<int64_t>(ext.size());
+  int64_t V = 1;
+  for (auto e : ext) V *= e;
+  LevelSites ls;
+  ls.sites.resize(static_cast<size_t>(4 * D));
+  std::vector<int64_t> stride(D, 1);
+  for (int64_t mu = D - 2; mu >= 0; --mu) stride[mu] = stride[mu + 1] * ext[mu + 1];
+  for (int64_t x = 0; x < V; ++x) {
+    int64_t odd_total = 0;
+    std::vector<int64_t> odd(D);
+    for (int64_t nu = 0; nu < D; ++nu) odd_total += odd[nu] = ((x / stride[nu]) % ext[nu]) & 1;
+    for (int64_t k = 0; k <= 3; ++k)
+      for (int64_t mu = 0; mu < D; ++mu)
+        if (!blocked || odd_total - odd[mu] <= top - k) ls.sites[static_cast<size_t>(k * D + mu)].push_back(x);
+  }
+  return ls;
+}
+
 // Forward: S planes, and the level planes the backward needs (levels 1 .. top−1).
 std::pair<torch::Tensor, std::vector<torch::Tensor>> forward_planes(const torch::Tensor& U, const torch::Tensor& Up,
-                                                                    double s0, const std::array<double, 3>& w) {
+                                                                    double s0, const std::array<double, 3>& w,
+                                                                    bool blocked) {
   const int64_t B = batch_size(U), D = n_dims(U);
   const Neighbours nb(extents(U));
   const auto& levels = levels_for(D);
   const int64_t top = top_level(levels, w);
+  const auto sites = level_sites(extents(U), top, blocked);
   auto S = Up * s0;
   std::vector<torch::Tensor> saved;
   by_type(U, [&](auto real, auto nc) {
@@ -135,8 +177,9 @@ std::pair<torch::Tensor, std::vector<torch::Tensor>> forward_planes(const torch:
       torch::Tensor items;
       if (k < top) items = torch::empty({B * D * lv.per_mu, 2 * NC * NC, nb.V}, Up.options());
       T* items_ptr = k < top ? items.data_ptr<T>() : nullptr;
-      over_blocks<T>(B, nb.V, [&](int64_t b0, int64_t b1) {
-        lanes::smear_forward_range<T, NC>(Up.data_ptr<T>(), g, lv, prev, static_cast<T>(w[k - 1]), items_ptr,
+      const auto at = sites.at(k, D);
+      over_tasks<T>(at, D, B, [&](int64_t b0, int64_t b1) {
+        lanes::smear_forward_range<T, NC>(Up.data_ptr<T>(), g, lv, at, prev, static_cast<T>(w[k - 1]), items_ptr,
                                           S.data_ptr<T>(), b0, b1);
       });
       if (k < top) {
@@ -150,13 +193,14 @@ std::pair<torch::Tensor, std::vector<torch::Tensor>> forward_planes(const torch:
 
 // Backward: the link gradient planes from the S gradient planes.
 torch::Tensor backward_planes(const torch::Tensor& U, const torch::Tensor& Up, const std::vector<torch::Tensor>& saved,
-                              const torch::Tensor& gS, double s0, const std::array<double, 3>& w) {
+                              const torch::Tensor& gS, double s0, const std::array<double, 3>& w, bool blocked) {
   const int64_t B = batch_size(U), D = n_dims(U);
   const Neighbours nb(extents(U));
   const auto& levels = levels_for(D);
   const int64_t top = top_level(levels, w);
+  const auto sites = level_sites(extents(U), top, blocked);
   const int64_t P = Up.size(1), V = nb.V;
-  auto gL = torch::zeros({B * 2 * D, P, V}, Up.options());
+  auto gL = torch::zeros({B * D * 2 * D, P, V}, Up.options());
   auto gLC = torch::zeros({B * D * 2 * D, P, V}, Up.options());
   torch::Tensor from_next;  // gradient sent to the items of the level being processed
   by_type(U, [&](auto real, auto nc) {
@@ -166,17 +210,22 @@ torch::Tensor backward_planes(const torch::Tensor& U, const torch::Tensor& Up, c
     for (int64_t k = top; k >= 1; --k) {
       const auto lv = levels[k - 1].view();
       const T* prev = k == 1 ? Up.data_ptr<T>() : saved[static_cast<size_t>(k - 2)].data_ptr<T>();
-      auto G = torch::empty({B * D * lv.per_mu, P, V}, Up.options());
+      // G is read at sites the source pass may not visit (blocked): zeros there.
+      auto G = blocked ? torch::zeros({B * D * lv.per_mu, P, V}, Up.options())
+                       : torch::empty({B * D * lv.per_mu, P, V}, Up.options());
       const T* next = from_next.defined() ? from_next.data_ptr<T>() : nullptr;
-      over_blocks<T>(B, V, [&](int64_t b0, int64_t b1) {
-        lanes::smear_backward_source_range<T, NC>(Up.data_ptr<T>(), g, lv, prev, gS.data_ptr<T>(),
+      const auto at = sites.at(k, D), at_prev = sites.at(k - 1, D);
+      over_tasks<T>(at, D, B, [&](int64_t b0, int64_t b1) {
+        lanes::smear_backward_source_range<T, NC>(Up.data_ptr<T>(), g, lv, at, prev, gS.data_ptr<T>(),
                                                   static_cast<T>(w[k - 1]), next, G.data_ptr<T>(), gL.data_ptr<T>(),
                                                   gLC.data_ptr<T>(), b0, b1);
       });
-      auto to_prev = torch::empty({B * lv.n_prev, P, V}, Up.options());
-      over_blocks<T>(B, V, [&](int64_t b0, int64_t b1) {
-        lanes::smear_backward_target_range<T, NC>(Up.data_ptr<T>(), g, lv, G.data_ptr<T>(), to_prev.data_ptr<T>(), b0,
-                                                  b1);
+      // Read where the next pass visits, which can include sites this one skips (blocked): zeros there.
+      auto to_prev = blocked ? torch::zeros({B * lv.n_prev, P, V}, Up.options())
+                             : torch::empty({B * lv.n_prev, P, V}, Up.options());
+      over_tasks<T>(at_prev, D, B, [&](int64_t b0, int64_t b1) {
+        lanes::smear_backward_target_range<T, NC>(Up.data_ptr<T>(), g, lv, at_prev, G.data_ptr<T>(),
+                                                  to_prev.data_ptr<T>(), b0, b1);
       });
       from_next = to_prev;
     }
@@ -195,15 +244,16 @@ std::array<double, 3> weights(const SmearingOptions& o) { return {o.s_pl, o.s_d,
 
 struct SmearFn : public torch::autograd::Function<SmearFn> {
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& U_in, double s_pl,
-                               double s_d, double s_hd) {
+                               double s_d, double s_hd, bool blocked) {
     const auto U = U_in.detach().contiguous();
     const SmearingOptions o{s_pl, s_d, s_hd};
     const auto Up = lane_planes(U);
-    auto [S, saved] = forward_planes(U, Up, smearing_s0(o, n_dims(U)), weights(o));
+    auto [S, saved] = forward_planes(U, Up, smearing_s0(o, n_dims(U)), weights(o), blocked);
     saved.insert(saved.begin(), Up);
     saved.insert(saved.begin(), U_in);
     ctx->save_for_backward(saved);
     ctx->saved_data["w"] = std::vector<double>{s_pl, s_d, s_hd};
+    ctx->saved_data["blocked"] = blocked;
     return from_lane_planes(S, U);
   }
 
@@ -221,9 +271,11 @@ struct SmearFn : public torch::autograd::Function<SmearFn> {
     } else {
       const std::vector<torch::Tensor> levels(saved.begin() + 2, saved.end());
       const auto gS = lane_planes(grad[0].contiguous());
-      gU = from_lane_planes(backward_planes(U, saved[1], levels, gS, smearing_s0(o, n_dims(U)), weights(o)), U);
+      const bool blocked = ctx->saved_data["blocked"].toBool();
+      gU =
+          from_lane_planes(backward_planes(U, saved[1], levels, gS, smearing_s0(o, n_dims(U)), weights(o), blocked), U);
     }
-    return {gU, torch::Tensor(), torch::Tensor(), torch::Tensor()};
+    return {gU, torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }
 };
 
@@ -235,8 +287,8 @@ bool smear_fused_available(const torch::Tensor& U) {
          (n_colors(U) == 2 || n_colors(U) == 3);
 }
 
-torch::Tensor smear_fused(const torch::Tensor& U, const SmearingOptions& options) {
-  return SmearFn::apply(U, options.s_pl, options.s_d, options.s_hd);
+torch::Tensor smear_fused(const torch::Tensor& U, const SmearingOptions& options, bool blocked_sites_only) {
+  return SmearFn::apply(U, options.s_pl, options.s_d, options.s_hd, blocked_sites_only);
 }
 
 }  // namespace blockspin::lattice::kernels

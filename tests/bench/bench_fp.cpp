@@ -46,7 +46,8 @@ void BM_FpMinimise(benchmark::State& state) {
 
 /// The pieces of one objective evaluation on a fine 8^4 SU(3) field near the minimiser's typical distance from 1:
 /// range(0) = 0 Wilson value, 1 Wilson value+gradient, 2 smear_links, 3 block_links, 4 su_n_maximiser of Q,
-/// 5 blocking kernel value+gradient (autograd through smearing), 6 the whole objective value+gradient.
+/// 5 blocking kernel value+gradient (autograd through smearing), 6 the whole objective value+gradient, 7 smear_links
+/// value+gradient.
 void BM_FpObjectivePart(benchmark::State& state) {
   const int part = static_cast<int>(state.range(0));
   L::kernels::ModeGuard mode(state.range(1) != 0 ? L::kernels::Mode::fused : L::kernels::Mode::torch);
@@ -76,6 +77,7 @@ void BM_FpObjectivePart(benchmark::State& state) {
       if (part == 1) F = wilson(x);
       if (part == 5) F = L::blocking_kernel_from_blocked(L::block_links(x, bo.smearing), V, bo.kappa);
       if (part == 6) F = wilson(x) + L::blocking_kernel_from_blocked(L::block_links(x, bo.smearing), V, bo.kappa);
+      if (part == 7) F = torch::real(L::smear_links(x, bo.smearing)).sum();
       r = torch::autograd::grad({F.sum()}, {x})[0];
     }
     benchmark::DoNotOptimize(r.data_ptr());
@@ -85,7 +87,7 @@ void BM_FpObjectivePart(benchmark::State& state) {
 }  // namespace
 
 BENCHMARK(BM_FpObjectivePart)
-    ->ArgsProduct({{0, 1, 2, 3, 4, 5, 6}, {1}})
+    ->ArgsProduct({{0, 1, 2, 3, 4, 5, 6, 7}, {1}})
     ->ArgNames({"part", "fused"})
     ->Unit(benchmark::kMillisecond);
 

@@ -3,6 +3,7 @@
 
 #include "lattice/blocking.h"
 #include "lattice/derivatives.h"
+#include "lattice/kernels/mode.h"
 #include "lattice/layout.h"
 #include "lattice/matrix_ops.h"
 #include "lattice/su_n.h"
@@ -63,6 +64,25 @@ TEST_P(Maximiser, RecoversScaledGroupElements) {
   auto R = random_su_n({20}, N, gen, cplx());
   auto W = su_n_maximiser(2.5 * R);
   EXPECT_LT(max_abs_diff(W, R), 1e-12);
+}
+
+// The per-matrix phase solver (kernels "fused", the default) and the batched torch path find the same maximum: the
+// same value everywhere, the same W where it is unique (the generic rows 22..39 of test_matrices).
+TEST_P(Maximiser, FusedAndTorchPathsAgree) {
+  const int64_t N = GetParam();
+  auto Q = test_matrices(N, 800 + N);
+  const auto W = su_n_maximiser(Q);
+  torch::Tensor W_ref;
+  {
+    kernels::ModeGuard torch_path(kernels::Mode::torch);
+    W_ref = su_n_maximiser(Q);
+  }
+  auto scale = Q.abs().amax({-2, -1}).clamp_min(1.0);
+  EXPECT_LT(max_abs((value(W, Q) - value(W_ref, Q)) / scale), 1e-13);
+  EXPECT_LT(max_abs_diff(W.narrow(0, 22, 18), W_ref.narrow(0, 22, 18)), 1e-12);
+  // float: the same maximum to single-precision rounding
+  const auto Wf = su_n_maximiser(Q.to(torch::kComplexFloat)).to(torch::kComplexDouble);
+  EXPECT_LT(max_abs((value(Wf, Q) - value(W_ref, Q)) / scale), 1e-4);
 }
 
 INSTANTIATE_TEST_SUITE_P(Colors, Maximiser, ::testing::Values(2, 3, 4));
