@@ -11,6 +11,8 @@
 
 #include <deque>
 #include <stdexcept>
+#include <tuple>
+#include <utility>
 
 namespace blockspin::lattice {
 
@@ -137,13 +139,26 @@ FpResult minimise_from(const torch::Tensor& V_in, const ActionFunctional& fine_a
     auto accepted = active.logical_not();
     auto U_new = U;
     auto slack = 64.0 * eps_mach * (F.abs() + 1.0);
+    // The full step is evaluated with its gradient: L-BFGS usually accepts it, and then that gradient is the next
+    // iteration's (no second evaluation of the objective at the same point).
+    torch::Tensor F_full, g_full;
+    bool full_step_taken = false;
     for (int64_t k = 0; k < options.max_backtracks; ++k) {
       auto U_t = left_update(U, per_config(t, rank) * p);
-      auto F_t = objective.value(U_t);
+      torch::Tensor F_t;
+      if (k == 0) {
+        std::tie(F_full, g_full) = objective.value_and_gradient(U_t);
+        F_t = F_full;
+      } else {
+        F_t = objective.value(U_t);
+      }
       auto ok = (F_t <= F + options.armijo * t * gp + slack) & accepted.logical_not();
       U_new = torch::where(per_config(ok, U.dim()), U_t, U_new);
       accepted = accepted | ok;
-      if (accepted.all().item<bool>()) break;
+      if (accepted.all().item<bool>()) {
+        full_step_taken = k == 0;
+        break;
+      }
       t = torch::where(accepted, t, 0.5 * t);
     }
     auto failed = active & accepted.logical_not();
@@ -156,7 +171,7 @@ FpResult minimise_from(const torch::Tensor& V_in, const ActionFunctional& fine_a
     }
     auto moved = active & accepted;
     iterations = iterations + active.to(torch::kLong);
-    auto [F_new, g_new] = objective.value_and_gradient(U_new);
+    auto [F_new, g_new] = full_step_taken ? std::make_pair(F_full, g_full) : objective.value_and_gradient(U_new);
     auto s = per_config(t * moved.to(t.scalar_type()), rank) * p;
     auto y = (g_new - g) * per_config(moved.to(g.scalar_type()), rank);
     auto sy = cfg_dot(s, y);
