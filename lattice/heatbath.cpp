@@ -1,11 +1,15 @@
 // Cabibbo–Marinari heatbath and overrelaxation (see heatbath.h).
 #include "lattice/heatbath.h"
 
+#include "lattice/kernels/heatbath_fused.h"
+#include "lattice/kernels/mode.h"
 #include "lattice/layout.h"
 #include "lattice/matrix_ops.h"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
+#include <vector>
 
 namespace blockspin::lattice {
 
@@ -143,7 +147,10 @@ std::vector<torch::Tensor> link_colouring(const std::vector<int64_t>& ext, int64
   return masks;
 }
 
-torch::Tensor sample_su2_a0(const torch::Tensor& alpha_in, at::Generator& gen) {
+namespace {
+
+/// The sampler as batched tensor operations (the torch path; any device).
+torch::Tensor sample_su2_a0_torch(const torch::Tensor& alpha_in, at::Generator& gen) {
   auto alpha = alpha_in.to(torch::kDouble).clamp_min(1e-12);
   const int64_t M = alpha.size(0);
   auto o = alpha.options();
@@ -154,8 +161,11 @@ torch::Tensor sample_su2_a0(const torch::Tensor& alpha_in, at::Generator& gen) {
     const int64_t n = pending.size(0);
     auto a = alpha.index({pending});
     // Kennedy–Pendleton: a0 = 1 - 2λ², λ² = -(ln r1 + cos²(2π r2) ln r3) / (2α), accept if r4² <= 1 - λ².
+    // (each draw its own statement: the order of the draws is part of the stream, not left to the compiler)
     auto c = torch::cos(2.0 * M_PI * torch::rand({n}, gen, o));
-    auto lam2 = -(torch::log(uniform_open(n, gen, o)) + c * c * torch::log(uniform_open(n, gen, o))) / (2.0 * a);
+    const auto r1 = uniform_open(n, gen, o);
+    const auto r3 = uniform_open(n, gen, o);
+    auto lam2 = -(torch::log(r1) + c * c * torch::log(r3)) / (2.0 * a);
     auto r4 = torch::rand({n}, gen, o);
     auto kp_ok = r4 * r4 <= 1.0 - lam2;
     auto kp_a0 = 1.0 - 2.0 * lam2;
@@ -173,11 +183,65 @@ torch::Tensor sample_su2_a0(const torch::Tensor& alpha_in, at::Generator& gen) {
   return result;
 }
 
+/// The same draws (the same torch::rand calls, sizes and order) with the arithmetic per element in a loop (CPU,
+/// kernels "fused"): the same samples up to the last-ulp differences of the elementary functions.
+torch::Tensor sample_su2_a0_cpu(const torch::Tensor& alpha_in, at::Generator& gen) {
+  const auto alpha = alpha_in.to(torch::kDouble).contiguous();
+  const int64_t M = alpha.size(0);
+  auto o = alpha.options();
+  auto result = torch::zeros({M}, o);
+  double* out = result.data_ptr<double>();
+  const double* al = alpha.data_ptr<double>();
+  std::vector<int64_t> pending(static_cast<size_t>(M)), next;
+  for (int64_t i = 0; i < M; ++i) pending[static_cast<size_t>(i)] = i;
+  for (int iteration = 0; !pending.empty(); ++iteration) {
+    if (iteration > 10000) throw std::runtime_error("sample_su2_a0: rejection sampling did not terminate");
+    const auto n = static_cast<int64_t>(pending.size());
+    const auto r_c = torch::rand({n}, gen, o), r_1 = torch::rand({n}, gen, o), r_3 = torch::rand({n}, gen, o);
+    const auto r_4 = torch::rand({n}, gen, o), r_u = torch::rand({n}, gen, o), r_cr = torch::rand({n}, gen, o);
+    const double *c = r_c.data_ptr<double>(), *u1 = r_1.data_ptr<double>(), *u3 = r_3.data_ptr<double>();
+    const double *u4 = r_4.data_ptr<double>(), *uu = r_u.data_ptr<double>(), *ucr = r_cr.data_ptr<double>();
+    next.clear();
+    for (int64_t e = 0; e < n; ++e) {
+      const int64_t idx = pending[static_cast<size_t>(e)];
+      const double a = std::max(al[idx], 1e-12);
+      double a0;
+      bool ok;
+      if (a > 1.0) {  // Kennedy–Pendleton
+        const double cc = std::cos(2.0 * M_PI * c[e]);
+        const double lam2 = -(std::log(1.0 - u1[e]) + cc * cc * std::log(1.0 - u3[e])) / (2.0 * a);
+        ok = u4[e] * u4[e] <= 1.0 - lam2;
+        a0 = 1.0 - 2.0 * lam2;
+      } else {  // Creutz
+        a0 = std::min(1.0, std::max(-1.0, 1.0 + std::log1p((1.0 - (1.0 - uu[e])) * std::expm1(-2.0 * a)) / a));
+        ok = ucr[e] <= std::sqrt(std::max(1.0 - a0 * a0, 0.0));
+      }
+      if (ok)
+        out[idx] = a0;
+      else
+        next.push_back(idx);
+    }
+    pending.swap(next);
+  }
+  return result;
+}
+
+}  // namespace
+
+torch::Tensor sample_su2_a0(const torch::Tensor& alpha, at::Generator& gen) {
+  if (alpha.device().is_cpu() && kernels::mode() == kernels::Mode::fused) return sample_su2_a0_cpu(alpha, gen);
+  return sample_su2_a0_torch(alpha, gen);
+}
+
 torch::Tensor heatbath_sweep(const torch::Tensor& U, const GaugeAction& action, at::Generator& gen) {
+  if (kernels::mode() == kernels::Mode::fused && kernels::heatbath_fused_available(U, action))
+    return kernels::heatbath_sweep_fused(U, action, gen);
   return sweep(U, action, &gen);
 }
 
 torch::Tensor overrelaxation_sweep(const torch::Tensor& U, const GaugeAction& action) {
+  if (kernels::mode() == kernels::Mode::fused && kernels::heatbath_fused_available(U, action))
+    return kernels::overrelaxation_sweep_fused(U, action);
   return sweep(U, action, nullptr);
 }
 

@@ -8,7 +8,9 @@
 //   plaquette only:  colour = (Σ_{ν≠μ} x_ν) mod 2                         (needs even extents ν ≠ μ)
 //   with rectangles: colour = (x_μ mod 2) + 2 ((Σ_{ν≠μ} x_ν) mod 4)        (needs L_μ even, L_ν ≡ 0 mod 4)
 // (two μ-links share a rectangle only if they differ by ±μ, ±ν, ±μ±ν or ±2ν, which these colourings separate).
-// Each SU(2) subgroup (i < j) of SU(N) is updated in turn.
+// Each SU(2) subgroup (i < j) of SU(N) is updated in turn. With kernels "fused" (the default) CPU SU(2)/SU(3) fields
+// with the Wilson action use the lane kernels of lattice/kernels/heatbath_fused.h (same random numbers, same links to
+// rounding); everything else the torch path here.
 #pragma once
 
 #include <torch/torch.h>

@@ -140,5 +140,37 @@ inline void store(const LaneMat<T, NC>& m, T* pl, int64_t V, const int64_t* idx,
     }
 }
 
+// A_μ at the lanes' sites of configuration b: Σ_ν [U_ν(x+μ)(U_ν(x)U_μ(x+ν))† + (U_μ(x−ν)U_ν(x+μ−ν))† U_ν(x−ν)], the
+// products in the order of staple_sum_at (wilson_kernels.cpp).
+template <class T, int NC, class Block>
+inline void staple_sum(const T* planes, const Geometry& g, int64_t b, const Block& bs, int64_t mu, LaneMat<T, NC>& A) {
+  constexpr int64_t P = 2 * NC * NC;
+  const int64_t V = g.V;
+  auto dir = [&](int64_t m) { return planes + (b * g.D + m) * P * V; };
+  constexpr int W = LaneMat<T, NC>::W;
+  LaneMat<T, NC> x, y, z, tmp;
+  int64_t s_mu[W], i1[W], i2[W];
+  for (int l = 0; l < W; ++l) s_mu[l] = g.fwd[mu * V + bs.s[l]];
+  set_zero(A);
+  for (int64_t nu = 0; nu < g.D; ++nu) {
+    if (nu == mu) continue;
+    for (int l = 0; l < W; ++l) i1[l] = g.fwd[nu * V + bs.s[l]];
+    load(x, dir(nu), V, bs.s);
+    load(y, dir(mu), V, i1);
+    load(z, dir(nu), V, s_mu);
+    mul<false, false, false>(x, y, tmp);
+    mul<false, true, true>(z, tmp, A);
+    for (int l = 0; l < W; ++l) {
+      i1[l] = g.bwd[nu * V + bs.s[l]];
+      i2[l] = g.bwd[nu * V + s_mu[l]];
+    }
+    load(x, dir(mu), V, i1);
+    load(y, dir(nu), V, i2);
+    load(z, dir(nu), V, i1);
+    mul<false, false, false>(x, y, tmp);
+    mul<true, false, true>(tmp, z, A);
+  }
+}
+
 }  // namespace
 }  // namespace blockspin::lattice::kernels::lanes

@@ -63,6 +63,16 @@ void BM_HeatbathUpdate(benchmark::State& state) {
   counters(state, U);
 }
 
+// One sweep of one kind (range(0): 0 heatbath, 1 overrelaxation), 8^4 SU(3) double, batch 1.
+void BM_Sweep(benchmark::State& state) {
+  L::kernels::ModeGuard mode(state.range(1) != 0 ? L::kernels::Mode::fused : L::kernels::Mode::torch);
+  auto gen = L::make_generator(3);
+  auto U = field(1, true, gen);
+  auto action = L::GaugeAction::wilson(6.0);
+  for (auto _ : state) U = state.range(0) == 0 ? L::heatbath_sweep(U, action, gen) : L::overrelaxation_sweep(U, action);
+  counters(state, U);
+}
+
 const std::vector<std::vector<int64_t>> kArgs{{1, 8}, {1, 0}};
 
 }  // namespace
@@ -74,4 +84,5 @@ BENCHMARK(BM_HeatbathUpdate)
     ->ArgNames({"batch", "double", "fused"})
     ->Unit(benchmark::kSecond)
     ->Iterations(2);
+BENCHMARK(BM_Sweep)->ArgsProduct({{0, 1}, {1, 0}})->ArgNames({"or", "fused"})->Unit(benchmark::kMillisecond);
 BENCHMARK_MAIN();

@@ -4,6 +4,9 @@
 #include "exact_2d.h"
 #include "lattice/gamma_method.h"
 #include "lattice/heatbath.h"
+#include "lattice/kernels/heatbath_fused.h"
+#include "lattice/kernels/mode.h"
+#include "lattice/gauge_field.h"
 #include "lattice/hmc.h"
 #include "lattice/layout.h"
 #include "lattice/observables.h"
@@ -111,4 +114,33 @@ TEST(Heatbath, AgreesWithHmcForImprovedAction2D) {
   const double sigma = std::sqrt(hb.error * hb.error + hmc.error * hmc.error);
   EXPECT_NEAR(hb.value, hmc.value, 5 * sigma) << "heatbath " << hb.value << " hmc " << hmc.value;
   EXPECT_LT(sigma, 0.01);
+}
+
+// The fused sweeps (kernels "fused": lane kernels, per-element sampler) draw the same random numbers as the torch
+// path and give the same links to rounding, for SU(2) and SU(3), double; float to single-precision rounding.
+TEST(HeatbathFused, SweepsMatchTorchPath) {
+  namespace K = blockspin::lattice::kernels;
+  const auto action = GaugeAction::wilson(5.7);
+  for (int64_t N : {2, 3}) {
+    auto gen0 = make_generator(40 + N);
+    const auto U = near_identity_gauge_field(2, {4, 2, 4, 6}, N, 0.5, gen0, cplx());
+    ASSERT_TRUE(K::heatbath_fused_available(U, action));
+    auto run = [&](K::Mode m, const torch::Tensor& start) {
+      K::ModeGuard mode(m);
+      auto gen = make_generator(50 + N);
+      auto V = heatbath_sweep(start, action, gen);
+      return overrelaxation_sweep(V, action);
+    };
+    const auto fused = run(K::Mode::fused, U), ref = run(K::Mode::torch, U);
+    EXPECT_FALSE(torch::equal(fused, U));
+    EXPECT_LT(max_abs_diff(fused, ref), 1e-13) << "N = " << N;
+    EXPECT_LT(max_abs(max_su_n_violation(fused)), 1e-13);
+    const auto f32 = run(K::Mode::fused, U.to(torch::kComplexFloat)).to(torch::kComplexDouble);
+    EXPECT_LT(max_abs_diff(f32, ref), 1e-4) << "N = " << N;
+  }
+  // Rectangle actions keep the torch path.
+  auto gen1 = make_generator(1);
+  const auto U3 = near_identity_gauge_field(1, {4, 4}, 3, 0.5, gen1, cplx());
+  EXPECT_TRUE(K::heatbath_fused_available(U3, GaugeAction::wilson(5.0)));
+  EXPECT_FALSE(K::heatbath_fused_available(U3, GaugeAction::symanzik(5.0)));
 }
