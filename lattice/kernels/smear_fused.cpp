@@ -126,6 +126,7 @@ void over_tasks(const lanes::SiteLists& at, int64_t D, int64_t B, Fn&& fn) {
 // transverse coordinates are odd (a transverse step changes one parity), and nowhere else.
 struct LevelSites {
   std::vector<std::vector<int64_t>> sites;  // [(k·D + μ)] for k = 0 .. 3
+  std::vector<uint8_t> odd;                 // per site: bit ν set if x_ν is odd
   lanes::SiteLists at(int64_t k, int64_t D) const {
     lanes::SiteLists l;
     for (int64_t mu = 0; mu < D; ++mu) {
@@ -148,7 +149,12 @@ LevelSites level_sites(const std::vector<int64_t>& ext, int64_t top, bool blocke
   for (int64_t x = 0; x < V; ++x) {
     int64_t odd_total = 0;
     std::vector<int64_t> odd(D);
-    for (int64_t nu = 0; nu < D; ++nu) odd_total += odd[nu] = ((x / stride[nu]) % ext[nu]) & 1;
+    uint8_t bits = 0;
+    for (int64_t nu = 0; nu < D; ++nu) {
+      odd_total += odd[nu] = ((x / stride[nu]) % ext[nu]) & 1;
+      bits = static_cast<uint8_t>(bits | (odd[nu] << nu));
+    }
+    ls.odd.push_back(bits);
     for (int64_t k = 0; k <= 3; ++k)
       for (int64_t mu = 0; mu < D; ++mu)
         if (!blocked || odd_total - odd[mu] <= top - k) ls.sites[static_cast<size_t>(k * D + mu)].push_back(x);
@@ -210,9 +216,8 @@ torch::Tensor backward_planes(const torch::Tensor& U, const torch::Tensor& Up, c
     for (int64_t k = top; k >= 1; --k) {
       const auto lv = levels[k - 1].view();
       const T* prev = k == 1 ? Up.data_ptr<T>() : saved[static_cast<size_t>(k - 2)].data_ptr<T>();
-      // G is read at sites the source pass may not visit (blocked): zeros there.
-      auto G = blocked ? torch::zeros({B * D * lv.per_mu, P, V}, Up.options())
-                       : torch::empty({B * D * lv.per_mu, P, V}, Up.options());
+      // Written where the source pass goes; the target pass treats the rest as zero (no fill).
+      auto G = torch::empty({B * D * lv.per_mu, P, V}, Up.options());
       const T* next = from_next.defined() ? from_next.data_ptr<T>() : nullptr;
       const auto at = sites.at(k, D), at_prev = sites.at(k - 1, D);
       over_tasks<T>(at, D, B, [&](int64_t b0, int64_t b1) {
@@ -220,12 +225,14 @@ torch::Tensor backward_planes(const torch::Tensor& U, const torch::Tensor& Up, c
                                                   static_cast<T>(w[k - 1]), next, G.data_ptr<T>(), gL.data_ptr<T>(),
                                                   gLC.data_ptr<T>(), b0, b1);
       });
-      // Read where the next pass visits, which can include sites this one skips (blocked): zeros there.
-      auto to_prev = blocked ? torch::zeros({B * lv.n_prev, P, V}, Up.options())
-                             : torch::empty({B * lv.n_prev, P, V}, Up.options());
+      // Read by the next source pass where this pass writes; the links' share (k = 1) by assemble everywhere, which
+      // this pass covers unless blocked with paths shorter than D − 1 steps: zeros there.
+      auto to_prev = blocked && k == 1 && top < D - 1 ? torch::zeros({B * lv.n_prev, P, V}, Up.options())
+                                                      : torch::empty({B * lv.n_prev, P, V}, Up.options());
       over_tasks<T>(at_prev, D, B, [&](int64_t b0, int64_t b1) {
         lanes::smear_backward_target_range<T, NC>(Up.data_ptr<T>(), g, lv, at_prev, G.data_ptr<T>(),
-                                                  to_prev.data_ptr<T>(), b0, b1);
+                                                  blocked ? sites.odd.data() : nullptr, top - k, to_prev.data_ptr<T>(),
+                                                  b0, b1);
       });
       from_next = to_prev;
     }

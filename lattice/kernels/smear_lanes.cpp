@@ -172,12 +172,13 @@ void smear_backward_source_range(const T* U, const Geometry& g, const SmearLevel
 
 template <class T, int NC>
 void smear_backward_target_range(const T* U, const Geometry& g, const SmearLevel& lv, const SiteLists& at, const T* G,
-                                 T* to_prev, int64_t begin, int64_t end) {
+                                 const uint8_t* odd, int64_t max_odd, T* to_prev, int64_t begin, int64_t end) {
   constexpr int W = LaneMat<T, NC>::W;
   constexpr int64_t P = kPlanes<T, NC>;
   const int64_t V = g.V, D = g.D, n_items = D * lv.per_mu, prev_per_mu = lv.n_prev / D;
   LaneMat<T, NC> Gm, GC, acc;
   LaneMat<T, NC> A[2 * kSmearMaxD], C[2 * kSmearMaxD];  // L_s(y − s), L_s(y − s + μ̂)
+  Lanes<T> keep[2 * kSmearMaxD];                        // 1 where the source pass visited y − s
   int64_t xs[2 * kSmearMaxD][W], xm[W];
   for (int64_t task = begin; task < end; ++task) {
     const auto bs = list_block<W>(at, g.D, task);
@@ -188,12 +189,22 @@ void smear_backward_target_range(const T* U, const Geometry& g, const SmearLevel
       step_sites<W>(g, 2 * mu, xs[s], xm);   // x + μ̂
       load_step(A[s], U, g, b, s, xs[s]);
       load_step(C[s], U, g, b, s, xm);
+      if (odd != nullptr) {  // G is zero where the source pass did not go (and unwritten there)
+        const unsigned transverse = ~(1u << mu);
+        for (int l = 0; l < W; ++l)
+          keep[s][l] = __builtin_popcount(odd[xs[s][l]] & transverse) <= max_odd ? T(1) : T(0);
+      }
     }
     for (int64_t R = mu * prev_per_mu; R < (mu + 1) * prev_per_mu; ++R) {
       set_zero(acc);
       for (int32_t e = lv.rev_start[R]; e < lv.rev_start[R + 1]; ++e) {
         const int64_t i = lv.rev_item[e], s = lv.rev_s[e];
         load(Gm, G + (b * n_items + i) * P * V, V, xs[s]);
+        if (odd != nullptr)
+          for (int q = 0; q < Gm.NN; ++q) {  // a select, not a product: unwritten memory may hold NaN
+            Gm.re[q] = keep[s] > T(0.5) ? Gm.re[q] : Lanes<T>{};
+            Gm.im[q] = keep[s] > T(0.5) ? Gm.im[q] : Lanes<T>{};
+          }
         mul<false, false, false>(Gm, C[s], GC);
         mul<true, false, true>(A[s], GC, acc);
       }
@@ -240,7 +251,7 @@ void smear_assemble_range(const Geometry& g, const T* gS, T s0, const T* from_le
   template void smear_backward_source_range<T, NC>(const T*, const Geometry&, const SmearLevel&, const SiteLists&,   \
                                                    const T*, const T*, T, const T*, T*, T*, T*, int64_t, int64_t);   \
   template void smear_backward_target_range<T, NC>(const T*, const Geometry&, const SmearLevel&, const SiteLists&,   \
-                                                   const T*, T*, int64_t, int64_t);                                  \
+                                                   const T*, const uint8_t*, int64_t, T*, int64_t, int64_t);         \
   template void smear_assemble_range<T, NC>(const Geometry&, const T*, T, const T*, const T*, const T*, T*, int64_t, \
                                             int64_t);
 BLOCKSPIN_SMEAR_INSTANTIATE(double, 3)

@@ -62,7 +62,7 @@ void smear_forward_range(const T* U, const Geometry& g, const SmearLevel& lv, co
                          T weight, T* items, T* S, int64_t begin, int64_t end);
 
 /// Backward "source" pass of level k over the sites `at`: G_S = weight ∂S_μ + from_next[S] (from_next null: none),
-/// stored divided by k in G (level planes; sites not visited must hold zeros), and the step-link gradients added to
+/// stored divided by k in G (level planes), and the step-link gradients added to
 /// gL and gLC (both per μ and s: [B·D·2D, 2N², V]).
 template <class T, int NC>
 void smear_backward_source_range(const T* U, const Geometry& g, const SmearLevel& lv, const SiteLists& at,
@@ -70,10 +70,12 @@ void smear_backward_source_range(const T* U, const Geometry& g, const SmearLevel
                                  int64_t begin, int64_t end);
 
 /// Backward "target" pass of level k over the sites `at` (those of level k − 1): to_prev[R](y) = Σ over the uses
-/// (i, s) of item R of A† G_i C at x = y − s (G from the source pass).
+/// (i, s) of item R of A† G_i C at x = y − s (G from the source pass). If `odd` is non-null, G is taken as zero at
+/// the sites x the source pass did not visit: those with more than max_odd odd coordinates transverse to μ (odd[x]:
+/// bit ν set if x_ν is odd), so G needs no zero fill.
 template <class T, int NC>
 void smear_backward_target_range(const T* U, const Geometry& g, const SmearLevel& lv, const SiteLists& at, const T* G,
-                                 T* to_prev, int64_t begin, int64_t end);
+                                 const uint8_t* odd, int64_t max_odd, T* to_prev, int64_t begin, int64_t end);
 
 /// The link gradient for the lane blocks [begin, end) of all sites: ∂U_ν(y) = s0 ∂S_ν(y) + from_level1[ν](y)
 /// + Σ_μ [gL[μ][2ν](y) + gLC[μ][2ν](y − μ̂) + gL[μ][2ν+1](y + ν̂)† + gLC[μ][2ν+1](y + ν̂ − μ̂)†], into out [B·D, 2N², V].
