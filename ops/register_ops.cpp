@@ -5,14 +5,22 @@
 //   A = torch.ops.blockspin.wilson_staples(U, mu)       # A_μ(x) (mu = -1: every direction)
 //   F = torch.ops.blockspin.wilson_force(U, beta)       # dS_W/dU in algebra components (GaugeAction::derivative)
 //   U2 = torch.ops.blockspin.link_update(U, p, eps)     # exp(ε p^a i t^a) U
+//   S = torch.ops.blockspin.smear_links(U, 0.07, 0.016, 0.008)  # staple-smeared links (lattice/smearing.h)
+//   Q = torch.ops.blockspin.block_links(U, 0.07, 0.016, 0.008)  # blocked links Q_μ(x_B) (lattice/blocking.h)
+//   W = torch.ops.blockspin.su_n_maximiser(Q)           # argmax_{W ∈ SU(N)} Re Tr(W Q†) (not differentiated)
+//   U2 = torch.ops.blockspin.overrelaxation_sweep(U, beta)  # one Wilson overrelaxation sweep (lattice/heatbath.h)
 //   torch.ops.blockspin.kernels_mode("torch")           # the torch reference path ("fused" is the default)
 //
 // Each op is the library function that the C++ side calls (lattice/gauge_action.h, lattice/hmc.h), so it takes the
 // fused kernel where it can (CPU, complex64/128, no autograd needed) and the torch path otherwise. Autograd: the
-// plaquette sum has an analytic backward on the fused path and double backward; the others, when U requires grad,
-// run on the differentiable torch path. U: [batch, D, x_0, .., x_{D-1}, N, N] (lattice/layout.h).
+// plaquette sum and the smeared/blocked links have analytic backwards on the fused path and double backward; the
+// others, when U requires grad, run on the differentiable torch path. U: [batch, D, x_0, .., x_{D-1}, N, N] (lattice/layout.h).
+#include "lattice/blocking.h"
 #include "lattice/gauge_action.h"
+#include "lattice/heatbath.h"
 #include "lattice/hmc.h"
+#include "lattice/smearing.h"
+#include "lattice/su_n_maximiser.h"
 #include "lattice/kernels/mode.h"
 #include "lattice/layout.h"
 
@@ -45,6 +53,20 @@ torch::Tensor link_update(const torch::Tensor& U, const torch::Tensor& p, double
   return blockspin::lattice::update_links(U, p, eps);
 }
 
+torch::Tensor smear_links(const torch::Tensor& U, double s_pl, double s_d, double s_hd) {
+  return blockspin::lattice::smear_links(U, {s_pl, s_d, s_hd});
+}
+
+torch::Tensor block_links(const torch::Tensor& U, double s_pl, double s_d, double s_hd) {
+  return blockspin::lattice::block_links(U, {s_pl, s_d, s_hd});
+}
+
+torch::Tensor su_n_maximiser(const torch::Tensor& Q) { return blockspin::lattice::su_n_maximiser(Q); }
+
+torch::Tensor overrelaxation_sweep(const torch::Tensor& U, double beta) {
+  return blockspin::lattice::overrelaxation_sweep(U, GaugeAction::wilson(beta));
+}
+
 std::string kernels_mode(const std::string& name) {
   if (!name.empty()) kernels::set_mode(kernels::mode_from_name(name));
   return kernels::mode() == kernels::Mode::fused ? "fused" : "torch";
@@ -57,5 +79,9 @@ TORCH_LIBRARY(blockspin, m) {
   m.def("wilson_staples(Tensor U, int mu=-1) -> Tensor", &wilson_staples);
   m.def("wilson_force(Tensor U, float beta) -> Tensor", &wilson_force);
   m.def("link_update(Tensor U, Tensor p, float eps) -> Tensor", &link_update);
+  m.def("smear_links(Tensor U, float s_pl=0.07, float s_d=0.016, float s_hd=0.008) -> Tensor", &smear_links);
+  m.def("block_links(Tensor U, float s_pl=0.07, float s_d=0.016, float s_hd=0.008) -> Tensor", &block_links);
+  m.def("su_n_maximiser(Tensor Q) -> Tensor", &su_n_maximiser);
+  m.def("overrelaxation_sweep(Tensor U, float beta) -> Tensor", &overrelaxation_sweep);
   m.def("kernels_mode(str name=\"\") -> str", &kernels_mode);
 }

@@ -3,6 +3,7 @@
 Usage: python3 tests/python/test_ops.py build/lib/libblockspin_ops.so
 Every check runs with the fused kernels and with the torch path (kernels_mode), in double precision.
 """
+import itertools
 import math
 import sys
 import unittest
@@ -87,6 +88,58 @@ def staples(U, mu):
     return A.unsqueeze(1)
 
 
+def step_link(U, nu, sign):
+    """L_{±ν}(x): U_ν(x) forward, U_ν(x − ν̂)† backward."""
+    return link(U, nu) if sign > 0 else dag(shift(link(U, nu), nu, -1))
+
+
+def smear_links(U, s_pl, s_d, s_hd):
+    """S_μ = s0 U_μ + Σ_k w_k Σ_{signed transverse sets S, |S| = k} F_S, with the mirrored-path recursion
+    F_S(x) = (1/|S|) Σ_{s ∈ S} L_s(x) F_{S∖s}(x + s) L_s(x + μ̂)† (lattice/smearing.h), by rolls."""
+    d = U.shape[1]
+    weights = (s_pl, s_d, s_hd)
+    out = []
+    for mu in range(d):
+        transverse = [nu for nu in range(d) if nu != mu]
+        memo = {}
+
+        def F(S):
+            if not S:
+                return link(U, mu)
+            if S not in memo:
+                acc = 0
+                for nu, sign in S:
+                    L = step_link(U, nu, sign)
+                    acc = acc + L @ shift(F(S - {(nu, sign)}), nu, sign) @ dag(shift(L, mu, 1))
+                memo[S] = acc / len(S)
+            return memo[S]
+
+        S_mu = 0
+        n_paths = 0
+        for k, w in enumerate(weights, start=1):
+            for dirs in itertools.combinations(transverse, k):
+                for signs in itertools.product((1, -1), repeat=k):
+                    S_mu = S_mu + w * F(frozenset(zip(dirs, signs)))
+                    n_paths += w
+        out.append((1.0 - n_paths) * link(U, mu) + S_mu)
+    return torch.stack(out, 1)
+
+
+def block_links(U, s_pl, s_d, s_hd):
+    """Q_μ(x_B) = S_μ(2x_B) S_μ(2x_B + μ̂)."""
+    S = smear_links(U, s_pl, s_d, s_hd)
+    d = U.shape[1]
+    per_mu = []
+    for mu in range(d):
+        first = link(S, mu)
+        second = shift(first, mu, 1)
+        for nu in range(d):  # even sites 2x_B
+            even = torch.arange(0, first.shape[1 + nu], 2)
+            first, second = first.index_select(1 + nu, even), second.index_select(1 + nu, even)
+        per_mu.append(first @ second)
+    return torch.stack(per_mu, 1)
+
+
 def left_derivative(action, U):
     """D_{x,μ,a} = d/dε S[exp(iε t^a) U_μ(x)] at ε = 0, by autograd in ω (convention of lattice/derivatives.h)."""
     n = U.shape[-1]
@@ -148,6 +201,56 @@ class OpsTest(unittest.TestCase):
                 ref = exp_taylor(X) @ U
                 for mode in self.each_mode():
                     self.assertClose(ops.link_update(U, p, eps), ref, 1e-13, f"SU({n}) eps={eps}, {mode}")
+
+    def test_smeared_and_blocked_links_value_and_gradient(self):
+        weights = [(0.07, 0.016, 0.008), (0.11, -0.03, 0.0)]
+        for U, n in [(random_field((4, 2, 4, 2), 3, 5, 0.5), 3), (random_field((4, 4, 2), 2, 6, 0.5), 2)]:
+            g = torch.Generator().manual_seed(7)
+            G = torch.randn(U.shape, generator=g, dtype=torch.complex128)
+            for w in weights:
+                ref = smear_links(U, *w)
+                x = U.clone().requires_grad_(True)
+                (ref_grad,) = torch.autograd.grad((G.conj() * smear_links(x, *w)).real.sum(), x)
+                Q_ref = block_links(U, *w)
+                for mode in self.each_mode():
+                    what = f"SU({n}) w={w}, {mode}"
+                    self.assertClose(ops.smear_links(U, *w), ref, 1e-13, "smear_links " + what)
+                    x = U.clone().requires_grad_(True)
+                    (grad,) = torch.autograd.grad((G.conj() * ops.smear_links(x, *w)).real.sum(), x)
+                    self.assertClose(grad, ref_grad, 1e-12, "smear_links gradient " + what)
+                    self.assertClose(ops.block_links(U, *w), Q_ref, 1e-13, "block_links " + what)
+                    x = U.clone().requires_grad_(True)
+                    Q = ops.block_links(x, *w)
+                    H = torch.randn(Q.shape, generator=torch.Generator().manual_seed(8), dtype=torch.complex128)
+                    (gq,) = torch.autograd.grad((H.conj() * Q).real.sum(), x)
+                    x = U.clone().requires_grad_(True)
+                    (gq_ref,) = torch.autograd.grad((H.conj() * block_links(x, *w)).real.sum(), x)
+                    self.assertClose(gq, gq_ref, 1e-12, "block_links gradient " + what)
+
+    def test_maximiser_is_stationary_and_in_su_n(self):
+        g = torch.Generator().manual_seed(9)
+        for n in (2, 3):
+            Q = torch.randn(50, n, n, generator=g, dtype=torch.complex128)
+            for mode in self.each_mode():
+                W = ops.su_n_maximiser(Q)
+                eye = torch.eye(n, dtype=torch.complex128)
+                self.assertClose(W @ dag(W), eye.expand_as(W), 1e-13, f"unitarity SU({n}) {mode}")
+                self.assertLess((torch.linalg.det(W) - 1).abs().max().item(), 1e-13)
+                # Re Tr(i t^a W Q†) = 0 for every generator, and no random nearby element does better
+                M = W @ dag(Q)
+                grad = torch.einsum("aij,...ji->...a", 1j * generators(n), M).real
+                self.assertLess(grad.abs().max().item(), 1e-12 * Q.abs().max().item())
+                best = torch.diagonal(M, dim1=-2, dim2=-1).sum(-1).real
+                near = random_field((50,), n, 10, 0.01)[0, 0] @ W
+                value = torch.diagonal(near @ dag(Q), dim1=-2, dim2=-1).sum(-1).real
+                self.assertTrue(bool((value <= best + 1e-12).all()))
+
+    def test_overrelaxation_keeps_the_action(self):
+        U = random_field((4, 2, 4, 2), 3, 11, 0.4)
+        for mode in self.each_mode():
+            V = ops.overrelaxation_sweep(U, 6.0)
+            self.assertGreater((V - U).abs().max().item(), 1e-3)
+            self.assertClose(plaquette_deficit(V), plaquette_deficit(U), 1e-12, f"overrelaxation, {mode}")
 
     def test_bad_input_raises(self):
         with self.assertRaises((RuntimeError, ValueError)):
