@@ -1,0 +1,78 @@
+// TorchScript export by mirroring and tracing (see torchscript_export.h).
+#include "io/torchscript_export.h"
+
+#include "lattice/kernels/mode.h"
+#include "support/atomic_file.h"
+
+#include <torch/csrc/jit/frontend/tracer.h>
+#include <torch/csrc/jit/passes/fixup_trace_scope_blocks.h>
+#include <torch/csrc/jit/passes/normalize_ops.h>
+#include <torch/script.h>
+
+#include <sstream>
+#include <stdexcept>
+
+namespace blockspin::io {
+
+namespace {
+
+// The jit::Module twin of a C++ module: the same parameter and buffer tensors, a `training` flag (eval() needs it),
+// one uniquely named class per module.
+torch::jit::Module mirror(const torch::nn::Module& m, const std::string& qualified_name) {
+  torch::jit::Module jm{c10::QualifiedName(qualified_name)};
+  for (const auto& p : m.named_parameters(/*recurse=*/false)) jm.register_parameter(p.key(), p.value(), false);
+  for (const auto& b : m.named_buffers(/*recurse=*/false)) jm.register_buffer(b.key(), b.value());
+  jm.register_attribute("training", c10::BoolType::get(), false);
+  for (const auto& c : m.named_children())
+    jm.register_module(c.key(), mirror(*c.value(), qualified_name + "_" + c.key()));
+  return jm;
+}
+
+// The scripted entry point: shape check, then the traced single-configuration graph per batch entry.
+const char* kForward = R"JIT(
+def forward(self, U):
+    ok = U.dim() == len(self.input_shape) + 1
+    if ok:
+        ok = U.shape[1:] == self.input_shape
+    assert ok, "blockspin model: expected input of shape [B] + input_shape (see the input_shape attribute)"
+    outs = [self.forward_one(U[i:i + 1]) for i in range(U.size(0))]
+    return torch.cat(outs)
+)JIT";
+
+}  // namespace
+
+void export_torchscript(torch::nn::Module& module, const std::function<torch::Tensor(const torch::Tensor&)>& forward,
+                        const TorchScriptExportOptions& options, const std::filesystem::path& path) {
+  if (options.class_name.empty() || options.input_shape.empty())
+    throw std::invalid_argument("export_torchscript: class_name and input_shape are required");
+  lattice::kernels::ModeGuard torch_path(lattice::kernels::Mode::torch);
+  auto root = mirror(module, "__torch__.blockspin." + options.class_name);
+  // An example configuration: random, so that no data-dependent branch sees a special value.
+  std::vector<int64_t> shape{1};
+  shape.insert(shape.end(), options.input_shape.begin(), options.input_shape.end());
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(12345);
+  auto example = options.example.defined() ? options.example.detach().to(options.dtype)
+                                           : torch::randn(shape, gen, torch::TensorOptions().dtype(options.dtype));
+  if (example.sizes().vec() != shape)
+    throw std::invalid_argument("export_torchscript: the example must have shape [1] + input_shape");
+  auto traced = [&](torch::jit::Stack inputs) -> torch::jit::Stack { return {forward(inputs.at(0).toTensor())}; };
+  auto no_names = [](const torch::autograd::Variable&) { return std::string(); };
+  auto state =
+      torch::jit::tracer::trace({example}, traced, no_names, /*strict=*/true, /*force_outplace=*/false, &root, {"U"})
+          .first;
+  auto graph = state->graph;
+  torch::jit::FixupTraceScopeBlocks(graph, &root);
+  torch::jit::NormalizeOps(graph);
+  auto fn = root._ivalue()->compilation_unit()->create_function(c10::QualifiedName(*root.type()->name(), "forward_one"),
+                                                                graph);
+  root.type()->addMethod(fn);
+  root.register_attribute("input_shape", c10::ListType::ofInts(), c10::IValue(options.input_shape));
+  root.register_attribute("blockspin_metadata", c10::StringType::get(), c10::IValue(options.metadata.dump()));
+  root.define(kForward);
+  root.eval();
+  std::ostringstream bytes;
+  root.save(bytes);
+  support::write_file_atomic(path, bytes.str());
+}
+
+}  // namespace blockspin::io
