@@ -9,6 +9,8 @@
 
 #include <unistd.h>
 
+#include <cstdio>
+
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -104,6 +106,42 @@ TEST_F(TrainFpActionTest, ResumeAfterCrashIsBitwiseIdentical) {
   const auto ma = json::parse(std::ifstream(dir / "full" / "metrics.json"));
   const auto mb = json::parse(std::ifstream(dir / "part" / "metrics.json"));
   EXPECT_EQ(ma["test"], mb["test"]);
+}
+
+// `blockspin export` of the trained model: one TorchScript file per shape, checked against the C++ model (values and
+// link derivatives, export.json), loaded by Python's torch.jit.load with the same outputs and gradients as the
+// reference file (tests/python/check_export.py); bad model directories are input errors that write nothing.
+TEST_F(TrainFpActionTest, ExportWritesCheckedTorchScriptThatPythonLoads) {
+  ASSERT_EQ(run_blockspin(train("out")).status, 0);
+  const auto r = run_blockspin("export --model " + (dir / "out").string() + " --out " + (dir / "exp").string() +
+                               " --set shapes=[[2,2,2,2],[4,2,2,2]]");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto m = json::parse(std::ifstream(dir / "exp" / "export.json"));
+  ASSERT_EQ(m["files"].size(), 2u);
+  for (const auto& f : m["files"]) {
+    EXPECT_TRUE(fs::exists(dir / "exp" / f["file"].get<std::string>())) << f;
+    EXPECT_LT(f["max_rel_value_deviation"].get<double>(), 1e-12) << f;
+    EXPECT_LT(f["max_rel_derivative_deviation"].get<double>(), 1e-12) << f;
+  }
+  const std::string python = std::string(BLOCKSPIN_PYTHON) + " " + BLOCKSPIN_SOURCE_DIR +
+                             "/tests/python/check_export.py " + (dir / "exp").string() + " 2>&1";
+  std::string output;
+  FILE* pipe = popen(python.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  char buffer[512];
+  while (fgets(buffer, sizeof(buffer), pipe) != nullptr) output += buffer;
+  EXPECT_EQ(pclose(pipe), 0) << output;
+
+  // Not a train output, and a run without its checkpoint: input errors (4), nothing written.
+  const auto missing =
+      run_blockspin("export --model " + (dir / "nowhere").string() + " --out " + (dir / "e2").string());
+  EXPECT_EQ(missing.status, 4) << missing.output;
+  EXPECT_FALSE(fs::exists(dir / "e2"));
+  fs::remove(dir / "out" / "model" / "checkpoint.h5");
+  const auto no_ckpt = run_blockspin("export --model " + (dir / "out").string() + " --out " + (dir / "e3").string());
+  EXPECT_EQ(no_ckpt.status, 4) << no_ckpt.output;
+  EXPECT_NE(no_ckpt.output.find("checkpoint.h5"), std::string::npos) << no_ckpt.output;
+  EXPECT_FALSE(fs::exists(dir / "e3"));
 }
 
 TEST_F(TrainFpActionTest, BadInputIsOneLineAndWritesNothing) {
