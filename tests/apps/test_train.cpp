@@ -8,6 +8,7 @@
 #include "run/trainer.h"
 #include "run_blockspin.h"
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -98,6 +99,30 @@ TEST_F(TrainTest, WritesMetricsCheckpointsDataAndPlotFiles) {
   EXPECT_EQ(dataset_shape(train, "links"), (std::vector<int64_t>{12, 2, 4, 4, 2, 2}));
   EXPECT_EQ(dataset_shape(train, "targets"), (std::vector<int64_t>{12, 3, 4, 4}));
   EXPECT_LE(read_tensor(train, "targets").abs().max().item<double>(), 1.0 + 1e-12);
+}
+
+// `blockspin export` of the trained L-CNN: the loops per site at two lattice shapes, checked against the C++ model and
+// reproduced by Python's torch.jit.load (tests/python/check_export.py).
+TEST_F(TrainTest, ExportedLcnnMatchesTheModelInCppAndPython) {
+  ASSERT_EQ(run_blockspin(train("out")).status, 0);
+  const auto r = run_blockspin("export --model " + (dir / "out").string() + " --out " + (dir / "exp").string() +
+                               " --set shapes=[[4,4],[8,4]]");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto m = read_json(dir / "exp" / "export.json");
+  EXPECT_EQ(m["task"], "wilson_loops");
+  ASSERT_EQ(m["files"].size(), 2u);
+  for (const auto& f : m["files"]) {
+    EXPECT_LT(f["max_rel_value_deviation"].get<double>(), 1e-12) << f;
+    EXPECT_LT(f["max_rel_derivative_deviation"].get<double>(), 1e-12) << f;
+  }
+  const std::string python = std::string(BLOCKSPIN_PYTHON) + " " + BLOCKSPIN_SOURCE_DIR +
+                             "/tests/python/check_export.py " + (dir / "exp").string() + " 2>&1";
+  std::string output;
+  FILE* pipe = popen(python.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  char buffer[512];
+  while (fgets(buffer, sizeof(buffer), pipe) != nullptr) output += buffer;
+  EXPECT_EQ(pclose(pipe), 0) << output;
 }
 
 TEST_F(TrainTest, ResumeAfterCrashGivesIdenticalWeights) {
