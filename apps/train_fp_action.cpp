@@ -7,6 +7,7 @@
 
 #include "apps/app.h"
 
+#include "apps/readers/fp_training_data.h"
 #include "apps/readers/lattice_config.h"
 #include "apps/readers/trainer_config.h"
 #include "io/fp_data_file.h"
@@ -35,123 +36,6 @@ namespace {
 namespace fs = std::filesystem;
 namespace L = blockspin::lattice;
 using nlohmann::json;
-
-struct FpSetup {
-  std::vector<std::string> files;
-  bool instantons = false;
-  double val_fraction = 0.1, test_fraction = 0.1;
-  std::vector<double> holdout_betas;
-  int64_t split_seed = 1;
-  json model_spec;
-  std::string init_from;
-  double w_value = 1.0, w_derivative = 1.0;
-  torch::Device device = torch::kCPU;
-  torch::Dtype dtype = torch::kDouble;
-  TrainerOptions training;
-};
-
-json read_json_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw InputError("cannot read the model architecture '" + path + "'");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  try {
-    return json::parse(ss.str(), nullptr, true, /*ignore_comments=*/true);
-  } catch (const json::exception& e) {
-    throw InputError("'" + path + "': not valid JSON (" + std::string(e.what()) + ")");
-  }
-}
-
-FpSetup read_fp_setup(Config& cfg) {
-  FpSetup s;
-  const auto seed = cfg.get<int64_t>("seed", 1, Check::non_negative());
-  s.device = read_device(cfg);
-  s.dtype = read_dtype(cfg);
-  auto d = cfg.child("data");
-  s.files = d.require<std::vector<std::string>>("files");
-  if (s.files.empty()) throw ConfigError("config key 'data.files': give at least one fp_data.h5 file");
-  s.instantons = d.get<bool>("instantons", false);
-  s.val_fraction = d.get<double>("val_fraction", 0.1, Check::in_range(0, 0.5));
-  s.test_fraction = d.get<double>("test_fraction", 0.1, Check::in_range(0, 0.5));
-  s.holdout_betas = d.get<std::vector<double>>("holdout_betas", {});
-  s.split_seed = d.get<int64_t>("seed", seed, Check::non_negative());
-  auto m = cfg.child("model");
-  const auto architecture = m.get<std::string>("architecture", "models/architectures/fp_action_paper.json");
-  s.model_spec = m.has("spec") ? m.raw("spec") : read_json_file(architecture);
-  s.init_from = m.get<std::string>("init_from", "");
-  auto l = cfg.child("loss");
-  s.w_value = l.get<double>("w_value", 1.0, Check::non_negative());
-  s.w_derivative = l.get<double>("w_derivative", 1.0, Check::non_negative());
-  TrainerOptions defaults;
-  defaults.steps = 500;
-  defaults.batch_size = 4;
-  defaults.lr = 1e-3;
-  defaults.lr_final = 1e-6;
-  defaults.optimizer = "adamw";
-  defaults.schedule = "plateau";
-  defaults.log_every = 10;
-  defaults.checkpoint_every = 50;
-  defaults.eval_batch_size = 4;
-  s.training = read_trainer_options(cfg.child("training"), defaults, seed);
-  return s;
-}
-
-// All rows of the given files (converged ones; instantons only if asked), CPU.
-struct FpRows {
-  io::FpCoarse coarse;
-  io::FpResults results;
-};
-
-FpRows load_rows(const FpSetup& s) {
-  std::vector<io::FpCoarse> cs;
-  std::vector<io::FpResults> rs;
-  for (const auto& file : s.files) {
-    H5::H5File f = io::open_h5(file, "fp_data");
-    auto c = io::read_fp_coarse(f);
-    auto r = io::read_fp_results(f, c.size());
-    if (!cs.empty() && c.links.sizes().slice(1) != cs.front().links.sizes().slice(1))
-      throw InputError(fmt::format("'{}': coarse_links has shape [{}] per configuration, '{}' has [{}]", file,
-                                   fmt::join(c.links.sizes().slice(1), ", "), s.files.front(),
-                                   fmt::join(cs.front().links.sizes().slice(1), ", ")));
-    cs.push_back(std::move(c));
-    rs.push_back(std::move(r));
-  }
-  FpRows rows{io::concat(cs), io::concat(rs)};
-  auto keep = rows.results.converged.to(torch::kBool);
-  if (!s.instantons) keep = keep & (rows.coarse.kind == io::kFpKindMonteCarlo);
-  const auto idx = keep.nonzero().flatten();
-  if (idx.numel() < 3)
-    throw InputError(fmt::format("the data files hold {} usable rows (converged{}), need >= 3", idx.numel(),
-                                 s.instantons ? "" : ", Monte Carlo"));
-  for (auto& [name, member] : io::fp_coarse_fields()) rows.coarse.*member = (rows.coarse.*member).index_select(0, idx);
-  for (auto& [name, member] : io::fp_result_fields())
-    rows.results.*member = (rows.results.*member).index_select(0, idx);
-  return rows;
-}
-
-// Row indices of the train / val / test splits: held-out β_wil go to test, the rest is split at random by the seed.
-std::map<std::string, torch::Tensor> split_rows(const FpRows& rows, const FpSetup& s) {
-  const int64_t n = rows.coarse.size();
-  auto gen = L::make_generator(static_cast<uint64_t>(s.split_seed));
-  const auto perm = torch::randperm(n, gen, torch::kLong);
-  std::vector<int64_t> train, val, test;
-  const auto beta = rows.coarse.beta_wil.to(torch::kDouble);
-  std::vector<int64_t> pool;
-  for (int64_t k = 0; k < n; ++k) {
-    const int64_t i = perm[k].item<int64_t>();
-    bool held = false;
-    for (double b : s.holdout_betas) held |= std::abs(beta[i].item<double>() - b) < 1e-9;
-    (held ? test : pool).push_back(i);
-  }
-  const auto m = static_cast<int64_t>(pool.size());
-  const int64_t n_val = std::max<int64_t>(1, std::llround(s.val_fraction * static_cast<double>(m)));
-  const int64_t n_test = s.holdout_betas.empty() ? std::max<int64_t>(1, std::llround(s.test_fraction * m)) : 0;
-  if (m - n_val - n_test < 1) throw InputError(fmt::format("{} rows are too few for the splits", n));
-  for (int64_t k = 0; k < m; ++k) (k < n_val ? val : k < n_val + n_test ? test : train).push_back(pool[k]);
-  return {{"train", torch::tensor(train, torch::kLong)},
-          {"val", torch::tensor(val, torch::kLong)},
-          {"test", torch::tensor(test, torch::kLong)}};
-}
 
 struct LossParts {
   torch::Tensor l1, l2;  // per configuration (before the mean)

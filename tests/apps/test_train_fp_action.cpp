@@ -144,6 +144,36 @@ TEST_F(TrainFpActionTest, ExportWritesCheckedTorchScriptThatPythonLoads) {
   EXPECT_FALSE(fs::exists(dir / "e3"));
 }
 
+// `blockspin evaluate`: the model and the four affine-fitted classical actions per β_wil, improvement factors, the
+// symmetry check (the Wilson action's change under the lattice symmetries is rounding: the transformations are
+// symmetries), the plots; a directory without a model is an input error that writes nothing.
+TEST_F(TrainFpActionTest, EvaluateComparesWithAffineFittedClassicalActions) {
+  ASSERT_EQ(run_blockspin(train("out")).status, 0);
+  const auto r = run_blockspin("evaluate --model " + (dir / "out").string() + " --out " + (dir / "ev").string() +
+                               " --set evaluate.split=all");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto m = json::parse(std::ifstream(dir / "ev" / "metrics.json"));
+  EXPECT_EQ(m["model"]["n"].get<int64_t>(), 8);
+  EXPECT_EQ(m["model"]["per_beta"].size(), 2u);
+  for (const char* name : {"wilson", "symanzik", "iwasaki", "dbw2"}) {
+    const auto& b = m["baselines"][name];
+    EXPECT_TRUE(b["fit"]["a"].is_number()) << name;
+    EXPECT_GT(b["relative_action_error"].get<double>(), 0.0) << name;
+    EXPECT_GT(b["L2"].get<double>(), 0.0) << name;
+  }
+  for (const auto& [beta, f] : m["improvement"].items()) EXPECT_GT(f["L2"].get<double>(), 0.0) << beta;
+  EXPECT_EQ(m["symmetries"].size(), 7u);  // 3 axis swaps, 4 reflections
+  for (const auto& [label, v] : m["symmetries"].items()) {
+    EXPECT_LT(v["wilson_max_rel_change"].get<double>(), 1e-12) << label;
+    EXPECT_TRUE(v["model_max_rel_change"].is_number()) << label;
+  }
+  EXPECT_TRUE(fs::exists(dir / "ev" / "relative_action_error.dat"));
+  EXPECT_TRUE(fs::exists(dir / "ev" / "derivative_loss.gp"));
+  const auto bad = run_blockspin("evaluate --model " + (dir / "nowhere").string() + " --out " + (dir / "e2").string());
+  EXPECT_EQ(bad.status, 4) << bad.output;
+  EXPECT_FALSE(fs::exists(dir / "e2"));
+}
+
 TEST_F(TrainFpActionTest, BadInputIsOneLineAndWritesNothing) {
   // Not an fp_data file: input error (4) naming the file.
   std::ofstream(dir / "junk.h5") << "not hdf5";

@@ -1,0 +1,249 @@
+// `blockspin evaluate`: a trained FP-action model (train task fp_action) against the classical actions, as the FP
+// L-CNN papers compare (arXiv:2311.17816 Fig. 4, arXiv:2401.06481): per β_wil the relative error of the action
+// values ⟨|A_FP − A|/A_FP⟩ and the derivative loss L2 = ⟨Σ (D^FP − D)²⟩/(2D(N²−1)V), for the model and for Wilson,
+// Symanzik, Iwasaki and DBW2, each with its best affine fit a·S + b (least squares on the model's training split);
+// the change of A under lattice symmetries (axis swaps, reflections: small, not zero — the network learns them; the
+// classical actions' change, zero to rounding, checks the transformations); A of the instanton rows against the
+// continuum 4π²/N. The splits are the training run's own (apps/readers/fp_training_data.h).
+// Writes DIR/metrics.json and the plots relative_action_error.png and derivative_loss.png (log y).
+#include "apps/command.h"
+#include "apps/readers/fp_training_data.h"
+#include "io/h5io.h"
+#include "io/plot.h"
+#include "lattice/derivatives.h"
+#include "lattice/gauge_action.h"
+#include "lattice/layout.h"
+#include "lattice/matrix_ops.h"
+#include "lcnn/fp_action_model.h"
+#include "run/run_directory.h"
+#include "run/trainer.h"
+#include "support/atomic_file.h"
+#include "support/version.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
+
+#include <cmath>
+#include <filesystem>
+#include <set>
+
+namespace blockspin::apps {
+namespace {
+
+namespace fs = std::filesystem;
+namespace L = blockspin::lattice;
+using nlohmann::json;
+
+// Action values and derivatives [n], [n, D, x.., N²−1] of an action on links U (batches of `batch`).
+std::pair<torch::Tensor, torch::Tensor> values_and_derivatives(const L::ActionFunctional& action,
+                                                               const torch::Tensor& U, int64_t batch) {
+  std::vector<torch::Tensor> a, d;
+  for (int64_t k = 0; k < U.size(0); k += batch) {
+    auto [A, D] = L::action_and_derivative(action, U.slice(0, k, std::min(k + batch, U.size(0))), false);
+    a.push_back(A.detach().to(torch::kDouble));
+    d.push_back(D.detach().to(torch::kDouble));
+  }
+  return {torch::cat(a), torch::cat(d)};
+}
+
+// Per-configuration relative action error and L2, then their means per β_wil and overall.
+json score(const torch::Tensor& A, const torch::Tensor& D, const torch::Tensor& A_fp, const torch::Tensor& D_fp,
+           const torch::Tensor& beta, double norm) {
+  const auto rel = (A_fp - A).abs() / A_fp.abs();
+  const auto l2 = (D_fp - D).pow(2).flatten(1).sum(1) / norm;
+  json j{{"n", A.numel()}, {"relative_action_error", rel.mean().item<double>()}, {"L2", l2.mean().item<double>()}};
+  std::set<double> betas;
+  for (int64_t k = 0; k < beta.numel(); ++k) betas.insert(beta[k].item<double>());
+  for (double b : betas) {
+    const auto m = (beta - b).abs() < 1e-9;
+    j["per_beta"][fmt::format("{:g}", b)] = {{"n", m.sum().item<int64_t>()},
+                                             {"relative_action_error", rel.index({m}).mean().item<double>()},
+                                             {"L2", l2.index({m}).mean().item<double>()}};
+  }
+  return j;
+}
+
+// Lattice symmetries of a gauge field [B, D, x.., N, N]: swapping axes μ ↔ ν, reflecting x_μ → −x_μ.
+torch::Tensor swap_axes(const torch::Tensor& U, int64_t mu, int64_t nu) {
+  std::vector<int64_t> perm(static_cast<size_t>(L::n_dims(U)));
+  for (int64_t d = 0; d < L::n_dims(U); ++d) perm[static_cast<size_t>(d)] = d == mu ? nu : d == nu ? mu : d;
+  return U.index_select(1, torch::tensor(perm, torch::kLong)).transpose(L::kSiteDim0 + mu, L::kSiteDim0 + nu);
+}
+
+torch::Tensor reflect(const torch::Tensor& U, int64_t mu) {
+  // U'_ν(x) = U_ν(Rx) for ν ≠ μ, U'_μ(x) = U_μ(Rx − μ̂)†, Rx: x_μ → −x_μ (periodic)
+  const int64_t dim = L::kSiteDim0 + mu;
+  const auto flipped = U.flip({dim});
+  auto out = torch::roll(flipped, {1}, {dim});
+  out.select(1, mu).copy_(L::dag(flipped.select(1, mu)));
+  return out;
+}
+
+std::vector<std::pair<std::string, std::function<torch::Tensor(const torch::Tensor&)>>> symmetries(int64_t D) {
+  std::vector<std::pair<std::string, std::function<torch::Tensor(const torch::Tensor&)>>> out;
+  for (int64_t nu = 1; nu < D; ++nu)
+    out.push_back({fmt::format("swap 0<->{}", nu), [nu](const torch::Tensor& U) { return swap_axes(U, 0, nu); }});
+  for (int64_t mu = 0; mu < D; ++mu)
+    out.push_back({fmt::format("reflect {}", mu), [mu](const torch::Tensor& U) { return reflect(U, mu); }});
+  return out;
+}
+
+void run_evaluate(const CommonOptions& opt) {
+  const fs::path model_dir = opt.extra.at("model");
+  const fs::path checkpoint = model_dir / "model" / "checkpoint.h5";
+  if (!fs::exists(checkpoint))
+    throw InputError("'" + model_dir.string() + "' is not a `blockspin train` fp_action run (no model/checkpoint.h5)");
+  json stored;
+  {
+    H5::H5File f = io::open_h5(checkpoint, "training_checkpoint");
+    stored = json::parse(io::read_string_attribute(f, "config"));
+  }
+  if (stored.value("task", "") != "fp_action")
+    throw InputError("'" + model_dir.string() + "': not an fp_action model (task '" + stored.value("task", "") + "')");
+  // --config / --set: keys of the training config to replace (e.g. data.files for other data), plus "evaluate".
+  if (!opt.config.empty()) stored.merge_patch(Config::load(opt.config).resolved());
+  json evaluate_block = stored.value("evaluate", json::object());
+  stored.erase("evaluate");
+  std::vector<std::string> train_overrides, evaluate_overrides;
+  for (const auto& o : opt.overrides)
+    (o.rfind("evaluate.", 0) == 0 ? evaluate_overrides : train_overrides)
+        .push_back(o.substr(o.rfind("evaluate.", 0) == 0 ? 9 : 0));
+  Config cfg = Config::from_json(stored, train_overrides, checkpoint.string());
+  Config ev = Config::from_json(evaluate_block, evaluate_overrides, "evaluate");
+  FpSetup s = read_fp_setup(cfg);
+  const std::string split = ev.get<std::string>("split", "test", support::Check::one_of({"test", "val", "all"}));
+  const int64_t batch = ev.get<int64_t>("batch_size", 4, support::Check::positive());
+  const auto names = ev.get<std::vector<std::string>>("baselines", {"wilson", "symanzik", "iwasaki", "dbw2"});
+  for (const auto& n : names)
+    if (n == "rectangle" ||
+        std::find(L::GaugeAction::names().begin(), L::GaugeAction::names().end(), n) == L::GaugeAction::names().end())
+      throw ConfigError("config key 'evaluate.baselines': unknown action '" + n + "'");
+  ev.check_unused();
+
+  auto model = lcnn::make_fp_action_model(s.model_spec);
+  model->to(torch::kDouble);
+  run::load_parameters(*model, checkpoint);
+  const FpRows rows = load_rows(s);
+  if (L::n_dims(rows.coarse.links) != model->options.dims())
+    throw InputError(
+        fmt::format("the data has D = {}, the model D = {}", L::n_dims(rows.coarse.links), model->options.dims()));
+  if (config_checked(opt, ev)) return;
+  const run::RunDirectory run("evaluate", {opt.out, opt.force, false},
+                              {{"model", model_dir.string()}, {"evaluate", ev.resolved()}});
+  const auto splits = split_rows(rows, s);
+  const auto fit_idx = splits.at("train");
+  const auto eval_idx = split == "all" ? torch::arange(rows.coarse.size(), torch::kLong) : splits.at(split);
+  if (eval_idx.numel() == 0) throw InputError("the '" + split + "' split is empty");
+  const auto links = rows.coarse.links.to(torch::kComplexDouble);
+  const auto U_eval = links.index_select(0, eval_idx), U_fit = links.index_select(0, fit_idx);
+  const auto A_fp = rows.results.action.index_select(0, eval_idx).to(torch::kDouble);
+  const auto D_fp = rows.results.derivatives.index_select(0, eval_idx).to(torch::kDouble);
+  const auto A_fp_fit = rows.results.action.index_select(0, fit_idx).to(torch::kDouble);
+  const auto beta = rows.coarse.beta_wil.index_select(0, eval_idx).to(torch::kDouble);
+  const double V = static_cast<double>(L::volume(links)), N = static_cast<double>(L::n_colors(links));
+  const double norm = 2.0 * static_cast<double>(L::n_dims(links)) * (N * N - 1) * V;
+  spdlog::info("evaluate: {} {} configurations, affine fits on {} training configurations", eval_idx.numel(), split,
+               fit_idx.numel());
+
+  json metrics{
+      {"task", "fp_action"}, {"model", model_dir.string()}, {"split", split}, {"blockspin_version", BLOCKSPIN_VERSION}};
+  const L::ActionFunctional model_action = [&](const torch::Tensor& U) { return model->forward(U); };
+  auto [A, D] = values_and_derivatives(model_action, U_eval, batch);
+  metrics["model"] = score(A, D, A_fp, D_fp, beta, norm);
+  for (const auto& name : names) {
+    const auto action = L::GaugeAction::from_name(name, 1.0);
+    const L::ActionFunctional f = [&](const torch::Tensor& U) { return action(U); };
+    // Best affine fit a S + b to A_FP on the training split (least squares).
+    const auto S_fit = std::get<0>(values_and_derivatives(f, U_fit, batch));
+    const auto X = torch::stack({S_fit, torch::ones_like(S_fit)}, 1);
+    const auto coef = std::get<0>(torch::linalg_lstsq(X, A_fp_fit.unsqueeze(1))).flatten();
+    const double a = coef[0].item<double>(), b = coef[1].item<double>();
+    auto [S, DS] = values_and_derivatives(f, U_eval, batch);
+    auto j = score(a * S + b, a * DS, A_fp, D_fp, beta, norm);
+    j["fit"] = {{"a", a}, {"b", b}};
+    metrics["baselines"][name] = j;
+  }
+  // Improvement factors per β: the best baseline's error over the model's.
+  for (const auto& [b, m] : metrics["model"]["per_beta"].items()) {
+    double best_rel = INFINITY, best_l2 = INFINITY;
+    for (const auto& name : names) {
+      best_rel = std::min(best_rel, metrics["baselines"][name]["per_beta"][b]["relative_action_error"].get<double>());
+      best_l2 = std::min(best_l2, metrics["baselines"][name]["per_beta"][b]["L2"].get<double>());
+    }
+    metrics["improvement"][b] = {{"relative_action_error", best_rel / m["relative_action_error"].get<double>()},
+                                 {"L2", best_l2 / m["L2"].get<double>()}};
+  }
+  // Lattice symmetries: max relative change of A over the evaluated configurations (first `batch` of them).
+  {
+    const auto U = U_eval.slice(0, 0, std::min<int64_t>(batch, U_eval.size(0)));
+    torch::NoGradGuard no_grad;
+    const auto A0 = model->forward(U).to(torch::kDouble);
+    const auto W = L::GaugeAction::wilson(1.0);
+    const auto W0 = W(U);
+    for (const auto& [label, transform] : symmetries(L::n_dims(U))) {
+      const auto T = transform(U);
+      metrics["symmetries"][label] = {
+          {"model_max_rel_change", ((model->forward(T).to(torch::kDouble) - A0).abs() / A0.abs()).max().item<double>()},
+          {"wilson_max_rel_change", ((W(T) - W0).abs() / W0.abs()).max().item<double>()}};
+    }
+  }
+  // Instantons (rows of kind instanton in the data files): A_FP and the model against 4π²/N.
+  {
+    FpRows all = load_rows(s.files, true);
+    const auto inst = (all.coarse.kind == io::kFpKindInstanton).nonzero().flatten();
+    for (int64_t k = 0; k < inst.numel(); ++k) {
+      const int64_t i = inst[k].item<int64_t>();
+      const auto U = all.coarse.links.narrow(0, i, 1).to(torch::kComplexDouble);
+      torch::NoGradGuard no_grad;
+      const double a_model = model->forward(U).item<double>(), a_fp = all.results.action[i].item<double>();
+      const double continuum = 4.0 * M_PI * M_PI / N;
+      metrics["instantons"].push_back({{"rho", all.coarse.rho[i].item<double>()},
+                                       {"A_FP", a_fp},
+                                       {"A_model", a_model},
+                                       {"A_FP_over_continuum", a_fp / continuum},
+                                       {"A_model_over_continuum", a_model / continuum}});
+    }
+  }
+  support::write_json_atomic(run.dir() / "metrics.json", metrics);
+
+  // The proceedings' Fig. 4: errors per β_wil, log y.
+  for (const auto& [key, label] : std::vector<std::pair<std::string, std::string>>{
+           {"relative_action_error", "relative error of the action"}, {"L2", "derivative loss L2"}}) {
+    std::vector<io::PlotSeries> series;
+    auto add = [&](const std::string& title, const json& per_beta) {
+      io::PlotSeries p{title, {}, {}};
+      for (const auto& [b, v] : per_beta.items()) {
+        p.x.push_back(std::stod(b));
+        p.y.push_back(v[key].get<double>());
+      }
+      series.push_back(p);
+    };
+    add("FP L-CNN", metrics["model"]["per_beta"]);
+    for (const auto& name : names) add(name + " (affine fit)", metrics["baselines"][name]["per_beta"]);
+    io::plot(run.dir() / (key == "L2" ? "derivative_loss" : "relative_action_error"),
+             {"FP action vs classical actions (" + split + " split)", "beta_wil", label, true, true, ""}, series);
+  }
+  fmt::print("model: relative action error {:.3e}, L2 {:.3e} ({} configurations)\n",
+             metrics["model"]["relative_action_error"].get<double>(), metrics["model"]["L2"].get<double>(),
+             eval_idx.numel());
+  for (const auto& name : names)
+    fmt::print("{} (a S + b): relative action error {:.3e}, L2 {:.3e}\n", name,
+               metrics["baselines"][name]["relative_action_error"].get<double>(),
+               metrics["baselines"][name]["L2"].get<double>());
+  fmt::print("results written to {}\n", (run.dir() / "metrics.json").string());
+}
+
+const CommandRegistrar registrar(
+    {"evaluate",
+     "a trained FP-action model against the affine-fitted classical actions per beta_wil (relative action error, "
+     "derivative loss), lattice symmetries, instantons (config keys evaluate.split, evaluate.baselines, "
+     "evaluate.batch_size)",
+     false,
+     run_evaluate,
+     {{"model", "directory of a `blockspin train` fp_action run"}},
+     /*config_required=*/false,
+     "output directory (metrics.json, relative_action_error.png, derivative_loss.png)"});
+
+}  // namespace
+}  // namespace blockspin::apps

@@ -1,0 +1,47 @@
+// The data side of the learned FP action (train task fp_action, evaluate): the config block of a training run, the
+// usable rows of its fp_data.h5 files, and the train/val/test split by configuration — one definition, so that
+// `evaluate` sees exactly the splits the model was trained with.
+#pragma once
+
+#include "io/fp_data_file.h"
+#include "run/trainer.h"
+#include "support/config.h"
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace blockspin::apps {
+
+struct FpSetup {
+  std::vector<std::string> files;
+  bool instantons = false;
+  double val_fraction = 0.1, test_fraction = 0.1;
+  std::vector<double> holdout_betas;
+  int64_t split_seed = 1;
+  nlohmann::json model_spec;
+  std::string init_from;
+  double w_value = 1.0, w_derivative = 1.0;
+  torch::Device device = torch::kCPU;
+  torch::Dtype dtype = torch::kDouble;
+  run::TrainerOptions training;
+};
+
+/// The keys of a `train` task fp_action config (README); the architecture file is read here.
+FpSetup read_fp_setup(support::Config& cfg);
+
+/// The rows of the data files (CPU), converged ones only, instantons only if `instantons`.
+struct FpRows {
+  io::FpCoarse coarse;
+  io::FpResults results;
+};
+FpRows load_rows(const std::vector<std::string>& files, bool instantons);
+inline FpRows load_rows(const FpSetup& s) { return load_rows(s.files, s.instantons); }
+
+/// Row indices of the train / val / test splits: held-out β_wil go to test, the rest is split at random by the seed.
+std::map<std::string, torch::Tensor> split_rows(const FpRows& rows, const FpSetup& s);
+
+}  // namespace blockspin::apps
