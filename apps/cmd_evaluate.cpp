@@ -4,8 +4,9 @@
 // Symanzik, Iwasaki and DBW2, each with its best affine fit a·S + b (least squares on the model's training split);
 // the change of A under lattice symmetries (axis swaps, reflections: small, not zero — the network learns them; the
 // classical actions' change, zero to rounding, checks the transformations); A of the instanton rows against the
-// continuum 4π²/N. The splits are the training run's own (apps/readers/fp_training_data.h).
-// Writes DIR/metrics.json and the plots relative_action_error.png and derivative_loss.png (log y).
+// continuum 4π²/N; the locality D2S(r) of the second derivative (lattice/locality.h) with its exponential fit. The
+// splits are the training run's own (apps/readers/fp_training_data.h).
+// Writes DIR/metrics.json and the plots relative_action_error.png, derivative_loss.png and locality.png (log y).
 #include "apps/command.h"
 #include "apps/readers/fp_training_data.h"
 #include "io/h5io.h"
@@ -13,6 +14,7 @@
 #include "lattice/derivatives.h"
 #include "lattice/gauge_action.h"
 #include "lattice/layout.h"
+#include "lattice/locality.h"
 #include "lattice/matrix_ops.h"
 #include "lcnn/fp_action_model.h"
 #include "run/run_directory.h"
@@ -24,6 +26,7 @@
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <set>
@@ -115,6 +118,7 @@ void run_evaluate(const CommonOptions& opt) {
   const std::string split = ev.get<std::string>("split", "test", support::Check::one_of({"test", "val", "all"}));
   const int64_t batch = ev.get<int64_t>("batch_size", 4, support::Check::positive());
   const auto names = ev.get<std::vector<std::string>>("baselines", {"wilson", "symanzik", "iwasaki", "dbw2"});
+  const double locality_beta = ev.get<double>("locality_beta", 5.0, support::Check::positive());
   for (const auto& n : names)
     if (n == "rectangle" ||
         std::find(L::GaugeAction::names().begin(), L::GaugeAction::names().end(), n) == L::GaugeAction::names().end())
@@ -205,6 +209,38 @@ void run_evaluate(const CommonOptions& opt) {
                                        {"A_model_over_continuum", a_model / continuum}});
     }
   }
+  // Locality D2S(r) on the evaluated configuration nearest to locality_beta, source link (0, μ = 0); the Wilson
+  // action's profile on the same configuration (zero beyond r = 1) checks the machinery.
+  {
+    const auto k = (beta - locality_beta).abs().argmin().item<int64_t>();
+    const auto U = U_eval.narrow(0, k, 1);
+    const auto p = L::second_derivative_locality(model_action, U, 0);
+    const auto W = L::GaugeAction::wilson(1.0);
+    const auto pw = L::second_derivative_locality([&](const torch::Tensor& X) { return W(X); }, U, 0);
+    double wilson_range = 0;
+    for (size_t i = 0; i < pw.norm.size(); ++i)
+      if (pw.norm[i] > 1e-12 * pw.norm[0]) wilson_range = std::max(wilson_range, pw.distance[i]);
+    const auto fit = L::fit_exponential_decay(p.distance, p.norm, 0.5);
+    metrics["locality"] = {{"beta_wil", beta[k].item<double>()},
+                           {"source_link", "site 0, mu 0"},
+                           {"r", p.distance},
+                           {"D2S", p.norm},
+                           {"fit",
+                            {{"rate", fit.rate},
+                             {"rate_error", fit.rate_error},
+                             {"amplitude", fit.amplitude},
+                             {"n", fit.n},
+                             {"r_min", 0.5}}},
+                           {"wilson_range", wilson_range}};
+    io::PlotSeries pts{"FP L-CNN", p.distance, p.norm}, fitted{"exp fit", {}, {}};
+    for (double r = 0.5; r <= *std::max_element(p.distance.begin(), p.distance.end()); r += 0.05) {
+      fitted.x.push_back(r);
+      fitted.y.push_back(fit.amplitude * std::exp(-fit.rate * r));
+    }
+    io::plot(run.dir() / "locality", {"second-derivative locality D2S(r)", "r", "D2S", true, true, ""}, {pts, fitted});
+    spdlog::info("locality at beta_wil = {}: D2S ~ exp(-({:.3f} +- {:.3f}) r) ({} links); Wilson range {}",
+                 beta[k].item<double>(), fit.rate, fit.rate_error, fit.n, wilson_range);
+  }
   support::write_json_atomic(run.dir() / "metrics.json", metrics);
 
   // The proceedings' Fig. 4: errors per β_wil, log y.
@@ -238,12 +274,12 @@ const CommandRegistrar registrar(
     {"evaluate",
      "a trained FP-action model against the affine-fitted classical actions per beta_wil (relative action error, "
      "derivative loss), lattice symmetries, instantons (config keys evaluate.split, evaluate.baselines, "
-     "evaluate.batch_size)",
+     "evaluate.batch_size, evaluate.locality_beta)",
      false,
      run_evaluate,
      {{"model", "directory of a `blockspin train` fp_action run"}},
      /*config_required=*/false,
-     "output directory (metrics.json, relative_action_error.png, derivative_loss.png)"});
+     "output directory (metrics.json, relative_action_error.png, derivative_loss.png, locality.png)"});
 
 }  // namespace
 }  // namespace blockspin::apps

@@ -86,18 +86,8 @@ torch::Tensor sweep(const torch::Tensor& U_in, const GaugeAction& action, at::Ge
           Quaternion r;
           if (gen != nullptr) {
             // weight exp((β/N) Re Tr(R W)) = exp((2βk/N) x0) for x = r v: sample x, then r = x v†.
-            auto k64 = k.to(torch::kDouble);
-            auto x0 = sample_su2_a0(2.0 * action.beta() / static_cast<double>(N) * k64, *gen);
-            const auto n = x0.size(0);
-            auto o64 = x0.options();
-            auto cos_t = 2.0 * torch::rand({n}, *gen, o64) - 1.0;
-            auto phi = 2.0 * M_PI * torch::rand({n}, *gen, o64);
-            auto rho = torch::sqrt((1.0 - x0 * x0).clamp_min(0.0));
-            auto sin_t = torch::sqrt((1.0 - cos_t * cos_t).clamp_min(0.0));
-            const auto dt = k.scalar_type();
-            Quaternion x{x0.to(dt), (rho * sin_t * torch::cos(phi)).to(dt), (rho * sin_t * torch::sin(phi)).to(dt),
-                         (rho * cos_t).to(dt)};
-            r = multiply(x, vdag);
+            const auto xs = sample_su2_elements(k, action.beta(), N, *gen);
+            r = multiply(Quaternion{xs[0], xs[1], xs[2], xs[3]}, vdag);
           } else {
             r = multiply(vdag, vdag);  // reflection: Re Tr(R W) unchanged
           }
@@ -231,6 +221,20 @@ torch::Tensor sample_su2_a0_cpu(const torch::Tensor& alpha_in, at::Generator& ge
 torch::Tensor sample_su2_a0(const torch::Tensor& alpha, at::Generator& gen) {
   if (alpha.device().is_cpu() && kernels::mode() == kernels::Mode::fused) return sample_su2_a0_cpu(alpha, gen);
   return sample_su2_a0_torch(alpha, gen);
+}
+
+std::array<torch::Tensor, 4> sample_su2_elements(const torch::Tensor& k, double beta, int64_t n_colors,
+                                                 at::Generator& gen) {
+  auto x0 = sample_su2_a0(2.0 * beta / static_cast<double>(n_colors) * k.to(torch::kDouble), gen);
+  const auto n = x0.size(0);
+  auto o64 = x0.options();
+  auto cos_t = 2.0 * torch::rand({n}, gen, o64) - 1.0;
+  auto phi = 2.0 * M_PI * torch::rand({n}, gen, o64);
+  auto rho = torch::sqrt((1.0 - x0 * x0).clamp_min(0.0));
+  auto sin_t = torch::sqrt((1.0 - cos_t * cos_t).clamp_min(0.0));
+  const auto dt = k.scalar_type();
+  return {x0.to(dt), (rho * sin_t * torch::cos(phi)).to(dt), (rho * sin_t * torch::sin(phi)).to(dt),
+          (rho * cos_t).to(dt)};
 }
 
 torch::Tensor heatbath_sweep(const torch::Tensor& U, const GaugeAction& action, at::Generator& gen) {

@@ -15,6 +15,8 @@
 
 #include <torch/torch.h>
 
+#include <array>
+
 #include "lattice/gauge_action.h"
 
 namespace blockspin::lattice {
@@ -33,6 +35,12 @@ std::vector<torch::Tensor> link_colouring(const std::vector<int64_t>& extents, i
 /// Samples a0 ∈ [-1, 1] with density ∝ sqrt(1 - a0²) exp(α a0) for each α (α >= 0): Kennedy–Pendleton for
 /// α > 1, Creutz's method below; exact rejection sampling, [M] double on α's device.
 torch::Tensor sample_su2_a0(const torch::Tensor& alpha, at::Generator& gen);
+
+/// SU(2) elements x = (x0, x1, x2, x3) with density ∝ exp(α x0) on SU(2) for α = 2βk/N per entry of k [M] (the
+/// heatbath of one subgroup): x0 from sample_su2_a0, then the direction from two uniform draws (cos θ, φ), in that
+/// order on `gen`; the four components in k's dtype.
+std::array<torch::Tensor, 4> sample_su2_elements(const torch::Tensor& k, double beta, int64_t n_colors,
+                                                 at::Generator& gen);
 
 /// One heatbath sweep over all links (every SU(2) subgroup once per link).
 torch::Tensor heatbath_sweep(const torch::Tensor& U, const GaugeAction& action, at::Generator& gen);

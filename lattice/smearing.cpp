@@ -71,32 +71,19 @@ Plan build_plan(const std::vector<int64_t>& ext, torch::Device device) {
     std::map<std::pair<int64_t, std::vector<int64_t>>, int64_t> items;
     std::vector<int64_t> step_channel, prev_item, shift_s, back_mu;
     for (int64_t mu = 0; mu < D; ++mu) {
-      std::vector<int64_t> transverse;
-      for (int64_t nu = 0; nu < D; ++nu)
-        if (nu != mu) transverse.push_back(nu);
-      const auto T = static_cast<int64_t>(transverse.size());
       int64_t count = 0;
-      // Subsets of k transverse directions (bitmask), then 2^k sign patterns.
-      for (int64_t mask = 0; mask < (int64_t{1} << T); ++mask) {
-        if (__builtin_popcountll(static_cast<unsigned long long>(mask)) != k) continue;
-        std::vector<int64_t> dirs;
-        for (int64_t i = 0; i < T; ++i)
-          if (mask & (int64_t{1} << i)) dirs.push_back(transverse[i]);
-        for (int64_t signs = 0; signs < (int64_t{1} << k); ++signs) {
-          std::vector<int64_t> S;
-          for (int64_t i = 0; i < k; ++i) S.push_back(2 * dirs[i] + ((signs >> i) & 1));
-          const auto item = static_cast<int64_t>(items.size());
-          items[{mu, S}] = item;
-          ++count;
-          for (int64_t i = 0; i < k; ++i) {
-            std::vector<int64_t> rest;
-            for (int64_t j = 0; j < k; ++j)
-              if (j != i) rest.push_back(S[j]);
-            step_channel.push_back(S[i]);
-            prev_item.push_back(prev_items.at({mu, rest}));
-            shift_s.push_back(S[i]);
-            back_mu.push_back(2 * mu);
-          }
+      for (const auto& S : staple_step_sets(D, mu, k)) {
+        const auto item = static_cast<int64_t>(items.size());
+        items[{mu, S}] = item;
+        ++count;
+        for (int64_t i = 0; i < k; ++i) {
+          std::vector<int64_t> rest;
+          for (int64_t j = 0; j < k; ++j)
+            if (j != i) rest.push_back(S[j]);
+          step_channel.push_back(S[i]);
+          prev_item.push_back(prev_items.at({mu, rest}));
+          shift_s.push_back(S[i]);
+          back_mu.push_back(2 * mu);
         }
       }
       level.items_per_mu = count;
@@ -160,6 +147,26 @@ std::vector<torch::Tensor> level_sums(const torch::Tensor& U, int64_t k_max) {
 }
 
 }  // namespace
+
+std::vector<std::vector<int64_t>> staple_step_sets(int64_t D, int64_t mu, int64_t k) {
+  std::vector<int64_t> transverse;
+  for (int64_t nu = 0; nu < D; ++nu)
+    if (nu != mu) transverse.push_back(nu);
+  const auto T = static_cast<int64_t>(transverse.size());
+  std::vector<std::vector<int64_t>> sets;
+  for (int64_t mask = 0; mask < (int64_t{1} << T); ++mask) {
+    if (__builtin_popcountll(static_cast<unsigned long long>(mask)) != k) continue;
+    std::vector<int64_t> dirs;
+    for (int64_t i = 0; i < T; ++i)
+      if (mask & (int64_t{1} << i)) dirs.push_back(transverse[i]);
+    for (int64_t signs = 0; signs < (int64_t{1} << k); ++signs) {
+      std::vector<int64_t> S;
+      for (int64_t i = 0; i < k; ++i) S.push_back(2 * dirs[i] + ((signs >> i) & 1));
+      sets.push_back(S);
+    }
+  }
+  return sets;
+}
 
 int64_t n_staple_offsets(int64_t n_dims, int64_t k) { return (int64_t{1} << k) * binomial(n_dims - 1, k); }
 

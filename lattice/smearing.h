@@ -15,6 +15,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <vector>
 
 namespace blockspin::lattice {
 
@@ -46,6 +47,11 @@ double smearing_s0(const SmearingOptions& options, int64_t n_dims);
 /// Smeared links S_μ(x) for every link: [batch, D, x.., N, N] (complex, same device/dtype as U). Differentiable. With
 /// kernels "fused" (lattice/kernels/mode.h) and a CPU SU(2)/SU(3) field: the lane kernels with analytic backward.
 torch::Tensor smear_links(const torch::Tensor& U, const SmearingOptions& options = {});
+
+/// The signed transverse step sets S of the staples with k transverse steps for links along μ in D dimensions, in the
+/// order the smearing enumerates them (subsets of the transverse directions by bitmask, then sign patterns); a step is
+/// 2ν (forward along ν) or 2ν + 1 (backward), S sorted by direction. For the smearing implementations.
+std::vector<std::vector<int64_t>> staple_step_sets(int64_t n_dims, int64_t mu, int64_t k);
 
 /// The same on the torch path whatever the kernels mode (the reference of lattice/kernels/smear_fused.h).
 torch::Tensor smear_links_reference(const torch::Tensor& U, const SmearingOptions& options = {});

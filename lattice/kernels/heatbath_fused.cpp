@@ -33,16 +33,6 @@ std::vector<std::vector<int64_t>> colour_sites(const std::vector<int64_t>& ext, 
   return classes;
 }
 
-template <class F>
-void by_type(const torch::Tensor& U, F&& f) {
-  auto by_n = [&](auto real) {
-    if (n_colors(U) == 3) return f(real, std::integral_constant<int, 3>{});
-    return f(real, std::integral_constant<int, 2>{});
-  };
-  if (U.scalar_type() == torch::kComplexDouble) return by_n(double{});
-  return by_n(float{});
-}
-
 // One sweep; gen == nullptr: overrelaxation.
 torch::Tensor sweep(const torch::Tensor& U_in, const GaugeAction& action, at::Generator* gen) {
   check_gauge_field(U_in, "heatbath");
@@ -55,7 +45,7 @@ torch::Tensor sweep(const torch::Tensor& U_in, const GaugeAction& action, at::Ge
   const Neighbours nb(ext);
   const lanes::Geometry g{nb.V, nb.D, nb.fwd.data(), nb.bwd.data()};
   const auto real_opt = planes.options();
-  by_type(U, [&](auto real, auto nc) {
+  dispatch_lanes(U, [&](auto real, auto nc) {
     using T = decltype(real);
     constexpr int NC = decltype(nc)::value;
     constexpr int64_t W = lanes::lane_width<T>();
@@ -79,18 +69,10 @@ torch::Tensor sweep(const torch::Tensor& U_in, const GaugeAction& action, at::Ge
             at::parallel_for(0, tasks, kLaneGrain, [&](int64_t t0, int64_t t1) {
               lanes::subgroup_norm_range<T, NC>(Wp.data_ptr<T>(), list, i, j, k.data_ptr<T>(), t0, t1);
             });
-            // The torch path's draws, in its order: a0, then cos θ and φ of the direction.
-            auto k64 = k.to(torch::kDouble);
-            auto x0 = sample_su2_a0(2.0 * action.beta() / static_cast<double>(N) * k64, *gen);
-            const auto m = x0.size(0);
-            auto o64 = x0.options();
-            auto cos_t = 2.0 * torch::rand({m}, *gen, o64) - 1.0;
-            auto phi = 2.0 * M_PI * torch::rand({m}, *gen, o64);
-            auto rho = torch::sqrt((1.0 - x0 * x0).clamp_min(0.0));
-            auto sin_t = torch::sqrt((1.0 - cos_t * cos_t).clamp_min(0.0));
-            const auto dt = k.scalar_type();
-            const auto q0 = x0.to(dt).contiguous(), q1 = (rho * sin_t * torch::cos(phi)).to(dt).contiguous();
-            const auto q2 = (rho * sin_t * torch::sin(phi)).to(dt).contiguous(), q3 = (rho * cos_t).to(dt).contiguous();
+            // The torch path's draws, in its order (heatbath.h).
+            const auto xs = sample_su2_elements(k, action.beta(), N, *gen);
+            const auto q0 = xs[0].contiguous(), q1 = xs[1].contiguous(), q2 = xs[2].contiguous(),
+                       q3 = xs[3].contiguous();
             at::parallel_for(0, tasks, kLaneGrain, [&](int64_t t0, int64_t t1) {
               lanes::subgroup_heatbath_range<T, NC>(p, g, list, Wp.data_ptr<T>(), i, j, q0.data_ptr<T>(),
                                                     q1.data_ptr<T>(), q2.data_ptr<T>(), q3.data_ptr<T>(), t0, t1);

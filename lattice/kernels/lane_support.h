@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 #include "lattice/layout.h"
@@ -43,6 +44,18 @@ inline torch::Tensor from_lane_planes(const torch::Tensor& planes, const torch::
   const int64_t BD = like.size(0) * like.size(1), N = n_colors(like);
   return torch::view_as_complex(planes.view({BD, 2 * N * N, -1}).transpose(1, 2).contiguous().view({-1, N, N, 2}))
       .view(like.sizes());
+}
+
+// f(real, NC) with real = double{} or float{} and NC = std::integral_constant<int, 3 or 2> for U's dtype and N (the
+// lane kernels' instantiations; callers check smear/heatbath availability first).
+template <class F>
+void dispatch_lanes(const torch::Tensor& U, F&& f) {
+  auto by_n = [&](auto real) {
+    if (n_colors(U) == 3) return f(real, std::integral_constant<int, 3>{});
+    return f(real, std::integral_constant<int, 2>{});
+  };
+  if (U.scalar_type() == torch::kComplexDouble) return by_n(double{});
+  return by_n(float{});
 }
 
 // Lane blocks per parallel_for task: enough work to amortise a task, fine enough to balance two threads.

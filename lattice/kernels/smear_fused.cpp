@@ -40,31 +40,20 @@ std::vector<LevelTables> build_levels(int64_t D) {
     std::map<std::pair<int64_t, std::vector<int32_t>>, int32_t> items;
     std::vector<std::vector<std::pair<int32_t, int32_t>>> uses(static_cast<size_t>(n_prev));
     for (int64_t mu = 0; mu < D; ++mu) {
-      std::vector<int64_t> transverse;
-      for (int64_t nu = 0; nu < D; ++nu)
-        if (nu != mu) transverse.push_back(nu);
-      const auto T = static_cast<int64_t>(transverse.size());
       int64_t count = 0;
-      for (int64_t mask = 0; mask < (int64_t{1} << T); ++mask) {
-        if (__builtin_popcountll(static_cast<unsigned long long>(mask)) != k) continue;
-        std::vector<int64_t> dirs;
-        for (int64_t i = 0; i < T; ++i)
-          if (mask & (int64_t{1} << i)) dirs.push_back(transverse[i]);
-        for (int64_t signs = 0; signs < (int64_t{1} << k); ++signs) {
-          std::vector<int32_t> S;
-          for (int64_t i = 0; i < k; ++i) S.push_back(static_cast<int32_t>(2 * dirs[i] + ((signs >> i) & 1)));
-          const auto item = static_cast<int32_t>(items.size());
-          items[{mu, S}] = item;
-          ++count;
-          for (int64_t i = 0; i < k; ++i) {
-            std::vector<int32_t> rest;
-            for (int64_t j = 0; j < k; ++j)
-              if (j != i) rest.push_back(S[j]);
-            const int32_t R = prev.at({mu, rest});
-            lv.terms_s.push_back(S[i]);
-            lv.terms_prev.push_back(R);
-            uses[static_cast<size_t>(R)].emplace_back(item, S[i]);
-          }
+      for (const auto& S64 : staple_step_sets(D, mu, k)) {
+        const std::vector<int32_t> S(S64.begin(), S64.end());
+        const auto item = static_cast<int32_t>(items.size());
+        items[{mu, S}] = item;
+        ++count;
+        for (int64_t i = 0; i < k; ++i) {
+          std::vector<int32_t> rest;
+          for (int64_t j = 0; j < k; ++j)
+            if (j != i) rest.push_back(S[j]);
+          const int32_t R = prev.at({mu, rest});
+          lv.terms_s.push_back(S[i]);
+          lv.terms_prev.push_back(R);
+          uses[static_cast<size_t>(R)].emplace_back(item, S[i]);
         }
       }
       lv.per_mu = count;
@@ -99,16 +88,6 @@ int64_t top_level(const std::vector<LevelTables>& levels, const std::array<doubl
   for (int64_t k = 1; k <= 3; ++k)
     if (w[k - 1] != 0.0 && levels[k - 1].per_mu > 0) top = k;
   return top;
-}
-
-template <class F>
-void by_type(const torch::Tensor& U, F&& f) {
-  auto by_n = [&](auto real) {
-    if (n_colors(U) == 3) return f(real, std::integral_constant<int, 3>{});
-    return f(real, std::integral_constant<int, 2>{});
-  };
-  if (U.scalar_type() == torch::kComplexDouble) return by_n(double{});
-  return by_n(float{});
 }
 
 template <class T, class Fn>
@@ -173,7 +152,7 @@ std::pair<torch::Tensor, std::vector<torch::Tensor>> forward_planes(const torch:
   const auto sites = level_sites(extents(U), top, blocked);
   auto S = Up * s0;
   std::vector<torch::Tensor> saved;
-  by_type(U, [&](auto real, auto nc) {
+  dispatch_lanes(U, [&](auto real, auto nc) {
     using T = decltype(real);
     constexpr int NC = decltype(nc)::value;
     const lanes::Geometry g{nb.V, nb.D, nb.fwd.data(), nb.bwd.data()};
@@ -209,7 +188,7 @@ torch::Tensor backward_planes(const torch::Tensor& U, const torch::Tensor& Up, c
   auto gL = torch::zeros({B * D * 2 * D, P, V}, Up.options());
   auto gLC = torch::zeros({B * D * 2 * D, P, V}, Up.options());
   torch::Tensor from_next;  // gradient sent to the items of the level being processed
-  by_type(U, [&](auto real, auto nc) {
+  dispatch_lanes(U, [&](auto real, auto nc) {
     using T = decltype(real);
     constexpr int NC = decltype(nc)::value;
     const lanes::Geometry g{nb.V, nb.D, nb.fwd.data(), nb.bwd.data()};

@@ -27,6 +27,18 @@ inline RunResult run_blockspin(const std::string& args, const std::string& env =
   return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, out};
 }
 
+/// Runs tests/python/check_export.py (Debian python3-torch + h5py) on an export directory.
+inline RunResult run_export_check(const std::filesystem::path& export_dir) {
+  const std::string cmd = std::string(BLOCKSPIN_PYTHON) + " " + BLOCKSPIN_SOURCE_DIR +
+                          "/tests/python/check_export.py " + export_dir.string() + " 2>&1";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  std::string out;
+  std::array<char, 4096> buf{};
+  while (size_t n = fread(buf.data(), 1, buf.size(), pipe)) out.append(buf.data(), n);
+  const int raw = pclose(pipe);
+  return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, out};
+}
+
 /// An empty directory temp/<prefix><name of the running test> (an old one of that name is removed first).
 inline std::filesystem::path fresh_test_dir(const std::string& prefix) {
   const auto dir = std::filesystem::temp_directory_path() /

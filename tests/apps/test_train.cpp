@@ -115,14 +115,8 @@ TEST_F(TrainTest, ExportedLcnnMatchesTheModelInCppAndPython) {
     EXPECT_LT(f["max_rel_value_deviation"].get<double>(), 1e-12) << f;
     EXPECT_LT(f["max_rel_derivative_deviation"].get<double>(), 1e-12) << f;
   }
-  const std::string python = std::string(BLOCKSPIN_PYTHON) + " " + BLOCKSPIN_SOURCE_DIR +
-                             "/tests/python/check_export.py " + (dir / "exp").string() + " 2>&1";
-  std::string output;
-  FILE* pipe = popen(python.c_str(), "r");
-  ASSERT_NE(pipe, nullptr);
-  char buffer[512];
-  while (fgets(buffer, sizeof(buffer), pipe) != nullptr) output += buffer;
-  EXPECT_EQ(pclose(pipe), 0) << output;
+  const auto py = blockspin::apps::testing::run_export_check(dir / "exp");
+  EXPECT_EQ(py.status, 0) << py.output;
 }
 
 TEST_F(TrainTest, ResumeAfterCrashGivesIdenticalWeights) {

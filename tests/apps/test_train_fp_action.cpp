@@ -123,14 +123,8 @@ TEST_F(TrainFpActionTest, ExportWritesCheckedTorchScriptThatPythonLoads) {
     EXPECT_LT(f["max_rel_value_deviation"].get<double>(), 1e-12) << f;
     EXPECT_LT(f["max_rel_derivative_deviation"].get<double>(), 1e-12) << f;
   }
-  const std::string python = std::string(BLOCKSPIN_PYTHON) + " " + BLOCKSPIN_SOURCE_DIR +
-                             "/tests/python/check_export.py " + (dir / "exp").string() + " 2>&1";
-  std::string output;
-  FILE* pipe = popen(python.c_str(), "r");
-  ASSERT_NE(pipe, nullptr);
-  char buffer[512];
-  while (fgets(buffer, sizeof(buffer), pipe) != nullptr) output += buffer;
-  EXPECT_EQ(pclose(pipe), 0) << output;
+  const auto py = blockspin::apps::testing::run_export_check(dir / "exp");
+  EXPECT_EQ(py.status, 0) << py.output;
 
   // Not a train output, and a run without its checkpoint: input errors (4), nothing written.
   const auto missing =
@@ -167,6 +161,11 @@ TEST_F(TrainFpActionTest, EvaluateComparesWithAffineFittedClassicalActions) {
     EXPECT_LT(v["wilson_max_rel_change"].get<double>(), 1e-12) << label;
     EXPECT_TRUE(v["model_max_rel_change"].is_number()) << label;
   }
+  // locality: a profile over every coarse link (2^4 sites x 4), the Wilson action's reach is its plaquettes (r <= 1)
+  EXPECT_EQ(m["locality"]["D2S"].size(), 64u);
+  EXPECT_LE(m["locality"]["wilson_range"].get<double>(), 1.0 + 1e-9);
+  EXPECT_GT(m["locality"]["D2S"][0].get<double>(), 0.0);
+  EXPECT_TRUE(fs::exists(dir / "ev" / "locality.gp"));
   EXPECT_TRUE(fs::exists(dir / "ev" / "relative_action_error.dat"));
   EXPECT_TRUE(fs::exists(dir / "ev" / "derivative_loss.gp"));
   const auto bad = run_blockspin("evaluate --model " + (dir / "nowhere").string() + " --out " + (dir / "e2").string());
