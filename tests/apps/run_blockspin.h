@@ -16,9 +16,9 @@ struct RunResult {
   std::string output;  ///< stdout and stderr
 };
 
-/// `env` is prepended to the command line (e.g. "VAR=1").
-inline RunResult run_blockspin(const std::string& args, const std::string& env = "") {
-  const std::string cmd = env + " " + BLOCKSPIN_BINARY + " " + args + " 2>&1";
+/// Runs a shell command line, capturing stdout and stderr.
+inline RunResult run_command(const std::string& command) {
+  const std::string cmd = command + " 2>&1";
   FILE* pipe = popen(cmd.c_str(), "r");
   std::string out;
   std::array<char, 4096> buf{};
@@ -27,16 +27,15 @@ inline RunResult run_blockspin(const std::string& args, const std::string& env =
   return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, out};
 }
 
+/// `env` is prepended to the command line (e.g. "VAR=1").
+inline RunResult run_blockspin(const std::string& args, const std::string& env = "") {
+  return run_command(env + " " + BLOCKSPIN_BINARY + " " + args);
+}
+
 /// Runs tests/python/check_export.py (Debian python3-torch + h5py) on an export directory.
 inline RunResult run_export_check(const std::filesystem::path& export_dir) {
-  const std::string cmd = std::string(BLOCKSPIN_PYTHON) + " " + BLOCKSPIN_SOURCE_DIR +
-                          "/tests/python/check_export.py " + export_dir.string() + " 2>&1";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf{};
-  while (size_t n = fread(buf.data(), 1, buf.size(), pipe)) out.append(buf.data(), n);
-  const int raw = pclose(pipe);
-  return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, out};
+  return run_command(std::string(BLOCKSPIN_PYTHON) + " " + BLOCKSPIN_SOURCE_DIR + "/tests/python/check_export.py " +
+                     export_dir.string());
 }
 
 /// An empty directory temp/<prefix><name of the running test> (an old one of that name is removed first).
