@@ -2,11 +2,12 @@
 // L-CNN papers compare (arXiv:2311.17816 Fig. 4, arXiv:2401.06481): per β_wil the relative error of the action
 // values ⟨|A_FP − A|/A_FP⟩ and the derivative loss L2 = ⟨Σ (D^FP − D)²⟩/(2D(N²−1)V), for the model and for Wilson,
 // Symanzik, Iwasaki and DBW2, each with its best affine fit a·S + b (least squares on the model's training split);
-// the change of A under lattice symmetries (axis swaps, reflections: small, not zero — the network learns them; the
-// classical actions' change, zero to rounding, checks the transformations); A of the instanton rows against the
-// continuum 4π²/N; the locality D2S(r) of the second derivative (lattice/locality.h) with its exponential fit. The
-// splits are the training run's own (apps/readers/fp_training_data.h).
-// Writes DIR/metrics.json and the plots relative_action_error.png, derivative_loss.png and locality.png (log y).
+// the distribution of D^FP − D per action; the change of A under lattice symmetries (axis swaps, reflections: small,
+// not zero — the network learns them; the classical actions' change, zero to rounding, checks the transformations); A
+// of the instanton rows against the continuum 4π²/N; the locality D2S(r) of the second derivative (lattice/locality.h)
+// with its exponential fit. The splits are the training run's own (apps/readers/fp_training_data.h). Writes
+// DIR/metrics.json and the plots relative_action_error.png, derivative_loss.png, derivative_deviation.png and
+// locality.png (log y).
 #include "apps/command.h"
 #include "apps/readers/fp_training_data.h"
 #include "io/h5io.h"
@@ -155,6 +156,7 @@ void run_evaluate(const CommonOptions& opt) {
   const L::ActionFunctional model_action = [&](const torch::Tensor& U) { return model->forward(U); };
   auto [A, D] = values_and_derivatives(model_action, U_eval, batch);
   metrics["model"] = score(A, D, A_fp, D_fp, beta, norm);
+  std::vector<std::pair<std::string, torch::Tensor>> deviations{{"FP L-CNN", (D_fp - D).flatten()}};
   for (const auto& name : names) {
     const auto action = L::GaugeAction::from_name(name, 1.0);
     const L::ActionFunctional f = [&](const torch::Tensor& U) { return action(U); };
@@ -167,6 +169,37 @@ void run_evaluate(const CommonOptions& opt) {
     auto j = score(a * S + b, a * DS, A_fp, D_fp, beta, norm);
     j["fit"] = {{"a", a}, {"b", b}};
     metrics["baselines"][name] = j;
+    deviations.emplace_back(name + " (affine fit)", (D_fp - a * DS).flatten());
+  }
+  // The distribution of the derivative deviations D^FP − D per action: moments, quantiles, a histogram on shared bins.
+  {
+    double range = 0;
+    for (const auto& [label, d] : deviations) range = std::max(range, d.abs().max().item<double>());
+    const int64_t bins = 60;
+    std::vector<io::PlotSeries> series;
+    for (const auto& [label, d] : deviations) {
+      const auto counts = torch::histc(d, bins, -range, range);
+      const auto sorted = std::get<0>(d.sort());
+      auto quantile = [&](double q) {
+        return sorted[std::min<int64_t>(d.numel() - 1, static_cast<int64_t>(q * static_cast<double>(d.numel())))]
+            .item<double>();
+      };
+      io::PlotSeries p{label, {}, {}};
+      std::vector<double> c;
+      for (int64_t i = 0; i < bins; ++i) {
+        c.push_back(counts[i].item<double>());
+        p.x.push_back(-range + (2.0 * static_cast<double>(i) + 1.0) * range / static_cast<double>(bins));
+        p.y.push_back(std::max(c.back(), 0.5));  // log scale: empty bins drawn at 0.5
+      }
+      series.push_back(p);
+      metrics["derivative_deviation"][label] = {
+          {"mean", d.mean().item<double>()},
+          {"std", d.std().item<double>()},
+          {"quantiles", {{"0.01", quantile(0.01)}, {"0.5", quantile(0.5)}, {"0.99", quantile(0.99)}}},
+          {"histogram", {{"range", {-range, range}}, {"counts", c}}}};
+    }
+    io::plot(run.dir() / "derivative_deviation",
+             {"distribution of D^FP - D (" + split + " split)", "D^FP - D", "count", true, false, ""}, series);
   }
   // Improvement factors per β: the best baseline's error over the model's.
   for (const auto& [b, m] : metrics["model"]["per_beta"].items()) {

@@ -166,6 +166,14 @@ TEST_F(TrainFpActionTest, EvaluateComparesWithAffineFittedClassicalActions) {
   EXPECT_LE(m["locality"]["wilson_range"].get<double>(), 1.0 + 1e-9);
   EXPECT_GT(m["locality"]["D2S"][0].get<double>(), 0.0);
   EXPECT_TRUE(fs::exists(dir / "ev" / "locality.gp"));
+  // the deviation distributions: one per action, counts summing to every derivative component of the evaluated rows
+  ASSERT_EQ(m["derivative_deviation"].size(), 5u);
+  for (const auto& [label, d] : m["derivative_deviation"].items()) {
+    double total = 0;
+    for (const auto& c : d["histogram"]["counts"]) total += c.get<double>();
+    EXPECT_EQ(total, 8.0 * 4 * 16 * 3) << label;  // 8 configurations x D x 2^4 sites x (N²−1)
+    EXPECT_LE(d["quantiles"]["0.01"].get<double>(), d["quantiles"]["0.99"].get<double>()) << label;
+  }
   EXPECT_TRUE(fs::exists(dir / "ev" / "relative_action_error.dat"));
   EXPECT_TRUE(fs::exists(dir / "ev" / "derivative_loss.gp"));
   const auto bad = run_blockspin("evaluate --model " + (dir / "nowhere").string() + " --out " + (dir / "e2").string());
