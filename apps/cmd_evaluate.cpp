@@ -18,6 +18,7 @@
 #include "lattice/locality.h"
 #include "lattice/matrix_ops.h"
 #include "lcnn/fp_action_model.h"
+#include "run/checkpoint.h"
 #include "run/run_directory.h"
 #include "run/trainer.h"
 #include "support/atomic_file.h"
@@ -98,11 +99,7 @@ void run_evaluate(const CommonOptions& opt) {
   const fs::path checkpoint = model_dir / "model" / "checkpoint.h5";
   if (!fs::exists(checkpoint))
     throw InputError("'" + model_dir.string() + "' is not a `blockspin train` fp_action run (no model/checkpoint.h5)");
-  json stored;
-  {
-    H5::H5File f = io::open_h5(checkpoint, "training_checkpoint");
-    stored = json::parse(io::read_string_attribute(f, "config"));
-  }
+  json stored = run::read_checkpoint_config(checkpoint, "training_checkpoint");
   if (stored.value("task", "") != "fp_action")
     throw InputError("'" + model_dir.string() + "': not an fp_action model (task '" + stored.value("task", "") + "')");
   // --config / --set: keys of the training config to replace (e.g. data.files for other data), plus "evaluate".
@@ -110,9 +107,13 @@ void run_evaluate(const CommonOptions& opt) {
   json evaluate_block = stored.value("evaluate", json::object());
   stored.erase("evaluate");
   std::vector<std::string> train_overrides, evaluate_overrides;
-  for (const auto& o : opt.overrides)
-    (o.rfind("evaluate.", 0) == 0 ? evaluate_overrides : train_overrides)
-        .push_back(o.substr(o.rfind("evaluate.", 0) == 0 ? 9 : 0));
+  const std::string prefix = "evaluate.";
+  for (const auto& o : opt.overrides) {
+    if (o.rfind(prefix, 0) == 0)
+      evaluate_overrides.push_back(o.substr(prefix.size()));
+    else
+      train_overrides.push_back(o);
+  }
   Config cfg = Config::from_json(stored, train_overrides, checkpoint.string());
   Config ev = Config::from_json(evaluate_block, evaluate_overrides, "evaluate");
   FpSetup s = read_fp_setup(cfg);

@@ -5,6 +5,7 @@
 // check (reference_<shape>.h5: links, the model's outputs, and the gradient of their sum with respect to the links,
 // torch's complex convention).
 #include "apps/command.h"
+#include "apps/readers/fp_training_data.h"
 #include "io/fp_data_file.h"
 #include "io/h5io.h"
 #include "io/torchscript_export.h"
@@ -13,6 +14,7 @@
 #include "lattice/rng.h"
 #include "lcnn/factory.h"
 #include "lcnn/fp_action_model.h"
+#include "run/checkpoint.h"
 #include "run/run_directory.h"
 #include "run/trainer.h"
 #include "support/atomic_file.h"
@@ -24,8 +26,6 @@
 #include <torch/script.h>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 namespace blockspin::apps {
 namespace {
@@ -33,17 +33,6 @@ namespace {
 namespace fs = std::filesystem;
 namespace L = blockspin::lattice;
 using nlohmann::json;
-
-json read_json(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  try {
-    return json::parse(ss.str(), nullptr, true, /*ignore_comments=*/true);
-  } catch (const json::exception& e) {
-    throw InputError("'" + path.string() + "': not valid JSON (" + abbreviate(e.what(), 200) + ")");
-  }
-}
 
 // What export needs of a trained model.
 struct Trained {
@@ -58,26 +47,18 @@ struct Trained {
 Trained load_fp_action(const fs::path& dir, const json& stored, Config& ex) {
   Trained t;
   t.task = "fp_action";
-  const json model_cfg = stored.value("model", json::object());
-  json spec;
-  if (model_cfg.contains("spec")) {
-    spec = model_cfg.at("spec");
-  } else {
-    const fs::path arch = model_cfg.value("architecture", "models/architectures/fp_action_paper.json");
-    if (!fs::exists(arch))
-      throw InputError("the model's architecture file '" + arch.string() + "' (config key model.architecture of '" +
-                       dir.string() + "') does not exist here: run export where training ran");
-    spec = read_json(arch);
-  }
+  // The training run's own reading of its config (model spec or architecture file, data files).
+  Config training = Config::from_json(stored, {}, (dir / "model" / "checkpoint.h5").string());
+  const FpSetup s = read_fp_setup(training);
+  const json& spec = s.model_spec;
   auto model = lcnn::make_fp_action_model(spec);
   model->to(torch::kDouble);
   run::load_parameters(*model, dir / "model" / "checkpoint.h5");
   t.module = model.ptr();
   t.forward = [model](const torch::Tensor& U) mutable { return model->forward(U); };
   // The lattice and group of the training data (first file), unless given.
-  std::vector<std::string> files = stored.value("data", json::object()).value("files", std::vector<std::string>{});
-  if (!files.empty() && fs::exists(files.front())) {
-    H5::H5File f = io::open_h5(files.front(), "fp_data");
+  if (!s.files.empty() && fs::exists(s.files.front())) {
+    H5::H5File f = io::open_h5(s.files.front(), "fp_data");
     const auto c = io::read_fp_coarse(f);
     t.shape = L::extents(c.links);
     t.N = L::n_colors(c.links);
@@ -124,15 +105,7 @@ void run_export(const CommonOptions& opt) {
   if (checkpoint.empty())
     throw InputError("'" + model_dir.string() +
                      "' is not a finished `blockspin train` run (no model/checkpoint.h5 or lcnn/checkpoint.h5)");
-  json stored;
-  {
-    H5::H5File f = io::open_h5(checkpoint, "training_checkpoint");
-    try {
-      stored = json::parse(io::read_string_attribute(f, "config"));
-    } catch (const json::exception& e) {
-      throw InputError("'" + checkpoint.string() + "': attribute 'config' is not JSON (" + abbreviate(e.what()) + ")");
-    }
-  }
+  const json stored = run::read_checkpoint_config(checkpoint, "training_checkpoint");
   const std::string task = stored.value("task", "wilson_loops");
   if (task != "fp_action" && task != "wilson_loops")
     throw InputError("'" + model_dir.string() + "': task '" + task + "' cannot be exported (fp_action, wilson_loops)");

@@ -73,16 +73,26 @@ void write_checkpoint(const RunDirectory& run, const std::string& name, const st
   });
 }
 
-H5::H5File open_checkpoint(const RunDirectory& run, const std::string& name, const std::string& format) {
-  const fs::path path = run / name;
-  H5::H5File f = io::open_h5(path, format);
-  json stored;
+namespace {
+
+json stored_config(const H5::H5File& f, const fs::path& path) {
   try {
-    stored = json::parse(io::read_string_attribute(f, "config"));
+    return json::parse(io::read_string_attribute(f, "config"));
   } catch (const json::exception& e) {
     throw support::InputError(fmt::format("'{}': the stored config is damaged ({})", path.string(), e.what()));
   }
-  run.check_resume_config(stored);
+}
+
+}  // namespace
+
+json read_checkpoint_config(const fs::path& path, const std::string& format) {
+  return stored_config(io::open_h5(path, format), path);
+}
+
+H5::H5File open_checkpoint(const RunDirectory& run, const std::string& name, const std::string& format) {
+  const fs::path path = run / name;
+  H5::H5File f = io::open_h5(path, format);
+  run.check_resume_config(stored_config(f, path));
   if (io::has_attribute(f, "numerics")) {
     json then;
     try {

@@ -24,6 +24,10 @@ nlohmann::json numerics_environment();
 void write_checkpoint(const RunDirectory& run, const std::string& name, const std::string& format,
                       const std::function<void(H5::H5File&)>& fill);
 
+/// The resolved config a checkpoint file at `path` (format `format`) was written with (its "config" attribute);
+/// InputError naming the file if it is damaged.
+nlohmann::json read_checkpoint_config(const std::filesystem::path& path, const std::string& format);
+
 /// Opens DIR/`name` (format-checked; damaged or foreign files -> InputError naming the file), compares its stored
 /// config with the run's (RunDirectory::check_resume_config) and warns when the numerics environment differs.
 H5::H5File open_checkpoint(const RunDirectory& run, const std::string& name, const std::string& format);
