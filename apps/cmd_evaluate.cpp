@@ -107,15 +107,12 @@ void run_evaluate(const CommonOptions& opt) {
   json evaluate_block = stored.value("evaluate", json::object());
   stored.erase("evaluate");
   std::vector<std::string> train_overrides, evaluate_overrides;
-  const std::string prefix = "evaluate.";
-  for (const auto& o : opt.overrides) {
-    if (o.rfind(prefix, 0) == 0)
-      evaluate_overrides.push_back(o.substr(prefix.size()));
-    else
-      train_overrides.push_back(o);
-  }
+  for (const auto& o : opt.overrides)
+    (o.rfind("evaluate.", 0) == 0 ? evaluate_overrides : train_overrides).push_back(o);
   Config cfg = Config::from_json(stored, train_overrides, checkpoint.string());
-  Config ev = Config::from_json(evaluate_block, evaluate_overrides, "evaluate");
+  // The evaluate block under its own root, so that errors name the full key (evaluate.split, ...).
+  Config ev_root = Config::from_json({{"evaluate", evaluate_block}}, evaluate_overrides, "evaluate");
+  Config ev = ev_root.child("evaluate");
   FpSetup s = read_fp_setup(cfg);
   const std::string split = ev.get<std::string>("split", "test", support::Check::one_of({"test", "val", "all"}));
   const int64_t batch = ev.get<int64_t>("batch_size", 4, support::Check::positive());
@@ -125,7 +122,7 @@ void run_evaluate(const CommonOptions& opt) {
     if (n == "rectangle" ||
         std::find(L::GaugeAction::names().begin(), L::GaugeAction::names().end(), n) == L::GaugeAction::names().end())
       throw ConfigError("config key 'evaluate.baselines': unknown action '" + n + "'");
-  ev.check_unused();
+  ev_root.check_unused();
 
   auto model = lcnn::make_fp_action_model(s.model_spec);
   model->to(torch::kDouble);
@@ -134,9 +131,12 @@ void run_evaluate(const CommonOptions& opt) {
   if (L::n_dims(rows.coarse.links) != model->options.dims())
     throw InputError(
         fmt::format("the data has D = {}, the model D = {}", L::n_dims(rows.coarse.links), model->options.dims()));
-  if (config_checked(opt, ev)) return;
+  if (const auto card = read_model_card(model_dir); card && card->n_colors != L::n_colors(rows.coarse.links))
+    throw InputError(fmt::format("the model was trained on SU({}) data, '{}' holds SU({}) configurations",
+                                 card->n_colors, s.files.front(), L::n_colors(rows.coarse.links)));
+  if (config_checked(opt, ev_root)) return;
   const run::RunDirectory run("evaluate", {opt.out, opt.force, false},
-                              {{"model", model_dir.string()}, {"evaluate", ev.resolved()}});
+                              {{"model", model_dir.string()}, {"evaluate", ev_root.resolved().at("evaluate")}});
   const auto splits = split_rows(rows, s);
   const auto fit_idx = splits.at("train");
   const auto eval_idx = split == "all" ? torch::arange(rows.coarse.size(), torch::kLong) : splits.at(split);

@@ -56,14 +56,21 @@ Trained load_fp_action(const fs::path& dir, const json& stored, Config& ex) {
   run::load_parameters(*model, dir / "model" / "checkpoint.h5");
   t.module = model.ptr();
   t.forward = [model](const torch::Tensor& U) mutable { return model->forward(U); };
-  // The lattice and group of the training data (first file), unless given.
-  if (!s.files.empty() && fs::exists(s.files.front())) {
+  // The lattice and group of the training data: the model card, else the first data file.
+  const auto card = read_model_card(dir);
+  if (card) {
+    t.shape = card->shape;
+    t.N = card->n_colors;
+  } else if (!s.files.empty() && fs::exists(s.files.front())) {
     H5::H5File f = io::open_h5(s.files.front(), "fp_data");
     const auto c = io::read_fp_coarse(f);
     t.shape = L::extents(c.links);
     t.N = L::n_colors(c.links);
   }
-  t.N = ex.get<int64_t>("n_colors", t.N, support::Check::in_range(2, 16));
+  const int64_t N = ex.get<int64_t>("n_colors", t.N, support::Check::in_range(2, 16));
+  if (card && N != t.N)
+    throw ConfigError(fmt::format("config key 'n_colors': the model was trained on SU({}) data, not SU({})", t.N, N));
+  t.N = N;
   t.metadata = {{"task", "fp_action"}, {"spec", spec}, {"output", "A per configuration [B]"}};
   return t;
 }

@@ -10,6 +10,7 @@
 #include "io/plot.h"
 #include "support/progress.h"
 #include "run/divergence.h"
+#include "run/metrics_log.h"
 #include "run/run_directory.h"
 #include "support/version.h"
 
@@ -20,8 +21,6 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 namespace blockspin::apps {
 namespace {
@@ -29,37 +28,11 @@ namespace {
 namespace fs = std::filesystem;
 namespace F = blockspin::flows;
 using nlohmann::json;
+using run::MetricsLog;
+using run::read_metrics;
 
 constexpr const char* kCheckpoint = "checkpoint.h5";
 constexpr const char* kBest = "best.h5";
-
-/// Keeps the lines of DIR/metrics.jsonl with step <= `step` (the state of the checkpoint being resumed).
-void truncate_metrics(const fs::path& path, int64_t step) {
-  if (!fs::exists(path)) return;
-  std::ifstream in(path);
-  std::string line, kept;
-  while (std::getline(in, line)) {
-    if (line.empty()) continue;
-    json j;
-    try {
-      j = json::parse(line);
-    } catch (const json::exception&) {
-      break;  // a torn last line of a killed run
-    }
-    if (j.value("step", int64_t{0}) > step) break;
-    kept += line + "\n";
-  }
-  write_file_atomic(path, kept);
-}
-
-std::vector<json> read_metrics(const fs::path& path) {
-  std::vector<json> out;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line))
-    if (!line.empty()) out.push_back(json::parse(line));
-  return out;
-}
 
 void make_plots(const fs::path& dir, const std::vector<json>& lines, bool ir) {
   PlotSeries ess{"ESS/N (batch)", {}, {}}, bank{"bank reweighting ESS/N", {}, {}},
@@ -109,18 +82,18 @@ void run_train_flow(const CommonOptions& opt) {
   const int64_t total = total_flow_steps(s);
   FlowRunState state;
   // A fresh start removes the old run's state; metrics.json stays until the new one replaces it.
-  if (run.resume_or_start(kCheckpoint, {kCheckpoint, kBest, "metrics.jsonl"})) {
+  const bool resumed = run.resume_or_start(kCheckpoint, {kCheckpoint, kBest, "metrics.jsonl"});
+  if (resumed) {
     state = resume_flow_checkpoint(run, kCheckpoint, trainer, total);
-    truncate_metrics(jsonl, trainer.steps_done);
     spdlog::info("resuming at step {} of {}", trainer.steps_done, total);
   }
+  MetricsLog log(jsonl, resumed ? trainer.steps_done : -1);
   write_json_atomic(dir / "config.json", config);
 
   const auto started = std::chrono::steady_clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(); };
   DivergenceGuard guard("train-flow", dir / kCheckpoint, fs::exists(dir / kCheckpoint) ? trainer.steps_done : -1,
                         "Lower training.lr.");
-  std::ofstream log(jsonl, std::ios::app);
   Progress progress("train-flow", "steps", total, trainer.steps_done);
   if (trainer.steps_done < total)
     spdlog::info("training {} matching {} -> {} ({} levels), {} steps, batch {}", ir ? "IR" : "UV",
@@ -155,8 +128,7 @@ void run_train_flow(const CommonOptions& opt) {
           "step {}: RK4 error of log p̃ {:.3g} exceeds the tolerance {} at the step limit {} "
           "(training.ode_control.max_steps); the tracked density is inexact — lower training.lr",
           m.step, m.ode_error, s.trainer.ode_control.tolerance, m.ode_steps);
-    log << metric_line(m, trainer.flow->levels()).dump() << "\n";
-    log.flush();
+    log.append(metric_line(m, trainer.flow->levels()));
     state.ess_ema = trainer.steps_done == 1 ? m.ess_per_n : 0.9 * state.ess_ema + 0.1 * m.ess_per_n;
     if (trainer.steps_done % s.checkpoint_every == 0 || trainer.steps_done == total) {
       state.seconds = seconds_before + elapsed();
@@ -175,7 +147,6 @@ void run_train_flow(const CommonOptions& opt) {
                       fmt::format("loss {:.4g}, ESS/N {:.3f} (avg {:.3f}), κ {:.5f}, bank ESS {:.3f}, RK4 steps {}",
                                   m.loss, m.ess_per_n, state.ess_ema, m.kappa, m.bank_ess, m.ode_steps));
   }
-  log.close();
   const auto lines = read_metrics(jsonl);
   make_plots(dir, lines, ir);
 

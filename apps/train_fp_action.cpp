@@ -2,7 +2,8 @@
 // derivatives D^FP from fp_data.h5 files, with the loss of the FP L-CNN proceedings (arXiv:2311.17816, Sec. 3):
 //   L1 = (1/V) (1/n) Σ_i |A_FP[V_i] − A[V_i]|,   L2 = 1/(2D(N²−1)V) (1/n) Σ_{i,x,μ,a} (D^FP − D)²
 // (2D(N²−1)V = 8(N²−1)L⁴ in D = 4), loss = w_value L1 + w_derivative L2, D the model's left Lie derivative by autograd
-// with create_graph (double backprop). Writes DIR/metrics.json, DIR/model/checkpoint.h5 and the training curve.
+// with create_graph (double backprop). Writes DIR/metrics.json, DIR/model/checkpoint.h5, DIR/model/metrics.jsonl (per
+// curve point, with the validation L1, L2 and relative action error) and the training curve.
 #include "apps/train_tasks.h"
 
 #include "apps/app.h"
@@ -105,6 +106,8 @@ void run_train_fp_action(const CommonOptions& opt, Config& cfg) {
   model->to(s.device, s.dtype);
   if (config_checked(opt, cfg)) return;
   const RunDirectory run("train", {opt.out, opt.force, opt.resume}, config);
+  fs::create_directories(run.dir() / "model");
+  write_model_card(run.dir(), rows, s.model_spec);
   const auto splits = split_rows(rows, s);
   spdlog::info("fp_action: {} train, {} val, {} test configurations; {} parameters", splits.at("train").numel(),
                splits.at("val").numel(), splits.at("test").numel(), lcnn::count_parameters(*model));
@@ -116,7 +119,9 @@ void run_train_fp_action(const CommonOptions& opt, Config& cfg) {
   };
   const ValidationFn validation = [&] {
     const auto j = evaluate_split(model, rows, splits.at("val"), s);
-    return s.w_value * j["L1"].get<double>() + s.w_derivative * j["L2"].get<double>();
+    const double L1 = j["L1"].get<double>(), L2 = j["L2"].get<double>();
+    return Validation(s.w_value * L1 + s.w_derivative * L2,
+                      {{"val_L1", L1}, {"val_L2", L2}, {"val_relative_action_error", j["relative_action_error"]}});
   };
   const Curve curve = run::train(*model, loss, train_idx.numel(), validation, s.training, run, "model", "fp_action");
 

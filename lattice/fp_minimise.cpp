@@ -102,6 +102,22 @@ FpResult minimise_from(const torch::Tensor& V_in, const ActionFunctional& fine_a
   auto converged = gn <= options.grad_tol;
   auto active = converged.logical_not();
   auto iterations = torch::zeros({b}, torch::TensorOptions().dtype(torch::kLong).device(V.device()));
+  // The objective on the configurations in `rows` only (each configuration is independent): the others get the
+  // placeholders F_keep / g_keep, which the caller never reads. A batch whose other members have converged, or whose
+  // line search backtracks for one member, then costs the work of those members alone.
+  auto evaluate = [&](const torch::Tensor& U_t, const torch::Tensor& rows, bool gradient, const torch::Tensor& F_keep,
+                      const torch::Tensor& g_keep) -> std::pair<torch::Tensor, torch::Tensor> {
+    const int64_t n = rows.sum().item<int64_t>();
+    if (n == b) return gradient ? objective.value_and_gradient(U_t) : std::make_pair(objective.value(U_t), g_keep);
+    if (n == 0) return {F_keep, g_keep};
+    const auto idx = rows.nonzero().flatten();
+    const auto V_rows = V.index_select(0, idx);
+    const Objective sub{fine_action, V_rows, options.blocking};
+    const auto U_rows = U_t.index_select(0, idx);
+    if (!gradient) return {F_keep.index_copy(0, idx, sub.value(U_rows)), g_keep};
+    auto [F_rows, g_rows] = sub.value_and_gradient(U_rows);
+    return {F_keep.index_copy(0, idx, F_rows), g_keep.index_copy(0, idx, g_rows)};
+  };
   auto resets_left = torch::full({b}, options.restarts, iterations.options());
   std::deque<torch::Tensor> s_hist, y_hist, rho_hist;
 
@@ -140,25 +156,24 @@ FpResult minimise_from(const torch::Tensor& V_in, const ActionFunctional& fine_a
     auto U_new = U;
     auto slack = 64.0 * eps_mach * (F.abs() + 1.0);
     // The full step is evaluated with its gradient: L-BFGS usually accepts it, and then that gradient is the next
-    // iteration's (no second evaluation of the objective at the same point).
-    torch::Tensor F_full, g_full;
-    bool full_step_taken = false;
+    // iteration's (no second evaluation of the objective at the same point). Only configurations still searching are
+    // evaluated.
+    torch::Tensor F_full, g_full, full_ok = torch::zeros_like(active);
     for (int64_t k = 0; k < options.max_backtracks; ++k) {
       auto U_t = left_update(U, per_config(t, rank) * p);
+      const auto searching = accepted.logical_not();
       torch::Tensor F_t;
       if (k == 0) {
-        std::tie(F_full, g_full) = objective.value_and_gradient(U_t);
+        std::tie(F_full, g_full) = evaluate(U_t, searching, true, F, g);
         F_t = F_full;
       } else {
-        F_t = objective.value(U_t);
+        F_t = evaluate(U_t, searching, false, F, g).first;
       }
-      auto ok = (F_t <= F + options.armijo * t * gp + slack) & accepted.logical_not();
+      auto ok = (F_t <= F + options.armijo * t * gp + slack) & searching;
+      if (k == 0) full_ok = ok;
       U_new = torch::where(per_config(ok, U.dim()), U_t, U_new);
       accepted = accepted | ok;
-      if (accepted.all().item<bool>()) {
-        full_step_taken = k == 0;
-        break;
-      }
+      if (accepted.all().item<bool>()) break;
       t = torch::where(accepted, t, 0.5 * t);
     }
     auto failed = active & accepted.logical_not();
@@ -171,7 +186,9 @@ FpResult minimise_from(const torch::Tensor& V_in, const ActionFunctional& fine_a
     }
     auto moved = active & accepted;
     iterations = iterations + active.to(torch::kLong);
-    auto [F_new, g_new] = full_step_taken ? std::make_pair(F_full, g_full) : objective.value_and_gradient(U_new);
+    // Value and gradient at the new point: from the full step where it was accepted, evaluated for the others that
+    // moved.
+    auto [F_new, g_new] = evaluate(U_new, moved & full_ok.logical_not(), true, F_full, g_full);
     auto s = per_config(t * moved.to(t.scalar_type()), rank) * p;
     auto y = (g_new - g) * per_config(moved.to(g.scalar_type()), rank);
     auto sy = cfg_dot(s, y);

@@ -3,6 +3,7 @@
 
 #include "io/h5io.h"
 #include "run/checkpoint.h"
+#include "run/metrics_log.h"
 #include "run/divergence.h"
 #include "support/errors.h"
 #include "support/progress.h"
@@ -221,6 +222,7 @@ Curve train(torch::nn::Module& model, const BatchLossFn& batch_loss, int64_t n, 
     if (s.step < o.steps) spdlog::info("{}: resuming at step {}", label, s.step);
   }
   if (s.step >= o.steps) return s.curve;
+  MetricsLog log(run / subdir / "metrics.jsonl", s.step > 0 ? s.step : -1);
   const auto started = std::chrono::steady_clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(); };
   DivergenceGuard guard(label, run / ckpt, s.step > 0 ? s.step : -1, "Lower training.lr or check the data.");
@@ -256,7 +258,8 @@ Curve train(torch::nn::Module& model, const BatchLossFn& batch_loss, int64_t n, 
     const double running_loss = loss_sum / static_cast<double>(loss_count);
     if (s.step % o.log_every == 0 || s.step == o.steps) {
       model.eval();
-      const double val = validation();
+      const Validation v = validation();
+      const double val = v.loss;
       model.train();
       guard.require_finite(val, "validation loss", s.step);
       s.curve.step.push_back(s.step);
@@ -264,6 +267,10 @@ Curve train(torch::nn::Module& model, const BatchLossFn& batch_loss, int64_t n, 
       s.curve.val_loss.push_back(val);
       s.curve.lr.push_back(lr);
       if (plateau) s.plateau.observe(val, o);
+      nlohmann::json line{
+          {"step", s.step}, {"loss", running_loss}, {"val_loss", val}, {"lr", lr}, {"seconds", s.seconds + elapsed()}};
+      line.update(v.details);
+      log.append(line);
       loss_sum = 0;
       loss_count = 0;
     }

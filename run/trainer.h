@@ -9,6 +9,8 @@
 //   curve/{step, loss, val_loss, lr}   the training curve so far
 //   attributes: step, seconds, config (the resolved run config: --resume refuses a different one); with the plateau
 //   schedule also lr (current), plateau_best, plateau_bad
+// DIR/metrics.jsonl (run/metrics_log.h), one line per curve point: step, loss (training loss averaged since the last
+// point), val_loss, lr, seconds (since the run began, summed over resumes) and the validation's details.
 #pragma once
 
 #include "run/run_directory.h"
@@ -21,6 +23,7 @@
 #include <functional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace blockspin::run {
@@ -57,12 +60,21 @@ using ForwardFn = std::function<torch::Tensor(const torch::Tensor&)>;
 /// The training loss of the batch with these row indices of the training set (CPU, int64): a scalar differentiable in
 /// the model's parameters.
 using BatchLossFn = std::function<torch::Tensor(const torch::Tensor& indices)>;
-/// The validation loss, evaluated without parameter gradients (the model is in eval mode).
-using ValidationFn = std::function<double()>;
+/// A validation result: the loss the schedule watches, and optional details (e.g. the loss terms) for metrics.jsonl.
+struct Validation {
+  Validation(double loss_, nlohmann::json details_ = nlohmann::json::object())  // NOLINT: implicit from a loss
+      : loss(loss_), details(std::move(details_)) {}
+  double loss;
+  nlohmann::json details;
+};
+/// The validation loss, evaluated without parameter gradients (the model is in eval mode); a lambda returning a
+/// plain double converts.
+using ValidationFn = std::function<Validation()>;
 
 /// Minimises `loss` over batches of options.batch_size rows drawn without replacement from n_train rows (a fresh
 /// permutation of the seeded generator per step). Checkpoint DIR/`subdir`/checkpoint.h5; with --resume continues
-/// from it and ends with the same weights as an uninterrupted run. Returns the full training curve. Throws
+/// from it and ends with the same weights as an uninterrupted run; DIR/`subdir`/metrics.jsonl gets one line per curve
+/// point. Returns the full training curve. Throws
 /// support::NumericalStop on NaN/Inf (the last checkpoint is kept).
 Curve train(torch::nn::Module& model, const BatchLossFn& loss, int64_t n_train, const ValidationFn& validation,
             const TrainerOptions& options, const RunDirectory& run, const std::string& subdir,

@@ -6,7 +6,9 @@
 #include "apps/readers/lattice_config.h"
 #include "apps/readers/trainer_config.h"
 #include "io/h5io.h"
+#include "lattice/layout.h"
 #include "lattice/rng.h"
+#include "support/atomic_file.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -116,6 +118,27 @@ std::map<std::string, torch::Tensor> split_rows(const FpRows& rows, const FpSetu
   return {{"train", torch::tensor(train, torch::kLong)},
           {"val", torch::tensor(val, torch::kLong)},
           {"test", torch::tensor(test, torch::kLong)}};
+}
+
+void write_model_card(const std::filesystem::path& run_dir, const FpRows& rows, const nlohmann::json& spec) {
+  const int64_t N = lattice::n_colors(rows.coarse.links);
+  support::write_json_atomic(run_dir / "model" / "model.json", {{"task", "fp_action"},
+                                                                {"group", fmt::format("SU{}", N)},
+                                                                {"n_colors", N},
+                                                                {"shape", lattice::extents(rows.coarse.links)},
+                                                                {"spec", spec}});
+}
+
+std::optional<FpModelCard> read_model_card(const std::filesystem::path& run_dir) {
+  const auto path = run_dir / "model" / "model.json";
+  if (!std::filesystem::exists(path)) return std::nullopt;
+  std::ifstream in(path);
+  try {
+    const auto j = nlohmann::json::parse(in);
+    return FpModelCard{j.at("n_colors").get<int64_t>(), j.at("shape").get<std::vector<int64_t>>(), j.at("spec")};
+  } catch (const nlohmann::json::exception& e) {
+    throw support::InputError("'" + path.string() + "' is damaged (" + e.what() + ")");
+  }
 }
 
 }  // namespace blockspin::apps

@@ -10,7 +10,9 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,5 +45,18 @@ inline FpRows load_rows(const FpSetup& s) { return load_rows(s.files, s.instanto
 
 /// Row indices of the train / val / test splits: held-out β_wil go to test, the rest is split at random by the seed.
 std::map<std::string, torch::Tensor> split_rows(const FpRows& rows, const FpSetup& s);
+
+/// What a trained fp_action model was trained on, kept beside its checkpoint as DIR/model/model.json (so that a
+/// shipped model without its data still knows its group and lattice): n_colors, the coarse lattice shape, the
+/// resolved model spec. The network itself is lattice-size independent (evaluating it on other coarse lattices is
+/// transfer, not an error); the group is not: evaluate and export refuse another group.
+struct FpModelCard {
+  int64_t n_colors = 3;
+  std::vector<int64_t> shape;
+  nlohmann::json spec;
+};
+void write_model_card(const std::filesystem::path& run_dir, const FpRows& rows, const nlohmann::json& spec);
+/// The card of the run in `run_dir`; nullopt for a run made before cards existed.
+std::optional<FpModelCard> read_model_card(const std::filesystem::path& run_dir);
 
 }  // namespace blockspin::apps

@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include "io/h5io.h"
+#include "run/metrics_log.h"
 #include "run_blockspin.h"
 
 #include <unistd.h>
@@ -91,6 +92,20 @@ TEST_F(TrainFpActionTest, WritesMetricsPerSplitAndBeta) {
   }
   EXPECT_TRUE(fs::exists(dir / "out" / "model" / "checkpoint.h5"));
   EXPECT_TRUE(fs::exists(dir / "out" / "training_curve.dat"));
+  // one metrics line per curve point, with the validation loss terms
+  const auto lines = blockspin::run::read_metrics(dir / "out" / "model" / "metrics.jsonl");
+  ASSERT_EQ(lines.size(), 4u);
+  for (size_t k = 0; k < lines.size(); ++k) {
+    EXPECT_EQ(lines[k]["step"], 2 * static_cast<int64_t>(k + 1));
+    EXPECT_EQ(lines[k]["val_loss"].get<double>(), m["curve"]["val_loss"][k].get<double>());
+    for (const char* key : {"loss", "val_L1", "val_L2", "val_relative_action_error", "lr", "seconds"})
+      EXPECT_TRUE(lines[k][key].is_number()) << key;
+  }
+  // the model card: what the model was trained on
+  const auto card = json::parse(std::ifstream(dir / "out" / "model" / "model.json"));
+  EXPECT_EQ(card["n_colors"], 2);
+  EXPECT_EQ(card["shape"], json::parse("[2, 2, 2, 2]"));
+  EXPECT_EQ(card["spec"]["dims"], 4);
 }
 
 TEST_F(TrainFpActionTest, ResumeAfterCrashIsBitwiseIdentical) {
@@ -106,6 +121,51 @@ TEST_F(TrainFpActionTest, ResumeAfterCrashIsBitwiseIdentical) {
   const auto ma = json::parse(std::ifstream(dir / "full" / "metrics.json"));
   const auto mb = json::parse(std::ifstream(dir / "part" / "metrics.json"));
   EXPECT_EQ(ma["test"], mb["test"]);
+  // metrics.jsonl: the line the crashed run wrote past its checkpoint (step 6 > checkpoint 4) is not repeated
+  auto la = blockspin::run::read_metrics(dir / "full" / "model" / "metrics.jsonl");
+  auto lb = blockspin::run::read_metrics(dir / "part" / "model" / "metrics.jsonl");
+  ASSERT_EQ(la.size(), 4u);
+  ASSERT_EQ(lb.size(), la.size());
+  for (size_t k = 0; k < la.size(); ++k) {
+    la[k].erase("seconds");
+    lb[k].erase("seconds");
+    EXPECT_EQ(la[k], lb[k]) << "line " << k;
+  }
+}
+
+// Bad values for export and evaluate keys: one line naming the key, exit 2 (a config error), nothing written; a model
+// of another group than the data: exit 4 naming both groups.
+TEST_F(TrainFpActionTest, ExportAndEvaluateRejectBadKeysAndWriteNothing) {
+  ASSERT_EQ(run_blockspin(train("out")).status, 0);
+  const std::string model = " --model " + (dir / "out").string();
+  int k = 0;
+  auto expect_config_error = [&](const std::string& command, const std::string& set, const std::string& key) {
+    const fs::path out = dir / ("bad" + std::to_string(k++));
+    const auto r = run_blockspin(command + model + " --out " + out.string() + " --set '" + set + "'");
+    EXPECT_EQ(r.status, 2) << set << "\n" << r.output;
+    EXPECT_NE(r.output.find(key), std::string::npos) << set << "\n" << r.output;
+    EXPECT_FALSE(fs::exists(out)) << set;
+  };
+  expect_config_error("export", "shapes=[[2,2,2]]", "shapes");
+  expect_config_error("export", "shapes=[[2,2,1,2]]", "shapes");
+  expect_config_error("export", "shapes=4", "shapes");
+  expect_config_error("export", "seed=-1", "seed");
+  expect_config_error("export", "n_colors=3", "n_colors");                           // the model card says SU(2)
+  expect_config_error("export", "shape=[[2,2,2,2]]", "unknown config key 'shape'");  // misspelt: unknown key
+  expect_config_error("evaluate", "evaluate.split=train", "evaluate.split");
+  expect_config_error("evaluate", "evaluate.batch_size=0", "evaluate.batch_size");
+  expect_config_error("evaluate", "evaluate.baselines=[\"luscher\"]", "baselines");
+  expect_config_error("evaluate", "evaluate.locality_beta=\"five\"", "evaluate.locality_beta");
+  expect_config_error("evaluate", "evaluate.locality_bet=5", "evaluate.locality_bet");
+  // A model card of another group than the data it is evaluated on.
+  auto card = json::parse(std::ifstream(dir / "out" / "model" / "model.json"));
+  card["n_colors"] = 3;
+  std::ofstream(dir / "out" / "model" / "model.json") << card.dump();
+  const auto r = run_blockspin("evaluate" + model + " --out " + (dir / "ev").string());
+  EXPECT_EQ(r.status, 4) << r.output;
+  EXPECT_NE(r.output.find("SU(3)"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("SU(2)"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(dir / "ev"));
 }
 
 // `blockspin export` of the trained model: one TorchScript file per shape, checked against the C++ model (values and

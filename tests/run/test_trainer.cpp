@@ -2,12 +2,15 @@
 // the plateau state after an interruption.
 #include "run/trainer.h"
 
+#include "run/metrics_log.h"
+
 #include "lattice/rng.h"
 #include "support/output_dir_fixture.h"
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <cmath>
 #include <stdexcept>
 
 namespace blockspin::run {
@@ -75,8 +78,9 @@ TEST_F(Trainer, PlateauScheduleReducesTheLearningRateWhenValidationStalls) {
   for (double lr : curve2.lr) EXPECT_EQ(lr, 0.05);
 }
 
-// Interrupted after step 9 (last checkpoint at 8) and resumed: the same parameters, bit for bit, as a run without
-// interruption — the optimizer moments, the batch generator and the plateau state are all in the checkpoint.
+// Interrupted after step 11 (last checkpoint at 8, a metrics line at step 10 past it) and resumed: the same parameters,
+// bit for bit, as a run without interruption — the optimizer moments, the batch generator and the plateau state are all
+// in the checkpoint — and the same metrics.jsonl (the line past the checkpoint dropped, not repeated).
 TEST_F(Trainer, ResumeWithAdamWAndPlateauIsBitwiseIdentical) {
   Problem p;
   auto o = options();
@@ -93,16 +97,29 @@ TEST_F(Trainer, ResumeWithAdamWAndPlateauIsBitwiseIdentical) {
     };
     const ValidationFn val = [&] {
       torch::NoGradGuard no_grad;
-      return (model->forward(p.x).squeeze(1) - p.y).pow(2).mean().item<double>();
+      const double mse = (model->forward(p.x).squeeze(1) - p.y).pow(2).mean().item<double>();
+      return Validation(mse, {{"val_rmse", std::sqrt(mse)}});
     };
     RunDirectory run("train", {dir, false, resume}, nlohmann::json::object());
     last = train(*model, loss, 64, val, o, run, "m", "resume");
     return torch::cat({model->weight.flatten(), model->bias.flatten()});
   };
   const auto reference = run_to_end(root_ / "a", false, 1000);
-  EXPECT_THROW(run_to_end(root_ / "b", false, 9), std::runtime_error);
+  EXPECT_THROW(run_to_end(root_ / "b", false, 11), std::runtime_error);
+  EXPECT_EQ(read_metrics(root_ / "b" / "m" / "metrics.jsonl").back()["step"], 10);
   const auto resumed = run_to_end(root_ / "b", true, 1000);
   EXPECT_TRUE(torch::equal(resumed, reference)) << resumed << reference;
+  auto lines_a = read_metrics(root_ / "a" / "m" / "metrics.jsonl"),
+       lines_b = read_metrics(root_ / "b" / "m" / "metrics.jsonl");
+  ASSERT_EQ(lines_a.size(), 20u);
+  ASSERT_EQ(lines_b.size(), lines_a.size());
+  for (size_t k = 0; k < lines_a.size(); ++k) {
+    EXPECT_EQ(lines_a[k]["step"], 2 * static_cast<int64_t>(k + 1));
+    EXPECT_TRUE(lines_a[k].contains("val_rmse"));
+    lines_a[k].erase("seconds");
+    lines_b[k].erase("seconds");
+    EXPECT_EQ(lines_a[k], lines_b[k]) << "line " << k;
+  }
   EXPECT_LT(last.lr.back(), o.lr) << "the schedule never reduced lr: the test would not see the plateau state";
 }
 
