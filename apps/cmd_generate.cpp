@@ -7,6 +7,7 @@
 // identical to an uninterrupted run. At the end the chunks are assembled into ensemble.h5 and removed.
 #include "apps/command.h"
 #include "apps/readers/lattice_config.h"
+#include "apps/readers/learned_action.h"
 #include "io/ensemble_file.h"
 #include "io/gamma_json.h"
 #include "io/h5io.h"
@@ -32,6 +33,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <optional>
 
 namespace blockspin::apps {
 namespace {
@@ -50,7 +52,21 @@ struct Setup {
   torch::Dtype dtype = torch::kDouble;
   std::string start;
   L::GaugeAction action = L::GaugeAction::wilson(1.0);
+  std::optional<LearnedAction> learned;  ///< action.model: β·A_model instead of `action`
+  double learned_beta = 0;
   L::McAlgorithm alg;
+  std::string action_label() const {
+    return learned ? fmt::format("learned FP action '{}' ({}), β = {}", learned->source, learned->kind, learned_beta)
+                   : fmt::format("{} β = {}", action.name(), action.beta());
+  }
+  /// The molecular-dynamics action: analytic forces for the classical actions, autograd forces of β·A_model (no graph
+  /// kept between MD steps).
+  L::MdAction md() const {
+    if (!learned) return L::md_action(action);
+    const auto A = learned->action;
+    const double beta = learned_beta;
+    return L::md_action([A, beta](const torch::Tensor& U) { return beta * A(U); });
+  }
   int64_t updates_per_chain() const { return n_therm + save_every * (n_configs / n_chains); }
   /// Save events written after `update` updates per chain.
   int64_t events_after(int64_t update) const { return update > n_therm ? (update - n_therm) / save_every : 0; }
@@ -61,9 +77,18 @@ Setup read_setup(Config& cfg) {
   s.shape = read_shape(cfg);
   s.N = read_group(cfg);
   auto a = cfg.child("action");
-  s.action = read_gauge_action(a);
+  std::string model_path;
+  if (a.has("model")) {  // a learned action: action.model + action.beta, HMC only
+    if (a.has("name")) throw ConfigError("config key 'action.name': give either action.name or action.model");
+    model_path = a.require<std::string>("model");
+    s.learned_beta = a.require<double>("beta", Check::positive());
+  } else {
+    s.action = read_gauge_action(a);
+  }
   auto alg = cfg.child("algorithm");
   s.alg = read_mc_algorithm(alg, s.shape, s.action, "lattice.shape");
+  if (!model_path.empty() && s.alg.kind != L::McKind::hmc)
+    throw ConfigError("config key 'algorithm.name': a learned action (action.model) needs \"hmc\"");
   s.n_chains = cfg.get<int64_t>("n_chains", 1, Check::positive());
   s.n_therm = cfg.get<int64_t>("n_therm", 100, Check::non_negative());
   s.n_configs = cfg.get<int64_t>("n_configs", 100, Check::positive());
@@ -78,6 +103,7 @@ Setup read_setup(Config& cfg) {
   s.start = cfg.get<std::string>("start", "cold", Check::one_of({"cold", "hot"}));
   s.alg.accept_all_therm = std::min(s.alg.accept_all_therm, s.n_therm);
   check_memory(cfg, "lattice.shape", s.n_chains, s.shape, s.N, s.dtype);
+  if (!model_path.empty()) s.learned = load_learned_action(model_path, s.shape, s.N, s.dtype, s.device);
   return s;
 }
 
@@ -253,17 +279,24 @@ void run_generate(const CommonOptions& opt) {
     throw InputError(fmt::format("'{}': {} save events recorded, but only {} chunk files are present in '{}'",
                                  (run / kCheckpoint).string(), st.events, chunks.count_present(),
                                  (run / ChunkStore::kDirectory).string()));
-  spdlog::info("generate: SU({}) {} on {}, {} β = {}, {} chains, {} thermalisation + {} x {} updates per chain", s.N,
-               s.alg.name(), fmt::join(s.shape, "x"), s.action.name(), s.action.beta(), s.n_chains, s.n_therm,
-               s.n_configs / s.n_chains, s.save_every);
+  spdlog::info("generate: SU({}) {} on {}, {}, {} chains, {} thermalisation + {} x {} updates per chain", s.N,
+               s.alg.name(), fmt::join(s.shape, "x"), s.action_label(), s.n_chains, s.n_therm, s.n_configs / s.n_chains,
+               s.save_every);
 
-  const auto md = L::md_action(s.action);
+  const auto md = s.md();
   const int64_t total = s.updates_per_chain();
   Progress progress("generate", s.alg.kind == L::McKind::hmc ? "trajectories" : "sweeps", total, st.update);
   while (st.update < total) {
     auto step = s.alg.update(st.U, s.action, md, st.update, gen);
     st.U = step.U;
     const auto dH = step.delta_H.to(torch::kCPU);
+    // A NaN energy would only be rejected by the Metropolis test, silently: an action or force that is not finite
+    // (a learned action outside its range, float overflow) stops the run instead.
+    if (!torch::isfinite(dH).all().item<bool>())
+      throw NumericalStop(
+          fmt::format("non-finite ΔH at update {} ({}: the action or its force is NaN/Inf); the last "
+                      "checkpoint is kept",
+                      st.update + 1, s.action_label()));
     const auto acc = step.accepted.to(torch::kCPU, torch::kDouble);
     auto plaq = L::average_plaquette(st.U).to(torch::kCPU, torch::kDouble);
     if (!torch::isfinite(plaq).all().item<bool>())
