@@ -230,16 +230,15 @@ void run_fp_data(const CommonOptions& opt) {
   }
   if (!chunks.empty()) spdlog::info("resuming after batch {} of {}", chunks.size(), n_batches);
 
-  const auto fine = s.fine_action();
-  const L::ActionFunctional fine_fn = [fine](const torch::Tensor& U) { return fine(U); };
+  const L::ActionFunctional fine_fn = s.fine_action();
   const auto options = torch::TensorOptions().dtype(L::complex_dtype(s.dtype)).device(s.device);
   auto fine_shape = s.shape;
   for (auto& x : fine_shape) x *= 2;
   spdlog::info(
       "fp-data: SU({}) coarse {} -> fine {}, fine action {} (β-free), κ = {}, {} configurations in {} "
       "batches of <= {}, grad_tol {:g}",
-      s.N, fmt::join(s.shape, "x"), fmt::join(fine_shape, "x"), s.fine_name, s.minimiser.blocking.kappa, n, n_batches,
-      s.batch_size, s.minimiser.grad_tol);
+      s.N, fmt::join(s.shape, "x"), fmt::join(fine_shape, "x"), s.fine_label(), s.minimiser.blocking.kappa, n,
+      n_batches, s.batch_size, s.minimiser.grad_tol);
 
   Progress progress("fp-data", "configurations", n, std::min(n, static_cast<int64_t>(chunks.size()) * s.batch_size));
   int64_t n_conv_so_far = 0;

@@ -183,12 +183,24 @@ FpDataSetup read_fp_data_setup(Config& cfg) {
                     s0));
 
   auto f = cfg.child("fine_action");
-  s.fine_name = f.get<std::string>("name", "wilson", Check::one_of(L::GaugeAction::names()));
-  if (s.fine_name == "rectangle") s.fine_c1 = f.require<double>("c1");
+  std::string fine_model;
+  if (f.has("model")) {  // the inception iteration: a trained FP action on the right-hand side
+    if (f.has("name")) throw ConfigError("config key 'fine_action.name': give either fine_action.name or .model");
+    fine_model = f.require<std::string>("model");
+    s.fine_name = "model";
+  } else {
+    s.fine_name = f.get<std::string>("name", "wilson", Check::one_of(L::GaugeAction::names()));
+    if (s.fine_name == "rectangle") s.fine_c1 = f.require<double>("c1");
+  }
 
   s.device = read_device(cfg);
   apply_kernels(cfg);
   s.dtype = read_dtype(cfg);
+  if (!fine_model.empty()) {
+    auto fine_shape = s.shape;
+    for (auto& x : fine_shape) x *= 2;
+    s.fine_model = load_learned_action(fine_model, fine_shape, s.N, s.dtype, s.device);
+  }
   auto m = cfg.child("minimiser");
   const L::FpMinimiserOptions mdef;
   s.minimiser.grad_tol = m.get<double>("grad_tol", s.dtype == torch::kFloat ? 1e-3 : mdef.grad_tol, Check::positive());
@@ -205,6 +217,16 @@ FpDataSetup read_fp_data_setup(Config& cfg) {
   s.seed = cfg.get<int64_t>("seed", 1, Check::non_negative());
   s.require_converged = cfg.get<bool>("require_converged", true);
   return s;
+}
+
+L::ActionFunctional FpDataSetup::fine_action() const {
+  if (fine_model) return fine_model->action;
+  const auto action = L::GaugeAction::from_name(fine_name, 1.0, fine_c1);
+  return [action](const torch::Tensor& U) { return action(U); };
+}
+
+std::string FpDataSetup::fine_label() const {
+  return fine_model ? fmt::format("learned FP action '{}' ({})", fine_model->source, fine_model->kind) : fine_name;
 }
 
 }  // namespace blockspin::apps

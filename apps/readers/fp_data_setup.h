@@ -4,6 +4,7 @@
 #pragma once
 
 #include "apps/app.h"
+#include "apps/readers/learned_action.h"
 #include "support/config.h"
 #include "io/fp_data_file.h"
 
@@ -15,6 +16,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -50,7 +52,12 @@ struct FpDataSetup {
   bool require_converged = true;
   torch::Device device = torch::kCPU;
   torch::Dtype dtype = torch::kDouble;
-  lattice::GaugeAction fine_action() const { return lattice::GaugeAction::from_name(fine_name, 1.0, fine_c1); }
+  /// fine_action.model: a trained FP action on the right-hand side (the inception iteration), instead of fine_name.
+  std::optional<LearnedAction> fine_model;
+  /// The fine action A[U] (β-free) of the minimisation.
+  lattice::ActionFunctional fine_action() const;
+  /// "wilson", "learned FP action 'models/...'", for messages.
+  std::string fine_label() const;
 };
 
 /// Reads every key of an fp-data config (input files are opened to read their shape, group and β).

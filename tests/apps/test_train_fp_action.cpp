@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include "io/ensemble_file.h"
+#include "io/fp_data_file.h"
 #include "io/h5io.h"
 #include "run/metrics_log.h"
 #include "run_blockspin.h"
@@ -339,4 +340,37 @@ TEST_F(TrainFpActionTest, GenerateSimulatesWithTheLearnedAction) {
     }
   }
   expect_error("seed=5", 4, "not finite");
+}
+
+// The inception iteration's right-hand side: fp-data with fine_action.model = the trained model (on the fine lattice,
+// whatever coarse lattice it was trained on) minimises A_model[U] + T[U, V] instead of the Wilson action's: the same
+// coarse configurations get other, converged A_FP values; a TorchScript file of another lattice is refused.
+TEST_F(TrainFpActionTest, FpDataWithTheLearnedFineAction) {
+  ASSERT_EQ(run_blockspin(train("out")).status, 0);
+  const std::string model = (dir / "out").string();
+  auto r = run_blockspin("fp-data --config " + (data_dir / "fp.json").string() + " --out " +
+                         (dir / "inception").string() + " --set fine_action.model=" + model);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("learned FP action"), std::string::npos) << r.output;
+  H5::H5File a = open_h5(data_dir / "data" / "fp_data.h5", "fp_data");
+  H5::H5File b = open_h5(dir / "inception" / "fp_data.h5", "fp_data");
+  const auto wilson_rhs = read_fp_results(a, 8), learned_rhs = read_fp_results(b, 8);
+  EXPECT_TRUE(torch::equal(read_fp_coarse(a).links, read_fp_coarse(b).links)) << "the same coarse configurations";
+  EXPECT_TRUE(learned_rhs.converged.all().item<bool>());
+  EXPECT_GT((learned_rhs.action - wilson_rhs.action).abs().min().item<double>(), 1e-6)
+      << "the learned fine action was not used";
+  EXPECT_LT((learned_rhs.action - learned_rhs.fine_action - learned_rhs.kernel).abs().max().item<double>(), 1e-10);
+  // an exported file serves only its lattice: the fine lattice here is 4^4
+  ASSERT_EQ(run_blockspin("export --model " + model + " --out " + (dir / "exp").string() + " --set shapes=[[2,2,2,2]]")
+                .status,
+            0);
+  r = run_blockspin("fp-data --config " + (data_dir / "fp.json").string() + " --out " + (dir / "bad").string() +
+                    " --set fine_action.model=" + (dir / "exp" / "model_2x2x2x2.pt").string());
+  EXPECT_EQ(r.status, 4) << r.output;
+  EXPECT_NE(r.output.find("shapes=[[4,4,4,4]]"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(dir / "bad"));
+  r = run_blockspin("fp-data --config " + (data_dir / "fp.json").string() + " --out " + (dir / "bad").string() +
+                    " --set fine_action.model=" + model + " --set fine_action.name=wilson");
+  EXPECT_EQ(r.status, 2) << r.output;
+  EXPECT_FALSE(fs::exists(dir / "bad"));
 }
