@@ -194,7 +194,15 @@ void run_fp_data(const CommonOptions& opt) {
   const bool will_resume = opt.resume && fs::exists(fs::path(opt.out) / kCoarseFile);
   std::vector<io::FpCoarse> inputs;
   if (!will_resume) inputs = load_fp_inputs(s);
-  const RunDirectory run("fp-data", {opt.out, opt.force, opt.resume}, config);
+  // A stored config is read with this version's defaults, so that keys added since the run started (e.g.
+  // minimiser.stall_iterations) compare equal when left at their default.
+  ResumeRules rules;
+  rules.resolve = [](const json& stored) {
+    Config c = Config::from_json(stored);
+    read_fp_data_setup(c);
+    return c.resolved();
+  };
+  const RunDirectory run("fp-data", {opt.out, opt.force, opt.resume}, config, rules);
   run.refuse_if_complete("fp_data.h5", kCoarseFile);
   const fs::path dir = run.dir();
 

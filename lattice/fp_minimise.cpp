@@ -84,8 +84,9 @@ namespace {
 // L-BFGS from the start in options.initial_guess (or the unblocked start).
 FpResult minimise_from(const torch::Tensor& V_in, const ActionFunctional& fine_action,
                        const FpMinimiserOptions& options) {
-  if (options.history < 1 || options.max_iterations < 0 || options.max_backtracks < 1)
-    throw std::invalid_argument("fp_minimise: need history >= 1, max_iterations >= 0, max_backtracks >= 1");
+  if (options.history < 1 || options.max_iterations < 0 || options.max_backtracks < 1 || options.stall_iterations < 0)
+    throw std::invalid_argument(
+        "fp_minimise: need history >= 1, max_iterations >= 0, max_backtracks >= 1, stall_iterations >= 0");
   torch::NoGradGuard no_grad;
   const auto V = V_in.detach();
   torch::Tensor U = options.initial_guess.defined() ? options.initial_guess.detach().clone() : unblock_start(V);
@@ -119,6 +120,8 @@ FpResult minimise_from(const torch::Tensor& V_in, const ActionFunctional& fine_a
     return {F_keep.index_copy(0, idx, F_rows), g_keep.index_copy(0, idx, g_rows)};
   };
   auto resets_left = torch::full({b}, options.restarts, iterations.options());
+  auto stall_reference = gn.clone();                 // the gradient norm at its last halving
+  auto stall_since = torch::zeros_like(iterations);  // ... and the iteration it happened at
   std::deque<torch::Tensor> s_hist, y_hist, rho_hist;
 
   for (int64_t it = 0; it < options.max_iterations && active.any().item<bool>(); ++it) {
@@ -208,6 +211,12 @@ FpResult minimise_from(const torch::Tensor& V_in, const ActionFunctional& fine_a
     auto done = active & (gn <= options.grad_tol);
     converged = converged | done;
     active = active & done.logical_not();
+    if (options.stall_iterations > 0) {
+      const auto halved = gn <= 0.5 * stall_reference;
+      stall_reference = torch::where(halved, gn, stall_reference);
+      stall_since = torch::where(halved, torch::full_like(stall_since, it + 1), stall_since);
+      active = active & (it + 1 - stall_since < options.stall_iterations);
+    }
     if (options.on_iteration) {
       FpProgress pr;
       pr.iteration = it + 1;

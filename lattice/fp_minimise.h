@@ -54,6 +54,10 @@ struct FpMinimiserOptions {
   int64_t history = 10;
   /// How often a configuration's L-BFGS memory may be cleared after a failed line search before it is given up.
   int64_t restarts = 3;
+  /// A configuration whose gradient norm has not halved in this many iterations is given up (not converged): L-BFGS
+  /// halves it every few iterations on a smooth minimum, while at a kink of A + T (the blocked links' SU(N) projection
+  /// switching branch) it stalls with ~20 backtracks per iteration until max_iterations. 0: never.
+  int64_t stall_iterations = 100;
   /// Armijo constant c.
   double armijo = 1e-4;
   int64_t max_backtracks = 40;

@@ -212,6 +212,7 @@ FpDataSetup read_fp_data_setup(Config& cfg) {
   s.minimiser.max_iterations = m.get<int64_t>("max_iterations", mdef.max_iterations, Check::non_negative());
   s.minimiser.history = m.get<int64_t>("history", mdef.history, Check::positive());
   s.minimiser.restarts = m.get<int64_t>("restarts", mdef.restarts, Check::non_negative());
+  s.minimiser.stall_iterations = m.get<int64_t>("stall_iterations", mdef.stall_iterations, Check::non_negative());
 
   s.batch_size = cfg.get<int64_t>("batch_size", 4, Check::positive());
   s.seed = cfg.get<int64_t>("seed", 1, Check::non_negative());

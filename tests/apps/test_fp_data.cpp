@@ -133,6 +133,13 @@ TEST_F(FpDataTest, ResumeAfterCrashIsBitwiseIdentical) {
   auto other = run_blockspin(cmd("part", "--resume --set minimiser.grad_tol=1e-5"));
   EXPECT_NE(other.status, 0);
   EXPECT_NE(other.output.find("config differs"), std::string::npos) << other.output;
+  {  // a run started by an older version, before minimiser.stall_iterations existed: resumes (the default applies)
+    H5::H5File f((dir / "part" / "coarse.h5").string(), H5F_ACC_RDWR);
+    auto stored = nlohmann::json::parse(read_string_attribute(f, "config"));
+    ASSERT_EQ(stored["minimiser"].erase("stall_iterations"), 1u);
+    f.removeAttr("config");
+    write_attribute(f, "config", stored.dump());
+  }
   auto resumed = run_blockspin(cmd("part", "--resume"));
   ASSERT_EQ(resumed.status, 0) << resumed.output;
   EXPECT_NE(resumed.output.find("resuming after batch 1"), std::string::npos) << resumed.output;

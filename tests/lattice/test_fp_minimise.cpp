@@ -206,6 +206,31 @@ TEST(FpMinimise, NonConvergenceIsReported) {
   }
 }
 
+// A minimum on a kink: an L1 penalty λ|Re (U_0(0))_01| pins the minimum at Re (U_0(0))_01 = 0, where the gradient
+// jumps, so the gradient norm cannot fall below ~λ. The stall rule gives the configuration up after stall_iterations
+// without a halving; without it L-BFGS runs to max_iterations. The smooth action converges with the same options.
+TEST(FpMinimise, StalledConfigurationIsGivenUp) {
+  auto V = coarse(2, 611, 2, 0.3);
+  const ActionFunctional kinked = [](const torch::Tensor& U) {
+    auto entry = U.select(1, 0).flatten(1, -3).select(1, 0).select(-2, 0).select(-1, 1);  // (U_0(0))_{01} [batch]
+    return kWilson(U) + 10.0 * torch::real(entry).abs();
+  };
+  auto o = tight();
+  o.max_iterations = 200;
+  o.restarts = 1000;  // failed line searches never give it up: only the stall rule does
+  o.stall_iterations = 40;
+  auto r = fp_minimise(V, kinked, o);
+  EXPECT_FALSE(r.converged.any().item<bool>());
+  EXPECT_TRUE((r.iterations >= o.stall_iterations).all().item<bool>()) << r.iterations;
+  EXPECT_TRUE((r.iterations < o.max_iterations / 2).all().item<bool>()) << "not given up: " << r.iterations;
+  EXPECT_TRUE((r.grad_norm > 1e-3).all().item<bool>()) << r.grad_norm;
+  EXPECT_TRUE(fp_minimise(V, wilson(), o).converged.all().item<bool>()) << "the rule must not stop smooth minima";
+  o.stall_iterations = 0;  // never: the kink keeps it busy to the end
+  auto never = fp_minimise(V.narrow(0, 0, 1), kinked, o);
+  EXPECT_FALSE(never.converged[0].item<bool>());
+  EXPECT_EQ(never.iterations[0].item<int64_t>(), o.max_iterations);
+}
+
 TEST(FpMinimise, RejectsInvalidInputs) {
   auto V = coarse(2, 609);
   auto bad = V.clone();
