@@ -1,6 +1,8 @@
 // Reading and writing NERSC gauge-configuration files (see nersc.h for the format and the checksum definition).
 #include "io/nersc.h"
 
+#include "io/gauge_binary.h"
+
 #include "support/atomic_file.h"
 
 #include "lattice/observables.h"
@@ -50,22 +52,6 @@ std::string trim(const std::string& s) {
   if (b == std::string::npos) return "";
   return s.substr(b, s.find_last_not_of(ws) - b + 1);
 }
-
-bool host_big_endian() {
-  const uint32_t one = 1;
-  unsigned char first = 0;
-  std::memcpy(&first, &one, 1);
-  return first == 0;
-}
-
-/// Converts between file and host byte order (an involution): reverses every `width`-byte number if they differ.
-void swap_file_host(std::vector<unsigned char>& buf, int64_t width, bool file_big_endian) {
-  if (file_big_endian == host_big_endian()) return;
-  for (std::size_t i = 0; i + width <= buf.size(); i += width) std::reverse(buf.begin() + i, buf.begin() + i + width);
-}
-
-/// Absolute tolerance that the data precision allows: SU(3) check and floor of the PLAQUETTE/LINK_TRACE check.
-double precision_tolerance(int64_t bytes_per_real) { return bytes_per_real == 8 ? 1e-10 : 1e-6; }
 
 // ---- header parsing ----
 
@@ -181,42 +167,6 @@ std::string read_head(const std::filesystem::path& path, std::uintmax_t& file_si
 
 // ---- data conversion ----
 
-/// Stored numbers (double, file order [t, z, y, x, mu, rows, 3, re/im]) -> links [1, 4, x, y, z, t, 3, 3] complex
-/// double; with two rows, row 2 = conj(row 0 x row 1).
-torch::Tensor links_from_stored(const torch::Tensor& reals, const std::vector<int64_t>& d, int64_t rows) {
-  auto c = torch::view_as_complex(reals.reshape({d[3], d[2], d[1], d[0], 4, rows, 3, 2}));
-  if (rows == 2) {
-    auto a = c.select(-2, 0), b = c.select(-2, 1);
-    auto e = [](const torch::Tensor& row, int64_t j) { return row.select(-1, j); };
-    auto cross = torch::stack({e(a, 1) * e(b, 2) - e(a, 2) * e(b, 1), e(a, 2) * e(b, 0) - e(a, 0) * e(b, 2),
-                               e(a, 0) * e(b, 1) - e(a, 1) * e(b, 0)},
-                              -1);
-    c = torch::cat({c, torch::conj_physical(cross).unsqueeze(-2)}, -2);
-  }
-  return c.permute({4, 3, 2, 1, 0, 5, 6}).contiguous().unsqueeze(0);
-}
-
-/// Links [1, 4, x, y, z, t, 3, 3] complex double -> the stored numbers in file order, as float or double.
-torch::Tensor stored_from_links(const torch::Tensor& U, int64_t rows, int64_t bytes_per_real) {
-  auto f = U[0].permute({4, 3, 2, 1, 0, 5, 6}).narrow(-2, 0, rows).contiguous();
-  return torch::view_as_real(f).to(bytes_per_real == 8 ? torch::kDouble : torch::kFloat).contiguous().reshape(-1);
-}
-
-/// Throws unless every link is in SU(3) within `tol`; names the worst link.
-void check_su3(const torch::Tensor& U, double tol, const std::string& w) {
-  auto v = su_n_violation(U).reshape(-1);  // index order [mu, x, y, z, t]
-  const int64_t idx = v.argmax().item<int64_t>();
-  const double worst = v[idx].item<double>();
-  if (worst <= tol) return;
-  int64_t c[5], rest = idx;
-  for (int k = 4; k >= 0; --k) c[k] = rest % U.size(1 + k), rest /= U.size(1 + k);
-  std::ostringstream os;
-  os << w << "links are not in SU(3): worst link mu = " << c[0] << " at (x, y, z, t) = (" << c[1] << ", " << c[2]
-     << ", " << c[3] << ", " << c[4] << ") has max(|U^dag U - 1|, |det U - 1|) = " << format("%.3e", worst)
-     << " > tolerance " << format("%.0e", tol);
-  throw NerscError(os.str());
-}
-
 /// Unit of the last decimal written in a number ("0.588107" -> 1e-6, "5.8e-1" -> 1e-2).
 double last_decimal_unit(const std::string& text) {
   const auto e = text.find_first_of("eE");
@@ -326,7 +276,8 @@ torch::Tensor read_nersc(const std::filesystem::path& path, NerscHeader* header,
   auto U = links_from_stored(reals, h.dims, h.rows);
 
   if (check) {
-    check_su3(U, precision_tolerance(h.bytes_per_real), w + "(" + h.floating_point + " data) ");
+    if (auto bad = su3_violation(U, precision_tolerance(h.bytes_per_real)))
+      throw NerscError(w + "(" + h.floating_point + " data) " + *bad);
     check_header_value("LINK_TRACE", h, h.link_trace, nersc_link_trace(U), w);
     check_header_value("PLAQUETTE", h, h.plaquette, average_plaquette(U)[0].item<double>(), w);
   }
@@ -362,7 +313,8 @@ void write_nersc(const std::filesystem::path& path, const torch::Tensor& U, cons
   // What a reader will get back: check it and compute the header's plaquette and link trace from it.
   auto stored = stored_from_links(U8.to(torch::kCPU, torch::kComplexDouble), h.rows, h.bytes_per_real);
   auto links = links_from_stored(stored.to(torch::kDouble), h.dims, h.rows);
-  check_su3(links, precision_tolerance(h.bytes_per_real), w + "(as " + h.datatype + ", " + h.floating_point + ") ");
+  if (auto bad = su3_violation(links, precision_tolerance(h.bytes_per_real)))
+    throw NerscError(w + "(as " + h.datatype + ", " + h.floating_point + ") " + *bad);
   const double plaquette = average_plaquette(links)[0].item<double>();
   const double link_trace = nersc_link_trace(links);
 
