@@ -1,43 +1,44 @@
-// `blockspin convert --in PATH --out DIR [--config C]`: HDF5 ensemble <-> NERSC gauge configuration files.
+// `blockspin convert --in PATH --out DIR [--format F] [--config C]`: gauge ensembles between blockspin's HDF5 and
+// the community's per-configuration formats — NERSC, ILDG (LIME) and openQCD (io/gauge_files.h).
 //
-// An HDF5 ensemble becomes NERSC files DIR/<prefix>.c<chain>.<trajectory> (zero-padded), one per configuration,
-// SU(3) in 4D; a NERSC file, or a directory of them read in name order, becomes DIR/ensemble.h5 with chain and
-// trajectory from those names (other names: chain 0, trajectory = SEQUENCE_NUMBER). Every input is read and checked
-// (checksum, plaquette, link trace, unitarity) before anything is written.
+// The input's format comes from its content: an HDF5 ensemble, or one gauge file, or a directory of them (read in
+// name order, any mix of formats, one lattice). The output format is --format (hdf5, nersc, ildg, openqcd); by default
+// nersc for an HDF5 input and hdf5 otherwise. hdf5 writes DIR/ensemble.h5; the others one file per configuration,
+// DIR/<file_prefix>.c<chain>.<trajectory>. Every input is read and checked (checksums, header plaquette, link trace,
+// unitarity) before anything is written; a failed write removes the files written so far.
 #include "apps/command.h"
-#include "support/config.h"
 #include "io/ensemble_file.h"
+#include "io/gauge_files.h"
 #include "io/h5io.h"
 #include "run/run_directory.h"
 #include "support/atomic_file.h"
-
-#include "io/nersc.h"
-#include "lattice/observables.h"
+#include "support/config.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
-#include <fstream>
-#include <regex>
 #include <filesystem>
 
 namespace blockspin::apps {
 namespace {
 
 namespace fs = std::filesystem;
-namespace L = blockspin::lattice;
 using nlohmann::json;
 
-/// HDF5 ensemble -> one NERSC file per configuration, named PREFIX.cCCC.TTTTTT (chain, trajectory; zero-padded so
-/// that name order is (chain, trajectory) order). All or nothing: if one file fails, the files written so far are
-/// removed.
-void write_nersc_files(const Ensemble& e, const fs::path& in, const fs::path& out, bool force,
-                       const io::NerscWriteOptions& w, const std::string& prefix) {
+/// An ensemble -> one file per configuration, named PREFIX.cCCC.TTTTTT (chain, trajectory; zero-padded so that name
+/// order is (chain, trajectory) order). All or nothing: if one file fails, the files written so far are removed.
+void write_per_configuration(const Ensemble& e, const fs::path& in, const fs::path& out, bool force,
+                             io::GaugeFormat format, const io::GaugeWriteOptions& w, const std::string& prefix) {
+  const std::string name = io::format_name(format);
   if (e.links.dim() != 8 || e.links.size(1) != 4 || e.links.size(-1) != 3)
-    throw InputError("NERSC files hold 4D SU(3) configurations; '" + in.string() + "' has links of shape " +
-                     fmt::format("[{}]", fmt::join(e.links.sizes(), ", ")));
+    throw InputError(fmt::format("{} files hold 4D SU(3) configurations; '{}' has links of shape [{}]", name,
+                                 in.string(), fmt::join(e.links.sizes(), ", ")));
+  if (format == io::GaugeFormat::openqcd)
+    for (int64_t d = 2; d < 6; ++d)
+      if (e.links.size(d) % 2 != 0)
+        throw InputError(fmt::format("openQCD needs even extents; '{}' is a {} lattice", in.string(),
+                                     fmt::join(e.links.sizes().slice(2, 4), "x")));
   prepare_output_dir(out, force, false);
   std::vector<fs::path> written;
   try {
@@ -46,7 +47,8 @@ void write_nersc_files(const Ensemble& e, const fs::path& in, const fs::path& ou
       opts.sequence_number = e.trajectory[i].item<int64_t>();
       const auto file =
           out / fmt::format("{}.c{:03d}.{:06d}", prefix, e.chain[i].item<int64_t>(), opts.sequence_number);
-      io::write_nersc(file, e.links[i], opts);
+      if (!w.lfn.empty()) opts.lfn = w.lfn + "/" + file.filename().string();
+      io::write_gauge_file(file, e.links[i], format, opts);
       written.push_back(file);
     }
   } catch (...) {
@@ -54,105 +56,62 @@ void write_nersc_files(const Ensemble& e, const fs::path& in, const fs::path& ou
     for (const auto& f : written) fs::remove(f, ignored);
     throw;
   }
-  fmt::print("wrote {} NERSC files to {}\n", e.links.size(0), out.string());
-}
-
-/// A NERSC file or a directory of them -> an ensemble. Chain and trajectory come from names PREFIX.cCCC.TTTTTT
-/// (as written above); otherwise chain 0 and the header's SEQUENCE_NUMBER. Every file of a directory must be a NERSC
-/// file of the same lattice: a foreign file (*.xml, RNG states) or another size is an InputError naming the file.
-Ensemble read_nersc_files(const fs::path& in) {
-  std::vector<fs::path> files;
-  if (fs::is_directory(in)) {
-    for (const auto& entry : fs::directory_iterator(in))
-      if (entry.is_regular_file()) files.push_back(entry.path());
-    std::sort(files.begin(), files.end());
-  } else {
-    files.push_back(in);
-  }
-  if (files.empty()) throw InputError("no files in '" + in.string() + "'");
-  static const std::regex chain_name(R"(.*\.c([0-9]+)\.([0-9]+)$)");
-  std::vector<torch::Tensor> links;
-  std::vector<int64_t> seq, chain;
-  for (const auto& f : files) {
-    {
-      std::ifstream probe(f, std::ios::binary);
-      std::string first(12, '\0');
-      probe.read(first.data(), 12);
-      if (first != "BEGIN_HEADER")
-        throw InputError(
-            fmt::format("'{}' in '{}' is not a NERSC file (no BEGIN_HEADER); move foreign files out of "
-                        "the directory",
-                        f.filename().string(), in.string()));
-    }
-    io::NerscHeader h;
-    links.push_back(io::read_nersc(f, &h));
-    if (links.size() > 1 && links.back().sizes() != links.front().sizes())
-      throw InputError(fmt::format("'{}' holds a {} lattice, '{}' a {} lattice: one ensemble needs one size",
-                                   f.string(), fmt::join(links.back().sizes().slice(2, 4), "x"), files.front().string(),
-                                   fmt::join(links.front().sizes().slice(2, 4), "x")));
-    std::smatch m;
-    const std::string name = f.filename().string();
-    if (std::regex_match(name, m, chain_name)) {
-      chain.push_back(std::stoll(m[1].str()));
-      seq.push_back(std::stoll(m[2].str()));
-    } else {
-      auto it = h.fields.find("SEQUENCE_NUMBER");
-      int64_t n = static_cast<int64_t>(seq.size());
-      if (it != h.fields.end()) {
-        try {
-          n = std::stoll(it->second);
-        } catch (const std::exception&) {
-          throw InputError(
-              fmt::format("'{}': SEQUENCE_NUMBER '{}' is not an integer", f.string(), abbreviate(it->second, 40)));
-        }
-      }
-      chain.push_back(0);
-      seq.push_back(n);
-    }
-    spdlog::info("read {} (plaquette {:.6f})", f.string(), h.plaquette);
-  }
-  Ensemble e;
-  e.links = torch::cat(links);
-  e.plaquette = L::average_plaquette(e.links).to(torch::kDouble);
-  e.chain = torch::tensor(chain, torch::kLong);
-  e.trajectory = torch::tensor(seq, torch::kLong);
-  e.config = {{"converted_from", in.string()}};
-  return e;
+  fmt::print("wrote {} {} files to {}\n", e.links.size(0), name, out.string());
 }
 
 void run_convert(const CommonOptions& opt) {
   Config cfg =
       opt.config.empty() ? Config::from_json(json::object(), opt.overrides) : Config::load(opt.config, opt.overrides);
+  io::GaugeWriteOptions w;
   auto n = cfg.child("nersc");
-  io::NerscWriteOptions w;
-  w.two_rows = n.get<bool>("two_rows", false);
-  w.double_precision = n.get<std::string>("precision", "double", Check::one_of({"double", "single"})) == "double";
+  w.nersc_two_rows = n.get<bool>("two_rows", false);
+  const bool nersc_double = n.get<std::string>("precision", "double", Check::one_of({"double", "single"})) == "double";
   w.ensemble_id = n.get<std::string>("ensemble_id", "blockspin");
   w.ensemble_label = n.get<std::string>("ensemble_label", "");
-  const auto prefix = n.get<std::string>("file_prefix", "ckpoint_lat");
+  const auto nersc_prefix = n.get<std::string>("file_prefix", "ckpoint_lat");
+  auto il = cfg.child("ildg");
+  const bool ildg_double = il.get<std::string>("precision", "double", Check::one_of({"double", "single"})) == "double";
+  w.lfn = il.get<std::string>("lfn", "");
+  const auto prefix = cfg.get<std::string>("file_prefix", nersc_prefix);
   cfg.check_unused();
   if (config_checked(opt, cfg)) return;
 
   const fs::path in = opt.extra.at("in");
   const fs::path out = opt.out;
   if (!fs::exists(in)) throw InputError("input '" + in.string() + "' does not exist");
-  const bool from_hdf5 = fs::is_regular_file(in) && H5::H5File::isHdf5(in.string());
-  if (from_hdf5) {
-    write_nersc_files(read_ensemble(in), in, out, opt.force, w, prefix);
+  const bool from_hdf5 = fs::is_regular_file(in) && io::detect_gauge_format(in) == io::GaugeFormat::hdf5;
+  io::GaugeFormat to = from_hdf5 ? io::GaugeFormat::nersc : io::GaugeFormat::hdf5;
+  const std::string format = opt.extra.count("format") != 0 ? opt.extra.at("format") : "";
+  if (!format.empty()) {
+    try {
+      to = io::format_from_name(format);
+    } catch (const std::invalid_argument& e) {
+      throw ConfigError(std::string("--format: ") + e.what());
+    }
+  }
+  const Ensemble e = io::read_any_ensemble(in);  // everything read and checked before anything is written
+  spdlog::info("read {} configurations of a {} lattice from {}", e.links.size(0),
+               fmt::join(e.links.sizes().slice(2, e.links.dim() - 4), "x"), in.string());
+  if (to == io::GaugeFormat::hdf5) {
+    prepare_output_dir(out, opt.force, false);
+    write_ensemble(out / "ensemble.h5", e);
+    fmt::print("wrote {} configurations to {}\n", e.links.size(0), (out / "ensemble.h5").string());
     return;
   }
-  Ensemble e = read_nersc_files(in);
-  prepare_output_dir(out, opt.force, false);
-  write_ensemble(out / "ensemble.h5", e);
-  fmt::print("wrote {} configurations to {}\n", e.links.size(0), (out / "ensemble.h5").string());
+  w.double_precision = to == io::GaugeFormat::ildg ? ildg_double : nersc_double;
+  write_per_configuration(e, in, out, opt.force, to, w, prefix);
 }
 
 const CommandRegistrar registrar{{"convert",
-                                  "convert between HDF5 ensembles and NERSC gauge configuration files "
-                                  "(checksum, plaquette and link trace checked on read)",
+                                  "convert gauge ensembles between HDF5 and NERSC, ILDG (LIME) and openQCD files "
+                                  "(format read from the content; checksums, plaquette and unitarity checked on read)",
                                   false,
                                   run_convert,
-                                  {{"in", "HDF5 ensemble, NERSC file, or a directory of NERSC files", true}},
+                                  {{"in", "HDF5 ensemble, a NERSC/ILDG/openQCD file, or a directory of them", true},
+                                   {"format",
+                                    "output format: hdf5, nersc, ildg, openqcd (default: nersc from HDF5, "
+                                    "hdf5 otherwise)",
+                                    false}},
                                   false,
                                   "output directory"}};
 

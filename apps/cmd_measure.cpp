@@ -5,6 +5,7 @@
 #include "run/run_directory.h"
 #include "support/config.h"
 #include "io/ensemble_file.h"
+#include "io/gauge_files.h"
 #include "io/gamma_json.h"
 #include "apps/readers/lattice_config.h"
 #include "io/h5io.h"
@@ -77,7 +78,7 @@ void run_measure(const CommonOptions& opt) {
                     t_max / eps));
   cfg.check_unused();
   const fs::path ensemble_path = opt.extra.at("ensemble");
-  const Ensemble e = read_ensemble(ensemble_path);
+  const Ensemble e = read_any_ensemble(ensemble_path);
   validate_links(e, ensemble_path);
   const auto extents = L::extents(e.links);
   const int64_t smallest = *std::min_element(extents.begin(), extents.end());
@@ -193,13 +194,14 @@ void run_measure(const CommonOptions& opt) {
              (dir / "measurements.h5").string());
 }
 
-const CommandRegistrar registrar{{"measure",
-                                  "measure plaquette, Wilson and Polyakov loops, flowed t0 and Q of an ensemble, with "
-                                  "Γ-method errors, into DIR/measurements.json",
-                                  false,
-                                  run_measure,
-                                  {{"ensemble", "ensemble file written by `blockspin generate` (or convert)", true}},
-                                  false}};
+const CommandRegistrar registrar{
+    {"measure",
+     "measure plaquette, Wilson and Polyakov loops, flowed t0 and Q of an ensemble, with "
+     "Γ-method errors, into DIR/measurements.json",
+     false,
+     run_measure,
+     {{"ensemble", "ensemble file written by `blockspin generate`, or a NERSC/ILDG/openQCD file or directory", true}},
+     false}};
 
 }  // namespace
 }  // namespace blockspin::apps

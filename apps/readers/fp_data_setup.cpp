@@ -3,6 +3,7 @@
 
 #include "apps/readers/lattice_config.h"
 #include "io/ensemble_file.h"
+#include "io/gauge_files.h"
 #include "io/h5io.h"
 #include "support/progress.h"
 
@@ -50,11 +51,15 @@ std::vector<FpInputSpec> read_inputs(Config& cfg, std::vector<int64_t>& shape, i
     std::vector<int64_t> dims;
     json file_config;
     try {
-      H5::H5File f = open_h5(s.path, "ensemble");
-      dims = dataset_shape(f, "links");
-      if (has_attribute(f, "config")) {
-        const auto text = read_string_attribute(f, "config");
-        if (!text.empty()) file_config = json::parse(text);
+      if (std::filesystem::is_regular_file(s.path) && detect_gauge_format(s.path) == GaugeFormat::hdf5) {
+        H5::H5File f = open_h5(s.path, "ensemble");
+        dims = dataset_shape(f, "links");
+        if (has_attribute(f, "config")) {
+          const auto text = read_string_attribute(f, "config");
+          if (!text.empty()) file_config = json::parse(text);
+        }
+      } else {  // NERSC, ILDG or openQCD files (a file or a directory): read and checked here, β from the config
+        dims = read_any_ensemble(s.path).links.sizes().vec();
       }
     } catch (const std::exception& e) {
       throw ConfigError("config key '" + key + "': " + e.what());

@@ -3,6 +3,7 @@
 #include "apps/readers/fp_data_setup.h"
 
 #include "io/ensemble_file.h"
+#include "io/gauge_files.h"
 #include "support/progress.h"
 
 #include "lattice/blocking.h"
@@ -43,7 +44,7 @@ std::vector<io::FpCoarse> load_inputs(const FpDataSetup& s) {
   std::vector<io::FpCoarse> parts;
   for (size_t i = 0; i < s.inputs.size(); ++i) {
     const auto& in = s.inputs[i];
-    const auto e = read_ensemble(in.path);
+    const auto e = read_any_ensemble(in.path);
     auto links = e.links.slice(0, 0, in.n_configs);
     for (int64_t k = 0; k < links.size(0); ++k) {
       try {

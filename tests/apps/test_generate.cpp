@@ -167,3 +167,46 @@ TEST_F(GenerateTest, MeasureAndConvertRoundTrip) {
   EXPECT_EQ(j["flow"]["t2E"].size(), 5u);
   EXPECT_TRUE(j["observables"].contains("topological_charge_flowed"));
 }
+
+// HDF5 -> ILDG -> openQCD -> NERSC -> HDF5 (the format of each input read from its content): identical links, chains
+// and trajectories, and identical `measure` results; a bad --format is a config error, an ILDG file with a flipped bit
+// an input error naming the checksum; nothing written.
+TEST_F(GenerateTest, ConvertThroughIldgAndOpenQcdKeepsEverything) {
+  // openQCD lattices have even extents (x, y, z, t) = (4, 2, 2, 4); non-hypercubic pins the orders
+  ASSERT_EQ(run_blockspin(gen("hmc.json", "e", "--set lattice.shape=[4,2,2,4]")).status, 0);
+  std::string from = (dir / "e" / "ensemble.h5").string();
+  for (const char* format : {"ildg", "openqcd", "nersc", "hdf5"}) {
+    const auto out = dir / (std::string("to_") + format);
+    const auto r = run_blockspin("convert --in " + from + " --out " + out.string() + " --format " + format);
+    ASSERT_EQ(r.status, 0) << format << "\n" << r.output;
+    from = std::string(format) == "hdf5" ? (out / "ensemble.h5").string() : out.string();
+  }
+  auto a = read_ensemble(dir / "e" / "ensemble.h5"), b = read_ensemble(dir / "to_hdf5" / "ensemble.h5");
+  auto order = torch::argsort(a.chain * 1000000 + a.trajectory);  // per-configuration files are read in name order
+  EXPECT_TRUE(torch::equal(a.links.index_select(0, order), b.links));
+  EXPECT_TRUE(torch::equal(a.chain.index_select(0, order), b.chain));
+  EXPECT_TRUE(torch::equal(a.trajectory.index_select(0, order), b.trajectory));
+  auto measure = [&](const fs::path& ensemble, const std::string& out) {
+    const auto m = run_blockspin("measure --ensemble " + ensemble.string() + " --out " + (dir / out).string() +
+                                 " --set flow.t_max=0.1");
+    EXPECT_EQ(m.status, 0) << m.output;
+    auto j = nlohmann::json::parse(std::ifstream(dir / out / "measurements.json"));
+    return j["observables"];
+  };
+  EXPECT_EQ(measure(dir / "e" / "ensemble.h5", "m1"), measure(dir / "to_hdf5" / "ensemble.h5", "m2"));
+
+  auto bad = run_blockspin("convert --in " + (dir / "e" / "ensemble.h5").string() + " --out " +
+                           (dir / "never").string() + " --format lime");
+  EXPECT_EQ(bad.status, 2) << bad.output;
+  EXPECT_NE(bad.output.find("--format"), std::string::npos) << bad.output;
+  const auto file = fs::directory_iterator(dir / "to_ildg")->path();
+  {
+    std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(2000);
+    f.put('\x55');
+  }
+  bad = run_blockspin("convert --in " + (dir / "to_ildg").string() + " --out " + (dir / "never").string());
+  EXPECT_EQ(bad.status, 4) << bad.output;
+  EXPECT_NE(bad.output.find("checksum"), std::string::npos) << bad.output;
+  EXPECT_FALSE(fs::exists(dir / "never"));
+}
