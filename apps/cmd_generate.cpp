@@ -33,6 +33,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <limits>
 #include <optional>
 
 namespace blockspin::apps {
@@ -290,11 +291,12 @@ void run_generate(const CommonOptions& opt) {
     auto step = s.alg.update(st.U, s.action, md, st.update, gen);
     st.U = step.U;
     const auto dH = step.delta_H.to(torch::kCPU);
-    // A NaN energy would only be rejected by the Metropolis test, silently: an action or force that is not finite
-    // (a learned action outside its range, float overflow) stops the run instead.
-    if (!torch::isfinite(dH).all().item<bool>())
+    // A NaN energy would only be rejected by the Metropolis test, silently: an action or force that is NaN (a learned
+    // action outside its range, an overflow in the torch kernels) stops the run instead. ΔH = +inf is a proposal
+    // with acceptance probability 0 (rejected, as it should be); -inf would accept anything and stops too.
+    if ((torch::isnan(dH) | (dH == -std::numeric_limits<double>::infinity())).any().item<bool>())
       throw NumericalStop(
-          fmt::format("non-finite ΔH at update {} ({}: the action or its force is NaN/Inf); the last "
+          fmt::format("non-finite ΔH at update {} ({}: the action or its force is NaN); the last "
                       "checkpoint is kept",
                       st.update + 1, s.action_label()));
     const auto acc = step.accepted.to(torch::kCPU, torch::kDouble);

@@ -134,21 +134,21 @@ TEST_F(Reliability, ForceKeepsOldResultsUntilReplaced) {
   EXPECT_EQ(fs::file_size(dir / "run" / "ensemble.h5"), before);
 }
 
-// Class 4: at an absurd β every HMC trajectory overflows (ΔH = NaN, all rejected): the ensemble and the summary are
-// written all the same, the impossible analysis (⟨e^{-ΔH}⟩) marked null with its reason.
-TEST_F(Reliability, OverflowingHmcStillWritesSummary) {
-  auto r =
-      // (kernels=torch: there the overflow gives ΔH = NaN; the fused kernels give +inf, whose e^{-ΔH} = 0 is
-      // analysable.)
-      run_blockspin(gen(
-          "run",
-          "--set kernels=torch --set action.beta=1e300 --set 'algorithm={\"name\":\"hmc\",\"accept_all_therm\":0}'"));
+// Class 4: at an absurd β every HMC trajectory overflows. With the fused kernels ΔH = +inf: every proposal is
+// rejected (probability e^{-inf} = 0) and the run, the ensemble and the summary are written all the same. With the
+// torch kernels the overflow gives ΔH = NaN: an energy that is not a number stops the run (exit 5, one line), keeping
+// the last checkpoint, instead of a silent rejection.
+TEST_F(Reliability, OverflowingHmcIsRejectedOrStops) {
+  const std::string absurd = "--set action.beta=1e300 --set 'algorithm={\"name\":\"hmc\",\"accept_all_therm\":0}'";
+  auto r = run_blockspin(gen("fused", "--set kernels=fused " + absurd));
   ASSERT_EQ(r.status, 0) << r.output;
-  auto j = nlohmann::json::parse(std::ifstream(dir / "run" / "summary.json"));
+  auto j = nlohmann::json::parse(std::ifstream(dir / "fused" / "summary.json"));
   EXPECT_EQ(j["plaquette"]["mean"].get<double>(), 1.0);  // the cold start never moved
   EXPECT_EQ(j["acceptance"].get<double>(), 0.0);
-  EXPECT_TRUE(j["exp_minus_delta_H"]["mean"].is_null()) << j["exp_minus_delta_H"].dump();
-  EXPECT_NE(j["exp_minus_delta_H"]["reason"].get<std::string>().find("non-finite"), std::string::npos);
+  r = run_blockspin(gen("torch", "--set kernels=torch " + absurd));
+  EXPECT_EQ(r.status, 5) << r.output;
+  expect_one_line_error(r, "non-finite ΔH");
+  EXPECT_FALSE(fs::exists(dir / "torch" / "ensemble.h5"));
 }
 
 // Class 5: --resume into another subcommand's run directory is refused and touches nothing.
