@@ -41,6 +41,13 @@ torch::Tensor stored_from_links(const torch::Tensor& U, int64_t rows, int64_t by
   return torch::view_as_real(f).to(bytes_per_real == 8 ? torch::kDouble : torch::kFloat).contiguous().reshape(-1);
 }
 
+std::optional<torch::Tensor> one_su3_configuration(const torch::Tensor& U_in) {
+  auto U = U_in.dim() == 7 ? U_in.unsqueeze(0) : U_in;
+  if (U.dim() != 8 || U.size(0) != 1 || U.size(1) != 4 || U.size(-1) != 3 || U.size(-2) != 3 || !U.is_complex())
+    return std::nullopt;
+  return U.to(torch::kCPU, torch::kComplexDouble);
+}
+
 double precision_tolerance(int64_t bytes_per_real) { return bytes_per_real == 8 ? 1e-10 : 1e-6; }
 
 std::optional<std::string> su3_violation(const torch::Tensor& U, double tol) {

@@ -24,6 +24,10 @@ torch::Tensor links_from_stored(const torch::Tensor& reals, const std::vector<in
 /// Links [1, 4, x, y, z, t, 3, 3] complex double -> the stored numbers in site-major order, as float or double.
 torch::Tensor stored_from_links(const torch::Tensor& U, int64_t rows, int64_t bytes_per_real);
 
+/// U as one 4D SU(3) configuration [1, 4, x, y, z, t, 3, 3] complex double on the CPU (from [4, ...] or [1, 4, ...]
+/// of any complex dtype/device); nullopt when U is something else (the writers' shape check).
+std::optional<torch::Tensor> one_su3_configuration(const torch::Tensor& U);
+
 /// The largest deviation from SU(3) a link read from `bytes_per_real`-byte data may have: 1e-10 (64-bit), 1e-6.
 double precision_tolerance(int64_t bytes_per_real);
 

@@ -74,11 +74,11 @@ std::vector<unsigned char> host_bytes(const torch::Tensor& stored) {
 
 void write_ildg(const std::filesystem::path& path, const torch::Tensor& U_in, const IldgWriteOptions& o) {
   const std::string w = where(path);
-  auto U = U_in.dim() == 7 ? U_in.unsqueeze(0) : U_in;
-  if (U.dim() != 8 || U.size(0) != 1 || U.size(1) != 4 || U.size(-1) != 3 || U.size(-2) != 3 || !U.is_complex())
+  const auto one = one_su3_configuration(U_in);
+  if (!one)
     throw LimeError(fmt::format("{}ILDG files hold one 4D SU(3) configuration; got links of shape [{}]", w,
                                 fmt::join(U_in.sizes(), ", ")));
-  U = U.to(torch::kCPU, torch::kComplexDouble);
+  const torch::Tensor& U = *one;
   const int64_t bytes_per_real = o.double_precision ? 8 : 4;
   const auto stored = stored_from_links(U, 3, bytes_per_real);
   const std::vector<int64_t> d{U.size(2), U.size(3), U.size(4), U.size(5)};

@@ -80,11 +80,11 @@ bool is_openqcd_file(const std::filesystem::path& path) {
 
 void write_openqcd(const std::filesystem::path& path, const torch::Tensor& U_in) {
   const std::string w = where(path);
-  auto U = U_in.dim() == 7 ? U_in.unsqueeze(0) : U_in;
-  if (U.dim() != 8 || U.size(0) != 1 || U.size(1) != 4 || U.size(-1) != 3 || U.size(-2) != 3 || !U.is_complex())
+  const auto one = one_su3_configuration(U_in);
+  if (!one)
     throw OpenQcdError(fmt::format("{}openQCD files hold one 4D SU(3) configuration; got links of shape [{}]", w,
                                    fmt::join(U_in.sizes(), ", ")));
-  U = U.to(torch::kCPU, torch::kComplexDouble);
+  const torch::Tensor& U = *one;
   if (auto bad = su3_violation(U, precision_tolerance(8))) throw OpenQcdError(w + "refusing to write: " + *bad);
   const auto V = to_openqcd_order(U);  // [4, N0, N1, N2, N3, 3, 3]
   const std::vector<int64_t> n{V.size(1), V.size(2), V.size(3), V.size(4)};

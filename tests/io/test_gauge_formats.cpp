@@ -4,6 +4,8 @@
 // wrong header plaquette): one error naming the file and what is wrong.
 #include "lattice/test_helpers.h"
 
+#include "io_test_helpers.h"
+
 #include "io/ildg.h"
 #include "io/lime.h"
 #include "io/openqcd.h"
@@ -19,26 +21,10 @@
 using namespace blockspin::lattice;
 using namespace blockspin::io;
 using namespace blockspin::lattice::testing;
+using namespace blockspin::io::testing;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct TempDir {
-  fs::path path;
-  TempDir() : path(fs::temp_directory_path() / ("blockspin_gauge_formats_" + std::to_string(std::random_device{}()))) {
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-void dump(const fs::path& p, const std::string& s) { std::ofstream(p, std::ios::binary) << s; }
 
 torch::Tensor field(uint64_t seed, std::vector<int64_t> extents = {4, 2, 2, 4}) {
   auto gen = make_generator(seed);

@@ -1,6 +1,8 @@
 // Tests of NERSC gauge-file I/O: round trips, hand-encoded files (ordering, byte order), checksums, header checks.
 #include "lattice/test_helpers.h"
 
+#include "io_test_helpers.h"
+
 #include "io/nersc.h"
 #include "lattice/observables.h"
 
@@ -15,26 +17,10 @@
 using namespace blockspin::lattice;
 using namespace blockspin::io;
 using namespace blockspin::lattice::testing;
+using namespace blockspin::io::testing;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct TempDir {
-  fs::path path;
-  TempDir() : path(fs::temp_directory_path() / ("blockspin_nersc_" + std::to_string(std::random_device{}()))) {
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-void dump(const fs::path& p, const std::string& s) { std::ofstream(p, std::ios::binary) << s; }
 
 std::string hex(uint32_t v, const char* fmt = "%x") {
   char buf[16];

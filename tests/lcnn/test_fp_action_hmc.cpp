@@ -19,16 +19,7 @@ namespace {
 
 FpActionModel random_model() {
   seed_weights(91);
-  auto model = make_fp_action_model({{"network",
-                                      {{"layers",
-                                        {{{"type", "plaq"}},
-                                         {{"type", "lconvbilin"}, {"out", 3}, {"kernel_size", 2}},
-                                         {{"type", "lconvbilin"}, {"out", 2}, {"kernel_size", 1}},
-                                         {{"type", "trace"}},
-                                         {{"type", "linear"}, {"out", 1}}}}}},
-                                     {"dims", 4},
-                                     {"prefactor", "wilson"},
-                                     {"degree", 2}});
+  auto model = make_fp_action_model(small_spec(4, "wilson"));
   model->to(torch::kDouble);
   for (auto& p : model->parameters()) p.set_requires_grad(false);
   return model;

@@ -24,20 +24,6 @@ nlohmann::json architecture(const std::string& name) {
   return nlohmann::json::parse(ss.str(), nullptr, true, /*ignore_comments=*/true);
 }
 
-// A small body in D dimensions: Plaq, one transporting and one local L-ConvBilin, Trace, linear readout.
-nlohmann::json small_spec(int64_t dims, const std::string& prefactor = "none") {
-  return {{"network",
-           {{"layers",
-             {{{"type", "plaq"}},
-              {{"type", "lconvbilin"}, {"out", 3}, {"kernel_size", 2}},
-              {{"type", "lconvbilin"}, {"out", 2}, {"kernel_size", 1}},
-              {{"type", "trace"}},
-              {{"type", "linear"}, {"out", 1}}}}}},
-          {"dims", dims},
-          {"prefactor", prefactor},
-          {"degree", 2}};
-}
-
 }  // namespace
 
 // The shipped architectures: the papers' model has 204,853 parameters (as quoted in arXiv:2401.06481).

@@ -7,6 +7,7 @@
 #include "lattice/test_helpers.h"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include <vector>
@@ -34,6 +35,21 @@ inline std::vector<int64_t> displacement(int64_t dims) {
   std::vector<int64_t> d;
   for (int64_t mu = 0; mu < dims; ++mu) d.push_back(mu % 2 == 0 ? 1 + mu : -1 - mu);
   return d;
+}
+
+/// An FpActionModel spec with a small body in D dimensions: Plaq, one transporting and one local L-ConvBilin, Trace,
+/// linear readout.
+inline nlohmann::json small_spec(int64_t dims, const std::string& prefactor = "none") {
+  return {{"network",
+           {{"layers",
+             {{{"type", "plaq"}},
+              {{"type", "lconvbilin"}, {"out", 3}, {"kernel_size", 2}},
+              {{"type", "lconvbilin"}, {"out", 2}, {"kernel_size", 1}},
+              {{"type", "trace"}},
+              {{"type", "linear"}, {"out", 1}}}}}},
+          {"dims", dims},
+          {"prefactor", prefactor},
+          {"degree", 2}};
 }
 
 /// Deterministic seeding of torch's global generator (weight initialisation).
