@@ -12,6 +12,10 @@
 #include "lattice/kernels/mode.h"
 #include "lattice/layout.h"
 #include "lattice/rng.h"
+#include "lcnn/fp_action_model.h"
+
+#include <fstream>
+#include <sstream>
 
 namespace L = blockspin::lattice;
 
@@ -54,6 +58,32 @@ void BM_HmcLeapfrog20(benchmark::State& state) {
   counters(state, U);
 }
 
+// HMC with a learned FP action (issue 18) against Wilson HMC on the same lattice: 4^4 SU(3), Omelyan, 10 steps,
+// τ = 1, batch 1; the shipped architecture (models/architectures/fp_action_shipped.json) with its initial weights
+// (the cost does not depend on the values), forces by autograd. Arguments: learned (0: Wilson), double.
+void BM_HmcLearnedAction(benchmark::State& state) {
+  const bool dbl = state.range(1) != 0;
+  auto gen = L::make_generator(1);
+  auto U = L::near_identity_gauge_field(
+      1, {4, 4, 4, 4}, 3, 0.4, gen, torch::TensorOptions().dtype(dbl ? torch::kComplexDouble : torch::kComplexFloat));
+  L::MdAction action = L::md_action(L::GaugeAction::wilson(6.0));
+  if (state.range(0) != 0) {
+    std::ifstream in(std::string(BLOCKSPIN_SOURCE_DIR) + "/models/architectures/fp_action_shipped.json");
+    std::stringstream text;
+    text << in.rdbuf();
+    torch::manual_seed(1);
+    auto model = blockspin::lcnn::make_fp_action_model(nlohmann::json::parse(text.str(), nullptr, true, true));
+    model->to(dbl ? torch::kDouble : torch::kFloat);
+    for (auto& p : model->parameters()) p.set_requires_grad(false);
+    action = L::md_action([model](const torch::Tensor& V) mutable { return 6.0 * model->forward(V); });
+  }
+  L::HmcOptions o;
+  o.steps = 10;
+  U = L::hmc_trajectory(U, action, o, gen).U;  // warm-up
+  for (auto _ : state) U = L::hmc_trajectory(U, action, o, gen).U;
+  counters(state, U);
+}
+
 void BM_HeatbathUpdate(benchmark::State& state) {
   L::kernels::ModeGuard mode(state.range(2) != 0 ? L::kernels::Mode::fused : L::kernels::Mode::torch);
   auto gen = L::make_generator(2);
@@ -79,6 +109,11 @@ const std::vector<std::vector<int64_t>> kArgs{{1, 8}, {1, 0}};
 
 BENCHMARK(BM_HmcTrajectory)->ArgsProduct(kArgs)->ArgNames({"batch", "double"})->Unit(benchmark::kSecond)->Iterations(2);
 BENCHMARK(BM_HmcLeapfrog20)->Arg(1)->Arg(0)->ArgName("fused")->Unit(benchmark::kSecond)->Iterations(3);
+BENCHMARK(BM_HmcLearnedAction)
+    ->ArgsProduct({{0, 1}, {1, 0}})
+    ->ArgNames({"learned", "double"})
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(3);
 BENCHMARK(BM_HeatbathUpdate)
     ->ArgsProduct({{1, 8}, {1, 0}, {1, 0}})
     ->ArgNames({"batch", "double", "fused"})
