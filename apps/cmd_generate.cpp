@@ -9,6 +9,7 @@
 #include "apps/readers/lattice_config.h"
 #include "apps/readers/learned_action.h"
 #include "io/ensemble_file.h"
+#include "io/gauge_files.h"
 #include "io/gamma_json.h"
 #include "io/h5io.h"
 #include "run/checkpoint.h"
@@ -52,6 +53,7 @@ struct Setup {
   torch::Device device = torch::kCPU;
   torch::Dtype dtype = torch::kDouble;
   std::string start;
+  torch::Tensor start_links;  ///< start = a file: the last n_chains configurations in it
   L::GaugeAction action = L::GaugeAction::wilson(1.0);
   std::optional<LearnedAction> learned;  ///< action.model: β·A_model instead of `action`
   double learned_beta = 0;
@@ -101,7 +103,24 @@ Setup read_setup(Config& cfg) {
   s.device = read_device(cfg);
   apply_kernels(cfg);
   s.dtype = read_dtype(cfg);
-  s.start = cfg.get<std::string>("start", "cold", Check::one_of({"cold", "hot"}));
+  s.start = cfg.get<std::string>("start", "cold");
+  if (s.start != "cold" && s.start != "hot") {  // a file: an ensemble.h5, or a NERSC/ILDG/openQCD file or directory
+    if (!fs::exists(s.start))
+      throw ConfigError("config key 'start': expected \"cold\", \"hot\" or a gauge file, got '" + s.start +
+                        "' (no such file)");
+    const auto e = io::read_any_ensemble(s.start);
+    std::vector<int64_t> expected{L::batch_size(e.links), static_cast<int64_t>(s.shape.size())};
+    expected.insert(expected.end(), s.shape.begin(), s.shape.end());
+    expected.insert(expected.end(), {s.N, s.N});
+    if (e.links.sizes().vec() != expected)
+      throw InputError(fmt::format("start '{}': links of shape [{}], this run needs [n, {}, {}, {}, {}]", s.start,
+                                   fmt::join(e.links.sizes(), ", "), s.shape.size(), fmt::join(s.shape, ", "), s.N,
+                                   s.N));
+    if (e.links.size(0) < s.n_chains)
+      throw InputError(fmt::format("start '{}': {} configurations, n_chains = {} needs one per chain", s.start,
+                                   e.links.size(0), s.n_chains));
+    s.start_links = e.links.narrow(0, e.links.size(0) - s.n_chains, s.n_chains);  // the last ones
+  }
   s.alg.accept_all_therm = std::min(s.alg.accept_all_therm, s.n_therm);
   check_memory(cfg, "lattice.shape", s.n_chains, s.shape, s.N, s.dtype);
   if (!model_path.empty()) s.learned = load_learned_action(model_path, s.shape, s.N, s.dtype, s.device);
@@ -272,8 +291,9 @@ void run_generate(const CommonOptions& opt) {
     st = load_checkpoint(run, s, gen, options);
     spdlog::info("resuming at update {} ({} save events written)", st.update, st.events);
   } else {
-    st.U = s.start == "hot" ? L::hot_gauge_field(s.n_chains, s.shape, s.N, gen, options)
-                            : L::cold_gauge_field(s.n_chains, s.shape, s.N, options);
+    st.U = s.start_links.defined() ? s.start_links.to(options)
+           : s.start == "hot"      ? L::hot_gauge_field(s.n_chains, s.shape, s.N, gen, options)
+                                   : L::cold_gauge_field(s.n_chains, s.shape, s.N, options);
   }
   const ChunkStore chunks(run, "event", "ensemble_chunk");
   if (chunks.count_present() < st.events)

@@ -194,6 +194,16 @@ TEST_F(GenerateTest, ConvertThroughIldgAndOpenQcdKeepsEverything) {
     return j["observables"];
   };
   EXPECT_EQ(measure(dir / "e" / "ensemble.h5", "m1"), measure(dir / "to_hdf5" / "ensemble.h5", "m2"));
+  // generate can start from gauge files (the last n_chains configurations): chain c continues from them, not cold
+  auto started =
+      run_blockspin(gen("hmc.json", "cont",
+                        "--set lattice.shape=[4,2,2,4] --set n_therm=0 --set start=" + (dir / "to_openqcd").string()));
+  ASSERT_EQ(started.status, 0) << started.output;
+  const auto c = read_ensemble(dir / "cont" / "ensemble.h5");
+  EXPECT_LT(c.history_plaquette[0].max().item<double>(), 0.99) << "started cold";
+  auto wrong = run_blockspin(gen("hmc.json", "never", "--set start=" + (dir / "to_openqcd").string()));
+  EXPECT_EQ(wrong.status, 4) << wrong.output;  // the fixture's lattice is 4x3x2x2
+  EXPECT_NE(wrong.output.find("this run needs"), std::string::npos) << wrong.output;
 
   auto bad = run_blockspin("convert --in " + (dir / "e" / "ensemble.h5").string() + " --out " +
                            (dir / "never").string() + " --format lime");
