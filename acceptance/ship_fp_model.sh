@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The shipped FP-action model (issue 17), end to end and resumable: FP data (SU(3) 4^4 -> 8^4, ~1.5 h on one core),
+# training (configs/train_fp_action_su3.json), evaluation against the classical actions, TorchScript export for 4^4
+# and 8^4, and the copy a user gets under models/fp_action_su3/ (a run directory: generate's action.model,
+# fp-data's fine_action.model, evaluate and export accept it). Every step resumes where a killed run stopped.
+#   acceptance/ship_fp_model.sh            [RUNS=runs] [MODEL=models/fp_action_su3]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+B=${BLOCKSPIN:-build/bin/blockspin}
+RUNS=${RUNS:-runs}
+MODEL=${MODEL:-models/fp_action_su3}
+resume_or_start() {  # $1 = output directory: --resume if it holds a run
+  if [ -d "$1" ] && [ -n "$(ls -A "$1")" ]; then echo --resume; fi
+}
+if [ ! -f "$RUNS/fp_su3_train/fp_data.h5" ]; then
+  "$B" fp-data --config configs/fp_data_su3_4x4_train.json --out "$RUNS/fp_su3_train" \
+    $(resume_or_start "$RUNS/fp_su3_train")
+fi
+if [ ! -f "$RUNS/fp_action_su3/metrics.json" ]; then
+  "$B" train --config configs/train_fp_action_su3.json --out "$RUNS/fp_action_su3" \
+    --set "data.files=[\"$RUNS/fp_su3_train/fp_data.h5\"]" $(resume_or_start "$RUNS/fp_action_su3")
+fi
+"$B" evaluate --model "$RUNS/fp_action_su3" --out "$RUNS/fp_action_su3_eval" --force
+"$B" evaluate --model "$RUNS/fp_action_su3" --out "$RUNS/fp_action_su3_eval_instantons" --force \
+  --set data.instantons=true --set evaluate.split=all
+"$B" export --model "$RUNS/fp_action_su3" --out "$RUNS/fp_action_su3_export" --force \
+  --set 'shapes=[[4,4,4,4],[8,8,8,8]]'
+mkdir -p "$MODEL/model" "$MODEL/evaluate" "$MODEL/export"
+cp "$RUNS/fp_action_su3/model/checkpoint.h5" "$RUNS/fp_action_su3/model/model.json" \
+  "$RUNS/fp_action_su3/model/metrics.jsonl" "$MODEL/model/"
+cp "$RUNS/fp_action_su3/metrics.json" "$RUNS/fp_action_su3"/training_curve.* "$MODEL/"
+cp "$RUNS/fp_action_su3_eval"/metrics.json "$RUNS/fp_action_su3_eval"/*.png "$MODEL/evaluate/"
+cp "$RUNS/fp_action_su3_export"/*.pt "$RUNS/fp_action_su3_export"/export.json "$MODEL/export/"
+du -sh "$MODEL"
