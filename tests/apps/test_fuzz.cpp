@@ -33,7 +33,7 @@ std::string command_of(const fs::path& config) {
   if (name == "default.json") return "observe";
   if (name.rfind("flow_", 0) == 0) return "train-flow";
   if (name.rfind("fp_data_", 0) == 0) return "fp-data";
-  if (name.rfind("wilson_loops_", 0) == 0) return "train";
+  if (name.rfind("wilson_loops_", 0) == 0 || name.rfind("train_", 0) == 0) return "train";
   return "";
 }
 
@@ -123,8 +123,11 @@ TEST(Fuzz, MutatedShippedConfigsFailCleanlyAndWriteNothing) {
       const auto out = dir / "out";
       const auto r =
           run_blockspin(command + " --config " + config.string() + " --out " + out.string() + " --check-config");
+      // train_fp_action_*: its data file and architecture are paths from the repository root, absent here, so an
+      // input error (4) naming them is a clean outcome too.
+      const bool reads_files = entry.path().filename().string().rfind("train_fp_action", 0) == 0;
       expect_clean(
-          r, {0, 2},
+          r, reads_files ? std::set<int>{0, 2, 4} : std::set<int>{0, 2},
           entry.path().filename().string() + " mutation " + std::to_string(k) + ": " + slurp(config).substr(0, 300));
       EXPECT_FALSE(fs::exists(out)) << entry.path().filename() << " mutation " << k;
       ++runs;
