@@ -7,7 +7,7 @@ CMAKE_FLAGS ?=
 
 PACKAGES = cmake g++ make libtorch-dev libhdf5-dev nlohmann-json3-dev libgtest-dev libcli11-dev \
            libspdlog-dev libfmt-dev libbenchmark-dev gnuplot-nox zlib1g-dev clang-format \
-           libopenblas0-openmp python3-torch python3-h5py
+           libopenblas0-openmp python3-torch python3-h5py libgloo-dev
 
 .PHONY: deps configure build run test bench format clean
 

@@ -20,6 +20,7 @@
 #include "io/h5io.h"
 #include "run/checkpoint.h"
 #include "run/chunk_store.h"
+#include "run/distributed.h"
 #include "run/run_directory.h"
 #include "support/atomic_file.h"
 #include "support/config.h"
@@ -39,6 +40,8 @@
 #include <cmath>
 #include <filesystem>
 #include <memory>
+#include <sstream>
+#include <utility>
 
 namespace blockspin::apps {
 namespace {
@@ -160,6 +163,7 @@ void finish(const RunDirectory& run, const FpDataSetup& s, const io::FpCoarse& c
                {"normalisation", kNormalisation},
                {"per_beta", per_beta},
                {"instantons", instantons},
+               {"distributed", communicator().describe()},
                {"config", config},
                {"blockspin_version", BLOCKSPIN_VERSION}};
   write_json_atomic(dir / "summary.json", summary);
@@ -184,6 +188,49 @@ void finish(const RunDirectory& run, const FpDataSetup& s, const io::FpCoarse& c
                     n - n_conv, n, s.minimiser.grad_tol));
 }
 
+// Minimises batch b and returns its results (io::FpResults, CPU) and its wall-clock seconds, serialised.
+std::string minimise_batch(const FpDataSetup& s, const io::FpCoarse& coarse, int64_t b, int64_t n_batches,
+                           const L::ActionFunctional& fine_fn, const torch::TensorOptions& options) {
+  const int64_t n = coarse.size(), first = b * s.batch_size, count = std::min(s.batch_size, n - first);
+  const auto started = std::chrono::steady_clock::now();
+  const auto V = coarse.links.slice(0, first, first + count).to(options);
+  auto minimiser = batch_minimiser_options(s, coarse, first, V, b, n_batches, started);
+  auto fp = L::fp_minimise(V, fine_fn, minimiser);
+  log_instanton_starts(coarse, first, fp);
+  io::FpResults r;
+  r.action = fp.action.to(torch::kCPU, torch::kDouble);
+  r.fine_action = fp.fine_action.to(torch::kCPU, torch::kDouble);
+  r.kernel = fp.kernel.to(torch::kCPU, torch::kDouble);
+  r.derivatives = fp.derivative.to(torch::kCPU, torch::kDouble);
+  r.grad_norm = fp.grad_norm.to(torch::kCPU, torch::kDouble);
+  r.iterations = fp.iterations.to(torch::kCPU, torch::kLong);
+  r.converged = fp.converged.to(torch::kCPU, torch::kLong);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  for (int64_t k = 0; k < count; ++k)
+    if (r.converged[k].item<int64_t>() == 0)
+      spdlog::warn(
+          "configuration {} ({}) did not converge: gradient norm {:.3e} > grad_tol {:g} after {} "
+          "iterations; stored with converged = false",
+          first + k, describe(coarse, first + k), r.grad_norm[k].item<double>(), s.minimiser.grad_tol,
+          r.iterations[k].item<int64_t>());
+  std::vector<torch::Tensor> parts;
+  for (const auto& [name, field] : io::fp_result_fields()) parts.push_back(r.*field);
+  parts.push_back(torch::tensor({seconds}, torch::kDouble));
+  std::ostringstream out;
+  torch::save(parts, out);
+  return out.str();
+}
+
+std::pair<io::FpResults, double> unpack_results(const std::string& bytes) {
+  std::vector<torch::Tensor> parts;
+  std::istringstream in(bytes);
+  torch::load(parts, in);
+  io::FpResults r;
+  size_t i = 0;
+  for (const auto& [name, field] : io::fp_result_fields()) r.*field = parts.at(i++);
+  return {r, parts.at(i).item<double>()};
+}
+
 void run_fp_data(const CommonOptions& opt) {
   Config cfg = Config::load(opt.config, opt.overrides);
   const FpDataSetup s = read_fp_data_setup(cfg);
@@ -192,8 +239,9 @@ void run_fp_data(const CommonOptions& opt) {
   const json config = cfg.resolved();
   // Input ensembles are read and checked before anything is written.
   const bool will_resume = opt.resume && fs::exists(fs::path(opt.out) / kCoarseFile);
+  const Communicator& comm = communicator();
   std::vector<io::FpCoarse> inputs;
-  if (!will_resume) inputs = load_fp_inputs(s);
+  if (!will_resume && comm.is_root()) inputs = load_fp_inputs(s);  // other ranks get the coarse.h5 rank 0 writes
   // A stored config is read with this version's defaults, so that keys added since the run started (e.g.
   // minimiser.stall_iterations) compare equal when left at their default.
   ResumeRules rules;
@@ -214,11 +262,14 @@ void run_fp_data(const CommonOptions& opt) {
     generation_seconds = read_double_attribute(f, "generation_seconds");
     spdlog::info("resuming: {} coarse configurations in {}", coarse.size(), (dir / kCoarseFile).string());
   } else {
-    coarse = make_coarse_configurations(s, std::move(inputs), generation_seconds);
-    write_checkpoint(run, kCoarseFile, "fp_data_coarse", [&](H5::H5File& f) {
-      io::write_fp_coarse(f, coarse);
-      write_attribute(f, "generation_seconds", generation_seconds);
-    });
+    if (comm.is_root()) {
+      coarse = make_coarse_configurations(s, std::move(inputs), generation_seconds);
+      write_checkpoint(run, kCoarseFile, "fp_data_coarse", [&](H5::H5File& f) {
+        io::write_fp_coarse(f, coarse);
+        write_attribute(f, "generation_seconds", generation_seconds);
+      });
+    }
+    if (comm.distributed()) coarse = io::read_fp_coarse(open_checkpoint(run, kCoarseFile, "fp_data_coarse"));
   }
   const ChunkStore store(run, "batch", "fp_data_chunk");
 
@@ -226,7 +277,8 @@ void run_fp_data(const CommonOptions& opt) {
   const int64_t n_batches = (n + s.batch_size - 1) / s.batch_size;
   std::vector<io::FpResults> chunks;
   double minimisation_seconds = 0;
-  for (int64_t b = 0; b < std::min(n_batches, store.count_present()); ++b) {
+  const int64_t n_present = store.count_present();
+  for (int64_t b = 0; b < std::min(n_batches, n_present) && run.writes(); ++b) {
     const int64_t first = b * s.batch_size;
     H5::H5File f = store.open(b);
     if (read_int_attribute(f, "first") != first)
@@ -236,7 +288,8 @@ void run_fp_data(const CommonOptions& opt) {
     check_results(chunks.back(), store.path(b));
     minimisation_seconds += read_double_attribute(f, "seconds");
   }
-  if (!chunks.empty()) spdlog::info("resuming after batch {} of {}", chunks.size(), n_batches);
+  const int64_t n_done = std::min(n_batches, n_present);
+  if (n_done > 0) spdlog::info("resuming after batch {} of {}", n_done, n_batches);
 
   const L::ActionFunctional fine_fn = s.fine_action();
   const auto options = torch::TensorOptions().dtype(L::complex_dtype(s.dtype)).device(s.device);
@@ -248,46 +301,40 @@ void run_fp_data(const CommonOptions& opt) {
       s.N, fmt::join(s.shape, "x"), fmt::join(fine_shape, "x"), s.fine_label(), s.minimiser.blocking.kappa, n,
       n_batches, s.batch_size, s.minimiser.grad_tol);
 
-  Progress progress("fp-data", "configurations", n, std::min(n, static_cast<int64_t>(chunks.size()) * s.batch_size));
+  Progress progress("fp-data", "configurations", n, std::min(n, n_done * s.batch_size));
   int64_t n_conv_so_far = 0;
   for (const auto& ch : chunks) n_conv_so_far += ch.converged.sum().item<int64_t>();
-  for (int64_t b = static_cast<int64_t>(chunks.size()); b < n_batches; ++b) {
-    const int64_t first = b * s.batch_size, count = std::min(s.batch_size, n - first);
-    const auto started = std::chrono::steady_clock::now();
-    const auto V = coarse.links.slice(0, first, first + count).to(options);
-    auto minimiser = batch_minimiser_options(s, coarse, first, V, b, n_batches, started);
-    auto fp = L::fp_minimise(V, fine_fn, minimiser);
-    log_instanton_starts(coarse, first, fp);
-    io::FpResults r;
-    r.action = fp.action.to(torch::kCPU, torch::kDouble);
-    r.fine_action = fp.fine_action.to(torch::kCPU, torch::kDouble);
-    r.kernel = fp.kernel.to(torch::kCPU, torch::kDouble);
-    r.derivatives = fp.derivative.to(torch::kCPU, torch::kDouble);
-    r.grad_norm = fp.grad_norm.to(torch::kCPU, torch::kDouble);
-    r.iterations = fp.iterations.to(torch::kCPU, torch::kLong);
-    r.converged = fp.converged.to(torch::kCPU, torch::kLong);
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    for (int64_t k = 0; k < count; ++k)
-      if (r.converged[k].item<int64_t>() == 0)
-        spdlog::warn(
-            "configuration {} ({}) did not converge: gradient norm {:.3e} > grad_tol {:g} after {} "
-            "iterations; stored with converged = false",
-            first + k, describe(coarse, first + k), r.grad_norm[k].item<double>(), s.minimiser.grad_tol,
-            r.iterations[k].item<int64_t>());
-    check_results(r, store.path(b));
-    store.write(b, [&](H5::H5File& f) {
-      io::write_fp_results(f, r);
-      write_attribute(f, "first", first);
-      write_attribute(f, "seconds", seconds);
-    });
-    minimisation_seconds += seconds;
-    n_conv_so_far += r.converged.sum().item<int64_t>();
-    chunks.push_back(r);
-    run.crash_point(b + 1);
-    progress.update(first + count, fmt::format("converged {}/{}, last batch {:.0f} iterations (max), A_FP/site {:.5f}",
-                                               n_conv_so_far, first + count, r.iterations.max().item<double>(),
-                                               r.action.mean().item<double>() / static_cast<double>(L::volume(V))));
+  // Distributed: in each round the ranks minimise consecutive batches (rank r takes batch round_start + r), rank 0
+  // gathers the results and writes the chunks in order. Batches are fixed by index and the minimiser is
+  // deterministic, so fp_data.h5 is the same for every world size.
+  for (int64_t round_start = n_done; round_start < n_batches; round_start += comm.world_size()) {
+    const int64_t b = round_start + comm.rank();
+    std::string mine;
+    if (b < n_batches) mine = minimise_batch(s, coarse, b, n_batches, fine_fn, options);
+    std::vector<std::string> parts =
+        comm.distributed() ? comm.gather_bytes(mine, "the minimised batches") : std::vector<std::string>{mine};
+    if (!run.writes()) continue;
+    for (int64_t k = 0; k < comm.world_size() && round_start + k < n_batches; ++k) {
+      const int64_t bk = round_start + k, first = bk * s.batch_size, count = std::min(s.batch_size, n - first);
+      auto [r, seconds] = unpack_results(parts[k]);
+      check_results(r, store.path(bk));
+      store.write(bk, [&](H5::H5File& f) {
+        io::write_fp_results(f, r);
+        write_attribute(f, "first", first);
+        write_attribute(f, "seconds", seconds);
+      });
+      minimisation_seconds += seconds;
+      n_conv_so_far += r.converged.sum().item<int64_t>();
+      chunks.push_back(r);
+      run.crash_point(bk + 1);
+      progress.update(first + count,
+                      fmt::format("converged {}/{}, last batch {:.0f} iterations (max), A_FP/site {:.5f}",
+                                  n_conv_so_far, first + count, r.iterations.max().item<double>(),
+                                  r.action.mean().item<double>() / static_cast<double>(L::volume(coarse.links))));
+    }
   }
+  comm.barrier("the end of the minimisations");
+  if (!run.writes()) return;
   finish(run, s, coarse, generation_seconds, chunks, minimisation_seconds);
 }
 

@@ -14,6 +14,7 @@
 #include "io/h5io.h"
 #include "run/checkpoint.h"
 #include "run/chunk_store.h"
+#include "run/distributed.h"
 #include "run/run_directory.h"
 #include "support/atomic_file.h"
 #include "support/config.h"
@@ -154,11 +155,18 @@ void validate_links(const torch::Tensor& U, const std::vector<int64_t>& expected
   }
 }
 
+/// Writes the checkpoint: every rank's chains (`U_all`, gathered on rank 0) and random-number state
+/// ("rng_state" of rank 0, "rng_state_rank<r>" of rank r > 0 in a distributed run). Collective.
 void save_checkpoint(const RunDirectory& run, const State& st, const at::Generator& gen) {
-  const auto chains = st.U.size(0);
+  const Communicator& comm = communicator();
+  const auto U_all = comm.gather_cat(st.U, 0, "the chains for the checkpoint");
+  const auto states = comm.gather_cat(L::generator_state(gen).unsqueeze(0), 0, "the random-number states");
+  if (!run.writes()) return;
+  const auto chains = U_all.size(0);
   write_checkpoint(run, kCheckpoint, "checkpoint", [&](H5::H5File& f) {
-    write_tensor(f, "links", st.U);
-    write_bytes(f, "rng_state", L::generator_state(gen));
+    write_tensor(f, "links", U_all);
+    write_bytes(f, "rng_state", states[0]);
+    for (int64_t r = 1; r < states.size(0); ++r) write_bytes(f, fmt::format("rng_state_rank{}", r), states[r]);
     write_tensor(f, "history_plaquette", stack_or_empty(st.plaquette, chains));
     write_tensor(f, "history_delta_H", stack_or_empty(st.delta_H, chains));
     write_tensor(f, "history_accepted", stack_or_empty(st.accepted, chains));
@@ -184,8 +192,16 @@ State load_checkpoint(const RunDirectory& run, const Setup& s, at::Generator& ge
   shape.insert(shape.end(), {s.N, s.N});
   st.U = read_tensor(f, "links");
   validate_links(st.U, shape, file, s.dtype);
-  st.U = st.U.to(o);
-  L::set_generator_state(gen, read_bytes(f, "rng_state"));
+  const Communicator& comm = communicator();
+  if (stored_world_size(f) != comm.world_size())
+    throw InputError(
+        fmt::format("'{}' was written by a run of {} process(es); generate resumes with the same number "
+                    "({} now): every rank continues its own random-number stream",
+                    file.string(), stored_world_size(f), comm.world_size()));
+  const auto [c0, c1] = comm.shard(s.n_chains);
+  st.U = st.U.slice(0, c0, c1).to(o);
+  L::set_generator_state(
+      gen, read_bytes(f, comm.rank() == 0 ? std::string("rng_state") : fmt::format("rng_state_rank{}", comm.rank())));
   st.seconds = read_double_attribute(f, "seconds");
   auto unpack = [&](const char* name, std::vector<torch::Tensor>& out) {
     auto t = read_tensor(f, name);
@@ -262,6 +278,7 @@ void finish(const RunDirectory& run, const ChunkStore& chunks, const Setup& s, c
                {"seconds", st.seconds},
                {"algorithm", s.alg.name()},
                {"tau_int_units", "updates (HMC trajectories or heatbath sweeps)"},
+               {"distributed", communicator().describe()},
                {"config", run.config()},
                {"blockspin_version", BLOCKSPIN_VERSION}};
   if (s.alg.kind == L::McKind::hmc) {
@@ -284,21 +301,28 @@ void run_generate(const CommonOptions& opt) {
   run.refuse_if_complete(kEnsemble, kCheckpoint);
 
   const auto options = torch::TensorOptions().dtype(L::complex_dtype(s.dtype)).device(s.device);
-  auto gen = L::make_generator(static_cast<uint64_t>(s.seed), s.device);
+  // Distributed: rank r runs the chains [c0, c1) with its own random-number stream (seed run::rank_seed(seed, r)): a
+  // W-rank ensemble's chains of rank r are those of a one-process run with that seed and c1 - c0 chains.
+  const Communicator& comm = communicator();
+  if (s.n_chains < comm.world_size())
+    throw ConfigError(
+        fmt::format("config key 'n_chains': {} chains cannot be shared by {} ranks", s.n_chains, comm.world_size()));
+  const auto [c0, c1] = comm.shard(s.n_chains);
+  auto gen = L::make_generator(rank_seed(static_cast<uint64_t>(s.seed), comm.rank()), s.device);
   State st;
   const auto started = std::chrono::steady_clock::now();
   if (run.resume_or_start(kCheckpoint, {ChunkStore::kDirectory, kCheckpoint})) {
     st = load_checkpoint(run, s, gen, options);
     spdlog::info("resuming at update {} ({} save events written)", st.update, st.events);
   } else {
-    st.U = s.start_links.defined() ? s.start_links.to(options)
-           : s.start == "hot"      ? L::hot_gauge_field(s.n_chains, s.shape, s.N, gen, options)
-                                   : L::cold_gauge_field(s.n_chains, s.shape, s.N, options);
+    st.U = s.start_links.defined() ? s.start_links.slice(0, c0, c1).to(options)
+           : s.start == "hot"      ? L::hot_gauge_field(c1 - c0, s.shape, s.N, gen, options)
+                                   : L::cold_gauge_field(c1 - c0, s.shape, s.N, options);
   }
   const ChunkStore chunks(run, "event", "ensemble_chunk");
-  if (chunks.count_present() < st.events)
+  if (const int64_t present = chunks.count_present(); present < st.events)
     throw InputError(fmt::format("'{}': {} save events recorded, but only {} chunk files are present in '{}'",
-                                 (run / kCheckpoint).string(), st.events, chunks.count_present(),
+                                 (run / kCheckpoint).string(), st.events, present,
                                  (run / ChunkStore::kDirectory).string()));
   spdlog::info("generate: SU({}) {} on {}, {}, {} chains, {} thermalisation + {} x {} updates per chain", s.N,
                s.alg.name(), fmt::join(s.shape, "x"), s.action_label(), s.n_chains, s.n_therm, s.n_configs / s.n_chains,
@@ -310,7 +334,13 @@ void run_generate(const CommonOptions& opt) {
   while (st.update < total) {
     auto step = s.alg.update(st.U, s.action, md, st.update, gen);
     st.U = step.U;
-    const auto dH = step.delta_H.to(torch::kCPU);
+    // Every rank's ΔH, acceptance and plaquette (one small message per update): the histories and the NaN stop are
+    // the same on every rank.
+    const auto local =
+        torch::stack({step.delta_H.to(torch::kCPU, torch::kDouble), step.accepted.to(torch::kCPU, torch::kDouble),
+                      L::average_plaquette(st.U).to(torch::kCPU, torch::kDouble)});
+    const auto all = comm.allgather_cat(local, 1, "the update's ΔH and plaquette");
+    const auto dH = all[0];
     // A NaN energy would only be rejected by the Metropolis test, silently: an action or force that is NaN (a learned
     // action outside its range, an overflow in the torch kernels) stops the run instead. ΔH = +inf is a proposal
     // with acceptance probability 0 (rejected, as it should be); -inf would accept anything and stops too.
@@ -319,8 +349,8 @@ void run_generate(const CommonOptions& opt) {
           fmt::format("non-finite ΔH at update {} ({}: the action or its force is NaN); the last "
                       "checkpoint is kept",
                       st.update + 1, s.action_label()));
-    const auto acc = step.accepted.to(torch::kCPU, torch::kDouble);
-    auto plaq = L::average_plaquette(st.U).to(torch::kCPU, torch::kDouble);
+    const auto acc = all[1];
+    auto plaq = all[2];
     if (!torch::isfinite(plaq).all().item<bool>())
       throw NumericalStop(fmt::format("non-finite plaquette at update {}; the last checkpoint is kept", st.update));
     st.plaquette.push_back(plaq);
@@ -331,8 +361,9 @@ void run_generate(const CommonOptions& opt) {
     const bool save = st.update > s.n_therm && (st.update - s.n_therm) % s.save_every == 0;
     if (save) {
       const auto traj = torch::full({s.n_chains}, st.update, torch::kLong);
+      const auto U_all = comm.gather_cat(st.U, 0, "the chains of a save event");
       chunks.write(st.events, [&](H5::H5File& f) {
-        write_tensor(f, "links", st.U);
+        write_tensor(f, "links", U_all);
         write_tensor(f, "plaquette", plaq);
         write_tensor(f, "chain", torch::arange(s.n_chains, torch::kLong));
         write_tensor(f, "trajectory", traj);
@@ -352,7 +383,8 @@ void run_generate(const CommonOptions& opt) {
                                            acc_mean / static_cast<double>(window)));
   }
   st.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  finish(run, chunks, s, st);
+  comm.barrier("the end of the updates");
+  if (run.writes()) finish(run, chunks, s, st);
 }
 
 const CommandRegistrar registrar{{"generate",

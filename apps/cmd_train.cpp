@@ -7,6 +7,7 @@
 #include "apps/readers/lattice_config.h"
 #include "support/atomic_file.h"
 #include "io/plot.h"
+#include "run/distributed.h"
 #include "run/run_directory.h"
 #include "run/trainer.h"
 #include "support/version.h"
@@ -144,6 +145,7 @@ json train_and_evaluate(const std::string& label, torch::nn::Module& model, cons
   json j{{"n_parameters", lcnn::count_parameters(model)},
          {"seconds_this_process", seconds},
          {"curve", {{"step", curve.step}, {"loss", curve.loss}, {"val_loss", curve.val_loss}, {"lr", curve.lr}}}};
+  if (!run.writes()) return j;  // rank 0 of a distributed run evaluates and writes
   for (const auto& set : sets) {
     if (set.name == "train") continue;
     auto p = predict(forward, set.links, o.eval_batch_size, s.device, input_dtype);
@@ -222,7 +224,18 @@ void run_train(const CommonOptions& opt) {
   }
 
   if (config_checked(opt, cfg)) return;
-  const RunDirectory run("train", {opt.out, opt.force, opt.resume}, config);
+  // A stored config is read with this version's defaults (keys added since the run began compare equal at default).
+  // training.accumulate may change (the same update in other micro-batches: e.g. a 2-rank run resumed by one process
+  // with accumulate = 2 continues bitwise).
+  ResumeRules rules;
+  rules.free_keys = {"training.accumulate"};
+  rules.resolve = [](const json& stored) {
+    Config c = Config::from_json(stored);
+    c.require<std::string>("task");
+    read_setup(c);
+    return c.resolved();
+  };
+  const RunDirectory run("train", {opt.out, opt.force, opt.resume}, config, rules);
   const fs::path dir = run.dir();
   if (opt.resume && fs::exists(dir / "metrics.json") && fs::exists(dir / "lcnn" / "checkpoint.h5")) {
     spdlog::info("the run in '{}' has metrics.json already: re-evaluating from the final checkpoints", dir.string());
@@ -242,7 +255,7 @@ void run_train(const CommonOptions& opt) {
                  }());
     sets = generate_wilson_loop_data(
         s.data, [&](int64_t done, int64_t total) { spdlog::info("data: {}/{} (split, β) blocks", done, total); });
-    write_wilson_loop_data(data_path, sets, s.data_config);
+    if (run.writes()) write_wilson_loop_data(data_path, sets, s.data_config);
   }
 
   json metrics{{"task", "wilson_loops"},
@@ -263,7 +276,10 @@ void run_train(const CommonOptions& opt) {
         "baseline", *cnn, [&](const torch::Tensor& U) { return cnn->forward(U); }, s, sets, run,
         predictions["baseline"]);
   }
+  if (!run.writes()) return;
   metrics["test"] = metrics["lcnn"]["test"];
+  metrics["distributed"] = communicator().describe();
+  metrics["distributed"]["bytes_sent_by_rank_0"] = communicator().bytes_communicated();
   metrics["config"] = config;
   write_json_atomic(dir / "metrics.json", metrics);
   make_plots(dir, metrics, s, sets, predictions);

@@ -2,6 +2,7 @@
 #include "apps/command.h"
 #include "support/config.h"
 #include "run/checkpoint.h"
+#include "run/distributed.h"
 #include "support/atomic_file.h"
 #include "support/errors.h"
 #include "support/version.h"
@@ -64,6 +65,19 @@ int main(int argc, char** argv) {
   std::string log_level = "info";
   const auto levels = CLI::IsMember({"trace", "debug", "info", "warn", "error"});
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")->check(levels);
+  // Distributed runs (torchrun / srun set RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT; run/distributed.h).
+  blockspin::run::DistributedOptions distributed;
+  int64_t distributed_timeout = distributed.timeout.count();
+  const auto backends = CLI::IsMember({"auto", "gloo", "nccl"});
+  auto add_distributed = [&](CLI::App* a) {
+    a->add_option("--distributed-backend", distributed.backend,
+                  "under torchrun: auto (NCCL on CUDA builds with a GPU, else Gloo), gloo or nccl")
+        ->check(backends);
+    a->add_option("--distributed-timeout", distributed_timeout,
+                  "under torchrun: seconds a collective may wait for the other ranks before the run stops")
+        ->check(CLI::PositiveNumber);
+  };
+  add_distributed(&app);
 
   auto& specs = commands();
   std::sort(specs.begin(), specs.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
@@ -85,6 +99,7 @@ int main(int argc, char** argv) {
                   "validate the config and the inputs it names, print the resolved config, write nothing");
     // Accepted after the subcommand too: `blockspin generate ... --log-level debug`.
     sub->add_option("--log-level", log_level, "trace, debug, info, warn, error")->check(levels);
+    add_distributed(sub);
     sub->final_callback([&chosen, &spec] { chosen = &spec; });
   }
 
@@ -99,12 +114,20 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::from_str(log_level));
   spdlog::set_pattern("[%H:%M:%S.%e] [%^%l%$] %v");
 
-  const std::string prefix = "blockspin " + chosen->name + ": error: ";
+  std::string prefix = "blockspin " + chosen->name + ": error: ";
   auto fail = [&](const std::string& what, ExitCode code) {
     std::fprintf(stderr, "%s%s\n", prefix.c_str(), one_line(what).c_str());
     return static_cast<int>(code);
   };
   try {
+    distributed.timeout = std::chrono::seconds(distributed_timeout);
+    blockspin::run::init_distributed(distributed);
+    const auto& comm = blockspin::run::communicator();
+    if (comm.distributed()) {
+      prefix = fmt::format("blockspin {} [rank {}]: error: ", chosen->name, comm.rank());
+      // Results and summaries are printed once, by rank 0; the other ranks keep stderr (errors, warnings).
+      if (!comm.is_root() && std::freopen("/dev/null", "w", stdout) == nullptr) std::fclose(stdout);
+    }
     chosen->run(options);
   } catch (const c10::Error& e) {
     return fail(e.what_without_backtrace(), ExitCode::failure);

@@ -18,6 +18,7 @@
 #include "lattice/layout.h"
 #include "lattice/rng.h"
 #include "lcnn/fp_action_model.h"
+#include "run/distributed.h"
 #include "run/run_directory.h"
 #include "run/trainer.h"
 #include "support/atomic_file.h"
@@ -105,9 +106,22 @@ void run_train_fp_action(const CommonOptions& opt, Config& cfg) {
   if (!s.init_from.empty()) run::load_parameters(*model, s.init_from);
   model->to(s.device, s.dtype);
   if (config_checked(opt, cfg)) return;
-  const RunDirectory run("train", {opt.out, opt.force, opt.resume}, config);
-  fs::create_directories(run.dir() / "model");
-  write_model_card(run.dir(), rows, s.model_spec);
+  // A stored config is read with this version's defaults (keys added since the run began compare equal at default).
+  // training.accumulate may change (the same update in other micro-batches: e.g. a 2-rank run resumed by one process
+  // with accumulate = 2 continues bitwise).
+  ResumeRules rules;
+  rules.free_keys = {"training.accumulate"};
+  rules.resolve = [](const json& stored) {
+    Config c = Config::from_json(stored);
+    c.require<std::string>("task");
+    read_fp_setup(c);
+    return c.resolved();
+  };
+  const RunDirectory run("train", {opt.out, opt.force, opt.resume}, config, rules);
+  if (run.writes()) {
+    fs::create_directories(run.dir() / "model");
+    write_model_card(run.dir(), rows, s.model_spec);
+  }
   const auto splits = split_rows(rows, s);
   spdlog::info("fp_action: {} train, {} val, {} test configurations; {} parameters", splits.at("train").numel(),
                splits.at("val").numel(), splits.at("test").numel(), lcnn::count_parameters(*model));
@@ -124,6 +138,7 @@ void run_train_fp_action(const CommonOptions& opt, Config& cfg) {
                       {{"val_L1", L1}, {"val_L2", L2}, {"val_relative_action_error", j["relative_action_error"]}});
   };
   const Curve curve = run::train(*model, loss, train_idx.numel(), validation, s.training, run, "model", "fp_action");
+  if (!run.writes()) return;  // rank 0 of a distributed run evaluates and writes
 
   json metrics{{"task", "fp_action"},
                {"n_parameters", lcnn::count_parameters(*model)},
@@ -132,6 +147,8 @@ void run_train_fp_action(const CommonOptions& opt, Config& cfg) {
                {"blockspin_version", BLOCKSPIN_VERSION}};
   for (const char* name : {"val", "test"})
     if (splits.at(name).numel() > 0) metrics[name] = evaluate_split(model, rows, splits.at(name), s);
+  metrics["distributed"] = communicator().describe();
+  metrics["distributed"]["bytes_sent_by_rank_0"] = communicator().bytes_communicated();
   metrics["config"] = config;
   write_json_atomic(run.dir() / "metrics.json", metrics);
   const std::vector<double> steps(curve.step.begin(), curve.step.end());

@@ -1,5 +1,7 @@
 // Checkpoint files of a run (see checkpoint.h).
 #include "run/checkpoint.h"
+#include "run/distributed.h"
+#include "support/atomic_file.h"
 
 #include "io/h5io.h"
 #include "lattice/kernels/lane_kernels.h"
@@ -10,6 +12,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
+
+#include <unistd.h>
 
 #include <fstream>
 #include <regex>
@@ -65,11 +69,14 @@ json numerics_environment() {
 
 void write_checkpoint(const RunDirectory& run, const std::string& name, const std::string& format,
                       const std::function<void(H5::H5File&)>& fill) {
+  if (!run.writes()) return;
+  const std::string distributed = communicator().describe().dump();
   const std::string numerics = numerics_environment().dump();
   io::write_h5_atomic(run / name, format, BLOCKSPIN_VERSION, [&](H5::H5File& f) {
     fill(f);
     io::write_attribute(f, "config", run.config().dump());
     io::write_attribute(f, "numerics", numerics);
+    io::write_attribute(f, "distributed", distributed);
   });
 }
 
@@ -89,10 +96,36 @@ json read_checkpoint_config(const fs::path& path, const std::string& format) {
   return stored_config(io::open_h5(path, format), path);
 }
 
+int64_t stored_world_size(const H5::H5File& f) {
+  if (!io::has_attribute(f, "distributed")) return 1;  // written before distributed runs existed: one process
+  try {
+    return json::parse(io::read_string_attribute(f, "distributed")).at("world_size").get<int64_t>();
+  } catch (const json::exception&) {
+    return -1;
+  }
+}
+
 H5::H5File open_checkpoint(const RunDirectory& run, const std::string& name, const std::string& format) {
-  const fs::path path = run / name;
+  fs::path path = run / name;
+  const Communicator& comm = communicator();
+  bool copy = false;
+  if (comm.distributed()) {
+    // Rank 0 owns the run directory (it need not be shared): the others open a copy of its file.
+    const std::string bytes =
+        comm.broadcast_bytes(comm.is_root() ? support::read_file(path) : std::string(), "the checkpoint " + name);
+    if (!comm.is_root()) {
+      path = fs::temp_directory_path() /
+             fmt::format("blockspin-{}-rank{}-{}", ::getpid(), comm.rank(), fs::path(name).filename().string());
+      std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+      copy = true;
+    }
+  }
   H5::H5File f = io::open_h5(path, format);
+  if (copy) fs::remove(path);  // the open file stays readable
+  path = run / name;
   run.check_resume_config(stored_config(f, path));
+  if (const int64_t w = stored_world_size(f); w != comm.world_size())
+    spdlog::warn("'{}' was written by a run of {} process(es), this one has {}", path.string(), w, comm.world_size());
   if (io::has_attribute(f, "numerics")) {
     json then;
     try {

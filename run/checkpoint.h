@@ -20,7 +20,8 @@ namespace blockspin::run {
 nlohmann::json numerics_environment();
 
 /// Writes DIR/`name` atomically as an HDF5 file of format `format`: `fill` writes the run's state; the attributes
-/// "config" (the run's resolved config) and "numerics" (numerics_environment()) are added.
+/// "config" (the run's resolved config), "numerics" (numerics_environment()) and "distributed" (world_size, backend,
+/// hosts) are added. Only rank 0 of a distributed run writes (elsewhere a no-op).
 void write_checkpoint(const RunDirectory& run, const std::string& name, const std::string& format,
                       const std::function<void(H5::H5File&)>& fill);
 
@@ -28,8 +29,12 @@ void write_checkpoint(const RunDirectory& run, const std::string& name, const st
 /// InputError naming the file if it is damaged.
 nlohmann::json read_checkpoint_config(const std::filesystem::path& path, const std::string& format);
 
+/// The world size of the run that wrote a checkpoint (its "distributed" attribute; 1 when absent, -1 when damaged).
+int64_t stored_world_size(const H5::H5File& f);
+
 /// Opens DIR/`name` (format-checked; damaged or foreign files -> InputError naming the file), compares its stored
-/// config with the run's (RunDirectory::check_resume_config) and warns when the numerics environment differs.
+/// config with the run's (RunDirectory::check_resume_config) and warns when the numerics environment or the world
+/// size differs. Collective in a distributed run: rank 0 reads its file and the other ranks open a copy of it.
 H5::H5File open_checkpoint(const RunDirectory& run, const std::string& name, const std::string& format);
 
 }  // namespace blockspin::run

@@ -1,5 +1,6 @@
 // Results of a long run saved piece by piece (see chunk_store.h).
 #include "run/chunk_store.h"
+#include "run/distributed.h"
 
 #include "io/h5io.h"
 #include "support/version.h"
@@ -11,13 +12,14 @@ namespace blockspin::run {
 namespace fs = std::filesystem;
 
 ChunkStore::ChunkStore(const RunDirectory& run, std::string prefix, std::string format)
-    : dir_(run / kDirectory), prefix_(std::move(prefix)), format_(std::move(format)) {
-  fs::create_directories(dir_);
+    : dir_(run / kDirectory), prefix_(std::move(prefix)), format_(std::move(format)), writes_(run.writes()) {
+  if (writes_) fs::create_directories(dir_);
 }
 
 fs::path ChunkStore::path(int64_t index) const { return dir_ / fmt::format("{}_{:06d}.h5", prefix_, index); }
 
 void ChunkStore::write(int64_t index, const std::function<void(H5::H5File&)>& fill) const {
+  if (!writes_) return;
   io::write_h5_atomic(path(index), format_, BLOCKSPIN_VERSION, fill);
 }
 
@@ -25,8 +27,11 @@ H5::H5File ChunkStore::open(int64_t index) const { return io::open_h5(path(index
 
 int64_t ChunkStore::count_present() const {
   int64_t n = 0;
-  while (fs::exists(path(n))) ++n;
-  return n;
+  if (writes_)
+    while (fs::exists(path(n))) ++n;
+  std::vector<torch::Tensor> count{torch::tensor({n}, torch::kLong)};
+  communicator().broadcast(count, "the number of chunks");
+  return count[0].item<int64_t>();
 }
 
 }  // namespace blockspin::run

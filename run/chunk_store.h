@@ -19,11 +19,11 @@ class ChunkStore {
   ChunkStore(const RunDirectory& run, std::string prefix, std::string format);
 
   std::filesystem::path path(int64_t index) const;
-  /// Writes chunk `index` atomically.
+  /// Writes chunk `index` atomically (rank 0 of a distributed run; a no-op elsewhere).
   void write(int64_t index, const std::function<void(H5::H5File&)>& fill) const;
   /// Opens chunk `index` (format-checked; a missing or damaged chunk -> InputError naming the file).
   H5::H5File open(int64_t index) const;
-  /// The number of consecutive chunks 0, 1, ... present on disk.
+  /// The number of consecutive chunks 0, 1, ... present on disk (rank 0's count, on every rank).
   int64_t count_present() const;
 
   /// The directory name under DIR ("chunks"), for RunDirectory::resume_or_start / finish.
@@ -32,6 +32,7 @@ class ChunkStore {
  private:
   std::filesystem::path dir_;
   std::string prefix_, format_;
+  bool writes_ = true;
 };
 
 }  // namespace blockspin::run

@@ -1,5 +1,6 @@
 // metrics.jsonl: append, truncate on resume, read back.
 #include "run/metrics_log.h"
+#include "run/distributed.h"
 
 #include "support/atomic_file.h"
 
@@ -48,6 +49,7 @@ std::vector<json> read_metrics(const fs::path& path) {
 }
 
 MetricsLog::MetricsLog(fs::path path, int64_t resumed_step) : path_(std::move(path)) {
+  if (!communicator().is_root()) return;  // rank 0 of a distributed run keeps the log
   if (resumed_step >= 0)
     truncate_metrics(path_, resumed_step);
   else
@@ -57,6 +59,7 @@ MetricsLog::MetricsLog(fs::path path, int64_t resumed_step) : path_(std::move(pa
 }
 
 void MetricsLog::append(const json& line) {
+  if (!out_.is_open()) return;
   out_ << line.dump() << "\n";
   out_.flush();
 }

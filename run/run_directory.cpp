@@ -1,6 +1,8 @@
 // The run directory of a subcommand (see run_directory.h).
 #include "run/run_directory.h"
 
+#include "run/distributed.h"
+
 #include "support/atomic_file.h"
 #include "support/errors.h"
 #include "support/version.h"
@@ -31,6 +33,10 @@ std::string errno_text(int err) { return std::error_code(err, std::generic_categ
 std::optional<int64_t> crash_after_from_environment() {
   const char* text = std::getenv("BLOCKSPIN_TEST_CRASH_AFTER");
   if (text == nullptr) return std::nullopt;
+  // BLOCKSPIN_TEST_CRASH_RANK=R: in a distributed run only rank R dies.
+  if (const char* rank = std::getenv("BLOCKSPIN_TEST_CRASH_RANK");
+      rank != nullptr && std::string(rank) != std::to_string(communicator().rank()))
+    return std::nullopt;
   char* end = nullptr;
   errno = 0;
   const long long k = std::strtoll(text, &end, 10);
@@ -98,7 +104,9 @@ RunDirectory::RunDirectory(std::string command, const RunRequest& request, json 
       config_(std::move(config)),
       rules_(std::move(rules)),
       resume_(request.resume),
+      writes_(communicator().is_root()),
       crash_after_(crash_after_from_environment()) {
+  if (!writes_) return;  // another rank of a distributed run: rank 0 owns the directory
   if (request.resume && fs::exists(dir_ / kRunFile)) {
     std::string owner;
     try {
@@ -119,12 +127,15 @@ RunDirectory::RunDirectory(std::string command, const RunRequest& request, json 
 }
 
 void RunDirectory::refuse_if_complete(const std::string& result, const std::string& checkpoint) const {
+  if (!writes_) return;
   if (resume_ && fs::exists(dir_ / result) && !fs::exists(dir_ / checkpoint))
     throw OutputError(fmt::format("the run in '{}' is already complete ({} exists)", dir_.string(), result));
 }
 
 bool RunDirectory::resume_or_start(const std::string& checkpoint, const std::vector<std::string>& intermediates) const {
-  if (resume_ && fs::exists(dir_ / checkpoint)) return true;
+  const bool resuming =
+      communicator().broadcast_flag(writes_ && resume_ && fs::exists(dir_ / checkpoint), "the resume decision");
+  if (!writes_ || resuming) return resuming;
   if (resume_) spdlog::info("no {} in '{}': starting from the beginning", checkpoint, dir_.string());
   finish(intermediates);
   return false;
@@ -165,6 +176,7 @@ void RunDirectory::crash_point(int64_t counter) const {
 }
 
 void RunDirectory::finish(const std::vector<std::string>& intermediates) const {
+  if (!writes_) return;
   std::error_code ec;
   for (const auto& name : intermediates) fs::remove_all(dir_ / name, ec);
 }

@@ -3,6 +3,10 @@
 // with the keys a resume may change, stale temp files, the crash hook for tests. A new subcommand gets all of it by
 // constructing a RunDirectory; checkpoints (checkpoint.h) and the NaN stop (divergence.h) build on it.
 //
+// In a distributed run (run/distributed.h) rank 0 alone owns the directory: on the other ranks a RunDirectory writes,
+// removes and checks nothing (writes() is false), resume_or_start returns rank 0's decision, and checkpoints reach
+// them through open_checkpoint (checkpoint.h). Every rank must make the same calls in the same order.
+//
 // DIR/run.json records {"command", "blockspin_version"} of the run that owns the directory.
 #pragma once
 
@@ -50,14 +54,16 @@ class RunDirectory {
   const nlohmann::json& config() const { return config_; }
   const std::string& command() const { return command_; }
   bool resume_requested() const { return resume_; }
+  /// Whether this process writes the run's files: true except on ranks > 0 of a distributed run.
+  bool writes() const { return writes_; }
 
   /// With --resume, a run whose `result` exists while `checkpoint` does not is complete: OutputError.
   void refuse_if_complete(const std::string& result, const std::string& checkpoint) const;
 
-  /// True when --resume was given and `checkpoint` exists (the caller continues from it). Otherwise the run starts
-  /// from the beginning: the run's `intermediates` (files or directories relative to DIR, e.g. "checkpoint.h5",
-  /// "chunks") are removed. Final results are never removed here — they are replaced atomically when the new run has
-  /// produced its own.
+  /// True when --resume was given and `checkpoint` exists (the caller continues from it; rank 0 decides for all).
+  /// Otherwise the run starts from the beginning: the run's `intermediates` (files or directories relative to DIR, e.g.
+  /// "checkpoint.h5", "chunks") are removed. Final results are never removed here — they are replaced atomically when
+  /// the new run has produced its own.
   bool resume_or_start(const std::string& checkpoint, const std::vector<std::string>& intermediates) const;
 
   /// Compares the config stored with a checkpoint against this run's: differences outside the free keys ->
@@ -65,7 +71,8 @@ class RunDirectory {
   void check_resume_config(const nlohmann::json& stored) const;
 
   /// Test hook: with BLOCKSPIN_TEST_CRASH_AFTER=K (K >= 1) in the environment the process dies abruptly (_Exit(86), as
-  /// a kill would) when `counter` == K. Call it right after a unit of work has been made durable.
+  /// a kill would) when `counter` == K; with BLOCKSPIN_TEST_CRASH_RANK=R only on rank R of a distributed run. Call it
+  /// right after a unit of work has been made durable.
   void crash_point(int64_t counter) const;
 
   /// Removes the run's intermediates once its final results are written.
@@ -77,6 +84,7 @@ class RunDirectory {
   nlohmann::json config_;
   ResumeRules rules_;
   bool resume_ = false;
+  bool writes_ = true;
   std::optional<int64_t> crash_after_;
 };
 

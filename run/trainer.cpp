@@ -5,6 +5,7 @@
 #include "run/checkpoint.h"
 #include "run/metrics_log.h"
 #include "run/divergence.h"
+#include "run/distributed.h"
 #include "support/errors.h"
 #include "support/progress.h"
 
@@ -107,11 +108,27 @@ void save_checkpoint(const RunDirectory& run, const std::string& name, torch::nn
   });
 }
 
+void load_parameters_from(torch::nn::Module& model, const H5::H5File& f, const fs::path& checkpoint) {
+  H5::Group params = f.openGroup("parameters");
+  torch::NoGradGuard no_grad;
+  for (auto& p : model.named_parameters(true)) {
+    if (!has_dataset(params, p.key()))
+      throw support::InputError("'" + checkpoint.string() + "' has no parameter '" + p.key() +
+                                "' (a different model?)");
+    auto t = read_tensor(params, p.key());
+    if (t.sizes() != p.value().sizes())
+      throw support::InputError(fmt::format("'{}': parameter '{}' has shape [{}], the model needs [{}]",
+                                            checkpoint.string(), p.key(), fmt::join(t.sizes(), ", "),
+                                            fmt::join(p.value().sizes(), ", ")));
+    p.value().copy_(t);
+  }
+}
+
 Snapshot load_checkpoint(const RunDirectory& run, const std::string& name, torch::nn::Module& model,
                          torch::optim::Optimizer& opt, at::Generator& gen, int64_t max_step, bool plateau) {
   H5::H5File f = open_checkpoint(run, name, "training_checkpoint");
   const fs::path path = run / name;
-  load_parameters(model, path);
+  load_parameters_from(model, f, path);
   torch::serialize::InputArchive archive;
   try {
     std::istringstream is(read_blob(f, "optimizer"));
@@ -153,20 +170,7 @@ double mse_of(const ForwardFn& forward, const torch::Tensor& inputs, const torch
 }  // namespace
 
 void load_parameters(torch::nn::Module& model, const fs::path& checkpoint) {
-  H5::H5File f = open_h5(checkpoint, "training_checkpoint");
-  H5::Group params = f.openGroup("parameters");
-  torch::NoGradGuard no_grad;
-  for (auto& p : model.named_parameters(true)) {
-    if (!has_dataset(params, p.key()))
-      throw support::InputError("'" + checkpoint.string() + "' has no parameter '" + p.key() +
-                                "' (a different model?)");
-    auto t = read_tensor(params, p.key());
-    if (t.sizes() != p.value().sizes())
-      throw support::InputError(fmt::format("'{}': parameter '{}' has shape [{}], the model needs [{}]",
-                                            checkpoint.string(), p.key(), fmt::join(t.sizes(), ", "),
-                                            fmt::join(p.value().sizes(), ", ")));
-    p.value().copy_(t);
-  }
+  load_parameters_from(model, open_h5(checkpoint, "training_checkpoint"), checkpoint);
 }
 
 torch::Tensor predict(const ForwardFn& forward, const torch::Tensor& inputs, int64_t batch_size,
@@ -203,13 +207,14 @@ void check_trainer_options(const TrainerOptions& o) {
   if (!(o.plateau_factor > 0 && o.plateau_factor < 1)) bad("plateau_factor: must be in (0, 1)");
   if (o.plateau_patience < 0) bad("plateau_patience: must be >= 0");
   if (o.log_every < 1 || o.checkpoint_every < 1) bad("log_every / checkpoint_every: must be >= 1");
+  if (o.accumulate < 1) bad("accumulate: must be >= 1");
 }
 
 Curve train(torch::nn::Module& model, const BatchLossFn& batch_loss, int64_t n, const ValidationFn& validation,
             const TrainerOptions& o, const RunDirectory& run, const std::string& subdir, const std::string& label) {
   check_trainer_options(o);
   if (n < 1) throw std::invalid_argument(label + ": the training set is empty");
-  fs::create_directories(run / subdir);
+  if (run.writes()) fs::create_directories(run / subdir);
   const std::string ckpt = subdir + "/checkpoint.h5";
   const bool plateau = o.schedule == "plateau";
   auto opt = make_optimizer(model, o);
@@ -227,12 +232,24 @@ Curve train(torch::nn::Module& model, const BatchLossFn& batch_loss, int64_t n, 
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(); };
   DivergenceGuard guard(label, run / ckpt, s.step > 0 ? s.step : -1, "Lower training.lr or check the data.");
   auto save = [&] {
+    if (!run.writes()) return guard.checkpointed(s.step);  // rank 0 of a distributed run keeps the checkpoint
     Snapshot copy = s;
     copy.seconds += elapsed();
     save_checkpoint(run, ckpt, model, *opt, gen, copy);
     guard.checkpointed(s.step);
   };
   const int64_t batch = std::min(o.batch_size, n);
+  // Data parallelism (run/distributed.h): every rank draws the same permutation, takes its contiguous share of the
+  // batch and weights its mean loss by share / batch; the summed gradients are those of the whole batch's mean loss.
+  const Communicator& comm = communicator();
+  if (batch < comm.world_size())
+    throw support::ConfigError(fmt::format("training.batch_size: {} rows cannot be shared by {} ranks ({} needs >= {})",
+                                           batch, comm.world_size(), label, comm.world_size()));
+  const auto [share_begin, share_end] = comm.shard(batch);
+  {
+    auto params = model.parameters();
+    comm.broadcast(params, "the parameters of rank 0");
+  }
   Progress progress(label, "steps", o.steps, s.step);
   double loss_sum = 0;
   int64_t loss_count = 0;
@@ -241,11 +258,38 @@ Curve train(torch::nn::Module& model, const BatchLossFn& batch_loss, int64_t n, 
     const double lr = plateau ? s.plateau.lr : lr_at(o, s.step);
     set_lr(*opt, lr);
     const auto idx = torch::randperm(n, gen, torch::kLong).slice(0, 0, batch);
-    const auto loss = batch_loss(idx);
-    const double loss_value = loss.item<double>();
-    guard.require_finite(loss_value, "loss", s.step + 1);
+    double loss_value = 0;
     opt->zero_grad();
-    loss.backward();
+    if (!comm.distributed() && o.accumulate == 1) {
+      const auto loss = batch_loss(idx);
+      loss_value = loss.item<double>();
+      guard.require_finite(loss_value, "loss", s.step + 1);
+      loss.backward();
+    } else {
+      // This rank's share in o.accumulate micro-batches, each mean loss weighted by its rows / batch; the
+      // gradients accumulate in place (one micro-batch's graph at a time).
+      const int64_t share = share_end - share_begin;
+      torch::Tensor local = torch::zeros({1}, torch::kDouble);
+      for (int64_t m = 0, begin = share_begin; m < o.accumulate; ++m) {
+        const int64_t rows = share / o.accumulate + (m < share % o.accumulate ? 1 : 0);
+        if (rows == 0) continue;
+        const auto loss =
+            batch_loss(idx.slice(0, begin, begin + rows)) * (static_cast<double>(rows) / static_cast<double>(batch));
+        loss.backward();
+        local += loss.detach().reshape({1}).to(torch::kCPU, torch::kDouble);
+        begin += rows;
+      }
+      // One message: the gradients (zeros where a parameter got none) and the loss; a NaN on any rank reaches all.
+      std::vector<torch::Tensor> reduced;
+      for (auto& p : model.parameters()) {
+        if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+        reduced.push_back(p.grad());
+      }
+      reduced.push_back(local);
+      comm.allreduce_sum(reduced, "the gradients");
+      loss_value = reduced.back().item<double>();
+      guard.require_finite(loss_value, "loss", s.step + 1);
+    }
     std::vector<torch::Tensor> grads;
     for (const auto& p : model.parameters()) grads.push_back(p.grad());
     guard.require_finite(grads, "gradient", s.step + 1);

@@ -44,6 +44,9 @@ struct TrainerOptions {
   /// than plateau_patience points, lr <- max(lr · plateau_factor, lr_final) (PyTorch's ReduceLROnPlateau, mode min).
   double plateau_factor = 0.5;
   int64_t plateau_patience = 5;
+  /// Gradient accumulation: each rank's share of the batch is evaluated in this many consecutive micro-batches (the
+  /// same update, less memory). One process with accumulate = 2 takes bitwise the same steps as two ranks with 1.
+  int64_t accumulate = 1;
 };
 
 /// Throws std::invalid_argument naming the option when `o` is inconsistent (unknown optimizer/schedule, steps < 1,
@@ -76,6 +79,13 @@ using ValidationFn = std::function<Validation()>;
 /// from it and ends with the same weights as an uninterrupted run; DIR/`subdir`/metrics.jsonl gets one line per curve
 /// point. Returns the full training curve. Throws
 /// support::NumericalStop on NaN/Inf (the last checkpoint is kept).
+///
+/// Distributed (run/distributed.h; every rank calls train with the same arguments): data parallel — the parameters
+/// are broadcast from rank 0 at the start (and after a resume), every rank draws the same batch and evaluates `loss`
+/// on its contiguous share of it, weighted by share / batch; the gradients and the loss are summed over the ranks
+/// (one allreduce per step), so every rank takes the same optimizer step as one process on the whole batch (equal up
+/// to the summation order). `validation` runs on every rank (it must give the same value everywhere); rank 0 writes
+/// the checkpoint and metrics.jsonl. batch_size must be >= the world size.
 Curve train(torch::nn::Module& model, const BatchLossFn& loss, int64_t n_train, const ValidationFn& validation,
             const TrainerOptions& options, const RunDirectory& run, const std::string& subdir,
             const std::string& label);

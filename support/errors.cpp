@@ -8,6 +8,7 @@ ExitCode exit_code_of(const std::exception& e) {
   if (dynamic_cast<const OutputError*>(&e) != nullptr) return ExitCode::output;
   if (dynamic_cast<const InputError*>(&e) != nullptr) return ExitCode::input;
   if (dynamic_cast<const NumericalStop*>(&e) != nullptr) return ExitCode::numerical;
+  if (dynamic_cast<const DistributedError*>(&e) != nullptr) return ExitCode::distributed;
   return ExitCode::failure;
 }
 

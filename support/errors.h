@@ -7,6 +7,7 @@
 //   4  input-file error (missing, unreadable, corrupt or inconsistent ensemble / checkpoint / model / data file)
 //   5  numerical stop: training diverged (NaN/Inf) or a minimisation did not converge; what was computed is written,
 //      the last good checkpoint is kept
+//   6  distributed failure: another rank of the run died or timed out (the message names it); --resume continues
 // Every error's what() is one line; the command line prints "blockspin SUB: error: <what>".
 #pragma once
 
@@ -15,7 +16,7 @@
 
 namespace blockspin::support {
 
-enum class ExitCode : int { ok = 0, failure = 1, config = 2, output = 3, input = 4, numerical = 5 };
+enum class ExitCode : int { ok = 0, failure = 1, config = 2, output = 3, input = 4, numerical = 5, distributed = 6 };
 
 /// A configuration error; what() names the key (full dotted path, with list indices like `actions[1].beta`) and
 /// what was expected.
@@ -35,6 +36,11 @@ struct InputError : std::runtime_error {
 
 /// A numerical stop (NaN/Inf during training, non-convergence); what() says what and which state was kept.
 struct NumericalStop : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+/// A distributed run lost a rank (it died, or a collective timed out); what() names the collective and the ranks.
+struct DistributedError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 

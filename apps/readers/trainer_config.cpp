@@ -28,6 +28,7 @@ run::TrainerOptions read_trainer_options(support::Config t, const run::TrainerOp
   o.plateau_factor = t.get<double>("plateau_factor", d.plateau_factor, Check::in_range(0, 1) & Check::positive());
   o.plateau_patience = t.get<int64_t>("plateau_patience", d.plateau_patience, Check::non_negative());
   o.seed = t.get<int64_t>("seed", seed, Check::non_negative());
+  o.accumulate = t.get<int64_t>("accumulate", d.accumulate, Check::positive());
   return o;
 }
 
