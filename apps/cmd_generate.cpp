@@ -387,10 +387,14 @@ void run_generate(const CommonOptions& opt) {
   if (run.writes()) finish(run, chunks, s, st);
 }
 
-const CommandRegistrar registrar{{"generate",
-                                  "generate gauge ensembles (HMC or heatbath + overrelaxation) into DIR/ensemble.h5 "
-                                  "and DIR/summary.json, with checkpoints and --resume",
-                                  true, run_generate}};
+const CommandRegistrar registrar{[] {
+  CommandSpec spec{"generate",
+                   "generate gauge ensembles (HMC or heatbath + overrelaxation) into DIR/ensemble.h5 "
+                   "and DIR/summary.json, with checkpoints and --resume",
+                   true, run_generate};
+  spec.distributed = true;  // shares its work over torchrun ranks
+  return spec;
+}()};
 
 }  // namespace
 }  // namespace blockspin::apps

@@ -298,10 +298,14 @@ void run_train(const CommonOptions& opt) {
   fmt::print("results written to {}\n", (dir / "metrics.json").string());
 }
 
-const CommandRegistrar registrar{{"train",
-                                  "train a model (task \"wilson_loops\": L-CNN vs plain CNN on Wilson-loop regression) "
-                                  "with checkpoints and --resume; writes DIR/metrics.json and plots",
-                                  true, run_train}};
+const CommandRegistrar registrar{[] {
+  CommandSpec spec{"train",
+                   "train a model (task \"wilson_loops\": L-CNN vs plain CNN on Wilson-loop regression) "
+                   "with checkpoints and --resume; writes DIR/metrics.json and plots",
+                   true, run_train};
+  spec.distributed = true;  // shares its work over torchrun ranks
+  return spec;
+}()};
 
 }  // namespace
 }  // namespace blockspin::apps

@@ -38,6 +38,9 @@ struct CommandSpec {
   std::vector<ExtraOption> extra_options = {};
   bool config_required = true;
   std::string out_description = "output directory";
+  /// Shares its work over the ranks of a torchrun launch (run/distributed.h). A subcommand without it runs on rank 0
+  /// alone as a single process; the other ranks exit at once with status 0.
+  bool distributed = false;
 };
 
 /// With --check-config: prints the resolved config (defaults made explicit) and returns true — the subcommand then

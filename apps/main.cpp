@@ -14,6 +14,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <csignal>
 #include <cstdio>
 #include <stdexcept>
@@ -121,7 +122,19 @@ int main(int argc, char** argv) {
   };
   try {
     distributed.timeout = std::chrono::seconds(distributed_timeout);
-    blockspin::run::init_distributed(distributed);
+    const char* rank_env = std::getenv("RANK");
+    const char* world_env = std::getenv("WORLD_SIZE");
+    const bool launched = world_env != nullptr && std::string(world_env) != "1" && std::string(world_env) != "";
+    if (launched && !chosen->distributed) {
+      // Not shared over ranks: rank 0 runs it as one process, the others have nothing to do.
+      if (rank_env != nullptr && std::string(rank_env) != "0") {
+        spdlog::info("blockspin {} runs on one process: rank {} has nothing to do", chosen->name, rank_env);
+        return 0;
+      }
+      spdlog::warn("blockspin {} is not distributed: rank 0 runs it alone (the other ranks exit)", chosen->name);
+    } else {
+      blockspin::run::init_distributed(distributed);
+    }
     const auto& comm = blockspin::run::communicator();
     if (comm.distributed()) {
       prefix = fmt::format("blockspin {} [rank {}]: error: ", chosen->name, comm.rank());

@@ -241,3 +241,27 @@ TEST_F(DistributedTest, GenerateTwoRanksRunTheChainsOfPerRankSeeds) {
   const auto ek = datasets(dir / "gk" / "ensemble.h5", "ensemble");
   EXPECT_TRUE(torch::equal(ek.at("links"), e2.at("links")));
 }
+
+TEST_F(DistributedTest, TorchrunLaunchesEveryRankThroughItsAgentStore) {
+  // Debian's torchrun 1.13 (python3-torch); on Python 3.11 it needs --redirects/--tee/--log_dir to start.
+  ASSERT_TRUE(fs::exists("/usr/bin/torchrun")) << "python3-torch provides torchrun (make deps installs it)";
+  const auto r = blockspin::apps::testing::run_command(
+      "OMP_NUM_THREADS=1 /usr/bin/torchrun --no_python --nproc_per_node 2 --master_port " +
+      std::to_string(free_port()) + " --redirects 2 --tee 2 --log_dir " + (dir / "torchrun_logs").string() + " " +
+      BLOCKSPIN_BINARY + " " + cmd("fp-data", "fp.json", "fp_torchrun"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto a = datasets(dir / "fp1" / "fp_data.h5", "fp_data");
+  const auto b = datasets(dir / "fp_torchrun" / "fp_data.h5", "fp_data");
+  for (const auto& [name, t] : a) EXPECT_TRUE(same(t, b.at(name))) << name;
+  EXPECT_EQ(read_json(dir / "fp_torchrun" / "summary.json")["distributed"]["world_size"], 2);
+}
+
+TEST_F(DistributedTest, SubcommandsThatDoNotShareWorkRunOnRankZeroAlone) {
+  const auto rs = run_ranks(std::string("observe --config ") + BLOCKSPIN_SOURCE_DIR + "/configs/default.json --out " +
+                                (dir / "observe").string() + " --set lattice.shape=[4,4,4,4]",
+                            2);
+  EXPECT_EQ(rs[0].status, 0) << outputs(rs);
+  EXPECT_EQ(rs[1].status, 0) << outputs(rs);
+  EXPECT_NE(rs[1].output.find("rank 1 has nothing to do"), std::string::npos) << rs[1].output;
+  EXPECT_TRUE(fs::exists(dir / "observe" / "observables.json"));
+}
