@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Scaling with 1 and 2 ranks on this machine (torchrun, Gloo, localhost), in one run: fp-data throughput (SU(2)
+# Scaling with 1 and 2 ranks on this machine (torchrun, Gloo, localhost), in one run: fp-data throughput (SU(3)
 # coarse 2^4 -> fine 4^4, NCONF configurations, one per batch) and the FP-action training step (batch 4, double
 # backprop), each as 1 process x 1 thread, 1 process x 2 threads and 2 ranks x 1 thread; with the communication
 # volume per training step. Writes JSON to $OUT (default runs/bench/distributed_scaling.json) and prints a table.
@@ -15,8 +15,8 @@ trap 'rm -rf "$work"' EXIT
 mkdir -p "$(dirname "$out")"
 
 cat > "$work/fp.json" <<EOF
-{"lattice": {"shape": [2, 2, 2, 2]}, "group": "SU2",
- "generate": {"betas": [2.5, 4.0], "n_configs": $((nconf / 2)), "n_therm": 5, "save_every": 1,
+{"lattice": {"shape": [2, 2, 2, 2]}, "group": "SU3",
+ "generate": {"betas": [5.5, 7.0], "n_configs": $((nconf / 2)), "n_therm": 5, "save_every": 1,
               "algorithm": {"name": "heatbath", "or_steps": 1}},
  "instantons": {"enabled": false}, "minimiser": {"grad_tol": 1e-8, "max_iterations": 2000},
  "batch_size": 1, "seed": 3}
@@ -24,8 +24,8 @@ EOF
 cat > "$work/train.json" <<EOF
 {"task": "fp_action", "seed": 2,
  "data": {"files": ["$work/fp_1x1/fp_data.h5"], "val_fraction": 0.1, "test_fraction": 0.1},
- "model": {"spec": {"network": {"layers": [{"type": "plaq"}, {"type": "lconvbilin", "out": 8, "kernel_size": 2},
-           {"type": "lact"}, {"type": "lconvbilin", "out": 8, "kernel_size": 2}, {"type": "trace"},
+ "model": {"spec": {"network": {"layers": [{"type": "plaq"}, {"type": "lconvbilin", "out": 12, "kernel_size": 2},
+           {"type": "lact"}, {"type": "lconvbilin", "out": 12, "kernel_size": 2}, {"type": "trace"},
            {"type": "linear", "out": 1}]}, "dims": 4}},
  "training": {"steps": $steps, "batch_size": 4, "log_every": $steps, "checkpoint_every": $steps, "lr": 0.001}}
 EOF
@@ -55,9 +55,9 @@ for mode in 1x1 1x2 2x1; do tr[$mode]=$(run "train_$mode" "$mode" train "$work/t
 import json, sys
 work, nconf, steps, out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 fp_wall = dict(zip(["1x1", "1x2", "2x1"], map(float, sys.argv[5:8])))
-result = {"machine_cores": 2, "fp_data": {"configurations": nconf, "lattice": "SU(2) 2^4 -> 4^4"},
+result = {"machine_cores": 2, "fp_data": {"configurations": nconf, "lattice": "SU(3) 2^4 -> 4^4"},
           "train_fp_action": {"steps": steps, "batch_size": 4}}
-print(f"fp-data, {nconf} SU(2) configurations 2^4 -> 4^4 (wall clock incl. start-up):")
+print(f"fp-data, {nconf} SU(3) configurations 2^4 -> 4^4 (wall clock incl. start-up):")
 for mode, wall in fp_wall.items():
     result["fp_data"][mode] = {"wall_seconds": wall, "configurations_per_s": nconf / wall}
     print(f"  {mode} (processes x threads)  {wall:7.2f} s  {nconf / wall:6.3f} configurations/s  "
