@@ -224,17 +224,7 @@ void run_train(const CommonOptions& opt) {
   }
 
   if (config_checked(opt, cfg)) return;
-  // A stored config is read with this version's defaults (keys added since the run began compare equal at default).
-  // training.accumulate may change (the same update in other micro-batches: e.g. a 2-rank run resumed by one process
-  // with accumulate = 2 continues bitwise).
-  ResumeRules rules;
-  rules.free_keys = {"training.accumulate"};
-  rules.resolve = [](const json& stored) {
-    Config c = Config::from_json(stored);
-    c.require<std::string>("task");
-    read_setup(c);
-    return c.resolved();
-  };
+  const ResumeRules rules = training_resume_rules([](Config& c) { read_setup(c); });
   const RunDirectory run("train", {opt.out, opt.force, opt.resume}, config, rules);
   const fs::path dir = run.dir();
   if (opt.resume && fs::exists(dir / "metrics.json") && fs::exists(dir / "lcnn" / "checkpoint.h5")) {

@@ -32,4 +32,16 @@ run::TrainerOptions read_trainer_options(support::Config t, const run::TrainerOp
   return o;
 }
 
+run::ResumeRules training_resume_rules(const std::function<void(support::Config&)>& read_setup) {
+  run::ResumeRules rules;
+  rules.free_keys = {"training.accumulate"};
+  rules.resolve = [read_setup](const nlohmann::json& stored) {
+    support::Config c = support::Config::from_json(stored);
+    c.require<std::string>("task");
+    read_setup(c);
+    return c.resolved();
+  };
+  return rules;
+}
+
 }  // namespace blockspin::apps

@@ -11,22 +11,14 @@
 #include "lattice/rng.h"
 #include "lcnn/factory.h"
 
+#include "fp_paper_model.h"
+
 namespace L = blockspin::lattice;
 
 namespace {
 
 blockspin::lcnn::LcnnModel fp_model(bool dbl) {
-  torch::manual_seed(1);
-  auto model = blockspin::lcnn::make_model(nlohmann::json::parse(R"({
-    "layers": [{"type": "plaq"},
-               {"type": "lconvbilin", "out": 12, "kernel_size": 2},
-               {"type": "lconvbilin", "out": 24, "kernel_size": 2},
-               {"type": "lconvbilin", "out": 24, "kernel_size": 1},
-               {"type": "trace"}, {"type": "linear", "out": 1}],
-    "sum_sites": true})"),
-                                           4);
-  model->to(dbl ? torch::kDouble : torch::kFloat);
-  return model;
+  return blockspin::bench::fp_paper_model(dbl ? torch::kDouble : torch::kFloat);
 }
 
 torch::Tensor field(int64_t L_, bool dbl) {
@@ -56,14 +48,7 @@ void BM_LcnnTrainingStep(benchmark::State& state) {
   blockspin::lattice::kernels::ModeGuard mode(kernels(state));
   auto model = fp_model(dbl);
   auto U = field(state.range(0), dbl);
-  L::ActionFunctional action = [&](const torch::Tensor& V) { return model->forward(V); };
-  auto step = [&] {
-    model->zero_grad();
-    auto [A, D] = L::action_and_derivative(action, U, /*create_graph=*/true);
-    auto loss = A.pow(2).sum() + D.pow(2).sum();
-    loss.backward();
-    return loss.item<double>();
-  };
+  auto step = [&] { return blockspin::bench::fp_training_step(model, U); };
   step();  // warm-up: first-touch page faults and lazy symbol binding are not the model's cost
   for (auto _ : state) benchmark::DoNotOptimize(step());
   state.counters["configs/s"] = benchmark::Counter(1, benchmark::Counter::kIsIterationInvariantRate);

@@ -1,6 +1,8 @@
 // Shared by the gauge-file tests: a temporary directory removed at the end, whole-file read and write.
 #pragma once
 
+#include <torch/torch.h>
+
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -8,6 +10,9 @@
 #include <system_error>
 
 namespace blockspin::io::testing {
+
+/// Complex double options on the CPU: files are read and written from host memory.
+inline torch::TensorOptions cpu_cplx() { return torch::TensorOptions().dtype(torch::kComplexDouble); }
 
 struct TempDir {
   std::filesystem::path path;

@@ -28,7 +28,7 @@ namespace {
 
 torch::Tensor field(uint64_t seed, std::vector<int64_t> extents = {4, 2, 2, 4}) {
   auto gen = make_generator(seed);
-  return hot_gauge_field(1, extents, 3, gen, cplx());
+  return hot_gauge_field(1, extents, 3, gen, cpu_cplx());
 }
 
 /// The independent writer's files for a 4x2x2x4 lattice, and its links.
@@ -148,7 +148,7 @@ TEST(Ildg, DamagedFilesAreOneLineErrors) {
   expect_error<LimeError>([&] { read_ildg(p6); }, "magic", p6);
   // the writer refuses what it cannot store
   auto gen = make_generator(3);
-  const auto su2 = hot_gauge_field(1, {2, 2, 2, 2}, 2, gen, cplx());
+  const auto su2 = hot_gauge_field(1, {2, 2, 2, 2}, 2, gen, cpu_cplx());
   expect_error<LimeError>([&] { write_ildg(t.path / "su2.ildg", su2); }, "SU(3)", t.path / "su2.ildg");
   EXPECT_FALSE(fs::exists(t.path / "su2.ildg"));
 }

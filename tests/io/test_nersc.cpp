@@ -115,7 +115,7 @@ std::string encode(const torch::Tensor& U, const Encoding& e) {
 /// A configuration on 2x3x1x2 whose every link is a distinct, non-symmetric SU(3) matrix:
 /// U = diag(e^{ia}, e^{ib}, e^{-i(a+b)}) · (cyclic permutation), so U_01 = e^{ia}, U_12 = e^{ib}, U_20 = e^{-i(a+b)}.
 torch::Tensor labelled_links() {
-  auto U = torch::zeros({1, 4, 2, 3, 1, 2, 3, 3}, cplx());
+  auto U = torch::zeros({1, 4, 2, 3, 1, 2, 3, 3}, cpu_cplx());
   auto acc = U.accessor<c10::complex<double>, 8>();
   for (int64_t mu = 0; mu < 4; ++mu)
     for (int64_t x = 0; x < 2; ++x)
@@ -132,7 +132,7 @@ torch::Tensor labelled_links() {
 
 torch::Tensor hot_config(uint64_t seed) {
   auto gen = make_generator(seed);
-  return hot_gauge_field(1, {4, 3, 4, 5}, 3, gen, cplx());  // non-hypercubic: pins the x-fastest order
+  return hot_gauge_field(1, {4, 3, 4, 5}, 3, gen, cpu_cplx());  // non-hypercubic: pins the x-fastest order
 }
 
 }  // namespace
@@ -209,7 +209,7 @@ INSTANTIATE_TEST_SUITE_P(ByteOrders, NerscHandEncoded,
 
 TEST(NerscFile, ColdConfigurationHeaderAndChecksum) {
   TempDir dir;
-  auto U = cold_gauge_field(1, {2, 3, 4, 5}, 3, cplx());
+  auto U = cold_gauge_field(1, {2, 3, 4, 5}, 3, cpu_cplx());
   const uint64_t links = 4 * 2 * 3 * 4 * 5;
   // (rows, 64-bit, 1.0 as 32-bit words summed) -> checksum = links * ones per link * (word sum of 1.0) mod 2^32
   for (auto [two_rows, dbl] : std::vector<std::pair<bool, bool>>{{false, true}, {true, true}, {false, false}}) {
@@ -241,7 +241,7 @@ TEST(NerscFile, HeaderFieldsAndAtomicOverwrite) {
   opt.ensemble_id = "test-ensemble";
   opt.ensemble_label = "label with spaces";
   opt.creator = "gtest";
-  write_nersc(dir.path / "cfg", cold_gauge_field(1, {2, 2, 2, 2}, 3, cplx()), opt);
+  write_nersc(dir.path / "cfg", cold_gauge_field(1, {2, 2, 2, 2}, 3, cpu_cplx()), opt);
   write_nersc(dir.path / "cfg", hot_config(3), opt);  // overwrites in place
   auto h = read_nersc_header(dir.path / "cfg");
   EXPECT_EQ(h.dims, (std::vector<int64_t>{4, 3, 4, 5}));
@@ -321,11 +321,15 @@ TEST(NerscErrors, WriteRejectsNonSu3Input) {
   TempDir dir;
   const fs::path p = dir.path / "cfg";
   auto gen = make_generator(7);
-  expect_nersc_error([&] { write_nersc(p, hot_gauge_field(1, {4, 4}, 3, gen, cplx())); }, "4D gauge field");
-  expect_nersc_error([&] { write_nersc(p, hot_gauge_field(1, {2, 2, 2, 2}, 2, gen, cplx())); }, "SU(3)");
-  expect_nersc_error([&] { write_nersc(p, hot_gauge_field(2, {2, 2, 2, 2}, 3, gen, cplx())); }, "one configuration");
+  expect_nersc_error([&] { write_nersc(p, hot_gauge_field(1, {4, 4}, 3, gen, cpu_cplx())); }, "4D gauge field");
+  expect_nersc_error([&] { write_nersc(p, hot_gauge_field(1, {2, 2, 2, 2}, 2, gen, cpu_cplx())); }, "SU(3)");
+  expect_nersc_error(
+      [&] {
+        write_nersc(p, hot_gauge_field(2, {2, 2, 2, 2}, 3, gen, cpu_cplx()));
+      },
+      "one configuration");
   expect_nersc_error([&] { write_nersc(p, torch::ones({1, 4, 2, 2, 2, 2, 3, 3}, real())); }, "complex");
-  auto bad = hot_gauge_field(1, {2, 2, 2, 2}, 3, gen, cplx());
+  auto bad = hot_gauge_field(1, {2, 2, 2, 2}, 3, gen, cpu_cplx());
   bad[0][1][1][0][1][0].mul_(1.1);
   expect_nersc_error([&] { write_nersc(p, bad); }, "worst link mu = 1 at (x, y, z, t) = (1, 0, 1, 0)");
   // complex64 links are SU(3) only to ~1e-7: fine for a 32-bit file, not for a 64-bit one.

@@ -20,7 +20,7 @@ torch::Tensor value(const torch::Tensor& W, const torch::Tensor& Q) { return re_
 
 /// Ginibre matrices, some made (nearly) singular: rank N-1, rank 1, zero, and tiny singular values.
 torch::Tensor test_matrices(int64_t N, uint64_t seed) {
-  auto gen = make_generator(seed);
+  auto gen = test_generator(seed);
   auto Q = torch::randn({40, N, N}, gen, cplx());
   auto svd = torch::linalg_svd(Q, false);
   auto s = std::get<1>(svd).to(torch::kComplexDouble);
@@ -42,7 +42,7 @@ TEST_P(Maximiser, IsStationarySuNAndBeatsRandomElements) {
   auto scale = Q.abs().amax({-2, -1}).clamp_min(1.0);
   EXPECT_LT(max_abs(maximiser_gradient(W, Q) / scale.unsqueeze(-1)), 1e-12);
   auto best = value(W, Q);
-  auto gen = make_generator(600 + N);
+  auto gen = test_generator(600 + N);
   for (int trial = 0; trial < 50; ++trial) {
     auto R = random_su_n({Q.size(0)}, N, gen, cplx());
     EXPECT_TRUE((value(R, Q) <= best + 1e-12).all().item<bool>());
@@ -60,7 +60,7 @@ TEST_P(Maximiser, IsStationarySuNAndBeatsRandomElements) {
 
 TEST_P(Maximiser, RecoversScaledGroupElements) {
   const int64_t N = GetParam();
-  auto gen = make_generator(700 + N);
+  auto gen = test_generator(700 + N);
   auto R = random_su_n({20}, N, gen, cplx());
   auto W = su_n_maximiser(2.5 * R);
   EXPECT_LT(max_abs_diff(W, R), 1e-12);
@@ -118,7 +118,7 @@ TEST_P(Kernel, NonNegativeAndZeroOnBlockedField) {
   auto V = rg_block(U);
   auto T0 = blocking_kernel(U, V);
   EXPECT_LT(max_abs(T0), 1e-12);
-  auto gen = make_generator(521);
+  auto gen = test_generator(521);
   auto ext = extents(V);
   auto other = near_identity_gauge_field(2, ext, g.n_colors, 0.4, gen, cplx());
   auto T1 = blocking_kernel(U, other);
@@ -133,7 +133,7 @@ TEST_P(Kernel, NonNegativeAndZeroOnBlockedField) {
 TEST_P(Kernel, GaugeInvariant) {
   const auto g = GetParam();
   auto U = rough_field(g, 530, 2, 0.5);
-  auto gen = make_generator(531);
+  auto gen = test_generator(531);
   auto V = near_identity_gauge_field(2, extents(rg_block(U)), g.n_colors, 0.4, gen, cplx());
   auto omega = random_gauge_transformation(2, g.extents, g.n_colors, gen, cplx());
   auto omega_B = omega;
@@ -147,7 +147,7 @@ TEST_P(Kernel, CoarseDerivativeIsMinusKappaOverNReTr) {
   // d/dε T[U, exp(iε t^a) V] = -(κ/N) Re Tr(i t^a V Q†), the D^FP formula at fixed U.
   const auto g = GetParam();
   auto U = rough_field(g, 540, 2, 0.5);
-  auto gen = make_generator(541);
+  auto gen = test_generator(541);
   auto V = near_identity_gauge_field(2, extents(rg_block(U)), g.n_colors, 0.4, gen, cplx());
   BlockingOptions o;
   o.kappa = 3.7;

@@ -139,7 +139,7 @@ std::string case_name(const ::testing::TestParamInfo<RoughCase>& info) {
 const std::vector<int64_t> kExtents{4, 5, 4, 6};
 
 torch::Tensor make_field(const RoughCase& c) {
-  auto gen = make_generator(c.haar ? 9101 : 9102);
+  auto gen = test_generator(c.haar ? 9101 : 9102);
   return c.haar ? hot_gauge_field(2, kExtents, c.n_colors, gen, cplx())
                 : near_identity_gauge_field(2, kExtents, c.n_colors, 0.8, gen, cplx());
 }

@@ -61,7 +61,7 @@ TEST_P(Derivatives, DerivativeMatrixIsGaugeCovariant) {
   // Under U -> Ω U Ω(x+μ)†, the left derivative at (x, μ) transforms as Ω(x) D Ω(x)†.
   const auto g = GetParam();
   auto U = rough_field(g, 34);
-  auto gen = make_generator(35);
+  auto gen = test_generator(35);
   auto omega = random_gauge_transformation(2, g.extents, g.n_colors, gen, cplx());
   for (const auto& S : actions()) {
     auto D0 = S.derivative_matrix(U);

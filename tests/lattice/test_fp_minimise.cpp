@@ -24,7 +24,7 @@ ActionFunctional wilson() {
 }
 
 torch::Tensor coarse(int64_t N, uint64_t seed, int64_t batch = 1, double eps = 0.3) {
-  auto gen = make_generator(seed);
+  auto gen = test_generator(seed);
   return near_identity_gauge_field(batch, {2, 2, 2, 2}, N, eps, gen, cplx());
 }
 
@@ -161,7 +161,7 @@ TEST(FpMinimise, DerivativeMatchesFiniteDifferencesSU3) {
 
 TEST(FpMinimise, ActionIsGaugeInvariant) {
   auto V = coarse(2, 605, 1, 0.4);
-  auto gen = make_generator(606);
+  auto gen = test_generator(606);
   auto omega = random_gauge_transformation(1, {2, 2, 2, 2}, 2, gen, cplx());
   auto a = fp_minimise(V, wilson(), tight());
   auto b = fp_minimise(gauge_transform(V, omega), wilson(), tight());

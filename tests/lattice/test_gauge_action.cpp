@@ -46,7 +46,7 @@ TEST_P(GaugeActionGeometry, UnitConfigurationHasZeroAction) {
 TEST_P(GaugeActionGeometry, GaugeInvariant) {
   const auto g = GetParam();
   auto U = rough_field(g, 21);
-  auto gen = make_generator(22);
+  auto gen = test_generator(22);
   auto omega = random_gauge_transformation(2, g.extents, g.n_colors, gen, cplx());
   auto V = gauge_transform(U, omega);
   EXPECT_GT(max_abs_diff(U, V), 0.1);  // the transformation really changes the links

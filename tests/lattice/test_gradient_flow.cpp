@@ -12,7 +12,7 @@ using namespace blockspin::lattice::testing;
 
 TEST(GradientFlow, GaugeCovariantAndInGroup) {
   auto U = rough_field({{4, 3, 4, 3}, 3}, 81, 1, 0.5);
-  auto gen = make_generator(82);
+  auto gen = test_generator(82);
   auto omega = random_gauge_transformation(1, {4, 3, 4, 3}, 3, gen, cplx());
   auto a = wilson_flow_step(gauge_transform(U, omega), 0.05);
   auto b = gauge_transform(wilson_flow_step(U, 0.05), omega);

@@ -16,7 +16,7 @@ using namespace blockspin::lattice::testing;
 
 TEST(Heatbath, SU2A0SamplerMatchesExactMean) {
   // Density ∝ sqrt(1 - a0²) exp(α a0) has ⟨a0⟩ = I_2(α)/I_1(α); both KP (α > 1) and Creutz (α <= 1) branches.
-  auto gen = make_generator(71);
+  auto gen = test_generator(71);
   for (double alpha : {0.05, 0.7, 1.5, 6.0, 40.0}) {
     auto a0 = sample_su2_a0(torch::full({200000}, alpha, real()), gen);
     const double mean = a0.mean().item<double>(), err = a0.std().item<double>() / std::sqrt(200000.0);
@@ -60,7 +60,7 @@ TEST(Heatbath, OverrelaxationIsMicrocanonical) {
 }
 
 TEST(Heatbath, StaysInGroupAndRejectsBadGeometry) {
-  auto gen = make_generator(75);
+  auto gen = test_generator(75);
   auto U = rough_field({{4, 4, 4, 4}, 3}, 76, 1, 0.4);
   auto V = heatbath_update(U, GaugeAction::symanzik(4.0), HeatbathOptions{}, gen);
   EXPECT_LT(max_su_n_violation(V).max().item<double>(), 1e-12);
@@ -72,7 +72,7 @@ namespace {
 /// Plaquette history of `chains` heatbath chains after `therm` sweeps (Γ-method over chains as replicas).
 GammaResult heatbath_plaquette(int64_t N, const std::vector<int64_t>& ext, const GaugeAction& S, int64_t chains,
                                int therm, int sweeps, uint64_t seed, int64_t or_steps = 1) {
-  auto gen = make_generator(seed);
+  auto gen = test_generator(seed);
   auto U = cold_gauge_field(chains, ext, N, cplx());
   std::vector<std::vector<double>> plaq(chains);
   for (int s = 0; s < therm + sweeps; ++s) {
@@ -99,7 +99,7 @@ TEST(Heatbath, AgreesWithHmcForImprovedAction2D) {
   const auto S = GaugeAction::symanzik(3.0);
   const int64_t chains = 32;
   auto hb = heatbath_plaquette(2, {8, 4}, S, chains, 15, 60, 91);
-  auto gen = make_generator(92);
+  auto gen = test_generator(92);
   auto U = cold_gauge_field(chains, {8, 4}, 2, cplx());
   HmcOptions o;
   o.steps = 6;
@@ -122,12 +122,12 @@ TEST(HeatbathFused, SweepsMatchTorchPath) {
   namespace K = blockspin::lattice::kernels;
   const auto action = GaugeAction::wilson(5.7);
   for (int64_t N : {2, 3}) {
-    auto gen0 = make_generator(40 + N);
+    auto gen0 = test_generator(40 + N);
     const auto U = near_identity_gauge_field(2, {4, 2, 4, 6}, N, 0.5, gen0, cplx());
     ASSERT_TRUE(K::heatbath_fused_available(U, action));
     auto run = [&](K::Mode m, const torch::Tensor& start) {
       K::ModeGuard mode(m);
-      auto gen = make_generator(50 + N);
+      auto gen = test_generator(50 + N);
       auto V = heatbath_sweep(start, action, gen);
       return overrelaxation_sweep(V, action);
     };
@@ -139,7 +139,7 @@ TEST(HeatbathFused, SweepsMatchTorchPath) {
     EXPECT_LT(max_abs_diff(f32, ref), 1e-4) << "N = " << N;
   }
   // Rectangle actions keep the torch path.
-  auto gen1 = make_generator(1);
+  auto gen1 = test_generator(1);
   const auto U3 = near_identity_gauge_field(1, {4, 4}, 3, 0.5, gen1, cplx());
   EXPECT_TRUE(K::heatbath_fused_available(U3, GaugeAction::wilson(5.0)));
   EXPECT_FALSE(K::heatbath_fused_available(U3, GaugeAction::symanzik(5.0)));

@@ -7,13 +7,21 @@
 #include "lattice/abelian_flux.h"
 #include "lattice/gauge_field.h"
 #include "lattice/rng.h"
+#include "test_device.h"
 
 #include <vector>
 
 namespace blockspin::lattice::testing {
 
-inline torch::TensorOptions cplx() { return torch::TensorOptions().dtype(torch::kComplexDouble); }
-inline torch::TensorOptions real() { return torch::TensorOptions().dtype(torch::kDouble); }
+/// Double-precision options on the test device (BLOCKSPIN_TEST_DEVICE, test_device.h).
+inline torch::TensorOptions cplx() {
+  return torch::TensorOptions().dtype(torch::kComplexDouble).device(blockspin::testing::device());
+}
+inline torch::TensorOptions real() {
+  return torch::TensorOptions().dtype(torch::kDouble).device(blockspin::testing::device());
+}
+/// A generator on the test device.
+inline at::Generator test_generator(uint64_t seed) { return make_generator(seed, blockspin::testing::device()); }
 
 /// Largest absolute element-wise difference of two tensors (complex or real).
 inline double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {
@@ -40,7 +48,7 @@ inline std::vector<Geometry> standard_geometries() {
 
 /// A rough but not Haar-random configuration: near-identity links with a sizeable spread.
 inline torch::Tensor rough_field(const Geometry& g, uint64_t seed, int64_t batch = 2, double eps = 0.6) {
-  auto gen = make_generator(seed);
+  auto gen = test_generator(seed);
   return near_identity_gauge_field(batch, g.extents, g.n_colors, eps, gen, cplx());
 }
 

@@ -13,7 +13,7 @@ using namespace blockspin::lattice::testing;
 
 namespace {
 torch::Tensor momenta(const torch::Tensor& U, uint64_t seed) {
-  auto gen = make_generator(seed);
+  auto gen = test_generator(seed);
   std::vector<int64_t> prefix(U.sizes().begin(), U.sizes().end() - 2);
   return random_algebra(prefix, n_colors(U), gen, real());
 }
@@ -73,7 +73,7 @@ TEST(Hmc, AutogradForcesGiveTheSameTrajectory) {
 TEST(Hmc, ExpMinusDeltaHAveragesToOneAndPlaquetteIsExact2D) {
   // 2D SU(2), β = 2: ⟨e^{-ΔH}⟩ = 1 (area preservation + reversibility) and ⟨P⟩ = I_2(β)/I_1(β).
   const double beta = 2.0;
-  auto gen = make_generator(67);
+  auto gen = test_generator(67);
   const int64_t chains = 48;
   auto U = cold_gauge_field(chains, {8, 8}, 2, cplx());
   auto action = md_action(GaugeAction::wilson(beta));
@@ -107,7 +107,7 @@ TEST(Hmc, MetropolisCanBeSkippedForThermalisation) {
   o.steps = 1;
   o.trajectory_length = 2.5;
   auto action = md_action(GaugeAction::wilson(4.0));
-  auto gen_a = make_generator(69), gen_b = make_generator(69);
+  auto gen_a = test_generator(69), gen_b = test_generator(69);
   auto exact = hmc_trajectory(U, action, o, gen_a, /*metropolis=*/true);
   auto forced = hmc_trajectory(U, action, o, gen_b, /*metropolis=*/false);
   EXPECT_EQ(exact.accepted.sum().item<int64_t>(), 0) << exact.delta_H;

@@ -50,7 +50,7 @@ struct RunResult {
 };
 
 RunResult run_chains(const Trajectory& trajectory, int64_t chains, int n_therm, int n_meas, uint64_t seed) {
-  auto gen = make_generator(seed);
+  auto gen = test_generator(seed);
   auto U = hot_gauge_field(chains, kExtents, kColors, gen, cplx());
   auto action = md_action(GaugeAction::wilson(kBeta));
   const auto o = coarse_leapfrog();
@@ -100,15 +100,15 @@ void check_moderate_acceptance(const Trajectory& trajectory) {
 /// Checks one trajectory's Metropolis decision chain by chain against a replay of its random numbers.
 void check_decision_per_chain(const Trajectory& trajectory) {
   const int64_t chains = 64;
-  auto gen_U = make_generator(4712);
+  auto gen_U = test_generator(4712);
   auto U = near_identity_gauge_field(chains, kExtents, kColors, 1.0, gen_U, cplx());
   auto action = md_action(GaugeAction::wilson(kBeta));
   auto o = coarse_leapfrog();
   o.steps = 1;
   for (double length : {0.8, 3.0}) {  // ΔH from about -10 to 20; then ΔH > 300 on every chain
     o.trajectory_length = length;
-    auto gen = make_generator(4713);
-    auto replay = make_generator(0);
+    auto gen = test_generator(4713);
+    auto replay = test_generator(0);
     set_generator_state(replay, generator_state(gen));
     const auto step = trajectory(U, action, o, gen);
 

@@ -12,14 +12,14 @@ using namespace blockspin::lattice::testing;
 
 namespace {
 torch::Tensor start_field(uint64_t seed, std::vector<int64_t> shape = {3, 4, 4}) {
-  auto gen = make_generator(seed);
+  auto gen = test_generator(seed);
   return 0.7 * torch::randn(shape, gen, real());
 }
 
 /// A scalar loss of the configurations after `steps` Langevin steps at couplings (κ, λ), noise from `seed`.
 torch::Tensor loss_after(const torch::Tensor& phi0, const ScalarCouplings& c, int64_t steps, double tau,
                          uint64_t seed) {
-  auto gen = make_generator(seed);
+  auto gen = test_generator(seed);
   LangevinOptions o;
   o.step_size = tau;
   o.steps = steps;
@@ -37,7 +37,7 @@ TEST(Langevin, StepIsEulerMaruyamaOfEquation37) {
   auto expect = phi - tau * scalar_action_derivative(phi, c) + std::sqrt(2 * tau) * eta;
   EXPECT_LT(max_abs_diff(langevin_step(phi, c, tau, eta), expect), 1e-15);
   // langevin_evolve draws one N(0,1) field per step from the generator, in order.
-  auto gen_a = make_generator(303), gen_b = make_generator(303);
+  auto gen_a = test_generator(303), gen_b = test_generator(303);
   LangevinOptions o;
   o.step_size = tau;
   o.steps = 3;
@@ -95,7 +95,7 @@ TEST(Langevin, DetachOptionDropsTheGraphButNotTheTrajectory) {
   ScalarCouplings c{kappa, torch::tensor(0.1, real())};
   LangevinOptions o;
   o.steps = 4;
-  auto gen_a = make_generator(310), gen_b = make_generator(310);
+  auto gen_a = test_generator(310), gen_b = test_generator(310);
   auto with_graph = langevin_evolve(phi0, c, o, gen_a);
   o.detach = true;
   auto detached = langevin_evolve(phi0, c, o, gen_b);
@@ -109,7 +109,7 @@ TEST(Langevin, FreeTheoryStationaryVarianceHasTheExpectedStepSizeBias) {
   // two ⟨φ²⟩ differ by ~40%, so the test tells the exact discretisation (sqrt(2τ) noise, τ∂S drift) apart.
   const std::vector<int64_t> ext{4, 4};
   const double kappa = 0.1, tau = 0.3;
-  auto gen = make_generator(311);
+  auto gen = test_generator(311);
   auto c = ScalarCouplings::constant(kappa, 0.0);
   LangevinOptions therm;
   therm.step_size = tau;
@@ -133,7 +133,7 @@ TEST(Langevin, FreeTheoryStationaryVarianceHasTheExpectedStepSizeBias) {
 TEST(Langevin, FloatFieldWithDoubleCouplingsKeepsFloatAndGradient) {
   auto phi0 = start_field(312).to(torch::kFloat);
   auto kappa = torch::tensor(0.2, real()).requires_grad_(true);
-  auto gen = make_generator(313);
+  auto gen = test_generator(313);
   LangevinOptions o;
   o.steps = 3;
   auto phi = langevin_evolve(phi0, {kappa, torch::tensor(0.1, real())}, o, gen);

@@ -13,7 +13,7 @@ using namespace blockspin::lattice;
 using namespace blockspin::lattice::testing;
 
 TEST(Locality, WilsonActionReachesOnlyItsPlaquettes) {
-  auto gen = make_generator(5);
+  auto gen = test_generator(5);
   const auto U = near_identity_gauge_field(1, {4, 4, 4, 4}, 3, 0.5, gen, cplx());
   const auto wilson = GaugeAction::wilson(1.0);
   const auto p = second_derivative_locality([&](const torch::Tensor& V) { return wilson(V); }, U, 1);
@@ -31,7 +31,7 @@ TEST(Locality, WilsonActionReachesOnlyItsPlaquettes) {
 }
 
 TEST(Locality, HessianBlocksAreSymmetric) {
-  auto gen = make_generator(6);
+  auto gen = test_generator(6);
   const auto U = near_identity_gauge_field(1, {2, 4, 2, 2}, 2, 0.6, gen, cplx());
   // A gauge-invariant test action that couples every pair of links: S (1 + 0.1 S), S the Symanzik action.
   const auto wilson = GaugeAction::symanzik(1.0);

@@ -125,7 +125,7 @@ class ObservableInvariance : public ::testing::TestWithParam<Geometry> {};
 TEST_P(ObservableInvariance, GaugeAndTranslationInvariant) {
   const auto g = GetParam();
   auto U = rough_field(g, 41);
-  auto gen = make_generator(42);
+  auto gen = test_generator(42);
   auto omega = random_gauge_transformation(2, g.extents, g.n_colors, gen, cplx());
   auto V = gauge_transform(U, omega);
   std::vector<int64_t> d(g.extents.size(), 1);

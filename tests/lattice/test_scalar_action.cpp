@@ -24,7 +24,7 @@ std::string name_of(const std::vector<int64_t>& e) {
 }
 
 torch::Tensor random_field(const std::vector<int64_t>& extents, int64_t batch, uint64_t seed) {
-  auto gen = make_generator(seed);
+  auto gen = test_generator(seed);
   std::vector<int64_t> shape{batch};
   shape.insert(shape.end(), extents.begin(), extents.end());
   return torch::randn(shape, gen, real());

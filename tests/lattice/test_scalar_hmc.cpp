@@ -13,7 +13,7 @@ using namespace blockspin::lattice::testing;
 
 namespace {
 torch::Tensor gaussian(std::vector<int64_t> shape, uint64_t seed, double scale = 1.0) {
-  auto gen = make_generator(seed);
+  auto gen = test_generator(seed);
   return scale * torch::randn(shape, gen, real());
 }
 }  // namespace
@@ -62,7 +62,7 @@ TEST(ScalarHmc, PerChainMetropolisKeepsRejectedChainsAndCanBeSkipped) {
   ScalarHmcOptions o;
   o.steps = 3;
   o.trajectory_length = 1.0;  // coarse: a mixture of accepted and rejected chains
-  auto gen_a = make_generator(206), gen_b = make_generator(206);
+  auto gen_a = test_generator(206), gen_b = test_generator(206);
   auto exact = scalar_hmc_trajectory(phi, c, o, gen_a);
   auto forced = scalar_hmc_trajectory(phi, c, o, gen_b, /*metropolis=*/false);
   const auto n_acc = exact.accepted.sum().item<int64_t>();
@@ -88,7 +88,7 @@ TEST(ScalarHmc, FreeTheoryMatchesExactFiniteLattice) {
   const std::vector<int64_t> ext{4, 4};
   const double kappa = 0.1;
   const int64_t chains = 256, V = 16;
-  auto gen = make_generator(207);
+  auto gen = test_generator(207);
   auto c = ScalarCouplings::constant(kappa, 0.0);
   ScalarHmcOptions o;
   o.steps = 8;
@@ -134,7 +134,7 @@ TEST(ScalarHmc, InteractingTheorySatisfiesSchwingerDysonIdentity) {
   // chains with different per-configuration couplings, each checked with its own couplings.
   for (const std::vector<int64_t>& ext : {std::vector<int64_t>{8}, std::vector<int64_t>{3, 3}}) {
     const int64_t chains = 48, half = chains / 2;
-    auto gen = make_generator(208);
+    auto gen = test_generator(208);
     std::vector<int64_t> shape{chains};
     shape.insert(shape.end(), ext.begin(), ext.end());
     auto kappa = torch::cat({torch::full({half}, 0.3, real()), torch::full({half}, 0.2, real())});
@@ -165,7 +165,7 @@ TEST(ScalarHmc, InteractingTheorySatisfiesSchwingerDysonIdentity) {
 
 TEST(ScalarHmc, FloatFieldsStayFloat) {
   auto phi = gaussian({4, 4, 4}, 209).to(torch::kFloat);
-  auto gen = make_generator(210);
+  auto gen = test_generator(210);
   ScalarHmcOptions o;
   o.steps = 10;
   auto step = scalar_hmc_trajectory(phi, ScalarCouplings::constant(0.15, 0.3), o, gen);

@@ -35,7 +35,7 @@ std::vector<SmearingOptions> weight_sets() {
 }
 
 torch::Tensor cotangent(const torch::Tensor& U, uint64_t seed) {
-  auto gen = make_generator(seed);
+  auto gen = test_generator(seed);
   return torch::randn(U.sizes(), gen, U.options());
 }
 
@@ -81,7 +81,7 @@ TEST_P(SmearKernels, BackwardMatchesFiniteDifferences) {
   const auto U = rough_field(GetParam(), 24);
   const auto G = cotangent(U, 25);
   const SmearingOptions o{0.11, -0.03, 0.02};
-  auto gen = make_generator(26);
+  auto gen = test_generator(26);
   const int64_t N = n_colors(U);
   auto shape = U.sizes().vec();
   shape.pop_back();

@@ -81,7 +81,7 @@ TEST(Smearing, MatchesPathProductReference) {
 TEST(Smearing, GaugeCovariant) {
   for (const auto& g : standard_geometries()) {
     auto U = rough_field(g, 402);
-    auto gen = make_generator(403);
+    auto gen = test_generator(403);
     auto omega = random_gauge_transformation(2, g.extents, g.n_colors, gen, cplx());
     auto S = smear_links(U);
     auto S_transformed = smear_links(gauge_transform(U, omega));

@@ -24,7 +24,7 @@ TEST_P(SuN, GeneratorsAreHermitianTracelessAndNormalised) {
 
 TEST_P(SuN, AlgebraMapsAreInverse) {
   const int64_t N = GetParam();
-  auto gen = make_generator(11);
+  auto gen = test_generator(11);
   auto c = random_algebra({3, 5}, N, gen, real());
   auto X = algebra_to_matrix(c, N);
   EXPECT_LT(max_abs_diff(X, -dag(X)), 1e-15);                             // anti-hermitian
@@ -38,7 +38,7 @@ TEST_P(SuN, AlgebraMapsAreInverse) {
 
 TEST_P(SuN, ExpLandsInSuN) {
   const int64_t N = GetParam();
-  auto gen = make_generator(12);
+  auto gen = test_generator(12);
   auto c = 3.0 * random_algebra({64}, N, gen, real());  // large algebra elements
   auto U = su_exp(algebra_to_matrix(c, N));
   EXPECT_LT(max_abs_diff(dag_mat_mul(U, U), torch::eye(N, cplx()).expand_as(U)), 1e-13);
@@ -48,7 +48,7 @@ TEST_P(SuN, ExpLandsInSuN) {
 
 TEST_P(SuN, ProjectionIsIdempotentAndFixesSuN) {
   const int64_t N = GetParam();
-  auto gen = make_generator(13);
+  auto gen = test_generator(13);
   auto M = torch::randn({50, N, N}, gen, cplx());
   auto P = project_su_n(M);
   EXPECT_LT(su_n_violation(P).max().item<double>(), 1e-13);
@@ -66,7 +66,7 @@ TEST_P(SuN, ProjectionIsIdempotentAndFixesSuN) {
 TEST_P(SuN, HaarMomentsAreExact) {
   // For Haar-random SU(N): <Tr U> = 0 and <|Tr U|^2> = 1 (N >= 2). Check within 5 sigma.
   const int64_t N = GetParam();
-  auto gen = make_generator(14);
+  auto gen = test_generator(14);
   const int64_t n = 20000;
   auto U = random_su_n({n}, N, gen, cplx());
   EXPECT_LT(su_n_violation(U).max().item<double>(), 1e-13);
@@ -82,7 +82,7 @@ TEST_P(SuN, HaarMomentsAreExact) {
 
 TEST_P(SuN, NearIdentityIsClose) {
   const int64_t N = GetParam();
-  auto gen = make_generator(15);
+  auto gen = test_generator(15);
   auto U = random_su_n_near_identity({100}, N, 1e-3, gen, cplx());
   EXPECT_LT(su_n_violation(U).max().item<double>(), 1e-13);
   EXPECT_LT(max_abs_diff(U, torch::eye(N, cplx()).expand_as(U)), 1e-2);
@@ -109,12 +109,12 @@ TEST(SuNConventions, PauliAndGellMann) {
 
 TEST(SuNConventions, InvalidNThrows) {
   EXPECT_THROW(generators(1, cplx()), std::invalid_argument);
-  auto gen = make_generator(1);
+  auto gen = test_generator(1);
   EXPECT_THROW(random_su_n({2}, 1, gen, cplx()), std::invalid_argument);
 }
 
 TEST(SuNConventions, SinglePrecisionWorks) {
-  auto gen = make_generator(16);
+  auto gen = test_generator(16);
   auto U = random_su_n({10}, 3, gen, torch::TensorOptions().dtype(torch::kComplexFloat));
   EXPECT_EQ(U.scalar_type(), torch::kComplexFloat);
   EXPECT_LT(su_n_violation(U).max().item<double>(), 1e-5);

@@ -46,7 +46,7 @@ TEST_P(WilsonKernels, PlaquetteDeficitMatchesTorchPath) {
 // N·V·planes) it stays quadratic in ε for ε = 1e-6 (ratio 4 for 2ε) and agrees with the torch path.
 TEST(WilsonKernelsPrecision, DeficitOfNearIdentityFieldsIsAccurate) {
   auto field = [](double eps) {
-    auto gen = make_generator(3);
+    auto gen = test_generator(3);
     return near_identity_gauge_field(1, {4, 4, 4, 4}, 3, eps, gen, cplx());
   };
   const auto U1 = field(1e-6), U2 = field(2e-6);
@@ -116,7 +116,7 @@ TEST_P(WilsonKernels, GradientAndDoubleBackwardMatchTorchPath) {
 // need squaring.
 TEST_P(WilsonKernels, LinkUpdateMatchesSuExp) {
   const auto U = rough_field(GetParam(), 17);
-  auto gen = make_generator(18);
+  auto gen = test_generator(18);
   std::vector<int64_t> prefix(U.sizes().begin(), U.sizes().end() - 2);
   const auto p = random_algebra(prefix, n_colors(U), gen, real());
   for (double eps : {0.05, 1.3}) {
@@ -134,7 +134,7 @@ TEST(WilsonKernelsThreads, ResultsDoNotDependOnTheThreadCount) {
   const auto U = rough_field({{6, 6, 4, 4}, 3}, 16, 2);
   const int threads = at::get_num_threads();
   at::set_num_threads(1);
-  auto gen = make_generator(19);
+  auto gen = test_generator(19);
   const auto p = random_algebra({2, 4, 6, 6, 4, 4}, 3, gen, real());
   const auto s1 = K::plaquette_deficit_sum(U);
   const auto a1 = K::wilson_staples(U);
@@ -158,7 +158,7 @@ TEST(WilsonKernelsFloat, SinglePrecisionKernelsMatchDoublePath) {
   for (const Geometry& g : std::vector<Geometry>{{{3, 4, 3, 3}, 3}, {{5, 3, 2}, 2}, {{4, 4, 4, 4}, 3}}) {
     const auto U = rough_field(g, 20);
     const auto U32 = U.to(torch::kComplexFloat);
-    auto gen = make_generator(21);
+    auto gen = test_generator(21);
     std::vector<int64_t> prefix(U.sizes().begin(), U.sizes().end() - 2);
     const auto p = random_algebra(prefix, g.n_colors, gen, real());
     const auto action = GaugeAction::wilson(4.0);

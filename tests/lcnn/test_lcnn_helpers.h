@@ -14,7 +14,8 @@
 
 namespace blockspin::lcnn::testing {
 
-using lattice::testing::cplx;
+/// CPU options: the L-CNN tests build their modules on the CPU, so they run there (not yet device-agnostic).
+inline torch::TensorOptions cplx() { return torch::TensorOptions().dtype(torch::kComplexDouble); }
 using lattice::testing::Geometry;
 using lattice::testing::max_abs;
 using lattice::testing::max_abs_diff;
