@@ -3,6 +3,7 @@
 // observables with Γ-method errors; `--set eval.n_hmc=0` skips the HMC comparison). Uses DIR/best.h5 unless
 // training.eval_checkpoint = "final" (`--set training.eval_checkpoint=final`).
 #include "apps/command.h"
+#include "run/distributed.h"
 #include "support/config.h"
 #include "apps/readers/flow_run.h"
 #include "io/h5io.h"
@@ -51,7 +52,26 @@ void run_sample(const CommonOptions& opt) {
     spdlog::warn("the model in '{}' is at step {} of {} (training unfinished)", model.string(), trainer.steps_done,
                  total_flow_steps(s));
   spdlog::info("sampling {} proposals on {} with {}", s.eval.n, fmt::join(trainer.fine_extents(), "x"), model.string());
-  const auto ev = F::evaluate_flow(trainer, s.eval, true);
+  // Distributed: rank r draws its share of the proposals with the evaluation seed rank_seed(eval.seed, r); rank 0
+  // gathers them in rank order and runs the Metropolis chain, the observables and the direct HMC.
+  const Communicator& comm = communicator();
+  if (s.eval.n < comm.world_size())
+    throw ConfigError(
+        fmt::format("config key 'eval.n': {} proposals cannot be shared by {} ranks", s.eval.n, comm.world_size()));
+  const auto [first, last] = comm.shard(s.eval.n);
+  F::FlowEvalOptions mine = s.eval;
+  mine.n = last - first;
+  mine.seed = rank_seed(s.eval.seed, comm.rank());
+  F::FlowProposals p = F::draw_flow_proposals(trainer, mine, true);
+  if (comm.distributed()) {
+    p.log_q = comm.gather_cat(p.log_q, 0, "the proposals' log q");
+    p.log_p = comm.gather_cat(p.log_p, 0, "the proposals' log p");
+    p.m = comm.gather_cat(p.m, 0, "the proposals' magnetisations");
+    p.second_moment = comm.gather_cat(p.second_moment, 0, "the proposals' second moments");
+    p.fields = comm.gather_cat(p.fields, 0, "the proposals");
+  }
+  if (!run.writes()) return;  // rank 0 evaluates and writes
+  const auto ev = F::evaluate_flow_proposals(trainer, s.eval, std::move(p));
   log_evaluation_warnings(ev, s.eval);
   write_h5_atomic(dir / "samples.h5", "flow_samples", BLOCKSPIN_VERSION, [&](H5::H5File& f) {
     write_tensor(f, "fields", ev.fields, 4);
@@ -73,6 +93,7 @@ void run_sample(const CommonOptions& opt) {
   metrics["model"] = fs::absolute(model).string();
   metrics["step"] = trainer.steps_done;
   metrics["evaluated_checkpoint"] = use_best ? "best" : "final";
+  metrics["distributed"] = comm.describe();
   metrics["blockspin_version"] = BLOCKSPIN_VERSION;
   metrics["config"] = cfg.resolved();
   write_json_atomic(dir / "metrics.json", metrics);
@@ -82,15 +103,18 @@ void run_sample(const CommonOptions& opt) {
   fmt::print("results written to {} and {}\n", (dir / "samples.h5").string(), (dir / "metrics.json").string());
 }
 
-const CommandRegistrar registrar{
-    {"sample",
-     "draw exact samples from a flow trained by train-flow (independence Metropolis); writes DIR/samples.h5 and "
-     "DIR/metrics.json",
-     false,
-     run_sample,
-     {{"model", "train-flow output directory (config.json + checkpoint.h5)", true},
-      {"n", "number of flow proposals (default: the model's eval.n)", false}},
-     false}};
+const CommandRegistrar registrar{[] {
+  CommandSpec spec{"sample",
+                   "draw exact samples from a flow trained by train-flow (independence Metropolis); writes "
+                   "DIR/samples.h5 and DIR/metrics.json",
+                   false,
+                   run_sample,
+                   {{"model", "train-flow output directory (config.json + checkpoint.h5)", true},
+                    {"n", "number of flow proposals (default: the model's eval.n)", false}},
+                   false};
+  spec.distributed = true;  // proposals drawn by every rank
+  return spec;
+}()};
 
 }  // namespace
 }  // namespace blockspin::apps

@@ -36,28 +36,23 @@ PhiObservables observables(const torch::Tensor& m, const torch::Tensor& inputs, 
 
 }  // namespace
 
-FlowEvaluation evaluate_flow(FlowTrainer& trainer, const FlowEvalOptions& o, bool keep_fields) {
+FlowProposals draw_flow_proposals(FlowTrainer& trainer, const FlowEvalOptions& o, bool keep_fields) {
   torch::NoGradGuard no_grad;
   const auto& opt = trainer.options;
   const auto tensor_opts = torch::TensorOptions().dtype(opt.dtype).device(opt.device);
   const auto coarse_c = trainer.coarse_couplings().detached();
   const auto fine_c = trainer.fine_couplings().detached();
-  const auto fine_shape = trainer.fine_extents();
-  const int64_t volume = std::accumulate(fine_shape.begin(), fine_shape.end(), int64_t{1}, std::multiplies<>());
-  const int64_t extent = fine_shape[0];
   auto gen = L::make_generator(o.seed, opt.device);
-  auto cpu_gen = L::make_generator(o.seed + 7919, torch::kCPU);
 
   // Coarse lattice: exact HMC chains at the coarse couplings (the flow density uses log p_L = −S_L), spaced so that
   // the proposals of one chain are effectively independent (flows/coarse_proposals.h).
   CoarseProposals coarse(coarse_c, opt.coarse_extents, o.coarse, gen, tensor_opts);
   // The evaluated map: the trained RK4 step count unless eval.ode_steps overrides it (restored on return).
-  const int64_t trained_steps = trainer.flow->ode_steps();
   struct RestoreSteps {
     RGFlow flow;
     int64_t steps;
     ~RestoreSteps() { flow->set_ode_steps(steps); }
-  } restore{trainer.flow, trained_steps};
+  } restore{trainer.flow, trainer.flow->ode_steps()};
   if (o.ode_steps > 0) trainer.flow->set_ode_steps(o.ode_steps);
   std::vector<torch::Tensor> pool;  // coarse configurations waiting to be pushed through the flow
   int64_t pooled = 0, drawn = 0;
@@ -81,26 +76,50 @@ FlowEvaluation evaluate_flow(FlowTrainer& trainer, const FlowEvalOptions& o, boo
     pooled += o.coarse.chains;
     while (pooled >= std::min(o.batch_size, o.n - drawn) && drawn < o.n) flush(std::min(o.batch_size, o.n - drawn));
   }
+  FlowProposals p;
+  p.log_q = torch::cat(log_q);
+  p.log_p = torch::cat(log_p);
+  p.m = torch::cat(m);
+  p.second_moment = torch::cat(inputs);
+  if (keep_fields) p.fields = torch::cat(fields);
+  p.coarse_hmc_acceptance = coarse.acceptance();
+  p.coarse_stride = coarse.stride();
+  p.coarse_automatic = coarse.automatic();
+  p.coarse_pilot_converged = coarse.pilot_converged();
+  if (coarse.automatic()) p.coarse_pilot_tau = coarse.pilot_tau();
+  p.coarse_round_tau = estimate([&] { return coarse.round_tau(); });
+  return p;
+}
+
+FlowEvaluation evaluate_flow_proposals(FlowTrainer& trainer, const FlowEvalOptions& o, FlowProposals p) {
+  torch::NoGradGuard no_grad;
+  const auto& opt = trainer.options;
+  const auto tensor_opts = torch::TensorOptions().dtype(opt.dtype).device(opt.device);
+  const auto coarse_c = trainer.coarse_couplings().detached();
+  const auto fine_c = trainer.fine_couplings().detached();
+  const auto fine_shape = trainer.fine_extents();
+  const int64_t volume = std::accumulate(fine_shape.begin(), fine_shape.end(), int64_t{1}, std::multiplies<>());
+  const int64_t extent = fine_shape[0];
+  auto cpu_gen = L::make_generator(o.seed + 7919, torch::kCPU);
+
   FlowEvaluation r;
-  r.log_q = torch::cat(log_q);
-  r.log_p = torch::cat(log_p);
+  r.log_q = p.log_q;
+  r.log_p = p.log_p;
   r.log_weights = r.log_p - r.log_q;
-  auto mags = torch::cat(m);
-  auto sm = torch::cat(inputs);
-  if (keep_fields) r.fields = torch::cat(fields);
+  r.fields = p.fields;
   if (!torch::isfinite(r.log_weights).all().item<bool>())
     throw std::runtime_error("evaluation: non-finite flow log-densities or actions (a diverged model?)");
-  const auto mh = metropolis_independence(r.log_q, r.log_p, cpu_gen, mags.abs());
+  const auto mh = metropolis_independence(r.log_q, r.log_p, cpu_gen, p.m.abs());
   r.accepted = mh.accepted;
   r.chain = mh.chain;
-  auto m_chain = mags.index_select(0, mh.chain).unsqueeze(1);
-  auto sm_chain = sm.index_select(0, mh.chain).unsqueeze(1);
+  auto m_chain = p.m.index_select(0, mh.chain).unsqueeze(1);
+  auto sm_chain = p.second_moment.index_select(0, mh.chain).unsqueeze(1);
 
   r.fine_shape = fine_shape;
   r.coarse_shape = opt.coarse_extents;
   r.ess = mh.ess_per_n;
-  r.ode_steps = trainer.flow->ode_steps();
-  r.ode_steps_trained = trained_steps;
+  r.ode_steps = o.ode_steps > 0 ? o.ode_steps : trainer.flow->ode_steps();
+  r.ode_steps_trained = trainer.flow->ode_steps();
   r.acceptance = mh.acceptance;
   r.reverse_kl = mh.kl;
   r.tau = mh.tau;
@@ -108,15 +127,16 @@ FlowEvaluation evaluate_flow(FlowTrainer& trainer, const FlowEvalOptions& o, boo
   r.lambda_coarse = coarse_c.lambda.item<double>();
   r.kappa_fine = fine_c.kappa.item<double>();
   r.lambda_fine = fine_c.lambda.item<double>();
-  r.coarse_hmc_acceptance = coarse.acceptance();
-  r.coarse_stride = coarse.stride();
-  r.coarse_automatic = coarse.automatic();
-  r.coarse_pilot_converged = coarse.pilot_converged();
-  if (coarse.automatic()) r.coarse_pilot_tau = coarse.pilot_tau();
-  r.coarse_round_tau = estimate([&] { return coarse.round_tau(); });
+  r.coarse_hmc_acceptance = p.coarse_hmc_acceptance;
+  r.coarse_stride = p.coarse_stride;
+  r.coarse_automatic = p.coarse_automatic;
+  r.coarse_pilot_converged = p.coarse_pilot_converged;
+  r.coarse_pilot_tau = p.coarse_pilot_tau;
+  r.coarse_round_tau = p.coarse_round_tau;
   r.flow = observables(m_chain, sm_chain, volume, extent);
 
   if (o.n_hmc > 0) {
+    auto gen = L::make_generator(o.seed + 1, opt.device);
     std::vector<int64_t> fshape{o.hmc_chains};
     fshape.insert(fshape.end(), fine_shape.begin(), fine_shape.end());
     auto phi = torch::randn(fshape, gen, tensor_opts);
@@ -136,6 +156,10 @@ FlowEvaluation evaluate_flow(FlowTrainer& trainer, const FlowEvalOptions& o, boo
     r.hmc_acceptance = acc / static_cast<double>(T);
   }
   return r;
+}
+
+FlowEvaluation evaluate_flow(FlowTrainer& trainer, const FlowEvalOptions& o, bool keep_fields) {
+  return evaluate_flow_proposals(trainer, o, draw_flow_proposals(trainer, o, keep_fields));
 }
 
 }  // namespace blockspin::flows

@@ -27,7 +27,8 @@ struct FlowEvalOptions {
   int64_t hmc_chains = 8;   ///< chains of that HMC
   int64_t hmc_therm = 200;  ///< their thermalisation trajectories
   lattice::ScalarHmcOptions hmc{};
-  uint64_t seed = 2;  ///< generators of the evaluation (device: seed; Metropolis uniforms, CPU: seed + 7919)
+  uint64_t seed =
+      2;  ///< generators: proposals (device) seed; Metropolis uniforms (CPU) seed + 7919; direct HMC seed + 1
 };
 
 /// A Γ-method estimate, or why there is none (a constant chain, too few measurements).
@@ -63,6 +64,30 @@ struct FlowEvaluation {
   int64_t hmc_measurements = 0;
   double hmc_acceptance = 0;
 };
+
+/// Flow proposals with what the evaluation needs of them: per proposal log q, log p, the magnetisation and the
+/// second-moment inputs (and the fields with keep_fields), plus the coarse HMC's diagnostics. Proposals drawn in
+/// parts (e.g. by the ranks of a distributed run, each with its own seed) are concatenated tensor by tensor.
+struct FlowProposals {
+  torch::Tensor log_q, log_p;   ///< [n] double, CPU
+  torch::Tensor m;              ///< [n] magnetisation
+  torch::Tensor second_moment;  ///< [n, 2] second-moment inputs
+  torch::Tensor fields;         ///< [n, x..] (keep_fields only)
+  double coarse_hmc_acceptance = 0;
+  int64_t coarse_stride = 0;
+  bool coarse_automatic = false, coarse_pilot_converged = true;
+  lattice::GammaResult coarse_pilot_tau;
+  Estimate coarse_round_tau;
+};
+
+/// Draws o.n proposals from the flow (coarse HMC at the coarse couplings, noise, CNF) with the evaluation
+/// generators seeded from o.seed, at the evaluation's RK4 step count (the trainer's is restored on return).
+FlowProposals draw_flow_proposals(FlowTrainer& trainer, const FlowEvalOptions& o, bool keep_fields);
+
+/// The independence Metropolis sampler on `proposals` (uniforms from o.seed + 7919), the observables on the accepted
+/// chain, and direct HMC at the fine couplings (o.n_hmc > 0, generator seeded from o.seed + 1). Throws
+/// std::runtime_error for non-finite log-densities (a diverged model).
+FlowEvaluation evaluate_flow_proposals(FlowTrainer& trainer, const FlowEvalOptions& o, FlowProposals proposals);
 
 /// Draws o.n proposals from the flow (coarse HMC at the coarse couplings, noise, CNF), runs the independence
 /// Metropolis sampler and measures the observables on the accepted chain, and on direct HMC at the fine couplings

@@ -265,3 +265,34 @@ TEST_F(DistributedTest, SubcommandsThatDoNotShareWorkRunOnRankZeroAlone) {
   EXPECT_NE(rs[1].output.find("rank 1 has nothing to do"), std::string::npos) << rs[1].output;
   EXPECT_TRUE(fs::exists(dir / "observe" / "observables.json"));
 }
+
+TEST_F(DistributedTest, SampleRanksDrawTheProposalsOfPerRankSeeds) {
+  std::ofstream(dir / "flow.json") << R"({
+    "seed": 3, "action": {"kappa": 0.2, "lambda": 0.01},
+    "flow": {"coarse_shape": [2, 2], "levels": 1, "features": 3, "time_kernels": 2, "feature_bond": 2,
+             "time_bond": 2, "cnf_steps": 2},
+    "training": {"steps": 2, "batch_size": 8, "checkpoint_every": 2, "log_every": 2,
+                 "langevin": {"therm": 100, "steps": 10}, "hmc": {"therm": 10},
+                 "bank": {"size": 40, "chains": 8, "therm": 10}},
+    "eval": {"n": 32, "batch_size": 16, "coarse_chains": 8, "coarse_therm": 10, "coarse_stride": 2, "n_hmc": 0,
+             "seed": 11}})";
+  const auto trained = run_blockspin(cmd("train-flow", "flow.json", "flow"));
+  ASSERT_EQ(trained.status, 0) << trained.output;
+  const std::string sample = "sample --model " + (dir / "flow").string() + " --out ";
+  const auto two = run_ranks(sample + (dir / "s2").string() + " --n 64", 2);
+  ASSERT_EQ(two[0].status, 0) << outputs(two);
+  ASSERT_EQ(two[1].status, 0) << outputs(two);
+  const auto s2 = datasets(dir / "s2" / "samples.h5", "flow_samples");
+  ASSERT_EQ(s2.at("log_q").size(0), 64);
+  // Rank r's 32 proposals are those of one process with eval.seed = rank_seed(11, r).
+  for (int r = 0; r < 2; ++r) {
+    const std::string out = "s1_" + std::to_string(r);
+    const auto one = run_blockspin(sample + (dir / out).string() +
+                                   " --n 32 --set eval.seed=" + std::to_string(blockspin::run::rank_seed(11, r)));
+    ASSERT_EQ(one.status, 0) << one.output;
+    const auto s1 = datasets(dir / out / "samples.h5", "flow_samples");
+    for (const char* name : {"log_q", "log_p", "fields"})
+      EXPECT_TRUE(torch::equal(s2.at(name).narrow(0, 32 * r, 32), s1.at(name))) << name << " rank " << r;
+  }
+  EXPECT_EQ(read_json(dir / "s2" / "metrics.json")["distributed"]["world_size"], 2);
+}
