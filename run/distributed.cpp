@@ -107,7 +107,8 @@ struct Communicator::Group {
       return "the rendezvous store became unreachable: rank 0, which serves it, or the torchrun agent has stopped";
     }
     if (dead.empty())
-      return "every rank's heartbeat is alive (a rank stopped with an error of its own, see its output)";
+      return "every rank's heartbeat is alive: a rank took longer than --distributed-timeout, or stopped with an "
+             "error of its own (see its output)";
     return fmt::format("rank{} {} stopped responding", dead.size() > 1 ? "s" : "", fmt::join(dead, ", "));
   }
 };

@@ -27,7 +27,9 @@ namespace blockspin::run {
 
 struct DistributedOptions {
   std::string backend = "auto";  ///< "auto" (NCCL when built with it and CUDA is present, else Gloo), "gloo", "nccl"
-  std::chrono::seconds timeout{600};  ///< a collective or the rendezvous waiting longer than this fails
+  /// A collective or the rendezvous waiting longer than this fails (PyTorch's default, 30 min: an fp-data round
+  /// waits for the slowest rank's batch).
+  std::chrono::seconds timeout{1800};
 };
 
 /// This process's place in a run and the collectives over all its processes. With one process every collective is

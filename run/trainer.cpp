@@ -48,6 +48,14 @@ double lr_at(const TrainerOptions& o, int64_t step) {
   return o.lr * std::pow(o.lr_final / o.lr, static_cast<double>(step) / static_cast<double>(o.steps - 1));
 }
 
+// The 2-norm of all gradients together (undefined ones count as zero).
+double global_norm(const std::vector<torch::Tensor>& grads) {
+  double sum = 0;
+  for (const auto& g : grads)
+    if (g.defined()) sum += g.detach().abs().pow(2).sum().item<double>();
+  return std::sqrt(sum);
+}
+
 void set_lr(torch::optim::Optimizer& opt, double lr) {
   for (auto& group : opt.param_groups()) group.options().set_lr(lr);
 }
@@ -208,6 +216,7 @@ void check_trainer_options(const TrainerOptions& o) {
   if (o.plateau_patience < 0) bad("plateau_patience: must be >= 0");
   if (o.log_every < 1 || o.checkpoint_every < 1) bad("log_every / checkpoint_every: must be >= 1");
   if (o.accumulate < 1) bad("accumulate: must be >= 1");
+  if (!(o.clip_grad_norm >= 0)) bad("clip_grad_norm: must be >= 0");
 }
 
 Curve train(torch::nn::Module& model, const BatchLossFn& batch_loss, int64_t n, const ValidationFn& validation,
@@ -251,7 +260,7 @@ Curve train(torch::nn::Module& model, const BatchLossFn& batch_loss, int64_t n, 
     comm.broadcast(params, "the parameters of rank 0");
   }
   Progress progress(label, "steps", o.steps, s.step);
-  double loss_sum = 0;
+  double loss_sum = 0, grad_norm_sum = 0;
   int64_t loss_count = 0;
   model.train();
   while (s.step < o.steps) {
@@ -293,6 +302,8 @@ Curve train(torch::nn::Module& model, const BatchLossFn& batch_loss, int64_t n, 
     std::vector<torch::Tensor> grads;
     for (const auto& p : model.parameters()) grads.push_back(p.grad());
     guard.require_finite(grads, "gradient", s.step + 1);
+    grad_norm_sum += global_norm(grads);
+    if (o.clip_grad_norm > 0) torch::nn::utils::clip_grad_norm_(model.parameters(), o.clip_grad_norm);
     opt->step();
     ++s.step;
     loss_sum += loss_value;
@@ -311,11 +322,16 @@ Curve train(torch::nn::Module& model, const BatchLossFn& batch_loss, int64_t n, 
       s.curve.val_loss.push_back(val);
       s.curve.lr.push_back(lr);
       if (plateau) s.plateau.observe(val, o);
-      nlohmann::json line{
-          {"step", s.step}, {"loss", running_loss}, {"val_loss", val}, {"lr", lr}, {"seconds", s.seconds + elapsed()}};
+      nlohmann::json line{{"step", s.step},
+                          {"loss", running_loss},
+                          {"val_loss", val},
+                          {"lr", lr},
+                          {"grad_norm", grad_norm_sum / static_cast<double>(loss_count)},
+                          {"seconds", s.seconds + elapsed()}};
       line.update(v.details);
       log.append(line);
       loss_sum = 0;
+      grad_norm_sum = 0;
       loss_count = 0;
     }
     if (s.step % o.checkpoint_every == 0 || s.step == o.steps) save();

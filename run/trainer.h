@@ -10,7 +10,8 @@
 //   attributes: step, seconds, config (the resolved run config: --resume refuses a different one); with the plateau
 //   schedule also lr (current), plateau_best, plateau_bad
 // DIR/metrics.jsonl (run/metrics_log.h), one line per curve point: step, loss (training loss averaged since the last
-// point), val_loss, lr, seconds (since the run began, summed over resumes) and the validation's details.
+// point), val_loss, lr, grad_norm (the gradients' global 2-norm before clipping, averaged since the last point),
+// seconds (since the run began, summed over resumes) and the validation's details.
 #pragma once
 
 #include "run/run_directory.h"
@@ -47,6 +48,9 @@ struct TrainerOptions {
   /// Gradient accumulation: each rank's share of the batch is evaluated in this many consecutive micro-batches (the
   /// same update, less memory). One process with accumulate = 2 takes bitwise the same steps as two ranks with 1.
   int64_t accumulate = 1;
+  /// > 0: before each update the gradients are rescaled so that their global 2-norm is at most this
+  /// (torch::nn::utils::clip_grad_norm_, after the allreduce of a distributed run); 0: no clipping.
+  double clip_grad_norm = 0;
 };
 
 /// Throws std::invalid_argument naming the option when `o` is inconsistent (unknown optimizer/schedule, steps < 1,

@@ -29,6 +29,7 @@ run::TrainerOptions read_trainer_options(support::Config t, const run::TrainerOp
   o.plateau_patience = t.get<int64_t>("plateau_patience", d.plateau_patience, Check::non_negative());
   o.seed = t.get<int64_t>("seed", seed, Check::non_negative());
   o.accumulate = t.get<int64_t>("accumulate", d.accumulate, Check::positive());
+  o.clip_grad_norm = t.get<double>("clip_grad_norm", d.clip_grad_norm, Check::non_negative());
   return o;
 }
 

@@ -10,8 +10,8 @@
 namespace blockspin::apps {
 
 /// Reads training.{steps, batch_size, lr, lr_final, weight_decay, log_every, checkpoint_every, eval_batch_size,
-/// optimizer, schedule, plateau_factor, plateau_patience, seed, accumulate}; `defaults` gives the task's defaults,
-/// `seed` the default seed. ConfigError naming the key on bad values.
+/// optimizer, schedule, plateau_factor, plateau_patience, seed, accumulate, clip_grad_norm}; `defaults` gives the
+/// task's defaults, `seed` the default seed. ConfigError naming the key on bad values.
 run::TrainerOptions read_trainer_options(support::Config training, const run::TrainerOptions& defaults, int64_t seed);
 
 /// The resume rules of a `train` task: a stored config is read with this version's defaults by `read_setup` (keys

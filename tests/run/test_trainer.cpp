@@ -123,6 +123,34 @@ TEST_F(Trainer, ResumeWithAdamWAndPlateauIsBitwiseIdentical) {
   EXPECT_LT(last.lr.back(), o.lr) << "the schedule never reduced lr: the test would not see the plateau state";
 }
 
+// clip_grad_norm rescales the gradients before the update: with Adam (scale-invariant but for eps = 1e-8) a norm
+// clipped to 1e-14 leaves the parameters almost where they were, where unclipped steps move them by ~lr; metrics.jsonl
+// logs the norm before clipping either way.
+TEST_F(Trainer, GradientClippingLimitsTheUpdate) {
+  Problem p;
+  auto run_with = [&](double clip, const std::string& name) {
+    auto model = make_model();
+    const auto before = torch::cat({model->weight.flatten(), model->bias.flatten()}).detach().clone();
+    auto o = options();
+    o.steps = 4;
+    o.schedule = "exponential";
+    o.lr = o.lr_final = 0.05;
+    o.weight_decay = 0;
+    o.clip_grad_norm = clip;
+    const BatchLossFn loss = [&](const torch::Tensor& i) {
+      return (model->forward(p.x.index_select(0, i)).squeeze(1) - p.y.index_select(0, i)).pow(2).mean();
+    };
+    RunDirectory run("train", {root_ / name, false, false}, nlohmann::json::object());
+    train(
+        *model, loss, 64, [] { return 1.0; }, o, run, "m", name);
+    const auto lines = read_metrics(root_ / name / "m" / "metrics.jsonl");
+    EXPECT_GT(lines.at(0)["grad_norm"].get<double>(), 0.1) << name;  // before clipping
+    return (torch::cat({model->weight.flatten(), model->bias.flatten()}) - before).abs().max().item<double>();
+  };
+  EXPECT_GT(run_with(0, "free"), 0.05);
+  EXPECT_LT(run_with(1e-14, "clipped"), 1e-4);
+}
+
 TEST(TrainerOptionsCheck, BadOptionsNameTheKey) {
   auto o = options();
   o.optimizer = "sgd";
