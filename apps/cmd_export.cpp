@@ -51,9 +51,7 @@ Trained load_fp_action(const fs::path& dir, const json& stored, Config& ex) {
   Config training = Config::from_json(stored, {}, (dir / "model" / "checkpoint.h5").string());
   const FpSetup s = read_fp_setup(training);
   const json& spec = s.model_spec;
-  auto model = lcnn::make_fp_action_model(spec);
-  model->to(torch::kDouble);
-  run::load_parameters(*model, dir / "model" / "checkpoint.h5");
+  auto model = load_fp_action_model(spec, dir / "model" / "checkpoint.h5", dir.string());
   t.module = model.ptr();
   t.forward = [model](const torch::Tensor& U) mutable { return model->forward(U); };
   // The lattice and group of the training data: the model card, else the first data file.

@@ -57,17 +57,28 @@ LossParts loss_parts(lcnn::FpActionModel& model, const FpRows& rows, const torch
   return {(A_fp - A).abs() / V, (D_fp - D).pow(2).flatten(1).sum(1) / (2 * dims * (N * N - 1) * V), A.detach()};
 }
 
-// Mean loss terms and relative action errors of a split, per β_wil and overall (no parameter gradients).
-json evaluate_split(lcnn::FpActionModel& model, const FpRows& rows, const torch::Tensor& idx, const FpSetup& s) {
-  std::vector<torch::Tensor> l1, l2, a;
-  for (int64_t k = 0; k < idx.numel(); k += s.training.eval_batch_size) {
-    const auto b = idx.slice(0, k, std::min(k + s.training.eval_batch_size, idx.numel()));
+// Mean loss terms and relative action errors of a split, per β_wil and overall (no parameter gradients). With
+// `shared`, in a distributed run every rank evaluates its share of the rows and the per-row results are allgathered
+// (every rank returns the same); otherwise this process evaluates all rows.
+json evaluate_split(lcnn::FpActionModel& model, const FpRows& rows, const torch::Tensor& idx, const FpSetup& s,
+                    bool shared = false) {
+  const Communicator& comm = communicator();
+  const auto [first, last] = shared ? comm.shard(idx.numel()) : std::pair<int64_t, int64_t>(0, idx.numel());
+  std::vector<torch::Tensor> l1{torch::empty({0}, torch::kDouble)}, l2{l1[0]}, a{l1[0]};
+  for (int64_t k = first; k < last; k += s.training.eval_batch_size) {
+    const auto b = idx.slice(0, k, std::min(k + s.training.eval_batch_size, last));
     auto p = loss_parts(model, rows, b, s, false);
     l1.push_back(p.l1.detach().to(torch::kCPU, torch::kDouble));
     l2.push_back(p.l2.detach().to(torch::kCPU, torch::kDouble));
     a.push_back(p.action.to(torch::kCPU, torch::kDouble));
   }
-  const auto L1 = torch::cat(l1), L2 = torch::cat(l2), A = torch::cat(a);
+  auto L1 = torch::cat(l1), L2 = torch::cat(l2), A = torch::cat(a);
+  if (shared && comm.distributed()) {
+    const auto all = comm.allgather_cat(torch::stack({L1, L2, A}), 1, "the validation rows");
+    L1 = all[0];
+    L2 = all[1];
+    A = all[2];
+  }
   const auto A_fp = rows.results.action.index_select(0, idx).to(torch::kDouble);
   const auto rel = (A_fp - A).abs() / A_fp.abs();
   const auto beta = rows.coarse.beta_wil.index_select(0, idx).to(torch::kDouble);
@@ -122,7 +133,7 @@ void run_train_fp_action(const CommonOptions& opt, Config& cfg) {
     return s.w_value * p.l1.mean() + s.w_derivative * p.l2.mean();
   };
   const ValidationFn validation = [&] {
-    const auto j = evaluate_split(model, rows, splits.at("val"), s);
+    const auto j = evaluate_split(model, rows, splits.at("val"), s, /*shared=*/true);
     const double L1 = j["L1"].get<double>(), L2 = j["L2"].get<double>();
     return Validation(s.w_value * L1 + s.w_derivative * L2,
                       {{"val_L1", L1}, {"val_L2", L2}, {"val_relative_action_error", j["relative_action_error"]}});

@@ -88,8 +88,8 @@ using ValidationFn = std::function<Validation()>;
 /// are broadcast from rank 0 at the start (and after a resume), every rank draws the same batch and evaluates `loss`
 /// on its contiguous share of it, weighted by share / batch; the gradients and the loss are summed over the ranks
 /// (one allreduce per step), so every rank takes the same optimizer step as one process on the whole batch (equal up
-/// to the summation order). `validation` runs on every rank (it must give the same value everywhere); rank 0 writes
-/// the checkpoint and metrics.jsonl. batch_size must be >= the world size.
+/// to the summation order). `validation` is called on every rank (it must return the same value everywhere; it may
+/// share its work); rank 0 writes the checkpoint and metrics.jsonl. batch_size must be >= the world size.
 Curve train(torch::nn::Module& model, const BatchLossFn& loss, int64_t n_train, const ValidationFn& validation,
             const TrainerOptions& options, const RunDirectory& run, const std::string& subdir,
             const std::string& label);

@@ -141,4 +141,17 @@ std::optional<FpModelCard> read_model_card(const std::filesystem::path& run_dir)
   }
 }
 
+lcnn::FpActionModel load_fp_action_model(const nlohmann::json& spec, const std::filesystem::path& checkpoint,
+                                         const std::string& where) {
+  lcnn::FpActionModel model{nullptr};
+  try {
+    model = lcnn::make_fp_action_model(spec);
+  } catch (const std::invalid_argument& e) {
+    throw InputError("'" + where + "': the stored model spec is invalid (" + e.what() + ")");
+  }
+  model->to(torch::kDouble);
+  run::load_parameters(*model, checkpoint);
+  return model;
+}
+
 }  // namespace blockspin::apps

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "io/fp_data_file.h"
+#include "lcnn/fp_action_model.h"
 #include "run/trainer.h"
 #include "support/config.h"
 
@@ -58,5 +59,11 @@ struct FpModelCard {
 void write_model_card(const std::filesystem::path& run_dir, const FpRows& rows, const nlohmann::json& spec);
 /// The card of the run in `run_dir`; nullopt for a run made before cards existed.
 std::optional<FpModelCard> read_model_card(const std::filesystem::path& run_dir);
+
+/// The FP-action model of `spec` (lcnn/fp_action_model.h) with the parameters stored in `checkpoint` (a training
+/// checkpoint), in double on the CPU. An invalid spec or a checkpoint of another model is an InputError naming `where`
+/// (the model's directory or file, as the user gave it).
+lcnn::FpActionModel load_fp_action_model(const nlohmann::json& spec, const std::filesystem::path& checkpoint,
+                                         const std::string& where);
 
 }  // namespace blockspin::apps

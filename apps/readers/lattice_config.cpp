@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <cstdlib>
 #include <regex>
 
 namespace blockspin::apps {
@@ -58,6 +59,12 @@ torch::Device read_device(Config& cfg) {
     if (device.has_index() && device.index() >= static_cast<int>(torch::cuda::device_count()))
       throw ConfigError("config key '" + cfg.key_path("device") + "': \"" + name + "\" but only " +
                         std::to_string(torch::cuda::device_count()) + " CUDA device(s) exist");
+    // Under torchrun / srun, "cuda" means this process's GPU: LOCAL_RANK (mod the GPUs this process sees).
+    const char* local_rank = std::getenv("LOCAL_RANK");
+    if (!device.has_index() && local_rank != nullptr && *local_rank != '\0') {
+      const int count = static_cast<int>(torch::cuda::device_count());
+      device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(std::atoi(local_rank) % count));
+    }
   }
   return device;
 }

@@ -23,7 +23,8 @@ namespace blockspin::apps {
 std::vector<int64_t> read_shape(Config& cfg, const std::string& key = "lattice.shape", bool even = false);
 /// `key` (default "group"): "SU2", "SU3", "SU(4)", ... -> N >= 2.
 int64_t read_group(Config& cfg, const std::string& key = "group");
-/// "device": "cpu" (default), "cuda" or "cuda:K"; a CUDA device that is not available is a ConfigError.
+/// "device": "cpu" (default), "cuda" or "cuda:K"; a CUDA device that is not available is a ConfigError. Under
+/// torchrun (LOCAL_RANK set) "cuda" is cuda:(LOCAL_RANK mod the visible GPUs).
 torch::Device read_device(Config& cfg);
 /// "kernels": "fused" (default: the fused CPU kernels where they apply) or "torch" (the reference path); sets the
 /// process-wide lattice::kernels mode.

@@ -45,16 +45,10 @@ LearnedAction from_run_directory(const fs::path& dir, const std::vector<int64_t>
   if (trained_N != 0 && trained_N != N)
     throw InputError(
         fmt::format("'{}': the model was trained on SU({}), the lattice is SU({})", dir.string(), trained_N, N));
-  lcnn::FpActionModel model{nullptr};
-  try {
-    model = lcnn::make_fp_action_model(spec);
-  } catch (const std::invalid_argument& e) {
-    throw InputError("'" + dir.string() + "': the stored model spec is invalid (" + e.what() + ")");
-  }
+  auto model = load_fp_action_model(spec, checkpoint, dir.string());
   if (model->options.dims() != static_cast<int64_t>(shape.size()))
     throw InputError(fmt::format("'{}': a model for D = {}, the lattice has D = {}", dir.string(),
                                  model->options.dims(), shape.size()));
-  run::load_parameters(*model, checkpoint);
   model->to(device, dtype);
   model->eval();
   for (auto& p : model->parameters()) p.set_requires_grad(false);  // forces need link gradients only

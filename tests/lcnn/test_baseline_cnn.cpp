@@ -26,7 +26,7 @@ TEST(BaselineCnn, LinksAsChannelsLayout) {
 
 TEST(BaselineCnn, TranslationEquivariantOnAnySizeButNotGaugeInvariant) {
   seed_weights(3);
-  lcnn::BaselineCnn cnn(lcnn::BaselineCnnOptions(2, 2, 3).hidden({6, 5}).kernel_size(3));
+  auto cnn = on_device(lcnn::BaselineCnn(lcnn::BaselineCnnOptions(2, 2, 3).hidden({6, 5}).kernel_size(3)));
   for (const Geometry& g : {Geometry{{4, 6}, 2}, Geometry{{8, 8}, 2}}) {
     auto U = rough_field(g, 5);
     auto y = cnn->forward(U);
@@ -45,16 +45,16 @@ TEST(BaselineCnn, TranslationEquivariantOnAnySizeButNotGaugeInvariant) {
 TEST(BaselineCnn, RejectsUnsupportedOptionsAndInputs) {
   EXPECT_THROW(lcnn::BaselineCnn(lcnn::BaselineCnnOptions(4, 3, 1)), std::invalid_argument);
   EXPECT_THROW(lcnn::BaselineCnn(lcnn::BaselineCnnOptions(2, 3, 1).kernel_size(2)), std::invalid_argument);
-  lcnn::BaselineCnn cnn(lcnn::BaselineCnnOptions(2, 3, 1));
+  auto cnn = on_device(lcnn::BaselineCnn(lcnn::BaselineCnnOptions(2, 3, 1)));
   EXPECT_THROW(cnn->forward(rough_field({{4, 4}, 2}, 1)), std::invalid_argument);
 }
 
 TEST(BaselineCnn, FloatModuleRunsInFloat) {
   seed_weights(4);
-  lcnn::BaselineCnn cnn(lcnn::BaselineCnnOptions(2, 2, 2).hidden({4}));
+  auto cnn = on_device(lcnn::BaselineCnn(lcnn::BaselineCnnOptions(2, 2, 2).hidden({4})));
   auto U = rough_field({{4, 4}, 2}, 2);
   auto y64 = cnn->forward(U);
-  cnn->to(torch::kFloat);
+  cnn->to(torch::kFloat);  // stays on the test device
   auto y32 = cnn->forward(U.to(torch::kComplexFloat));
   EXPECT_EQ(y32.scalar_type(), torch::kFloat);
   EXPECT_LT(max_abs_diff(y32.to(torch::kDouble), y64), 1e-5);

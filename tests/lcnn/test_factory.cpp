@@ -46,7 +46,7 @@ void randomise_trivial_parameters(torch::nn::Module& model, double scale) {
 
 TEST(Factory, FpPaperModelHasTheExpectedCapacity) {
   seed_weights(301);
-  auto model = make_model(fp_paper_spec(), 4);
+  auto model = on_device(make_model(fp_paper_spec(), 4));
   // 12·13·(2·6·9+1) + 24·25·(2·12·9+1) + 24·49·(2·24·1+1) + (24+1) = 17004 + 130200 + 57624 + 25.
   EXPECT_EQ(count_parameters(*model), 204853);
   const std::vector<int64_t> per_layer{0, 17004, 130200, 57624, 0, 25};
@@ -126,6 +126,7 @@ TEST_P(WholeNetwork, IsGaugeInvariantAndTranslationEquivariant) {
   seed_weights(313);
   auto model = make_model(all_layers_spec(false), D);
   randomise_trivial_parameters(*model, 0.3);
+  model->to(device());      // after drawing the weights on the CPU: the same network on every device
   const auto S = model(U);  // [B, 2, x..]
   auto expected = g.extents;
   expected.insert(expected.begin(), {2, 2});
@@ -159,6 +160,8 @@ TEST_P(SizeIndependence, SameWeightsOnSmallAndLargeLattices) {
     ASSERT_EQ(src.size(), dst.size());
     for (size_t i = 0; i < src.size(); ++i) dst[i].copy_(src[i]);
   }
+  model->to(device());  // after drawing the weights on the CPU: the same network on every device
+  reduced->to(device());
   torch::NoGradGuard ng;
   for (int64_t L : {4, 8}) {
     const Geometry g{std::vector<int64_t>(D, L), 2};
@@ -181,9 +184,10 @@ TEST(WholeNetwork, LinearOnPlaquetteTracesIsTheWilsonAction) {
   const Geometry g{{3, 4, 3, 3}, 3};
   const auto U = rough_field(g, 331);
   const double beta = 5.9;
-  auto model = make_model(json::parse(R"({"layers": [{"type": "plaq"}, {"type": "trace"}, {"type": "linear", "out": 1}],
-                                          "sum_sites": true})"),
-                          4);
+  auto model = on_device(
+      make_model(json::parse(R"({"layers": [{"type": "plaq"}, {"type": "trace"}, {"type": "linear", "out": 1}],
+                      "sum_sites": true})"),
+                 4));
   auto lin = std::dynamic_pointer_cast<torch::nn::LinearImpl>(model->layers()[2]);
   ASSERT_TRUE(lin);
   {
@@ -192,7 +196,8 @@ TEST(WholeNetwork, LinearOnPlaquetteTracesIsTheWilsonAction) {
     lin->bias.fill_(6 * beta);
   }
   EXPECT_LT(max_abs_diff(model(U), lattice::GaugeAction::wilson(beta)(U)), 1e-10);
-  auto mean = make_model(json::parse(R"({"layers": [{"type": "plaq"}, {"type": "trace"}], "mean_sites": true})"), 4);
+  auto mean =
+      on_device(make_model(json::parse(R"({"layers": [{"type": "plaq"}, {"type": "trace"}], "mean_sites": true})"), 4));
   EXPECT_LT(max_abs_diff(mean(U) / 18.0, lattice::average_plaquette(U)), 1e-13);
 }
 

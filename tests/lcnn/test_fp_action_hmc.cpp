@@ -21,6 +21,7 @@ FpActionModel random_model() {
   seed_weights(91);
   auto model = make_fp_action_model(small_spec(4, "wilson"));
   model->to(torch::kDouble);
+  model->to(device());
   for (auto& p : model->parameters()) p.set_requires_grad(false);
   return model;
 }
@@ -32,9 +33,9 @@ lattice::MdAction md(FpActionModel& model) {
 }
 
 torch::Tensor momenta(const torch::Tensor& U, uint64_t seed) {
-  auto gen = lattice::make_generator(seed);
+  auto gen = test_generator(seed);
   std::vector<int64_t> prefix(U.sizes().begin(), U.sizes().end() - 2);
-  return lattice::random_algebra(prefix, lattice::n_colors(U), gen, torch::kDouble);
+  return lattice::random_algebra(prefix, lattice::n_colors(U), gen, real_options());
 }
 
 double energy(const lattice::MdAction& a, const torch::Tensor& U, const torch::Tensor& p) {
@@ -94,7 +95,7 @@ TEST(FpActionHmc, ReversibleAndEnergyViolationScalesAsStepSizeSquared) {
 TEST(FpActionHmc, ExpMinusDeltaHAveragesToOne) {
   auto model = random_model();
   const auto action = md(model);
-  auto gen = lattice::make_generator(95);
+  auto gen = test_generator(95);  // draws the fields, the momenta and the accept/reject on the test device
   const int64_t chains = 16;
   auto U = lattice::near_identity_gauge_field(chains, {2, 2, 2, 2}, 3, 0.2, gen, cplx());
   lattice::HmcOptions o;

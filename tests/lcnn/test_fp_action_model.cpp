@@ -42,7 +42,7 @@ TEST_P(FpActionModelGeometries, GaugeAndTranslationInvariantAndZeroOnTheUnitConf
   const auto g = GetParam();
   for (const std::string prefactor : {"none", "wilson"}) {
     seed_weights(11);
-    auto model = make_fp_action_model(small_spec(static_cast<int64_t>(g.extents.size()), prefactor));
+    auto model = on_device(make_fp_action_model(small_spec(static_cast<int64_t>(g.extents.size()), prefactor)));
     torch::NoGradGuard no_grad;
     const auto U = rough_field(g, 21);
     const auto A = model->forward(U);
@@ -54,7 +54,7 @@ TEST_P(FpActionModelGeometries, GaugeAndTranslationInvariantAndZeroOnTheUnitConf
     const auto A_shift = model->forward(torch::roll(U, shifts, dims));
     EXPECT_LT(max_abs_diff(A_shift, A) / max_abs(A), 1e-12) << prefactor;
     const auto unit = lattice::cold_gauge_field(2, g.extents, g.n_colors, cplx());
-    EXPECT_TRUE(torch::equal(model->forward(unit), torch::zeros({2}, torch::kDouble))) << prefactor;
+    EXPECT_TRUE(torch::equal(model->forward(unit), torch::zeros({2}, real_options()))) << prefactor;
     // A unit configuration inside a batch with others is still exactly zero.
     EXPECT_EQ(model->forward(torch::cat({U, unit.narrow(0, 0, 1)}, 0))[U.size(0)].item<double>(), 0.0) << prefactor;
   }
@@ -68,7 +68,7 @@ INSTANTIATE_TEST_SUITE_P(Geometries, FpActionModelGeometries, ::testing::ValuesI
 TEST(FpActionModel, LinkDerivativeMatchesFiniteDifferences) {
   const Geometry g{{3, 4, 3, 3}, 3};
   seed_weights(12);
-  auto model = make_fp_action_model(small_spec(4, "wilson"));
+  auto model = on_device(make_fp_action_model(small_spec(4, "wilson")));
   const auto U = rough_field(g, 23, 1);
   lattice::ActionFunctional action = [&](const torch::Tensor& V) { return model->forward(V); };
   const auto D = lattice::autograd_derivative(action, U);
@@ -88,7 +88,7 @@ TEST(FpActionModel, LinkDerivativeMatchesFiniteDifferences) {
 TEST(FpActionModel, DoubleBackwardToTheWeights) {
   const Geometry g{{2, 3, 2, 2}, 2};
   seed_weights(13);
-  auto model = make_fp_action_model(small_spec(4));
+  auto model = on_device(make_fp_action_model(small_spec(4)));  // before taking the weight w below
   const auto U = rough_field(g, 24, 1);
   lattice::ActionFunctional action = [&](const torch::Tensor& V) { return model->forward(V); };
   auto loss = [&] {
@@ -144,7 +144,7 @@ TEST(FpActionModel, BadSpecsNameTheKey) {
 TEST(FpActionModel, RealGemmContractionMatchesComplexReference) {
   const Geometry g{{3, 4, 3, 3}, 3};
   seed_weights(14);
-  auto model = make_fp_action_model(small_spec(4));
+  auto model = on_device(make_fp_action_model(small_spec(4)));
   const auto U = rough_field(g, 25);
   lattice::ActionFunctional action = [&](const torch::Tensor& V) { return model->forward(V); };
   auto run = [&](lattice::kernels::Mode m) {

@@ -24,6 +24,7 @@ LcnnModel small_action_model(int64_t D, uint64_t seed) {
   for (auto& p : model->named_parameters(true))
     if (p.key().find("beta") != std::string::npos || p.key().find("coefficients") != std::string::npos)
       p.value().add_(0.2 * torch::randn_like(p.value()));
+  model->to(device());  // after drawing the weights on the CPU: the same network on every device
   return model;
 }
 

@@ -16,9 +16,9 @@ TEST_P(ActExp, LActIsCovariant) {
   const auto g = GetParam();
   const auto U = rough_field(g, 201, 2, 1.2);
   const auto omega = random_omega(g, 202);
-  const auto W = Plaq(PlaqOptions().both_orientations(true))(U) * 1.5;
+  const auto W = on_device(Plaq(PlaqOptions().both_orientations(true)))(U) * 1.5;
   const auto Wt = lattice::gauge_transform_covariant(W, omega);
-  LAct relu(LActOptions(W.size(1)));
+  auto relu = on_device(LAct(LActOptions(W.size(1))));
   const auto r = relu(W);
   EXPECT_LT(max_abs_diff(relu(Wt), lattice::gauge_transform_covariant(r, omega)), 1e-12);
   // Each matrix is either kept or zeroed according to the sign of Re Tr W; both cases occur.
@@ -26,7 +26,7 @@ TEST_P(ActExp, LActIsCovariant) {
   EXPECT_LT(max_abs_diff(r, torch::where(keep, W, torch::zeros_like(W))), 1e-15);
   EXPECT_TRUE(keep.any().item<bool>());
   EXPECT_FALSE(keep.all().item<bool>());
-  LAct poly(LActOptions(W.size(1)).mode("polynomial"));
+  auto poly = on_device(LAct(LActOptions(W.size(1)).mode("polynomial")));
   EXPECT_LT(max_abs_diff(poly(W), W), 1e-15);  // g = 1 at initialisation
   {
     torch::NoGradGuard ng;
@@ -43,8 +43,8 @@ TEST_P(ActExp, LExpStartsAsIdentityStaysInSUNAndIsEquivariant) {
   const int64_t D = g.extents.size();
   const auto U = rough_field(g, 211);
   const auto omega = random_omega(g, 212);
-  const auto W = Plaq()(U);
-  LExp lexp(LExpOptions(W.size(1), D));
+  const auto W = on_device(Plaq())(U);
+  auto lexp = on_device(LExp(LExpOptions(W.size(1), D)));
   EXPECT_LT(max_abs_diff(lexp(U, W), U), 1e-15);  // β = 0
   {
     torch::NoGradGuard ng;

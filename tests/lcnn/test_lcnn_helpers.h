@@ -5,6 +5,7 @@
 #include "lattice/layout.h"
 #include "lattice/rng.h"
 #include "lattice/test_helpers.h"
+#include "test_device.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -14,12 +15,25 @@
 
 namespace blockspin::lcnn::testing {
 
-/// CPU options: the L-CNN tests build their modules on the CPU, so they run there (not yet device-agnostic).
-inline torch::TensorOptions cplx() { return torch::TensorOptions().dtype(torch::kComplexDouble); }
+/// The test device (BLOCKSPIN_TEST_DEVICE, test_device.h; default cpu): every tensor and module of the L-CNN tests
+/// lives there.
+using ::blockspin::testing::device;
+/// Complex double options on the test device.
+inline torch::TensorOptions cplx() { return torch::TensorOptions().dtype(torch::kComplexDouble).device(device()); }
+/// Real double options on the test device.
+inline torch::TensorOptions real_options() { return torch::TensorOptions().dtype(torch::kDouble).device(device()); }
+/// A module moved to the test device (modules are built, and their weights drawn, on the CPU; the move keeps the
+/// weights, so every device sees the same network).
+template <class M>
+M on_device(M m) {
+  m->to(device());
+  return m;
+}
 using lattice::testing::Geometry;
 using lattice::testing::max_abs;
 using lattice::testing::max_abs_diff;
 using lattice::testing::rough_field;
+using lattice::testing::test_generator;
 
 /// SU(2) and SU(3) in D = 2 and D = 4 on small non-hypercubic lattices.
 inline std::vector<Geometry> lcnn_geometries() {
@@ -27,7 +41,7 @@ inline std::vector<Geometry> lcnn_geometries() {
 }
 
 inline torch::Tensor random_omega(const Geometry& g, uint64_t seed, int64_t batch = 2) {
-  auto gen = lattice::make_generator(seed);
+  auto gen = test_generator(seed);  // on the test device, like the tensors it draws
   return lattice::random_gauge_transformation(batch, g.extents, g.n_colors, gen, cplx());
 }
 

@@ -31,10 +31,10 @@ TEST_P(MixingLayers, LConvIsCovariantAndTranslationEquivariant) {
   const int64_t D = g.extents.size();
   const auto U = rough_field(g, 101);
   const auto omega = random_omega(g, 102);
-  const auto W = Plaq(PlaqOptions().both_orientations(true))(U);
+  const auto W = on_device(Plaq(PlaqOptions().both_orientations(true)))(U);
   seed_weights(103);
   for (bool cw : {false, true}) {
-    LConv conv(LConvOptions(W.size(1), 3, 3, D).dilation(1).complex_weights(cw));
+    auto conv = on_device(LConv(LConvOptions(W.size(1), 3, 3, D).dilation(1).complex_weights(cw)));
     const auto out = conv(U, W);
     auto expected = W.sizes().vec();
     expected[1] = 3;
@@ -53,7 +53,7 @@ TEST_P(MixingLayers, LBilinAndLConvBilinAreCovariant) {
   const int64_t D = g.extents.size();
   const auto U = rough_field(g, 111);
   const auto omega = random_omega(g, 112);
-  const auto W = Plaq()(U);
+  const auto W = on_device(Plaq())(U);
   const int64_t P = W.size(1);
   const auto Wt = lattice::gauge_transform_covariant(W, omega);
   const auto Ut = lattice::gauge_transform(U, omega);
@@ -63,14 +63,14 @@ TEST_P(MixingLayers, LBilinAndLConvBilinAreCovariant) {
     for (bool unit : {false, true}) {
       const auto W2 = W.narrow(1, 0, 1);
       for (auto [a, b] : {std::pair{W, W2}, std::pair{W2, W}}) {
-        LBilin bil(LBilinOptions(a.size(1), b.size(1), 2).add_conjugate(conj).add_unit(unit));
+        auto bil = on_device(LBilin(LBilinOptions(a.size(1), b.size(1), 2).add_conjugate(conj).add_unit(unit)));
         const auto out = bil(a, b);
         const auto at = lattice::gauge_transform_covariant(a, omega), bt = lattice::gauge_transform_covariant(b, omega);
         EXPECT_LT(max_abs_diff(bil(at, bt), lattice::gauge_transform_covariant(out, omega)), 1e-12);
       }
     }
   for (int64_t K : {1, 2}) {
-    LConvBilin cb(LConvBilinOptions(P, 4, K, D).dilation(2));
+    auto cb = on_device(LConvBilin(LConvBilinOptions(P, 4, K, D).dilation(2)));
     const auto out = cb(U, W);
     EXPECT_EQ(out.size(1), 4);
     EXPECT_LT(max_abs_diff(cb(Ut, Wt), lattice::gauge_transform_covariant(out, omega)), 1e-12);
@@ -93,14 +93,15 @@ void set_one_hot(LConv& conv, int64_t i, int64_t j, int64_t t) {
 TEST(LBilin, MatchesTheNaiveDoubleSum) {
   const Geometry g{{3, 4}, 3};
   const auto U = rough_field(g, 125);
-  const auto W = Plaq(PlaqOptions().both_orientations(true))(U);                // 2 channels
+  const auto W = on_device(Plaq(PlaqOptions().both_orientations(true)))(U);     // 2 channels
   const auto W1 = lattice::plaquette_field(U, 1, 0) + 0.3 * W.narrow(1, 0, 1);  // 1 channel, not unitary
   seed_weights(126);
   for (bool conj : {false, true})
     for (bool unit : {false, true})
       for (bool cw : {false, true})
         for (auto [a, b] : {std::pair{W, W1}, std::pair{W1, W}}) {
-          LBilin bil(LBilinOptions(a.size(1), b.size(1), 3).add_conjugate(conj).add_unit(unit).complex_weights(cw));
+          auto bil = on_device(
+              LBilin(LBilinOptions(a.size(1), b.size(1), 3).add_conjugate(conj).add_unit(unit).complex_weights(cw)));
           auto ext = [&](const torch::Tensor& X) {
             std::vector<torch::Tensor> parts;
             for (int64_t c = 0; c < X.size(1); ++c) parts.push_back(X.narrow(1, c, 1));
@@ -127,9 +128,9 @@ TEST(LBilin, MatchesTheNaiveDoubleSum) {
 TEST(LConv, SingleTermsAreTheDefiningTransports) {
   const Geometry g{{5, 4, 3}, 3};
   const auto U = rough_field(g, 121);
-  const auto W = Plaq()(U);  // 3 channels
+  const auto W = on_device(Plaq())(U);  // 3 channels
   // K = 3, dilation 2: offsets t = 0; mu=0: +2, +4, -2, -4; mu=1: +2, +4, -2, -4; ...
-  LConv conv(LConvOptions(3, 1, 3, 3).dilation(2));
+  auto conv = on_device(LConv(LConvOptions(3, 1, 3, 3).dilation(2)));
   EXPECT_EQ(conv->weight.sizes(), torch::IntArrayRef({1, 3, 13}));
   // k = 0: the input channel itself.
   set_one_hot(conv, 0, 2, 0);
@@ -158,19 +159,19 @@ TEST(LayerShapes, ParameterCountsAndValidation) {
   EXPECT_THROW(LConvBilin(LConvBilinOptions(6, 12, 2, 1)), std::invalid_argument);
   const Geometry g{{4, 3}, 2};
   const auto U = rough_field(g, 131);
-  const auto W = Plaq()(U);
-  EXPECT_THROW(LConv(LConvOptions(2, 1, 2, 2))->forward(U, W), std::invalid_argument);  // 1 channel, not 2
-  EXPECT_THROW(LConv(LConvOptions(1, 1, 2, 3))->forward(U, W), std::invalid_argument);  // D = 2, not 3
+  const auto W = on_device(Plaq())(U);
+  EXPECT_THROW(on_device(LConv(LConvOptions(2, 1, 2, 2)))->forward(U, W), std::invalid_argument);  // 1 channel, not 2
+  EXPECT_THROW(on_device(LConv(LConvOptions(1, 1, 2, 3)))->forward(U, W), std::invalid_argument);  // D = 2, not 3
 }
 
 TEST(LConvBilin, InitialisationKeepsActivationsOrderOne) {
   const Geometry g{{4, 4, 4, 4}, 3};
   const auto U = rough_field(g, 141, 1, 0.8);
   seed_weights(142);
-  auto W = Plaq()(U);
+  auto W = on_device(Plaq())(U);
   const std::vector<std::pair<int64_t, int64_t>> layers{{12, 2}, {24, 2}, {24, 1}};
   for (auto [out, K] : layers) {
-    W = LConvBilin(LConvBilinOptions(W.size(1), out, K, 4))(U, W);
+    W = on_device(LConvBilin(LConvBilinOptions(W.size(1), out, K, 4)))(U, W);
     const double rms = W.abs().pow(2).mean().sqrt().item<double>();
     EXPECT_GT(rms, 0.05);
     EXPECT_LT(rms, 20.0);
@@ -184,11 +185,11 @@ TEST(LConvBilin, UnfusedWithSelectingConvEqualsFused) {
   const int64_t D = 3, K = 2, T = n_offsets(D, K);
   const auto U = rough_field(g, 161);
   const auto omega = random_omega(g, 162);
-  const auto W = Plaq()(U);
+  const auto W = on_device(Plaq())(U);
   const int64_t P = W.size(1);
   seed_weights(163);
-  LConvBilin fused(LConvBilinOptions(P, 2, K, D));
-  LConvBilin unfused(LConvBilinOptions(P, 2, K, D).conv_channels(P * T));
+  auto fused = on_device(LConvBilin(LConvBilinOptions(P, 2, K, D)));
+  auto unfused = on_device(LConvBilin(LConvBilinOptions(P, 2, K, D).conv_channels(P * T)));
   ASSERT_TRUE(unfused->conv);
   EXPECT_EQ(unfused->conv->weight.numel(), P * P * T * T);
   EXPECT_EQ(unfused->bilin->weight.numel(), fused->bilin->weight.numel());
@@ -202,7 +203,7 @@ TEST(LConvBilin, UnfusedWithSelectingConvEqualsFused) {
   const auto out = fused(U, W);
   EXPECT_LT(max_abs_diff(unfused(U, W), out), 1e-13);
   // A generic unfused layer is covariant too.
-  LConvBilin small(LConvBilinOptions(P, 2, K, D).conv_channels(2));
+  auto small = on_device(LConvBilin(LConvBilinOptions(P, 2, K, D).conv_channels(2)));
   EXPECT_EQ(count_parameters_of(*small), P * 2 * T + 2 * (2 * P + 1) * (2 * 2 + 1));
   const auto o = small(U, W);
   EXPECT_LT(max_abs_diff(small(lattice::gauge_transform(U, omega), lattice::gauge_transform_covariant(W, omega)),
@@ -215,14 +216,14 @@ TEST(WilsonLoops, HandSetWeightsGiveTheRectangle) {
   for (const Geometry& g : {Geometry{{5, 4}, 2}, Geometry{{4, 3, 3, 4}, 3}}) {
     const int64_t D = g.extents.size();
     const auto U = rough_field(g, 151);
-    const auto W = Plaq()(U);  // channel 0 = P_01
+    const auto W = on_device(Plaq())(U);  // channel 0 = P_01
     const int64_t P = W.size(1);
     const double N = g.n_colors;
     // (a) LConv selects U_0(x) P_01(x+0) U_0(x)† (offset t = 1: mu = 0, k = +1); LBilin(conv, W) multiplies by P_01(x):
     //     the product is the rectangle matrix itself.
-    LConv conv(LConvOptions(P, 1, 2, D));
+    auto conv = on_device(LConv(LConvOptions(P, 1, 2, D)));
     set_one_hot(conv, 0, 0, 1);
-    LBilin bil(LBilinOptions(1, P, 1).add_conjugate(false).add_unit(false));
+    auto bil = on_device(LBilin(LBilinOptions(1, P, 1).add_conjugate(false).add_unit(false)));
     {
       torch::NoGradGuard ng;
       bil->weight.zero_();
@@ -232,13 +233,13 @@ TEST(WilsonLoops, HandSetWeightsGiveTheRectangle) {
     EXPECT_LT(max_abs_diff(R, lattice::path_product(U, lattice::rectangle(0, 1, 2, 1))), 1e-13);
     // (b) The fused LConvBilin: A_0 = P_01(x), B_t = transported P_01 (channel t * P + 0 with t = 1). P · T(P) is a
     //     cyclic permutation of the rectangle, so its trace is the 1x2 Wilson loop.
-    LConvBilin cb(LConvBilinOptions(P, 1, 2, D));
+    auto cb = on_device(LConvBilin(LConvBilinOptions(P, 1, 2, D)));
     {
       torch::NoGradGuard ng;
       cb->bilin->weight.zero_();
       cb->bilin->weight[0][0][1 * P + 0] = 1.0 / N;
     }
-    const auto loop = Trace()(cb(U, W)).select(1, 0);
+    const auto loop = on_device(Trace())(cb(U, W)).select(1, 0);
     EXPECT_LT(max_abs_diff(loop, lattice::wilson_loop_field(U, 0, 1, 2, 1)), 1e-12);
     EXPECT_GT(max_abs_diff(loop, lattice::wilson_loop_field(U, 0, 1, 1, 2)), 1e-3);  // not the other orientation
   }

@@ -19,7 +19,7 @@ TEST_P(InputLayers, PlaqIsCovariantAndTranslationEquivariant) {
   const auto U = rough_field(g, 11);
   const auto omega = random_omega(g, 12);
   const int64_t D = g.extents.size();
-  Plaq plaq(PlaqOptions().both_orientations(true));
+  auto plaq = on_device(Plaq(PlaqOptions().both_orientations(true)));
   const auto W = plaq(U);
   ASSERT_EQ(W.size(1), D * (D - 1));
   EXPECT_EQ(plaq->out_channels(D), D * (D - 1));
@@ -40,7 +40,7 @@ TEST_P(InputLayers, PolyIsCovariantAndMatchesPolyakovLoop) {
   const auto U = rough_field(g, 21);
   const auto omega = random_omega(g, 22);
   const int64_t D = g.extents.size();
-  Poly poly;  // all axes
+  auto poly = on_device(Poly());  // all axes
   const auto W = poly(U);
   ASSERT_EQ(W.size(1), D);
   EXPECT_LT(max_abs_diff(poly(lattice::gauge_transform(U, omega)), lattice::gauge_transform_covariant(W, omega)),
@@ -54,17 +54,17 @@ TEST_P(InputLayers, PolyIsCovariantAndMatchesPolyakovLoop) {
     EXPECT_LT(max_abs_diff(t_mu.select(1 + mu, 0), lattice::polyakov_loop_field(U, mu)), 1e-13);
     EXPECT_LT(max_abs_diff(t_mu, lattice::shift_scalar(t_mu, mu, 1)), 1e-13);
   }
-  Poly one(PolyOptions().axes({D - 1}));
+  auto one = on_device(Poly(PolyOptions().axes({D - 1})));
   EXPECT_LT(max_abs_diff(one(U), W.narrow(1, D - 1, 1)), 1e-15);
-  EXPECT_THROW(Poly(PolyOptions().axes({D}))->forward(U), std::invalid_argument);
+  EXPECT_THROW(on_device(Poly(PolyOptions().axes({D})))->forward(U), std::invalid_argument);
 }
 
 TEST_P(InputLayers, TraceIsInvariant) {
   const auto g = GetParam();
   const auto U = rough_field(g, 31);
   const auto omega = random_omega(g, 32);
-  const auto W = Plaq()(U);
-  Trace both(TraceOptions().imag_part(true));
+  const auto W = on_device(Plaq())(U);
+  auto both = on_device(Trace(TraceOptions().imag_part(true)));
   const auto S = both(W);
   ASSERT_EQ(S.size(1), 2 * W.size(1));
   EXPECT_FALSE(S.is_complex());
@@ -75,7 +75,7 @@ TEST_P(InputLayers, TraceIsInvariant) {
   } else {
     EXPECT_GT(max_abs(S.narrow(1, W.size(1), W.size(1))), 1e-3);
   }
-  Trace im(TraceOptions().real_part(false).imag_part(true));
+  auto im = on_device(Trace(TraceOptions().real_part(false).imag_part(true)));
   EXPECT_LT(max_abs_diff(im(W), S.narrow(1, W.size(1), W.size(1))), 1e-15);
   EXPECT_THROW(Trace(TraceOptions().real_part(false)), std::invalid_argument);
 }
@@ -85,7 +85,7 @@ TEST_P(InputLayers, PlaqTraceReproducesWilsonDensity) {
   const auto U = rough_field(g, 41);
   const double beta = 2.7;
   const double N = g.n_colors;
-  const auto S = Trace()(Plaq()(U));  // [B, P, x..]
+  const auto S = on_device(Trace())(on_device(Plaq())(U));  // [B, P, x..]
   const auto density = (beta * (1.0 - S / N)).sum(1);
   EXPECT_LT(max_abs_diff(density, lattice::GaugeAction::wilson(beta).density(U)), 1e-12);
 }
