@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The GPU check (issue 22): one prepared script for the rare GPU machine (one H100/H200, 16 cores, PyTorch 2.x + CUDA).
-# Builds against the CUDA LibTorch inside the PyTorch wheel, runs the device-agnostic unit tests (lattice, lcnn) on the
-# GPU, then the
-# device benchmarks (tests/bench/bench_device.cpp: HMC and heatbath 8^4/16^4, the FP minimiser, the FP L-CNN training
-# step, the flow training step 4->32/4->64; float and double), then the remaining unit tests while time is left.
+# Builds against the CUDA LibTorch inside the PyTorch wheel, runs the device-agnostic unit tests (lattice, lcnn, flows) on the
+# GPU, then the device benchmarks (tests/bench/bench_device.cpp: HMC and heatbath 8^4/16^4, the FP minimiser, the FP
+# L-CNN training step, the flow training step 4->32/4->64; float and double), then the remaining unit tests while time
+# is left.
 # Writes $OUT/gpu_check.json and $OUT/gpu_check.txt (a short table) and stops cleanly at its own time limit, keeping
 # what it measured.
 #
@@ -72,6 +72,7 @@ if [ "$REDUCED" = 1 ]; then
 else
   step tests_device 150 "$bin/test_lattice" --gtest_output="xml:$OUT/tests_device.xml"
   step tests_lcnn 90 "$bin/test_lcnn" --gtest_output="xml:$OUT/tests_lcnn.xml"
+  step tests_flows 90 "$bin/test_flows" --gtest_output="xml:$OUT/tests_flows.xml"
 fi
 
 # 3. Benchmarks on the device, float and double.
@@ -86,7 +87,7 @@ fi
 
 # 4. The other suites while time is left (they pick up the device where their fixtures do).
 if [ "$REDUCED" != 1 ]; then
-  for suite in test_flows test_run test_io; do
+  for suite in test_run test_io; do
     step "$suite" 120 "$bin/$suite" --gtest_output="xml:$OUT/$suite.xml"
   done
 fi

@@ -1,5 +1,5 @@
-// Shared fixtures for the flows tests: double options, seeded fields, random non-zero CNF weights, brute-force
-// Jacobians.
+// Shared fixtures for the flows tests: double options on the test device, seeded fields, random non-zero CNF weights,
+// brute-force Jacobians.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -8,22 +8,39 @@
 #include "flows/training.h"
 #include "flows/vector_field.h"
 #include "lattice/rng.h"
+#include "test_device.h"
 
 #include <cstdint>
 #include <vector>
 
 namespace blockspin::flows::testing {
 
-inline torch::TensorOptions real() { return torch::TensorOptions().dtype(torch::kDouble); }
+/// The test device (BLOCKSPIN_TEST_DEVICE, test_device.h; default cpu): every tensor and module of the flows tests
+/// lives there.
+using ::blockspin::testing::device;
+/// Real double options on the test device.
+inline torch::TensorOptions real() { return torch::TensorOptions().dtype(torch::kDouble).device(device()); }
+/// A generator on the test device, for the library's draws of tensors that live there (noise, HMC, trainer).
+inline at::Generator test_generator(uint64_t seed) { return lattice::make_generator(seed, device()); }
+/// A module moved to the test device (modules are built, and their weights drawn, on the CPU; the move keeps the
+/// weights, so every device sees the same network).
+template <class M>
+M on_device(M m) {
+  m->to(device());
+  return m;
+}
 
 inline double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {
   return (a - b).abs().max().item<double>();
 }
 
-/// A random field [shape] with entries N(0, scale²) from a fresh generator seeded with `seed`.
+/// A random field [shape] on the test device with entries N(0, scale²) from a fresh generator seeded with `seed`.
+/// Drawn on the CPU and moved, so every device sees the same numbers: several tests' thresholds hold for these draws
+/// but not for every draw (with other seeds OdeControl's h⁴ ratio window, RGFlow's 1e-10 noise inversion and the
+/// sampler's τ_int < 0.65 fail), and a generator on another device would draw other numbers.
 inline torch::Tensor random_field(const std::vector<int64_t>& shape, uint64_t seed, double scale = 1.0) {
-  auto gen = lattice::make_generator(seed);
-  return scale * torch::randn(shape, gen, real());
+  auto gen = lattice::make_generator(seed);  // CPU
+  return (scale * torch::randn(shape, gen, real().device(torch::kCPU))).to(device());
 }
 
 /// Small options for fast tests: F = 3 features, D = 3 time kernels, bond dimensions 4.
@@ -31,19 +48,22 @@ inline VectorFieldOptions small_field_options(int64_t dims, int64_t kernel_size 
   return VectorFieldOptions(dims).kernel_size(kernel_size).features(3).time_kernels(3).feature_bond(4).time_bond(4);
 }
 
-/// Sets every parameter of `module` to N(0, scale²) values from `seed` (so the flow is far from the identity).
+/// Sets every parameter of `module` to N(0, scale²) values from `seed` (so the flow is far from the identity). The
+/// values are drawn on the CPU whatever the module's device (copy_ moves them), so every device sees the same network.
 inline void randomise(torch::nn::Module& module, uint64_t seed, double scale) {
-  auto gen = lattice::make_generator(seed);
+  auto gen = lattice::make_generator(seed);  // CPU
   torch::NoGradGuard no_grad;
   for (auto& p : module.named_parameters()) {
     if (p.key().find("log_sigma") != std::string::npos) continue;
-    p.value().copy_(scale * torch::randn(p.value().sizes(), gen, p.value().options()));
+    p.value().copy_(scale * torch::randn(p.value().sizes(), gen, p.value().options().device(torch::kCPU)));
   }
 }
 
-/// FlowTrainer options for 2x2 coarse lattices with short thermalisation and a small bank (fast tests).
+/// FlowTrainer options for 2x2 coarse lattices with short thermalisation and a small bank (fast tests), on the test
+/// device (the trainer moves its flow there and draws with a generator there).
 inline TrainerOptions tiny_trainer_options(Matching m) {
   TrainerOptions o;
+  o.device = device();
   o.matching = m;
   o.coarse_extents = {2, 2};
   o.kappa_fine = o.kappa_coarse = 0.15;

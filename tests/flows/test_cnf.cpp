@@ -14,7 +14,7 @@ namespace {
 CNF random_cnf(int64_t steps, bool adjoint = false, double scale = 0.25, uint64_t seed = 41) {
   CNF cnf(CNFOptions(small_field_options(2)).steps(steps).adjoint(adjoint));
   randomise(*cnf, seed, scale);
-  return cnf;
+  return on_device(cnf);  // after drawing the weights on the CPU: the same network on every device
 }
 FlowState start_state(uint64_t seed) { return {random_field({3, 4, 4}, seed), random_field({3}, seed + 1)}; }
 /// Round-trip error max |Ψ − F⁻¹(F(Ψ))| and the same for log p.
@@ -48,7 +48,7 @@ TEST(CNF, RoundTripErrorConvergesWithFourthOrder) {
 }
 
 TEST(CNF, IdentityInitialisedFlowKeepsFieldAndDensity) {
-  CNF cnf(CNFOptions(small_field_options(2)).steps(3));
+  auto cnf = on_device(CNF(CNFOptions(small_field_options(2)).steps(3)));
   auto s = start_state(44);
   auto f = cnf->forward(s);
   EXPECT_EQ(max_abs_diff(f.phi, s.phi), 0.0);

@@ -27,7 +27,7 @@ const auto couplings = L::ScalarCouplings::constant(0.2, 0.0);
 }  // namespace
 
 TEST(CoarseProposals, AutomaticStrideDecorrelatesTheRounds) {
-  auto gen = L::make_generator(71);
+  auto gen = test_generator(71);  // on the test device, like the chains it draws
   CoarseProposals auto_src(couplings, {4, 4}, slow_chains(), gen, real());
   ASSERT_TRUE(auto_src.automatic());
   const auto& pilot = auto_src.pilot_tau();
@@ -55,7 +55,7 @@ TEST(CoarseProposals, AutomaticStrideDecorrelatesTheRounds) {
 }
 
 TEST(CoarseProposals, RejectsBadOptions) {
-  auto gen = L::make_generator(72);
+  auto gen = test_generator(72);
   auto bad = [&](auto change) {
     auto o = slow_chains();
     change(o);

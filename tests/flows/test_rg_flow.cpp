@@ -18,7 +18,7 @@ RGFlow make_flow(int64_t levels, int64_t steps, double scale, uint64_t seed, dou
   RGFlow flow(
       RGFlowOptions(levels, CNFOptions(small_field_options(2)).steps(steps)).noise(BlockNoiseOptions().sigma(sigma)));
   if (scale > 0) randomise(*flow, seed, scale);
-  return flow;
+  return on_device(flow);  // after drawing the weights on the CPU: the same network on every device
 }
 
 /// Inverse of the per-block coordinates: x [B, blocks, 3] -> zero-sum noise [B, 2L, 2M] (Eq. 20: ζ_4 = −Σ ζ_i).
@@ -80,12 +80,15 @@ TEST(RGFlow, LogDensityEqualsBruteForceChangeOfVariables) {
 
 TEST(RGFlow, LeftInverseRecoversCoarseFieldNoiseAndDensity) {
   auto flow = make_flow(2, 100, 0.25, 54);
-  auto gen = lat::make_generator(55);
+  // The noise is drawn on the CPU and moved: the 1e-10 inversion bounds hold for this draw but not for every draw, so
+  // every device must see the same noise.
+  auto gen = lat::make_generator(55);  // CPU
   auto c = lat::ScalarCouplings::constant(0.2, 0.05);
   auto phi_c = random_field({3, 2, 2}, 56);
   torch::NoGradGuard no_grad;
-  std::vector<torch::Tensor> noise{flow->level(0)->noise->sample(torch::zeros({3, 4, 4}, real()), gen),
-                                   flow->level(1)->noise->sample(torch::zeros({3, 8, 8}, real()), gen)};
+  const auto host = real().device(torch::kCPU);
+  std::vector<torch::Tensor> noise{flow->level(0)->noise->sample(torch::zeros({3, 4, 4}, host), gen).to(device()),
+                                   flow->level(1)->noise->sample(torch::zeros({3, 8, 8}, host), gen).to(device())};
   auto out = flow->forward(FlowState{phi_c, -lat::scalar_action(phi_c, c)}, noise);
   ASSERT_EQ(out.phi.sizes(), (std::vector<int64_t>{3, 8, 8}));
   auto inv = flow->inverse(out.phi);
@@ -95,8 +98,10 @@ TEST(RGFlow, LeftInverseRecoversCoarseFieldNoiseAndDensity) {
   // log p̃ sums O(V) terms of size O(1): 1e-8 absolute is ~1e-10 relative.
   EXPECT_LT(max_abs_diff(-lat::scalar_action(inv.coarse, c) + inv.log_det, out.log_prob), 1e-8);
   EXPECT_GT(max_abs_diff(inv.log_det, torch::zeros_like(inv.log_det)), 1.0);
-  // The generator overload draws zero-sum noise of the right shapes.
-  auto s = flow->forward(FlowState{phi_c, torch::zeros({3}, real())}, gen);
+  // The generator overload draws zero-sum noise of the right shapes, on the field's device: on the CPU from the same
+  // generator as before, elsewhere from a generator there (these checks hold for any noise).
+  auto device_gen = device().is_cpu() ? gen : test_generator(55);
+  auto s = flow->forward(FlowState{phi_c, torch::zeros({3}, real())}, device_gen);
   EXPECT_EQ(s.phi.sizes(), out.phi.sizes());
   EXPECT_LT(max_abs_diff(flow->inverse(s.phi).coarse, phi_c), 1e-10);
 }
@@ -106,9 +111,9 @@ TEST(RGFlow, IdentityFlowOnFreeTheoryGivesTheExactGaussianPushForward) {
   // N(0, U C_c Uᵀ + σ² P), P the per-block zero-sum projector; its log-density must equal the flow's log p̃.
   const double kappa = 0.15, sigma = 0.6;
   auto flow = make_flow(1, 2, 0.0, 0, sigma);
-  auto gen = lat::make_generator(57);
+  auto gen = test_generator(57);
   const int64_t L = 2, V = 4;
-  auto M = lat::free_inverse_propagator_momentum({L, L}, kappa);
+  auto M = lat::free_inverse_propagator_momentum({L, L}, kappa);  // CPU: only the number log Z is taken from it
   const double logZ = 0.5 * V * std::log(2 * M_PI) - 0.5 * M.log().sum().item<double>();
   auto c = lat::ScalarCouplings::constant(kappa, 0.0);
   auto phi_c = random_field({4, L, L}, 58);

@@ -11,6 +11,7 @@ using namespace blockspin::flows::testing;
 TEST(Sampler, PerfectProposalIsAlwaysAcceptedWithFullESS) {
   auto log_p = random_field({500}, 61, 3.0);
   auto log_q = log_p + 2.5;  // normalisations drop out
+  // CPU generator: metropolis_independence draws its uniforms on the CPU (log_q, log_p may live on any device).
   auto gen = blockspin::lattice::make_generator(62);
   auto x = random_field({500}, 63);
   auto r = metropolis_independence(log_q, log_p, gen, x);
@@ -34,8 +35,10 @@ TEST(Sampler, GaussianProposalForGaussianTargetMatchesExactAcceptanceEssAndKl) {
   // acceptance = ∫∫ p(x) q(y) min(1, w(y)/w(x)) (quadrature).
   const double s2 = 2.0;
   const int64_t N = 40000;
+  // CPU generator: metropolis_independence draws its uniforms on the CPU from the same generator, so y is drawn on
+  // the CPU too (the same numbers on every device) and moved to the test device.
   auto gen = blockspin::lattice::make_generator(64);
-  auto y = std::sqrt(s2) * torch::randn({N}, gen, real());
+  auto y = (std::sqrt(s2) * torch::randn({N}, gen, real().device(torch::kCPU))).to(device());
   auto log_p = -0.5 * y * y - 0.5 * std::log(2 * M_PI);
   auto log_q = -0.5 * y * y / s2 - 0.5 * std::log(2 * M_PI * s2);
   auto r = metropolis_independence(log_q, log_p, gen, y * y);

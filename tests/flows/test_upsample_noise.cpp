@@ -59,22 +59,22 @@ torch::Tensor eq19_log_density(const torch::Tensor& x, double sigma, int64_t n) 
 }  // namespace
 
 TEST(BlockNoise, SamplesSumToZeroInEveryBlock) {
-  BlockNoise noise(BlockNoiseOptions().sigma(0.7));
-  auto gen = blockspin::lattice::make_generator(21);
+  auto noise = on_device(BlockNoise(BlockNoiseOptions().sigma(0.7)));
+  auto gen = test_generator(21);  // on the device of the fields it draws
   for (auto shape : std::vector<std::vector<int64_t>>{{3, 4, 6}, {2, 8}, {2, 2, 4, 2}}) {
     auto zeta = noise->sample(torch::zeros(shape, real()), gen);
     EXPECT_LT(block_average(zeta).abs().max().item<double>(), 1e-15);
     EXPECT_GT(zeta.abs().max().item<double>(), 0.1);
     EXPECT_EQ(zeta.dtype(), torch::kDouble);
   }
-  auto zf = noise->sample(torch::zeros({2, 4, 4}, torch::kFloat), gen);
+  auto zf = noise->sample(torch::zeros({2, 4, 4}, real().dtype(torch::kFloat)), gen);
   EXPECT_EQ(zf.dtype(), torch::kFloat);
 }
 
 TEST(BlockNoise, LogProbIsTheEquation19GaussianOnTheZeroSumSubspace) {
   const double sigma = 0.63;
-  BlockNoise noise(BlockNoiseOptions().sigma(sigma));
-  auto gen = blockspin::lattice::make_generator(22);
+  auto noise = on_device(BlockNoise(BlockNoiseOptions().sigma(sigma)));
+  auto gen = test_generator(22);
   auto zeta = noise->sample(torch::zeros({5, 4, 6}, real()), gen);
   // Density of the n−1 free coordinates = density on the subspace × sqrt(n) per block (the embedding's volume factor).
   const int64_t blocks = 6, n = 4;
@@ -88,8 +88,8 @@ TEST(BlockNoise, LogProbIsTheEquation19GaussianOnTheZeroSumSubspace) {
 
 TEST(BlockNoise, EmpiricalCovarianceIsEquation19) {
   const double sigma = 1.3;
-  BlockNoise noise(BlockNoiseOptions().sigma(sigma));
-  auto gen = blockspin::lattice::make_generator(23);
+  auto noise = on_device(BlockNoise(BlockNoiseOptions().sigma(sigma)));
+  auto gen = test_generator(23);
   auto x = noise_coordinates_2d(noise->sample(torch::zeros({20000, 2, 2}, real()), gen)).squeeze(1);  // [N, 3]
   auto cov = x.t().mm(x) / double(x.size(0));
   auto expect = sigma * sigma * (torch::eye(3, real()) - 0.25);
@@ -97,11 +97,11 @@ TEST(BlockNoise, EmpiricalCovarianceIsEquation19) {
 }
 
 TEST(BlockNoise, SigmaIsLearnableAndInitialisedFromTheCoarseVariance) {
-  BlockNoise noise;
+  auto noise = on_device(BlockNoise());
   auto coarse = random_field({50, 4, 4}, 24, 0.8);
   noise->init_from_coarse(coarse);
   EXPECT_NEAR(noise->sigma().item<double>() * noise->sigma().item<double>(), coarse.var().item<double>(), 1e-12);
-  auto gen = blockspin::lattice::make_generator(25);
+  auto gen = test_generator(25);
   auto zeta = noise->sample(torch::zeros({2, 4, 4}, real()), gen);
   auto loss = noise->log_prob(zeta).sum() + zeta.pow(2).sum();
   loss.backward();

@@ -12,7 +12,7 @@ namespace {
 VectorField random_field_module(int64_t dims, int64_t K, bool tie = true, uint64_t seed = 31) {
   VectorField G(small_field_options(dims, K).tie_symmetry(tie));
   randomise(*G, seed, 0.5);
-  return G;
+  return on_device(G);  // after drawing the weights on the CPU: the same network on every device
 }
 constexpr double kT = 0.37;
 
@@ -23,6 +23,8 @@ torch::Tensor site_reflect(const torch::Tensor& f, int64_t d) { return torch::ro
 }  // namespace
 
 TEST(KernelOrbits, CountsAndTyingInOneAndTwoDimensions) {
+  // Host-only: the kernel geometry is built on the CPU (VectorField::forward moves its orbit index to the field's
+  // device); no device tensors here.
   // D = 1, K = 2: bonds (p, δ), reflection (p, δ) -> (1 − p, −δ): orbits {(0,−1),(1,1)}, {(0,0),(1,0)}, {(0,1),(1,−1)}.
   auto g1 = make_kernel_geometry(1, 2);
   EXPECT_EQ(g1.offsets.size(), 3u);
@@ -39,7 +41,7 @@ TEST(KernelOrbits, CountsAndTyingInOneAndTwoDimensions) {
 }
 
 TEST(VectorField, StartsAsTheIdentityFlow) {
-  VectorField G(small_field_options(2));
+  auto G = on_device(VectorField(small_field_options(2)));
   auto psi = random_field({2, 4, 4}, 32);
   EXPECT_EQ(G->forward(psi, kT).abs().max().item<double>(), 0.0);
   EXPECT_EQ(G->divergence(psi, kT).abs().max().item<double>(), 0.0);
@@ -115,9 +117,9 @@ TEST(VectorField, FloatFieldsUseCastParameters) {
 TEST(VectorField, MixInitScaleScalesTheBondFactorsOnly) {
   auto opts = small_field_options(2);
   torch::manual_seed(81);
-  VectorField ref(opts);
+  auto ref = on_device(VectorField(opts));  // initialised on the CPU from the global seed, compared on the device
   torch::manual_seed(81);
-  VectorField scaled(VectorFieldOptions(opts).mix_init_scale(0.25));
+  auto scaled = on_device(VectorField(VectorFieldOptions(opts).mix_init_scale(0.25)));
   EXPECT_LT(max_abs_diff(scaled->time_mix, 0.25 * ref->time_mix), 1e-15);
   EXPECT_LT(max_abs_diff(scaled->feature_mix, 0.25 * ref->feature_mix), 1e-15);
   EXPECT_TRUE(torch::equal(scaled->omega, ref->omega));
