@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The GPU check (issue 22): one prepared script for the rare GPU machine (one H100/H200, 16 cores, PyTorch 2.x + CUDA).
-# Builds against the CUDA LibTorch inside the PyTorch wheel, runs the device-agnostic unit tests (lattice, lcnn, flows) on the
-# GPU, then the device benchmarks (tests/bench/bench_device.cpp: HMC and heatbath 8^4/16^4, the FP minimiser, the FP
-# L-CNN training step, the flow training step 4->32/4->64; float and double), then the remaining unit tests while time
-# is left.
+# Builds against the CUDA LibTorch inside the PyTorch wheel, runs the device-agnostic unit tests (lattice, lcnn,
+# flows) on the GPU, then the device benchmarks (tests/bench/bench_device.cpp: HMC and heatbath 8^4/16^4, the FP
+# minimiser, the FP L-CNN training step, the flow training step 4->32/4->64; float and double), then the remaining unit
+# tests while time is left.
 # Writes $OUT/gpu_check.json and $OUT/gpu_check.txt (a short table) and stops cleanly at its own time limit, keeping
 # what it measured.
 #
