@@ -338,16 +338,12 @@ void run_fp_data(const CommonOptions& opt) {
   finish(run, s, coarse, generation_seconds, chunks, minimisation_seconds);
 }
 
-const CommandRegistrar registrar{[] {
-  CommandSpec spec{
-      "fp-data",
-      "fixed-point-action data: A_FP[V] and its derivatives D^FP by minimisation over the 2x finer lattice, for "
-      "Wilson ensembles (inputs or inline generation) and BPST instantons; DIR/fp_data.h5 and DIR/summary.json, "
-      "with checkpoints and --resume",
-      true, run_fp_data};
-  spec.distributed = true;  // shares its work over torchrun ranks
-  return spec;
-}()};
+const CommandRegistrar registrar{distributed(CommandSpec{
+    "fp-data",
+    "fixed-point-action data: A_FP[V] and its derivatives D^FP by minimisation over the 2x finer lattice, for "
+    "Wilson ensembles (inputs or inline generation) and BPST instantons; DIR/fp_data.h5 and DIR/summary.json, "
+    "with checkpoints and --resume",
+    true, run_fp_data})};
 
 }  // namespace
 }  // namespace blockspin::apps

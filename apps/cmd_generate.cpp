@@ -387,14 +387,11 @@ void run_generate(const CommonOptions& opt) {
   if (run.writes()) finish(run, chunks, s, st);
 }
 
-const CommandRegistrar registrar{[] {
-  CommandSpec spec{"generate",
-                   "generate gauge ensembles (HMC or heatbath + overrelaxation) into DIR/ensemble.h5 "
-                   "and DIR/summary.json, with checkpoints and --resume",
-                   true, run_generate};
-  spec.distributed = true;  // shares its work over torchrun ranks
-  return spec;
-}()};
+const CommandRegistrar registrar{
+    distributed(CommandSpec{"generate",
+                            "generate gauge ensembles (HMC or heatbath + overrelaxation) into DIR/ensemble.h5 "
+                            "and DIR/summary.json, with checkpoints and --resume",
+                            true, run_generate})};
 
 }  // namespace
 }  // namespace blockspin::apps

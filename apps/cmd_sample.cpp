@@ -103,18 +103,15 @@ void run_sample(const CommonOptions& opt) {
   fmt::print("results written to {} and {}\n", (dir / "samples.h5").string(), (dir / "metrics.json").string());
 }
 
-const CommandRegistrar registrar{[] {
-  CommandSpec spec{"sample",
-                   "draw exact samples from a flow trained by train-flow (independence Metropolis); writes "
-                   "DIR/samples.h5 and DIR/metrics.json",
-                   false,
-                   run_sample,
-                   {{"model", "train-flow output directory (config.json + checkpoint.h5)", true},
-                    {"n", "number of flow proposals (default: the model's eval.n)", false}},
-                   false};
-  spec.distributed = true;  // proposals drawn by every rank
-  return spec;
-}()};
+const CommandRegistrar registrar{
+    distributed(CommandSpec{"sample",
+                            "draw exact samples from a flow trained by train-flow (independence Metropolis); writes "
+                            "DIR/samples.h5 and DIR/metrics.json",
+                            false,
+                            run_sample,
+                            {{"model", "train-flow output directory (config.json + checkpoint.h5)", true},
+                             {"n", "number of flow proposals (default: the model's eval.n)", false}},
+                            false})};
 
 }  // namespace
 }  // namespace blockspin::apps

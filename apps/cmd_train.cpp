@@ -288,14 +288,11 @@ void run_train(const CommonOptions& opt) {
   fmt::print("results written to {}\n", (dir / "metrics.json").string());
 }
 
-const CommandRegistrar registrar{[] {
-  CommandSpec spec{"train",
-                   "train a model (task \"wilson_loops\": L-CNN vs plain CNN on Wilson-loop regression) "
-                   "with checkpoints and --resume; writes DIR/metrics.json and plots",
-                   true, run_train};
-  spec.distributed = true;  // shares its work over torchrun ranks
-  return spec;
-}()};
+const CommandRegistrar registrar{
+    distributed(CommandSpec{"train",
+                            "train a model (task \"wilson_loops\": L-CNN vs plain CNN on Wilson-loop regression) "
+                            "with checkpoints and --resume; writes DIR/metrics.json and plots",
+                            true, run_train})};
 
 }  // namespace
 }  // namespace blockspin::apps

@@ -50,6 +50,12 @@ bool config_checked(const CommonOptions& options, const support::Config& cfg);
 /// All registered subcommands (each cmd_*.cpp registers itself with a static CommandRegistrar).
 std::vector<CommandSpec>& commands();
 
+/// `spec` marked as sharing its work over torchrun ranks (CommandSpec::distributed).
+inline CommandSpec distributed(CommandSpec spec) {
+  spec.distributed = true;
+  return spec;
+}
+
 struct CommandRegistrar {
   explicit CommandRegistrar(CommandSpec spec) { commands().push_back(std::move(spec)); }
 };
