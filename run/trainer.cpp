@@ -169,9 +169,14 @@ Snapshot load_checkpoint(const RunDirectory& run, const std::string& name, torch
   return s;
 }
 
+// The validation MSE; in a distributed run every rank predicts its share of the rows and the predictions are
+// allgathered (every rank returns the same value).
 double mse_of(const ForwardFn& forward, const torch::Tensor& inputs, const torch::Tensor& targets, int64_t batch,
               const torch::Device& device, torch::Dtype dtype) {
-  auto p = predict(forward, inputs, batch, device, dtype);
+  const Communicator& comm = communicator();
+  const auto [first, last] = comm.shard(inputs.size(0));
+  auto p = predict(forward, inputs.slice(0, first, last), batch, device, dtype);
+  if (comm.distributed()) p = comm.allgather_cat(p, 0, "the validation predictions");
   return (p - targets.to(torch::kDouble)).pow(2).mean().item<double>();
 }
 

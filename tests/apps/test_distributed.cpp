@@ -296,3 +296,30 @@ TEST_F(DistributedTest, SampleRanksDrawTheProposalsOfPerRankSeeds) {
   }
   EXPECT_EQ(read_json(dir / "s2" / "metrics.json")["distributed"]["world_size"], 2);
 }
+
+TEST_F(DistributedTest, WilsonLoopTrainingTwoRanksEqualsOneProcessAccumulatingTwoShares) {
+  std::ofstream(dir / "wl.json") << R"({
+    "task": "wilson_loops", "group": "SU2", "seed": 3,
+    "data": {"betas": [1.0, 4.0], "train_shape": [4, 4], "n_train": 6, "n_val": 3, "n_test": 2,
+             "test_shapes": [[8, 4]], "n_therm": 3},
+    "model": {"layers": [{"type": "plaq"}, {"type": "lconvbilin", "out": 2, "kernel_size": 2},
+                         {"type": "trace"}, {"type": "linear", "out": 3}]},
+    "baseline": {"hidden": [4]},
+    "training": {"steps": 6, "batch_size": 4, "lr": 0.01, "lr_final": 0.001, "checkpoint_every": 2, "log_every": 2}})";
+  const auto two = run_ranks(cmd("train", "wl.json", "wl2"), 2);
+  ASSERT_EQ(two[0].status, 0) << outputs(two);
+  ASSERT_EQ(two[1].status, 0) << outputs(two);
+  const auto one = run_blockspin(cmd("train", "wl.json", "wl1") + " --set training.accumulate=2");
+  ASSERT_EQ(one.status, 0) << one.output;
+  for (const char* model : {"lcnn", "baseline"}) {
+    const auto a = datasets(dir / "wl1" / model / "checkpoint.h5", "training_checkpoint", "parameters");
+    const auto b = datasets(dir / "wl2" / model / "checkpoint.h5", "training_checkpoint", "parameters");
+    ASSERT_FALSE(a.empty()) << model;
+    for (const auto& [name, t] : a) EXPECT_TRUE(torch::equal(t, b.at(name))) << model << " " << name;
+  }
+  // The validation losses (shared over the ranks in the 2-rank run) agree.
+  const auto m2 = read_json(dir / "wl2" / "metrics.json"), m1 = read_json(dir / "wl1" / "metrics.json");
+  for (size_t k = 0; k < m1["lcnn"]["curve"]["val_loss"].size(); ++k)
+    EXPECT_NEAR(m2["lcnn"]["curve"]["val_loss"][k].get<double>(), m1["lcnn"]["curve"]["val_loss"][k].get<double>(),
+                1e-12 * m1["lcnn"]["curve"]["val_loss"][k].get<double>());
+}
