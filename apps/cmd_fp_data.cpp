@@ -311,8 +311,7 @@ void run_fp_data(const CommonOptions& opt) {
     const int64_t b = round_start + comm.rank();
     std::string mine;
     if (b < n_batches) mine = minimise_batch(s, coarse, b, n_batches, fine_fn, options);
-    std::vector<std::string> parts =
-        comm.distributed() ? comm.gather_bytes(mine, "the minimised batches") : std::vector<std::string>{mine};
+    const std::vector<std::string> parts = comm.gather_bytes(mine, "the minimised batches");
     if (!run.writes()) continue;
     for (int64_t k = 0; k < comm.world_size() && round_start + k < n_batches; ++k) {
       const int64_t bk = round_start + k, first = bk * s.batch_size, count = std::min(s.batch_size, n - first);

@@ -155,11 +155,10 @@ void validate_links(const torch::Tensor& U, const std::vector<int64_t>& expected
   }
 }
 
-/// Writes the checkpoint: every rank's chains (`U_all`, gathered on rank 0) and random-number state
+/// Writes the checkpoint: every rank's chains (`U_all`: all chains, gathered on rank 0) and random-number state
 /// ("rng_state" of rank 0, "rng_state_rank<r>" of rank r > 0 in a distributed run). Collective.
-void save_checkpoint(const RunDirectory& run, const State& st, const at::Generator& gen) {
+void save_checkpoint(const RunDirectory& run, const State& st, const torch::Tensor& U_all, const at::Generator& gen) {
   const Communicator& comm = communicator();
-  const auto U_all = comm.gather_cat(st.U, 0, "the chains for the checkpoint");
   const auto states = comm.gather_cat(L::generator_state(gen).unsqueeze(0), 0, "the random-number states");
   if (!run.writes()) return;
   const auto chains = U_all.size(0);
@@ -359,9 +358,11 @@ void run_generate(const CommonOptions& opt) {
     ++st.update;
 
     const bool save = st.update > s.n_therm && (st.update - s.n_therm) % s.save_every == 0;
+    const bool checkpoint = save || (st.update <= s.n_therm && st.update % s.save_every == 0);
+    // Every rank's chains on rank 0, once per update that writes them (the save event's chunk and the checkpoint).
+    const auto U_all = checkpoint ? comm.gather_cat(st.U, 0, "the chains") : torch::Tensor();
     if (save) {
       const auto traj = torch::full({s.n_chains}, st.update, torch::kLong);
-      const auto U_all = comm.gather_cat(st.U, 0, "the chains of a save event");
       chunks.write(st.events, [&](H5::H5File& f) {
         write_tensor(f, "links", U_all);
         write_tensor(f, "plaquette", plaq);
@@ -370,10 +371,10 @@ void run_generate(const CommonOptions& opt) {
       });
       ++st.events;
     }
-    if (save || (st.update <= s.n_therm && st.update % s.save_every == 0)) {
+    if (checkpoint) {
       State snapshot = st;
       snapshot.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-      save_checkpoint(run, snapshot, gen);
+      save_checkpoint(run, snapshot, U_all, gen);
     }
     run.crash_point(st.update);
     const auto window = std::min<int64_t>(static_cast<int64_t>(st.accepted.size()), 20);

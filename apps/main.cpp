@@ -14,7 +14,6 @@
 #include <torch/torch.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <csignal>
 #include <cstdio>
 #include <stdexcept>
@@ -122,13 +121,11 @@ int main(int argc, char** argv) {
   };
   try {
     distributed.timeout = std::chrono::seconds(distributed_timeout);
-    const char* rank_env = std::getenv("RANK");
-    const char* world_env = std::getenv("WORLD_SIZE");
-    const bool launched = world_env != nullptr && std::string(world_env) != "1" && std::string(world_env) != "";
-    if (launched && !chosen->distributed) {
+    const auto launch = blockspin::run::launch_environment();
+    if (launch.launched() && !chosen->distributed) {
       // Not shared over ranks: rank 0 runs it as one process, the others have nothing to do.
-      if (rank_env != nullptr && std::string(rank_env) != "0") {
-        spdlog::info("blockspin {} runs on one process: rank {} has nothing to do", chosen->name, rank_env);
+      if (launch.rank != 0) {
+        spdlog::info("blockspin {} runs on one process: rank {} has nothing to do", chosen->name, launch.rank);
         return 0;
       }
       spdlog::warn("blockspin {} is not distributed: rank 0 runs it alone (the other ranks exit)", chosen->name);

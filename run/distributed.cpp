@@ -128,15 +128,24 @@ void Communicator::fail(const std::string& what, const std::string& error) const
                                      support::abbreviate(first, 200), group_->unresponsive(rank_, world_size_)));
 }
 
+LaunchEnvironment launch_environment() {
+  LaunchEnvironment e;
+  e.world_size = env_int("WORLD_SIZE", 1);
+  if (e.world_size <= 1) return {};
+  e.rank = env_int("RANK", -1);
+  e.local_rank = env_int("LOCAL_RANK", 0);
+  if (e.rank < 0 || e.rank >= e.world_size)
+    throw ConfigError(
+        fmt::format("environment: RANK must be in [0, WORLD_SIZE = {}) (got '{}')", e.world_size, env_or("RANK", "")));
+  return e;
+}
+
 void Communicator::join(const DistributedOptions& o) {
-  const int world = env_int("WORLD_SIZE", 1);
-  if (world <= 1) return;
+  const LaunchEnvironment launch = launch_environment();
+  if (!launch.launched()) return;
   if (o.backend != "auto" && o.backend != "gloo" && o.backend != "nccl")
     throw ConfigError(fmt::format("--distributed-backend '{}': expected auto, gloo or nccl", o.backend));
-  const int rank = env_int("RANK", -1), local_rank = env_int("LOCAL_RANK", 0);
-  if (rank < 0 || rank >= world)
-    throw ConfigError(
-        fmt::format("environment: RANK must be in [0, WORLD_SIZE = {}) (got '{}')", world, env_or("RANK", "")));
+  const int world = launch.world_size, rank = launch.rank, local_rank = launch.local_rank;
   const std::string addr = env_or("MASTER_ADDR", ""), port = env_or("MASTER_PORT", "");
   if (addr.empty() || port.empty())
     throw ConfigError("environment: WORLD_SIZE > 1 needs MASTER_ADDR and MASTER_PORT (launch with torchrun)");

@@ -88,6 +88,16 @@ class Communicator {
   mutable int64_t bytes_ = 0;
 };
 
+/// A process's place in a launch, as the environment says (torchrun / srun variables; see above).
+struct LaunchEnvironment {
+  int world_size = 1, rank = 0, local_rank = 0;
+  bool launched() const { return world_size > 1; }
+};
+
+/// WORLD_SIZE, RANK and LOCAL_RANK (one process, rank 0, when WORLD_SIZE is absent or 1); ConfigError for a value
+/// that is not an integer or a RANK outside [0, WORLD_SIZE). Needs no rendezvous.
+LaunchEnvironment launch_environment();
+
 /// Joins the process group of the environment (torchrun / srun variables; see above) or stays a single process.
 /// Throws support::ConfigError for an unknown or unavailable backend and support::DistributedError when the
 /// rendezvous fails. Call once, before any other rank-dependent work.

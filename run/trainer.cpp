@@ -48,14 +48,6 @@ double lr_at(const TrainerOptions& o, int64_t step) {
   return o.lr * std::pow(o.lr_final / o.lr, static_cast<double>(step) / static_cast<double>(o.steps - 1));
 }
 
-// The 2-norm of all gradients together (undefined ones count as zero).
-double global_norm(const std::vector<torch::Tensor>& grads) {
-  double sum = 0;
-  for (const auto& g : grads)
-    if (g.defined()) sum += g.detach().abs().pow(2).sum().item<double>();
-  return std::sqrt(sum);
-}
-
 void set_lr(torch::optim::Optimizer& opt, double lr) {
   for (auto& group : opt.param_groups()) group.options().set_lr(lr);
 }
@@ -307,8 +299,10 @@ Curve train(torch::nn::Module& model, const BatchLossFn& batch_loss, int64_t n, 
     std::vector<torch::Tensor> grads;
     for (const auto& p : model.parameters()) grads.push_back(p.grad());
     guard.require_finite(grads, "gradient", s.step + 1);
-    grad_norm_sum += global_norm(grads);
-    if (o.clip_grad_norm > 0) torch::nn::utils::clip_grad_norm_(model.parameters(), o.clip_grad_norm);
+    // The gradients' global 2-norm before clipping, for metrics.jsonl; without clipping (max norm ∞) the scale
+    // factor is exactly 1.
+    grad_norm_sum += torch::nn::utils::clip_grad_norm_(
+        model.parameters(), o.clip_grad_norm > 0 ? o.clip_grad_norm : std::numeric_limits<double>::infinity());
     opt->step();
     ++s.step;
     loss_sum += loss_value;

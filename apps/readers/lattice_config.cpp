@@ -2,12 +2,12 @@
 #include "apps/readers/lattice_config.h"
 
 #include "lattice/kernels/mode.h"
+#include "run/distributed.h"
 
 #include <fmt/format.h>
 #include <unistd.h>
 
 #include <cctype>
-#include <cstdlib>
 #include <regex>
 
 namespace blockspin::apps {
@@ -60,10 +60,9 @@ torch::Device read_device(Config& cfg) {
       throw ConfigError("config key '" + cfg.key_path("device") + "': \"" + name + "\" but only " +
                         std::to_string(torch::cuda::device_count()) + " CUDA device(s) exist");
     // Under torchrun / srun, "cuda" means this process's GPU: LOCAL_RANK (mod the GPUs this process sees).
-    const char* local_rank = std::getenv("LOCAL_RANK");
-    if (!device.has_index() && local_rank != nullptr && *local_rank != '\0') {
+    if (const auto launch = run::launch_environment(); !device.has_index() && launch.launched()) {
       const int count = static_cast<int>(torch::cuda::device_count());
-      device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(std::atoi(local_rank) % count));
+      device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(launch.local_rank % count));
     }
   }
   return device;

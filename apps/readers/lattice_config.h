@@ -24,7 +24,7 @@ std::vector<int64_t> read_shape(Config& cfg, const std::string& key = "lattice.s
 /// `key` (default "group"): "SU2", "SU3", "SU(4)", ... -> N >= 2.
 int64_t read_group(Config& cfg, const std::string& key = "group");
 /// "device": "cpu" (default), "cuda" or "cuda:K"; a CUDA device that is not available is a ConfigError. Under
-/// torchrun (LOCAL_RANK set) "cuda" is cuda:(LOCAL_RANK mod the visible GPUs).
+/// torchrun (WORLD_SIZE > 1) "cuda" is cuda:(LOCAL_RANK mod the visible GPUs).
 torch::Device read_device(Config& cfg);
 /// "kernels": "fused" (default: the fused CPU kernels where they apply) or "torch" (the reference path); sets the
 /// process-wide lattice::kernels mode.
