@@ -55,23 +55,9 @@ void run_sample(const CommonOptions& opt) {
   // Distributed: rank r draws its share of the proposals with the evaluation seed rank_seed(eval.seed, r); rank 0
   // gathers them in rank order and runs the Metropolis chain, the observables and the direct HMC.
   const Communicator& comm = communicator();
-  if (s.eval.n < comm.world_size())
-    throw ConfigError(
-        fmt::format("config key 'eval.n': {} proposals cannot be shared by {} ranks", s.eval.n, comm.world_size()));
-  const auto [first, last] = comm.shard(s.eval.n);
-  F::FlowEvalOptions mine = s.eval;
-  mine.n = last - first;
-  mine.seed = rank_seed(s.eval.seed, comm.rank());
-  F::FlowProposals p = F::draw_flow_proposals(trainer, mine, true);
-  if (comm.distributed()) {
-    p.log_q = comm.gather_cat(p.log_q, 0, "the proposals' log q");
-    p.log_p = comm.gather_cat(p.log_p, 0, "the proposals' log p");
-    p.m = comm.gather_cat(p.m, 0, "the proposals' magnetisations");
-    p.second_moment = comm.gather_cat(p.second_moment, 0, "the proposals' second moments");
-    p.fields = comm.gather_cat(p.fields, 0, "the proposals");
-  }
+  const auto evaluated = evaluate_flow_sharded(trainer, s.eval, true);
   if (!run.writes()) return;  // rank 0 evaluates and writes
-  const auto ev = F::evaluate_flow_proposals(trainer, s.eval, std::move(p));
+  const auto& ev = *evaluated;
   log_evaluation_warnings(ev, s.eval);
   write_h5_atomic(dir / "samples.h5", "flow_samples", BLOCKSPIN_VERSION, [&](H5::H5File& f) {
     write_tensor(f, "fields", ev.fields, 4);

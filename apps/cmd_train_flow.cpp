@@ -2,13 +2,15 @@
 // learnable coarse couplings or UV matching with learnable fine couplings and optional iterated extension), with
 // atomic checkpoints, bitwise-reproducible --resume and a NaN/Inf stop; then evaluates it (flow + independence
 // Metropolis vs direct HMC). Writes DIR/config.json, DIR/checkpoint.h5, DIR/metrics.jsonl (one JSON line per step),
-// DIR/ess.png and DIR/couplings.png (with .dat/.gp), DIR/metrics.json.
+// DIR/ess.png and DIR/couplings.png (with .dat/.gp), DIR/metrics.json. Under torchrun the batch's shards
+// (training.shards) are shared over the ranks (flows/training.h) and so are the evaluation's proposals.
 #include "apps/command.h"
 #include "support/config.h"
 #include "apps/readers/flow_run.h"
 #include "support/atomic_file.h"
 #include "io/plot.h"
 #include "support/progress.h"
+#include "run/distributed.h"
 #include "run/divergence.h"
 #include "run/metrics_log.h"
 #include "run/run_directory.h"
@@ -21,6 +23,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <tuple>
 
 namespace blockspin::apps {
 namespace {
@@ -76,8 +79,26 @@ void run_train_flow(const CommonOptions& opt) {
   const fs::path dir = run.dir();
   const bool ir = s.trainer.matching == F::Matching::IR;
 
-  torch::manual_seed(s.trainer.seed);  // the flow's initial parameters
-  F::FlowTrainer trainer(make_flow(s), s.trainer);
+  // Distributed: the batch's shards (training.shards, default one per rank) in contiguous blocks over the ranks;
+  // gradients summed and the shards' terms gathered through the process group; rank 0 writes.
+  const Communicator& comm = communicator();
+  F::TrainerOptions topt = s.trainer;
+  if (topt.shards < comm.world_size())
+    throw ConfigError(
+        fmt::format("config key 'training.shards': {} shard(s) cannot be shared by {} ranks (0: one per "
+                    "rank)",
+                    topt.shards, comm.world_size()));
+  std::tie(topt.first_shard, topt.last_shard) = comm.shard(topt.shards);
+  torch::manual_seed(topt.seed);  // the flow's initial parameters (the same on every rank, broadcast to be sure)
+  F::FlowTrainer trainer(make_flow(s), topt);
+  if (comm.distributed()) {
+    trainer.collectives.sum = [&comm](std::vector<torch::Tensor>& t) { comm.allreduce_sum(t, "the flow's gradients"); };
+    trainer.collectives.gather = [&comm](const torch::Tensor& t) {
+      return comm.allgather_cat(t, 0, "the training shards' results");
+    };
+    auto params = trainer.flow->parameters();
+    comm.broadcast(params, "the flow parameters of rank 0");
+  }
   const fs::path jsonl = dir / "metrics.jsonl";
   const int64_t total = total_flow_steps(s);
   FlowRunState state;
@@ -88,7 +109,7 @@ void run_train_flow(const CommonOptions& opt) {
     spdlog::info("resuming at step {} of {}", trainer.steps_done, total);
   }
   MetricsLog log(jsonl, resumed ? trainer.steps_done : -1);
-  write_json_atomic(dir / "config.json", config);
+  if (run.writes()) write_json_atomic(dir / "config.json", config);
 
   const auto started = std::chrono::steady_clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(); };
@@ -112,6 +133,8 @@ void run_train_flow(const CommonOptions& opt) {
     F::TrainMetrics m;
     try {
       m = trainer.step();
+    } catch (const DistributedError&) {
+      throw;  // a rank stopped: not a failed step (exit 6, the checkpoint stays)
     } catch (const std::exception& e) {
       guard.stop(fmt::format("the training step failed ({})", abbreviate(e.what(), 300)), trainer.steps_done + 1);
     }
@@ -139,7 +162,7 @@ void run_train_flow(const CommonOptions& opt) {
       }
       write_flow_checkpoint(run, kCheckpoint, trainer, state);
       guard.checkpointed(trainer.steps_done);
-      make_plots(dir, read_metrics(jsonl), ir);
+      if (run.writes()) make_plots(dir, read_metrics(jsonl), ir);
     }
     run.crash_point(trainer.steps_done);
     if (trainer.steps_done % s.log_every == 0 || trainer.steps_done == total)
@@ -147,25 +170,30 @@ void run_train_flow(const CommonOptions& opt) {
                       fmt::format("loss {:.4g}, ESS/N {:.3f} (avg {:.3f}), κ {:.5f}, bank ESS {:.3f}, RK4 steps {}",
                                   m.loss, m.ess_per_n, state.ess_ema, m.kappa, m.bank_ess, m.ode_steps));
   }
-  const auto lines = read_metrics(jsonl);
-  make_plots(dir, lines, ir);
-
   const int64_t final_step = trainer.steps_done;
-  const bool use_best = s.eval_checkpoint == "best" && fs::exists(dir / kBest) && state.best_step != final_step;
+  const int64_t training_bytes = comm.bytes_communicated();
+  const bool use_best = s.eval_checkpoint == "best" && state.best_step >= 0 && state.best_step != final_step;
   if (use_best) {
-    read_flow_checkpoint(dir / kBest, trainer, total);
+    resume_flow_checkpoint(run, kBest, trainer, total);
     spdlog::info("evaluating the best checkpoint (step {}, moving-average batch ESS/N {:.3f}; final step {}: {:.3f})",
                  state.best_step, state.best_ess_ema, final_step, state.ess_ema);
   }
   spdlog::info("evaluating: {} flow proposals, {} HMC measurements", s.eval.n, s.eval.n_hmc);
   const auto eval_started = std::chrono::steady_clock::now();
-  const auto ev = F::evaluate_flow(trainer, s.eval, false);
+  const auto evaluated = evaluate_flow_sharded(trainer, s.eval, false);
+  if (!run.writes()) return;  // rank 0 evaluates and writes
+  const auto& ev = *evaluated;
+  const auto lines = read_metrics(jsonl);
+  make_plots(dir, lines, ir);
   log_evaluation_warnings(ev, s.eval);
   json metrics = evaluation_json(ev, s.eval);
   metrics["evaluated_checkpoint"] = use_best ? "best" : "final";
   metrics["evaluated_step"] = trainer.steps_done;
   metrics["best"] = {{"step", state.best_step}, {"batch_ess_moving_average", state.best_ess_ema}};
   metrics["matching"] = ir ? "ir" : "uv";
+  metrics["shards"] = topt.shards;
+  metrics["distributed"] = comm.describe();
+  metrics["distributed"]["bytes_sent_by_rank_0_training"] = training_bytes;
   metrics["step"] = final_step;
   metrics["levels"] = trainer.flow->levels();
   metrics["n_parameters"] = [&] {
@@ -182,7 +210,8 @@ void run_train_flow(const CommonOptions& opt) {
                            {"final_batch_ess_moving_average", state.ess_ema},
                            {"final_batch_ess_mean", sum / static_cast<double>(k)},
                            {"final_batch_ess_window", k},
-                           {"final_loss", lines.back()["loss"]}};
+                           {"final_loss", lines.back()["loss"]},
+                           {"seconds", state.seconds}};
   }
   metrics["eval_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - eval_started).count();
   metrics["blockspin_version"] = BLOCKSPIN_VERSION;
@@ -207,10 +236,10 @@ void run_train_flow(const CommonOptions& opt) {
 }
 
 const CommandRegistrar registrar{
-    {"train-flow",
-     "train a super-resolving RG flow for phi^4 (IR/UV matching, learnable couplings) with "
-     "checkpoints and --resume; evaluates ESS, acceptance and observables vs HMC",
-     true, run_train_flow}};
+    distributed(CommandSpec{"train-flow",
+                            "train a super-resolving RG flow for phi^4 (IR/UV matching, learnable couplings) with "
+                            "checkpoints and --resume; evaluates ESS, acceptance and observables vs HMC",
+                            true, run_train_flow})};
 
 }  // namespace
 }  // namespace blockspin::apps

@@ -2,7 +2,8 @@
 # Scaling with 1 and 2 ranks on this machine (torchrun, Gloo, localhost), in one run: fp-data throughput (SU(3)
 # coarse 2^4 -> fine 4^4, NCONF configurations, one per batch) and the FP-action training step (batch 4, double
 # backprop), each as 1 process x 1 thread, 1 process x 2 threads and 2 ranks x 1 thread; with the communication
-# volume per training step. Writes JSON to $OUT (default runs/bench/distributed_scaling.json) and prints a table.
+# volume per training step; and the flow training step (train-flow, φ⁴ 4x4 -> 16x16 IR matching, batch 64, shards =
+# ranks). Writes JSON to $OUT (default runs/bench/distributed_scaling.json) and prints a table.
 #   benchmarks/distributed_scaling.sh [NCONF] [STEPS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,6 +31,14 @@ cat > "$work/train.json" <<EOF
  "training": {"steps": $steps, "batch_size": 4, "log_every": $steps, "checkpoint_every": $steps, "lr": 0.001}}
 EOF
 
+cat > "$work/flow.json" <<EOF
+{"seed": 1, "action": {"kappa": 0.25, "lambda": 0.01},
+ "flow": {"coarse_shape": [4, 4], "levels": 2, "cnf_steps": 10},
+ "training": {"steps": $steps, "batch_size": 64, "checkpoint_every": $steps, "log_every": $steps,
+              "ode_control": {"tolerance": 0}, "langevin": {"therm": 2000}},
+ "eval": {"n": 64, "n_hmc": 0, "coarse_stride": 2, "coarse_chains": 16, "coarse_therm": 20}}
+EOF
+
 port=$((29000 + RANDOM % 1000))
 # run NAME MODE SUBCOMMAND CONFIG: MODE is 1x1, 1x2 (process x threads) or 2x1 (torchrun, 2 ranks); prints seconds.
 run() {
@@ -50,6 +59,7 @@ run() {
 declare -A fp tr
 for mode in 1x1 1x2 2x1; do fp[$mode]=$(run "fp_$mode" "$mode" fp-data "$work/fp.json"); done
 for mode in 1x1 1x2 2x1; do tr[$mode]=$(run "train_$mode" "$mode" train "$work/train.json"); done
+for mode in 1x1 1x2 2x1; do run "flow_$mode" "$mode" train-flow "$work/flow.json" > /dev/null; done
 
 /usr/bin/python3 - "$work" "$nconf" "$steps" "$out" "${fp[1x1]}" "${fp[1x2]}" "${fp[2x1]}" <<'PY'
 import json, sys
@@ -73,6 +83,19 @@ for mode in ["1x1", "1x2", "2x1"]:
     result["train_fp_action"][mode] = {"loop_seconds": seconds, "steps_per_s": steps / seconds,
                                        "bytes_sent_by_rank_0": sent, "bytes_per_step": sent / steps,
                                        "parameters": m["n_parameters"]}
+    print(f"  {mode}  {steps / seconds:7.3f} steps/s  speed-up {base / seconds:.2f}  "
+          f"rank 0 sent {sent / steps / 1024:.1f} KiB/step ({m['n_parameters']} parameters)")
+print(f"train-flow, {steps} steps of batch 64, phi^4 4x4 -> 16x16 (training loop incl. the bank draw):")
+result["train_flow"] = {"steps": steps, "batch_size": 64, "lattice": "4x4 -> 16x16"}
+base = None
+for mode in ["1x1", "1x2", "2x1"]:
+    m = json.load(open(f"{work}/flow_{mode}/metrics.json"))
+    seconds = m["training"]["seconds"]
+    sent = m["distributed"]["bytes_sent_by_rank_0_training"]
+    base = base or seconds
+    result["train_flow"][mode] = {"loop_seconds": seconds, "steps_per_s": steps / seconds,
+                                  "bytes_sent_by_rank_0": sent, "bytes_per_step": sent / steps,
+                                  "parameters": m["n_parameters"]}
     print(f"  {mode}  {steps / seconds:7.3f} steps/s  speed-up {base / seconds:.2f}  "
           f"rank 0 sent {sent / steps / 1024:.1f} KiB/step ({m['n_parameters']} parameters)")
 json.dump(result, open(out, "w"), indent=2)

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "flows/common.h"
 #include "lattice/scalar_action.h"
 #include "lattice/scalar_hmc.h"
 
@@ -54,5 +55,12 @@ class SampleBank {
   torch::Tensor sampled_couplings;  ///< [2] (κ, λ) of the last draw
   int64_t draws = 0;
 };
+
+/// Eq. (36) over a bank split into parts (the shards of a data-parallel run: `parts` are this process's, in order, and
+/// `collectives.gather` concatenates every process's in rank order): exactly the estimate of one bank holding all the
+/// parts in order, the same on every process. Every part is redrawn at c, each with its own generator (gens[i] for
+/// parts[i]), when any is empty or the ESS/N over all parts is below R_W.
+LogZGradient sharded_log_z_gradient(const std::vector<SampleBank*>& parts, const std::vector<at::Generator*>& gens,
+                                    const lattice::ScalarCouplings& c, const ShardCollectives& collectives = {});
 
 }  // namespace blockspin::flows

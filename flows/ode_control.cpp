@@ -1,7 +1,9 @@
 // RK4 error estimate by step doubling and the step-count control (see ode_control.h).
 #include "flows/ode_control.h"
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 
 namespace blockspin::flows {
@@ -26,22 +28,32 @@ FlowState run_at_current(RGFlowImpl& flow, const Replay& replay, const FlowState
   return flow.forward(replay.start, replay.noise);
 }
 
-/// The estimate at the flow's current count N from its N-step output `at_n`; `at_2n` receives the 2N-step output.
-OdeErrorEstimate estimate_from(RGFlowImpl& flow, const Replay& replay, const FlowState& at_n, FlowState& at_2n) {
+/// The estimate at the flow's current count N from the N-step outputs `at_n` of the replays; `at_2n` receives the
+/// 2N-step outputs. The errors are maxima over the replays and then over the processes.
+OdeErrorEstimate estimate_from(RGFlowImpl& flow, const std::vector<Replay>& replays, const std::vector<FlowState>& at_n,
+                               std::vector<FlowState>& at_2n, const ShardCollectives& collectives) {
   const int64_t n = flow.ode_steps();
   flow.set_ode_steps(2 * n);
+  at_2n.clear();
   try {
-    at_2n = flow.forward(replay.start, replay.noise);
+    for (const auto& r : replays) at_2n.push_back(flow.forward(r.start, r.noise));
   } catch (...) {
     flow.set_ode_steps(n);
     throw;
   }
   flow.set_ode_steps(n);
   constexpr double kRichardson = 16.0 / 15.0;  // RK4: err_N = (lp_N − lp_2N) · 2⁴ / (2⁴ − 1)
+  auto nan_max = [](double a, double b) { return std::isnan(a) || std::isnan(b) ? std::nan("") : std::max(a, b); };
+  double lp = -std::numeric_limits<double>::infinity(), field = lp;
+  for (size_t i = 0; i < replays.size(); ++i) {
+    lp = nan_max(lp, (at_n[i].log_prob - at_2n[i].log_prob).abs().max().item<double>());
+    field = nan_max(field, (at_n[i].phi - at_2n[i].phi).abs().max().item<double>());
+  }
+  const auto all = std::get<0>(collectives.gather(torch::tensor({{lp, field}}, torch::kDouble)).max(0));
   OdeErrorEstimate e;
   e.steps = n;
-  e.log_prob_error = kRichardson * (at_n.log_prob - at_2n.log_prob).abs().max().item<double>();
-  e.field_error = kRichardson * (at_n.phi - at_2n.phi).abs().max().item<double>();
+  e.log_prob_error = kRichardson * all[0].item<double>();
+  e.field_error = kRichardson * all[1].item<double>();
   return e;
 }
 
@@ -50,26 +62,35 @@ OdeErrorEstimate estimate_from(RGFlowImpl& flow, const Replay& replay, const Flo
 OdeErrorEstimate estimate_ode_error(RGFlowImpl& flow, const FlowState& coarse, const std::vector<torch::Tensor>& noise,
                                     const FlowState* current) {
   torch::NoGradGuard no_grad;
-  const auto replay = detached(coarse, noise);
-  const FlowState at_n = run_at_current(flow, replay, current);
-  FlowState at_2n;
-  return estimate_from(flow, replay, at_n, at_2n);
+  const std::vector<Replay> replays{detached(coarse, noise)};
+  const std::vector<FlowState> at_n{run_at_current(flow, replays[0], current)};
+  std::vector<FlowState> at_2n;
+  return estimate_from(flow, replays, at_n, at_2n, {});
 }
 
 OdeErrorEstimate control_ode_steps(RGFlowImpl& flow, const FlowState& coarse, const std::vector<torch::Tensor>& noise,
                                    const OdeControlOptions& options, const FlowState* current) {
+  return control_ode_steps(flow, {OdeBatch{coarse, noise, current}}, options);
+}
+
+OdeErrorEstimate control_ode_steps(RGFlowImpl& flow, const std::vector<OdeBatch>& batches,
+                                   const OdeControlOptions& options, const ShardCollectives& collectives) {
   if (options.max_steps < 1) throw std::invalid_argument("control_ode_steps: max_steps must be >= 1");
   torch::NoGradGuard no_grad;
-  const auto replay = detached(coarse, noise);
-  FlowState at_n = run_at_current(flow, replay, current), at_2n;
-  auto e = estimate_from(flow, replay, at_n, at_2n);
+  std::vector<Replay> replays;
+  std::vector<FlowState> at_n, at_2n;
+  for (const auto& b : batches) {
+    replays.push_back(detached(b.coarse, b.noise));
+    at_n.push_back(run_at_current(flow, replays.back(), b.current));
+  }
+  auto e = estimate_from(flow, replays, at_n, at_2n, collectives);
   e.initial_steps = e.steps;
   e.initial_log_prob_error = e.log_prob_error;
   if (!(options.tolerance > 0) || !std::isfinite(e.log_prob_error)) return e;  // a diverged flow is the caller's stop
   while (e.log_prob_error > options.tolerance && 2 * flow.ode_steps() <= options.max_steps) {
     flow.set_ode_steps(2 * flow.ode_steps());
-    at_n = at_2n;  // the previous 2N run is this count's N run
-    const auto refined = estimate_from(flow, replay, at_n, at_2n);
+    at_n = at_2n;  // the previous 2N runs are this count's N runs
+    const auto refined = estimate_from(flow, replays, at_n, at_2n, collectives);
     e.steps = refined.steps;
     e.log_prob_error = refined.log_prob_error;
     e.field_error = refined.field_error;

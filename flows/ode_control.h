@@ -50,4 +50,17 @@ OdeErrorEstimate estimate_ode_error(RGFlowImpl& flow, const FlowState& coarse, c
 OdeErrorEstimate control_ode_steps(RGFlowImpl& flow, const FlowState& coarse, const std::vector<torch::Tensor>& noise,
                                    const OdeControlOptions& options, const FlowState* current = nullptr);
 
+/// One batch of a control over several: its coarse state, its noise and (optionally) its output at the current count.
+struct OdeBatch {
+  FlowState coarse;
+  std::vector<torch::Tensor> noise;
+  const FlowState* current = nullptr;
+};
+
+/// The control over several batches (the shards of a data-parallel training step): the estimate is the maximum over
+/// the batches and, through `collectives.gather`, over the processes, so every process takes the same decisions.
+/// With one batch and one process it is control_ode_steps above.
+OdeErrorEstimate control_ode_steps(RGFlowImpl& flow, const std::vector<OdeBatch>& batches,
+                                   const OdeControlOptions& options, const ShardCollectives& collectives = {});
+
 }  // namespace blockspin::flows

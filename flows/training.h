@@ -49,8 +49,15 @@ struct TrainerOptions {
   /// RK4 error control (ode_control.h): checked on the training batch every check_every steps, before the update;
   /// when the step count is refined the step's forward pass is redone with the same coarse batch and noise.
   OdeControlOptions ode_control{};
-  bool init_noise_from_coarse = true;  ///< Appendix C, at the first step
+  bool init_noise_from_coarse = true;  ///< Appendix C, at the first step (from the whole first batch)
   uint64_t seed = 1;
+  /// Independent random streams the batch and the ∇ log Z bank are split into (data parallelism; not in the paper):
+  /// shard k holds its rows of the batch (contiguous blocks, the first batch % shards one more) and of the bank's
+  /// chains, and draws its coarse chains, flow noise and bank configurations from a generator seeded
+  /// lattice::stream_seed(seed, k). A run is reproducible for a given number of shards, whichever processes compute
+  /// them; one shard is the paper's algorithm with one generator.
+  int64_t shards = 1;
+  int64_t first_shard = 0, last_shard = -1;  ///< the shards this process computes, [first, last); last −1: all
   torch::Dtype dtype = torch::kDouble;
   torch::Device device = torch::kCPU;
 };
@@ -87,23 +94,37 @@ class FlowTrainer {
   lattice::ScalarCouplings coarse_couplings() const;
   std::vector<int64_t> fine_extents() const;
 
-  /// Everything needed to resume: flow parameters, couplings, optimiser, generator, coarse batch, bank, counters.
+  /// Everything needed to resume: flow parameters, couplings, optimiser, counters, and every shard's generator,
+  /// coarse batch and bank part (gathered from all processes through `collectives`: every process must call it).
   void save(torch::serialize::OutputArchive& archive) const;
-  void load(torch::serialize::InputArchive& archive);
+  /// Restores a save(); with `shard_state` false only the model and the counters (e.g. to sample from it with any
+  /// number of shards). Throws std::invalid_argument when the archive's number of shards is not options.shards.
+  void load(torch::serialize::InputArchive& archive, bool shard_state = true);
+
+  /// One shard's random state (see TrainerOptions::shards).
+  struct Shard {
+    int64_t index = 0;  ///< k of [0, shards)
+    int64_t batch = 0;  ///< its rows of the batch
+    at::Generator generator;
+    torch::Tensor coarse_batch;  ///< its current coarse configurations (Langevin or HMC chains), detached
+    std::unique_ptr<SampleBank> bank;
+  };
 
   TrainerOptions options;
   RGFlow flow;
   torch::Tensor kappa, lambda;  ///< 0-dim double, requires_grad when learnable
   std::unique_ptr<torch::optim::Adam> optimizer;
-  at::Generator generator;
-  torch::Tensor coarse_batch;  ///< current coarse configurations (Langevin or HMC chains), detached
-  std::unique_ptr<SampleBank> bank;
+  std::vector<Shard> shards;     ///< the shards this process computes, in order
+  ShardCollectives collectives;  ///< how processes combine them (default: one process holding every shard)
   int64_t steps_done = 0;
   double lr = 0;
 
  private:
   void make_optimizer();
-  torch::Tensor draw_coarse();
+  void make_banks();
+  std::vector<torch::Tensor> draw_coarse();
+  /// Sums the gradients of this process's shards' losses (in shard order) and over processes into the parameters.
+  torch::Tensor backward_shards(const std::vector<FlowState>& fine);
 };
 
 }  // namespace blockspin::flows

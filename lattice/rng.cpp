@@ -27,4 +27,9 @@ void set_generator_state(at::Generator& gen, const torch::Tensor& state) {
   gen.set_state(state);
 }
 
+uint64_t stream_seed(uint64_t seed, int64_t index) {
+  if (index == 0) return seed;
+  return (seed + static_cast<uint64_t>(index) * 0x9E3779B97F4A7C15ULL) & 0x7FFFFFFFFFFFFFFFULL;
+}
+
 }  // namespace blockspin::lattice

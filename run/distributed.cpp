@@ -1,6 +1,7 @@
 // The process group of a run (c10d: Gloo or NCCL), its collectives, the heartbeat that names a failed rank.
 #include "run/distributed.h"
 
+#include "lattice/rng.h"
 #include "run/c10d_compat.h"
 #include "support/errors.h"
 
@@ -384,9 +385,6 @@ void init_distributed(const DistributedOptions& options) { the_communicator().jo
 
 const Communicator& communicator() { return the_communicator(); }
 
-uint64_t rank_seed(uint64_t seed, int rank) {
-  if (rank == 0) return seed;
-  return (seed + static_cast<uint64_t>(rank) * 0x9E3779B97F4A7C15ULL) & 0x7FFFFFFFFFFFFFFFULL;
-}
+uint64_t rank_seed(uint64_t seed, int rank) { return lattice::stream_seed(seed, rank); }
 
 }  // namespace blockspin::run

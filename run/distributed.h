@@ -106,9 +106,9 @@ void init_distributed(const DistributedOptions& options);
 /// This process's communicator (a single process until init_distributed joined a group).
 const Communicator& communicator();
 
-/// The seed of rank `rank`'s random-number streams derived from the run's `seed`: seed for rank 0 (a one-process run
-/// is unchanged), (seed + rank · 0x9E3779B97F4A7C15) mod 2^63 otherwise (a non-negative int64, so that a single-process
-/// run can reproduce any rank's stream with config seed = rank_seed(seed, rank)).
+/// The seed of rank `rank`'s random-number streams derived from the run's `seed`: lattice::stream_seed(seed, rank)
+/// (seed itself for rank 0: a one-process run is unchanged; a single-process run can reproduce any rank's stream
+/// with config seed = rank_seed(seed, rank)).
 uint64_t rank_seed(uint64_t seed, int rank);
 
 }  // namespace blockspin::run

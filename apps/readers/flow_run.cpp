@@ -4,6 +4,7 @@
 #include "io/gamma_json.h"
 #include "io/h5io.h"
 #include "apps/readers/lattice_config.h"
+#include "run/distributed.h"
 #include "support/version.h"
 
 #include "flows/coarse_proposals.h"
@@ -136,6 +137,13 @@ FlowRunSetup read_flow_setup(Config& cfg) {
   t.bank.stride = bk.get<int64_t>("stride", t.bank.stride, Check::positive());
   t.bank.resample_ess = bk.get<double>("resample_ess", t.bank.resample_ess, Check::in_range(0, 1));
   t.bank.hmc = t.hmc;
+  // Random streams the batch and the bank are split into (flows/training.h); 0: one per process of this run.
+  const int64_t shards = tr.get<int64_t>("shards", 0, Check::non_negative());
+  t.shards = shards > 0 ? shards : communicator().world_size();
+  if (t.shards > t.batch || t.shards > t.bank.chains)
+    throw ConfigError(fmt::format(
+        "config key 'training.shards': {} shards need training.batch_size ({}) and training.bank.chains ({}) >= {}",
+        t.shards, t.batch, t.bank.chains, t.shards));
   auto uv = tr.child("uv");
   s.uv_extensions = uv.get<int64_t>("extensions", d.uv_extensions, Check::non_negative());
   s.uv_retrain_steps = uv.get<int64_t>("retrain_steps", d.uv_retrain_steps, Check::positive());
@@ -204,7 +212,8 @@ void write_flow_checkpoint(const RunDirectory& run, const std::string& name, con
 
 ResumeRules flow_resume_rules() {
   ResumeRules rules;
-  rules.free_keys = {"flow.adjoint", "training.log_every", "training.checkpoint_every", "eval"};
+  // training.shards: the checkpoint's own count is checked when it is loaded (FlowTrainer::load).
+  rules.free_keys = {"flow.adjoint", "training.log_every", "training.checkpoint_every", "training.shards", "eval"};
   rules.resolve = [](const json& stored) {
     Config c = Config::from_json(stored);
     read_flow_setup(c);
@@ -214,15 +223,21 @@ ResumeRules flow_resume_rules() {
 }
 
 namespace {
-FlowRunState load_flow_state(const H5::H5File& f, const fs::path& path, F::FlowTrainer& trainer, int64_t max_steps) {
+FlowRunState load_flow_state(const H5::H5File& f, const fs::path& path, F::FlowTrainer& trainer, int64_t max_steps,
+                             bool shard_state) {
   try {
     torch::serialize::InputArchive archive;
     std::istringstream is(read_blob(f, "trainer"));
     archive.load_from(is);
-    trainer.load(archive);
+    trainer.load(archive, shard_state);
   } catch (const c10::Error& e) {
     throw InputError(fmt::format("'{}': the trainer state is damaged or from another model ({})", path.string(),
                                  abbreviate(e.what_without_backtrace(), 160)));
+  } catch (const std::invalid_argument& e) {
+    throw InputError(
+        fmt::format("'{}': {}: resume with as many processes as it was written with, or set "
+                    "training.shards to its count",
+                    path.string(), e.what()));
   }
   if (trainer.steps_done < 0 || trainer.steps_done > max_steps)
     throw InputError(fmt::format("'{}': stored step {} is outside [0, {}] (damaged file?)", path.string(),
@@ -237,12 +252,34 @@ FlowRunState load_flow_state(const H5::H5File& f, const fs::path& path, F::FlowT
 }  // namespace
 
 FlowRunState read_flow_checkpoint(const fs::path& path, F::FlowTrainer& trainer, int64_t max_steps) {
-  return load_flow_state(open_h5(path, "flow_checkpoint"), path, trainer, max_steps);
+  return load_flow_state(open_h5(path, "flow_checkpoint"), path, trainer, max_steps, false);
 }
 
 FlowRunState resume_flow_checkpoint(const RunDirectory& run, const std::string& name, F::FlowTrainer& trainer,
                                     int64_t max_steps) {
-  return load_flow_state(open_checkpoint(run, name, "flow_checkpoint"), run / name, trainer, max_steps);
+  return load_flow_state(open_checkpoint(run, name, "flow_checkpoint"), run / name, trainer, max_steps, true);
+}
+
+std::optional<F::FlowEvaluation> evaluate_flow_sharded(F::FlowTrainer& trainer, const F::FlowEvalOptions& eval,
+                                                       bool keep_fields) {
+  const Communicator& comm = communicator();
+  if (eval.n < comm.world_size())
+    throw ConfigError(
+        fmt::format("config key 'eval.n': {} proposals cannot be shared by {} ranks", eval.n, comm.world_size()));
+  const auto [first, last] = comm.shard(eval.n);
+  F::FlowEvalOptions mine = eval;
+  mine.n = last - first;
+  mine.seed = rank_seed(eval.seed, comm.rank());
+  F::FlowProposals p = F::draw_flow_proposals(trainer, mine, keep_fields);
+  if (comm.distributed()) {
+    p.log_q = comm.gather_cat(p.log_q, 0, "the proposals' log q");
+    p.log_p = comm.gather_cat(p.log_p, 0, "the proposals' log p");
+    p.m = comm.gather_cat(p.m, 0, "the proposals' magnetisations");
+    p.second_moment = comm.gather_cat(p.second_moment, 0, "the proposals' second moments");
+    if (keep_fields) p.fields = comm.gather_cat(p.fields, 0, "the proposals");
+  }
+  if (!comm.is_root()) return std::nullopt;
+  return F::evaluate_flow_proposals(trainer, eval, std::move(p));
 }
 
 json evaluation_json(const F::FlowEvaluation& r, const F::FlowEvalOptions& o) {

@@ -3,8 +3,8 @@
 //
 // DIR/checkpoint.h5 (format "flow_checkpoint"), rewritten atomically every training.checkpoint_every steps and at the
 // end of training:
-//   trainer          FlowTrainer::save archive (flow parameters, couplings, Adam state, generator, coarse batch,
-//                    reweighting bank, counters) as bytes
+//   trainer          FlowTrainer::save archive (flow parameters, couplings, Adam state, counters, and per shard of
+//                    the batch its generator, coarse batch and reweighting-bank part) as bytes
 //   parameters/<name> every flow parameter (float64; h5py-readable copy, not read back)
 //   attributes: step, levels, kappa, lambda (learned couplings), seconds, ess_ema, best_ess_ema, best_step,
 //               config (the resolved run config)
@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include "run/checkpoint.h"
@@ -74,12 +75,18 @@ void write_flow_checkpoint(const RunDirectory& run, const std::string& name, con
 /// What a train-flow --resume may change: flow.adjoint, training.log_every, training.checkpoint_every and eval.*;
 /// stored configs are resolved with this version's defaults first.
 ResumeRules flow_resume_rules();
-/// Loads a checkpoint file into `trainer` (no config check; e.g. a model for `sample`). A damaged file or a stored
-/// step outside [0, max_steps] is an InputError naming it.
+/// Loads the model and counters of a checkpoint file into `trainer` (no config check and no shard state: a model for
+/// `sample`). A damaged file or a stored step outside [0, max_steps] is an InputError naming it.
 FlowRunState read_flow_checkpoint(const std::filesystem::path& path, flows::FlowTrainer& trainer, int64_t max_steps);
-/// Loads DIR/`name` of a run being resumed (the run's resume rules check the stored config).
+/// Loads all of DIR/`name` of the run (collective: rank 0 reads it; the run's resume rules check the stored config);
+/// a checkpoint written with another number of shards is an InputError naming it.
 FlowRunState resume_flow_checkpoint(const RunDirectory& run, const std::string& name, flows::FlowTrainer& trainer,
                                     int64_t max_steps);
+
+/// Draws eval.n flow proposals shared over the ranks (rank r with the seed rank_seed(eval.seed, r); one process:
+/// eval.seed) and evaluates them on rank 0 (flows/evaluation.h); std::nullopt on the other ranks.
+std::optional<flows::FlowEvaluation> evaluate_flow_sharded(flows::FlowTrainer& trainer,
+                                                           const flows::FlowEvalOptions& eval, bool keep_fields);
 
 /// The metrics.json block of an evaluation (the Γ-method results as {mean, error, tau_int, tau_int_error} or
 /// {"error": why}; deviations of the flow from HMC in σ).

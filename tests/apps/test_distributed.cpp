@@ -323,3 +323,68 @@ TEST_F(DistributedTest, WilsonLoopTrainingTwoRanksEqualsOneProcessAccumulatingTw
     EXPECT_NEAR(m2["lcnn"]["curve"]["val_loss"][k].get<double>(), m1["lcnn"]["curve"]["val_loss"][k].get<double>(),
                 1e-12 * m1["lcnn"]["curve"]["val_loss"][k].get<double>());
 }
+
+TEST_F(DistributedTest, FlowTrainingTwoRanksEqualsOneProcessWithTwoShardsAndResumes) {
+  std::ofstream(dir / "flow_dp.json") << R"({
+    "seed": 5, "action": {"kappa": 0.2, "lambda": 0.01},
+    "flow": {"coarse_shape": [2, 2], "levels": 1, "features": 3, "time_kernels": 2, "feature_bond": 2,
+             "time_bond": 2, "cnf_steps": 2},
+    "training": {"steps": 4, "batch_size": 9, "checkpoint_every": 2, "log_every": 2, "lr": 0.05,
+                 "ode_control": {"tolerance": 1e-5, "check_every": 1, "max_steps": 8},
+                 "langevin": {"therm": 100, "steps": 10}, "bank": {"size": 40, "chains": 8, "therm": 10}},
+    "eval": {"n": 32, "batch_size": 16, "coarse_chains": 8, "coarse_therm": 10, "coarse_stride": 2, "n_hmc": 0}})";
+  const auto two = run_ranks(cmd("train-flow", "flow_dp.json", "f2"), 2);
+  ASSERT_EQ(two[0].status, 0) << outputs(two);
+  ASSERT_EQ(two[1].status, 0) << outputs(two);
+  const auto one = run_blockspin(cmd("train-flow", "flow_dp.json", "f1") + " --set training.shards=2");
+  ASSERT_EQ(one.status, 0) << one.output;
+  // The global batch (9 rows in shards of 5 and 4) trains alike: metrics and parameters to rounding.
+  auto lines = [](const fs::path& p) {
+    std::vector<json> v;
+    std::ifstream in(p);
+    for (std::string l; std::getline(in, l);) v.push_back(json::parse(l));
+    return v;
+  };
+  const auto l2 = lines(dir / "f2" / "metrics.jsonl"), l1 = lines(dir / "f1" / "metrics.jsonl");
+  ASSERT_EQ(l2.size(), 4u);
+  ASSERT_EQ(l1.size(), 4u);
+  for (size_t i = 0; i < 4; ++i) {
+    for (const char* k : {"loss", "ess_per_n", "kappa", "bank_ess"})
+      EXPECT_NEAR(l2[i][k].get<double>(), l1[i][k].get<double>(), 1e-12 * std::abs(l1[i][k].get<double>()))
+          << k << " step " << i + 1;
+    EXPECT_EQ(l2[i]["ode_steps"], l1[i]["ode_steps"]);
+  }
+  EXPECT_GT(l2.back()["ode_steps"].get<int>(), 2);  // the control refined on the errors of both ranks
+  auto params = [](const fs::path& run) { return datasets(run / "checkpoint.h5", "flow_checkpoint", "parameters"); };
+  const auto p2 = params(dir / "f2"), p1 = params(dir / "f1");
+  ASSERT_FALSE(p2.empty());
+  for (const auto& [name, b] : p1)
+    EXPECT_LE((p2.at(name) - b).abs().max().item<double>(), 1e-12 * std::max(1.0, b.abs().max().item<double>()))
+        << name;
+  const auto m = read_json(dir / "f2" / "metrics.json");
+  EXPECT_EQ(m["distributed"]["world_size"], 2);
+  EXPECT_EQ(m["shards"], 2);
+  EXPECT_GT(m["ess"].get<double>(), 0);
+
+  // Rank 1 dies after the checkpoint at step 2; resumed with 2 ranks the run ends bitwise as the uninterrupted one.
+  const auto crashed =
+      run_ranks(cmd("train-flow", "flow_dp.json", "fk"), 2, "BLOCKSPIN_TEST_CRASH_AFTER=2 BLOCKSPIN_TEST_CRASH_RANK=1");
+  EXPECT_EQ(crashed[0].status, 6) << outputs(crashed);
+  EXPECT_NE(crashed[0].output.find("rank 1 stopped responding"), std::string::npos) << crashed[0].output;
+  // One process cannot continue the two shards' streams unless told to hold both.
+  const auto refused = run_blockspin(cmd("train-flow", "flow_dp.json", "fk") + " --resume");
+  EXPECT_NE(refused.status, 0);
+  EXPECT_NE(refused.output.find("training.shards"), std::string::npos) << refused.output;
+  const auto resumed = run_ranks(cmd("train-flow", "flow_dp.json", "fk") + " --resume", 2);
+  ASSERT_EQ(resumed[0].status, 0) << outputs(resumed);
+  for (const auto& [name, b] : params(dir / "fk")) EXPECT_TRUE(torch::equal(p2.at(name), b)) << name;
+  // Another world size continues the same streams when it holds the same shards: one process with both.
+  const auto again = run_ranks(cmd("train-flow", "flow_dp.json", "fk1"), 2,
+                               "BLOCKSPIN_TEST_CRASH_AFTER=2 BLOCKSPIN_TEST_CRASH_RANK=1");
+  EXPECT_EQ(again[0].status, 6) << outputs(again);
+  const auto single = run_blockspin(cmd("train-flow", "flow_dp.json", "fk1") + " --resume --set training.shards=2");
+  ASSERT_EQ(single.status, 0) << single.output;
+  for (const auto& [name, b] : params(dir / "fk1"))
+    EXPECT_LE((p2.at(name) - b).abs().max().item<double>(), 1e-12 * std::max(1.0, b.abs().max().item<double>()))
+        << name;
+}

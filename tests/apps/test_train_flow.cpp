@@ -215,6 +215,8 @@ TEST_F(TrainFlowTest, BadKeysAreNamed) {
       {"training.lr=-1", "training.lr"},
       {"training.bank.size=41", "training.bank.size"},
       {"training.bank.resample_ess=1.5", "training.bank.resample_ess"},
+      {"training.shards=-1", "training.shards"},
+      {"training.shards=100000", "training.shards"},
       {"training.stesp=5", "training.stesp"},
       {"training.uv.extensions=1", "training.uv.extensions"},
       {"eval.coarse_stride=\"sometimes\"", "eval.coarse_stride"},
