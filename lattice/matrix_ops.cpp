@@ -1,6 +1,8 @@
-// Hot-path colour-matrix operations (see matrix_ops.h); currently torch::matmul based.
+// Hot-path colour-matrix operations (see matrix_ops.h): torch::matmul based; the transport by the fused kernel.
 #include "lattice/matrix_ops.h"
 
+#include "lattice/kernels/mode.h"
+#include "lattice/kernels/transport_fused.h"
 #include "lattice/layout.h"
 
 namespace blockspin::lattice {
@@ -20,6 +22,8 @@ torch::Tensor re_trace_mm(const torch::Tensor& a, const torch::Tensor& b) {
 }
 
 torch::Tensor transport(const torch::Tensor& U_mu, const torch::Tensor& W, int64_t mu, int dir) {
+  if (kernels::mode() == kernels::Mode::fused && kernels::transport_fused_available(U_mu, W))
+    return kernels::transport_fused(U_mu, W, mu, dir);
   if (dir > 0) return mat_mul_dag(mat_mul(U_mu, shift(W, mu, 1)), U_mu);
   // U_mu(x - mu)† W(x - mu) U_mu(x - mu), computed at y = x - mu and shifted.
   return shift(mat_mul(dag_mat_mul(U_mu, W), U_mu), mu, -1);

@@ -28,7 +28,8 @@ torch::Tensor re_trace_mm(const torch::Tensor& a, const torch::Tensor& b);
 /// Parallel transport of a matrix field W by one link along +mu or -mu (dir = +1 / -1):
 ///   dir = +1:  U_mu(x) W(x + mu^) U_mu(x)†
 ///   dir = -1:  U_mu(x - mu^)† W(x - mu^) U_mu(x - mu^)
-/// `U_mu` is the one-channel link field link(U, mu); W is [batch, channel, x.., N, N].
+/// `U_mu` is the one-channel link field link(U, mu); W is [batch, channel, x.., N, N]. With kernels "fused" (CPU,
+/// N = 2, 3) by the site loops of kernels/transport_fused.h, differentiable to any order; otherwise torch::matmul.
 torch::Tensor transport(const torch::Tensor& U_mu, const torch::Tensor& W, int64_t mu, int dir);
 
 /// Identity matrices shaped like the trailing dims of `like`, broadcastable against it.

@@ -9,11 +9,14 @@
 //   Q = torch.ops.blockspin.block_links(U, 0.07, 0.016, 0.008)  # blocked links Q_μ(x_B) (lattice/blocking.h)
 //   W = torch.ops.blockspin.su_n_maximiser(Q)           # argmax_{W ∈ SU(N)} Re Tr(W Q†) (not differentiated)
 //   U2 = torch.ops.blockspin.overrelaxation_sweep(U, beta)  # one Wilson overrelaxation sweep (lattice/heatbath.h)
+//   T = torch.ops.blockspin.transport(U_mu, W, mu, dir)  # U_μ(x) W(x+μ̂) U_μ(x)† (dir 1) or U_μ(x−μ̂)† W(x−μ̂) U_μ(x−μ̂)
+//                                                       # (dir -1); U_mu [B, 1, x.., N, N], W [B, C, x.., N, N]
 //   torch.ops.blockspin.kernels_mode("torch")           # the torch reference path ("fused" is the default)
 //
 // Each op is the library function that the C++ side calls (lattice/gauge_action.h, lattice/hmc.h), so it takes the
 // fused kernel where it can (CPU, complex64/128, no autograd needed) and the torch path otherwise. Autograd: the
-// plaquette sum and the smeared/blocked links have analytic backwards on the fused path and double backward; the
+// plaquette sum, the smeared/blocked links and the transport have analytic backwards on the fused path and double
+// backward (the transport: any order); the
 // others, when U requires grad, run on the differentiable torch path. U: [batch, D, x_0, .., x_{D-1}, N, N] (lattice/layout.h).
 #include "lattice/blocking.h"
 #include "lattice/gauge_action.h"
@@ -23,6 +26,7 @@
 #include "lattice/su_n_maximiser.h"
 #include "lattice/kernels/mode.h"
 #include "lattice/layout.h"
+#include "lattice/matrix_ops.h"
 
 #include <torch/library.h>
 #include <torch/torch.h>
@@ -67,6 +71,15 @@ torch::Tensor overrelaxation_sweep(const torch::Tensor& U, double beta) {
   return blockspin::lattice::overrelaxation_sweep(U, GaugeAction::wilson(beta));
 }
 
+torch::Tensor transport(const torch::Tensor& U_mu, const torch::Tensor& W, int64_t mu, int64_t dir) {
+  TORCH_CHECK(dir == 1 || dir == -1, "blockspin::transport: dir must be 1 or -1, got ", dir);
+  TORCH_CHECK(U_mu.dim() == W.dim() && U_mu.dim() >= 6 && U_mu.size(1) == 1,
+              "blockspin::transport: expected U_mu [B, 1, x.., N, N] and W [B, C, x.., N, N], got ", U_mu.sizes(),
+              " and ", W.sizes());
+  TORCH_CHECK(mu >= 0 && mu < W.dim() - 4, "blockspin::transport: mu must be in [0, ", W.dim() - 4, "), got ", mu);
+  return blockspin::lattice::transport(U_mu, W, mu, static_cast<int>(dir));
+}
+
 std::string kernels_mode(const std::string& name) {
   if (!name.empty()) kernels::set_mode(kernels::mode_from_name(name));
   return kernels::mode() == kernels::Mode::fused ? "fused" : "torch";
@@ -83,5 +96,6 @@ TORCH_LIBRARY(blockspin, m) {
   m.def("block_links(Tensor U, float s_pl=0.07, float s_d=0.016, float s_hd=0.008) -> Tensor", &block_links);
   m.def("su_n_maximiser(Tensor Q) -> Tensor", &su_n_maximiser);
   m.def("overrelaxation_sweep(Tensor U, float beta) -> Tensor", &overrelaxation_sweep);
+  m.def("transport(Tensor U_mu, Tensor W, int mu, int dir) -> Tensor", &transport);
   m.def("kernels_mode(str name=\"\") -> str", &kernels_mode);
 }

@@ -17,8 +17,8 @@ bool tune_allocator() {
       if (std::getenv(v) != nullptr) return false;
     if (const char* d = std::getenv("BLOCKSPIN_DEFAULT_MALLOC"); d != nullptr && std::string_view(d) == "1")
       return false;
-    bool ok = mallopt(M_MMAP_THRESHOLD, 256 << 20) == 1;
-    ok = mallopt(M_TRIM_THRESHOLD, 1 << 30) == 1 && ok;
+    bool ok = mallopt(M_MMAP_THRESHOLD, 1 << 30) == 1;
+    ok = mallopt(M_TRIM_THRESHOLD, -1) == 1 && ok;  // never trim
     ok = mallopt(M_TOP_PAD, 64 << 20) == 1 && ok;
     return ok;
   }();

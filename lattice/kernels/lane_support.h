@@ -36,7 +36,8 @@ struct Neighbours {
 // The real link data as lane planes [B*D, 2N², V] (lane_kernels.h).
 inline torch::Tensor lane_planes(const torch::Tensor& U) {
   const int64_t BD = U.size(0) * U.size(1), N = n_colors(U);
-  return torch::view_as_real(U).reshape({BD, -1, 2 * N * N}).transpose(1, 2).contiguous();
+  // Lazy conjugate/negative views resolved first (view_as_real refuses a conjugate view).
+  return torch::view_as_real(U.resolve_conj().resolve_neg()).reshape({BD, -1, 2 * N * N}).transpose(1, 2).contiguous();
 }
 
 // Planes [B*D, 2N², V] back to a complex field of U's shape (the inverse of lane_planes).

@@ -18,6 +18,9 @@ namespace blockspin::lattice::kernels {
 
 namespace {
 
+/// The memory the loops read: lazy conjugate/negative views resolved (data_ptr ignores them), contiguous.
+torch::Tensor dense(const torch::Tensor& t) { return t.resolve_conj().resolve_neg().contiguous(); }
+
 // Small dense complex matrices; NC > 0: size fixed at compile time (unrolled), NC == 0: runtime n.
 template <class T, int NC>
 struct Mat {
@@ -279,7 +282,7 @@ bool fused_available(const torch::Tensor& U) {
 
 torch::Tensor plaquette_deficit_sum(const torch::Tensor& U_in) {
   check_input(U_in, "plaquette_deficit_sum");
-  const auto U = U_in.contiguous();
+  const auto U = dense(U_in);
   const Neighbours nb(extents(U));
   const int64_t B = batch_size(U);
   const int n = static_cast<int>(n_colors(U));
@@ -302,7 +305,7 @@ torch::Tensor plaquette_deficit_sum(const torch::Tensor& U_in) {
 
 torch::Tensor wilson_staples(const torch::Tensor& U_in, int64_t mu) {
   check_input(U_in, "wilson_staples");
-  const auto U = U_in.contiguous();
+  const auto U = dense(U_in);
   const Neighbours nb(extents(U));
   const int64_t B = batch_size(U), D = n_dims(U);
   if (mu < -1 || mu >= D) throw std::invalid_argument("wilson_staples: direction out of range");
@@ -328,7 +331,7 @@ torch::Tensor wilson_staples(const torch::Tensor& U_in, int64_t mu) {
 
 torch::Tensor wilson_force(const torch::Tensor& U_in, double k) {
   check_input(U_in, "wilson_force");
-  const auto U = U_in.contiguous();
+  const auto U = dense(U_in);
   const Neighbours nb(extents(U));
   const int64_t B = batch_size(U), N = n_colors(U);
   const int n = static_cast<int>(N);
@@ -356,7 +359,7 @@ torch::Tensor wilson_force(const torch::Tensor& U_in, double k) {
 
 torch::Tensor link_update(const torch::Tensor& U_in, const torch::Tensor& p_in, double eps) {
   check_input(U_in, "link_update");
-  const auto U = U_in.contiguous();
+  const auto U = dense(U_in);
   const int64_t N = n_colors(U);
   const int n = static_cast<int>(N);
   auto p_shape = U.sizes().vec();

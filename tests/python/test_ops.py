@@ -252,6 +252,40 @@ class OpsTest(unittest.TestCase):
             self.assertGreater((V - U).abs().max().item(), 1e-3)
             self.assertClose(plaquette_deficit(V), plaquette_deficit(U), 1e-12, f"overrelaxation, {mode}")
 
+    def test_transport_value_gradients_and_double_backward(self):
+        # Against the rolls-and-matmuls statement; the gradient of <H, ∂<G, T>> checks double backprop (the L-CNN's
+        # training through D = dA/dU).
+        def plain(Umu, W, mu, d):
+            u, w = Umu[:, 0], W
+            if d > 0:
+                return (u.unsqueeze(1) @ torch.roll(w, -1, 2 + mu) @ dag(u).unsqueeze(1))
+            return torch.roll(dag(u).unsqueeze(1) @ w @ u.unsqueeze(1), 1, 2 + mu)
+
+        gen = torch.Generator().manual_seed(7)
+        for U, n in self.fields():
+            D = U.dim() - 4
+            shape = (U.shape[0], 2) + tuple(U.shape[2:])
+            W = torch.randn(shape, dtype=torch.complex128, generator=gen)
+            G = torch.randn(shape, dtype=torch.complex128, generator=gen)
+            for mu in range(D):
+                for d in (1, -1):
+                    for mode in self.each_mode():
+                        def grads(f):
+                            u = U[:, mu:mu + 1].clone().requires_grad_(True)
+                            w = W.clone().requires_grad_(True)
+                            T = f(u, w, mu, d)
+                            gu, gw = torch.autograd.grad((G.conj() * T).real.sum(), (u, w), create_graph=True)
+                            hu, hw = torch.autograd.grad((gu.conj() * gu).real.sum() + (gw.conj() * T).real.sum(),
+                                                         (u, w))
+                            return [T.detach(), gu.detach(), gw.detach(), hu, hw]
+
+                        got, ref = grads(ops.transport), grads(plain)
+                        for k, name in enumerate(("value", "link gradient", "field gradient", "second (link)",
+                                                  "second (field)")):
+                            self.assertClose(got[k], ref[k], 1e-12, f"SU({n}) mu {mu} dir {d} {name}, {mode}")
+        with self.assertRaises((RuntimeError, ValueError)):
+            ops.transport(U[:, 0:1], W, 0, 2)
+
     def test_bad_input_raises(self):
         with self.assertRaises((RuntimeError, ValueError)):
             ops.kernels_mode("fast")
