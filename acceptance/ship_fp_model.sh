@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The shipped FP-action model (issue 17), end to end and resumable: FP data (SU(3) 4^4 -> 8^4, ~1.5 h on one core),
+# The shipped FP-action model (issue 17), end to end and resumable: FP data (SU(3) 4^4 -> 8^4, two sets of 144
+# configurations, ~1.5 h each on one core),
 # training (configs/train_fp_action_su3.json), evaluation against the classical actions, TorchScript export for 4^4
 # and 8^4, and the copy a user gets under models/fp_action_su3/ (a run directory: generate's action.model,
 # fp-data's fine_action.model, evaluate and export accept it). Every step resumes where a killed run stopped.
@@ -16,9 +17,17 @@ if [ ! -f "$RUNS/fp_su3_train/fp_data.h5" ]; then
   "$B" fp-data --config configs/fp_data_su3_4x4_train.json --out "$RUNS/fp_su3_train" \
     $(resume_or_start "$RUNS/fp_su3_train")
 fi
+# The second set: the same ensemble recipe with another seed and no instantons (144 configurations; under torchrun
+# with 2 ranks it took 34 min here: OMP_NUM_THREADS=1 torchrun --no_python --nproc_per_node 2 --redirects 2 --tee 2
+# --log_dir DIR $B fp-data ...).
+if [ ! -f "$RUNS/fp_su3_train2/fp_data.h5" ]; then
+  "$B" fp-data --config configs/fp_data_su3_4x4_train.json --out "$RUNS/fp_su3_train2" \
+    --set seed=2 --set instantons.enabled=false $(resume_or_start "$RUNS/fp_su3_train2")
+fi
 if [ ! -f "$RUNS/fp_action_su3/metrics.json" ]; then
   "$B" train --config configs/train_fp_action_su3.json --out "$RUNS/fp_action_su3" \
-    --set "data.files=[\"$RUNS/fp_su3_train/fp_data.h5\"]" $(resume_or_start "$RUNS/fp_action_su3")
+    --set "data.files=[\"$RUNS/fp_su3_train/fp_data.h5\",\"$RUNS/fp_su3_train2/fp_data.h5\"]" \
+    $(resume_or_start "$RUNS/fp_action_su3")
 fi
 "$B" evaluate --model "$RUNS/fp_action_su3" --out "$RUNS/fp_action_su3_eval" --force
 "$B" evaluate --model "$RUNS/fp_action_su3" --out "$RUNS/fp_action_su3_eval_instantons" --force \

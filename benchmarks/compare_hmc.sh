@@ -12,7 +12,7 @@ threads=${1:-$(nproc)}
 out=${OUT:-runs/bench/compare_hmc.json}
 mkdir -p "$(dirname "$out")"
 export OMP_NUM_THREADS=$threads
-tuned=(MALLOC_MMAP_THRESHOLD_=268435456 MALLOC_TRIM_THRESHOLD_=1073741824 MALLOC_TOP_PAD_=67108864)
+tuned=(MALLOC_MMAP_THRESHOLD_=1073741824 MALLOC_TRIM_THRESHOLD_=1099511627776 MALLOC_TOP_PAD_=67108864)  # as support/allocator.h (never trim)
 cpp=$(build/bin/bench_monte_carlo --benchmark_filter='BM_HmcLeapfrog20' --benchmark_format=json 2>/dev/null)
 py=$(/usr/bin/python3 benchmarks/hmc_plain_pytorch.py --n 3 --threads "$threads")
 py_tuned=$(env "${tuned[@]}" /usr/bin/python3 benchmarks/hmc_plain_pytorch.py --n 3 --threads "$threads")
