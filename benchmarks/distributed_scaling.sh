@@ -72,32 +72,34 @@ for mode, wall in fp_wall.items():
     result["fp_data"][mode] = {"wall_seconds": wall, "configurations_per_s": nconf / wall}
     print(f"  {mode} (processes x threads)  {wall:7.2f} s  {nconf / wall:6.3f} configurations/s  "
           f"speed-up {fp_wall['1x1'] / wall:.2f}")
-print(f"train fp_action, {steps} steps of batch 4 (training loop only):")
-base = None
-for mode in ["1x1", "1x2", "2x1"]:
+def steps_table(key, measure):
+    """One training benchmark: measure(mode) -> (loop seconds, bytes rank 0 sent, parameters)."""
+    base = None
+    for mode in ["1x1", "1x2", "2x1"]:
+        seconds, sent, params = measure(mode)
+        base = base or seconds
+        result[key][mode] = {"loop_seconds": seconds, "steps_per_s": steps / seconds, "bytes_sent_by_rank_0": sent,
+                             "bytes_per_step": sent / steps, "parameters": params}
+        print(f"  {mode}  {steps / seconds:7.3f} steps/s  speed-up {base / seconds:.2f}  "
+              f"rank 0 sent {sent / steps / 1024:.1f} KiB/step ({params} parameters)")
+
+
+def train_measure(mode):
     lines = [json.loads(l) for l in open(f"{work}/train_{mode}/model/metrics.jsonl")]
-    seconds = lines[-1]["seconds"]
     m = json.load(open(f"{work}/train_{mode}/metrics.json"))
-    sent = m["distributed"]["bytes_sent_by_rank_0"]
-    base = base or seconds
-    result["train_fp_action"][mode] = {"loop_seconds": seconds, "steps_per_s": steps / seconds,
-                                       "bytes_sent_by_rank_0": sent, "bytes_per_step": sent / steps,
-                                       "parameters": m["n_parameters"]}
-    print(f"  {mode}  {steps / seconds:7.3f} steps/s  speed-up {base / seconds:.2f}  "
-          f"rank 0 sent {sent / steps / 1024:.1f} KiB/step ({m['n_parameters']} parameters)")
+    return lines[-1]["seconds"], m["distributed"]["bytes_sent_by_rank_0"], m["n_parameters"]
+
+
+def flow_measure(mode):
+    m = json.load(open(f"{work}/flow_{mode}/metrics.json"))
+    return m["training"]["seconds"], m["distributed"]["bytes_sent_by_rank_0_training"], m["n_parameters"]
+
+
+print(f"train fp_action, {steps} steps of batch 4 (training loop only):")
+steps_table("train_fp_action", train_measure)
 print(f"train-flow, {steps} steps of batch 64, phi^4 4x4 -> 16x16 (training loop incl. the bank draw):")
 result["train_flow"] = {"steps": steps, "batch_size": 64, "lattice": "4x4 -> 16x16"}
-base = None
-for mode in ["1x1", "1x2", "2x1"]:
-    m = json.load(open(f"{work}/flow_{mode}/metrics.json"))
-    seconds = m["training"]["seconds"]
-    sent = m["distributed"]["bytes_sent_by_rank_0_training"]
-    base = base or seconds
-    result["train_flow"][mode] = {"loop_seconds": seconds, "steps_per_s": steps / seconds,
-                                  "bytes_sent_by_rank_0": sent, "bytes_per_step": sent / steps,
-                                  "parameters": m["n_parameters"]}
-    print(f"  {mode}  {steps / seconds:7.3f} steps/s  speed-up {base / seconds:.2f}  "
-          f"rank 0 sent {sent / steps / 1024:.1f} KiB/step ({m['n_parameters']} parameters)")
+steps_table("train_flow", flow_measure)
 json.dump(result, open(out, "w"), indent=2)
 print(f"written to {out}")
 PY
