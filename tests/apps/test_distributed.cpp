@@ -119,6 +119,16 @@ class DistributedTest : public ::testing::Test {
   static std::string cmd(const std::string& sub, const std::string& config, const std::string& out) {
     return sub + " --config " + (dir / config).string() + " --out " + (dir / out).string();
   }
+  // `sub` on `config` as 2 ranks (output DIR/two) and as one process with `one_process_args` (DIR/one): both succeed.
+  static ::testing::AssertionResult two_ranks_and_one(const std::string& sub, const std::string& config,
+                                                      const std::string& two, const std::string& one,
+                                                      const std::string& one_process_args) {
+    const auto ranks = run_ranks(cmd(sub, config, two), 2);
+    if (ranks[0].status != 0 || ranks[1].status != 0) return ::testing::AssertionFailure() << outputs(ranks);
+    const auto single = run_blockspin(cmd(sub, config, one) + " " + one_process_args);
+    if (single.status != 0) return ::testing::AssertionFailure() << single.output;
+    return ::testing::AssertionSuccess();
+  }
   static fs::path dir;
 };
 fs::path DistributedTest::dir;
@@ -306,11 +316,7 @@ TEST_F(DistributedTest, WilsonLoopTrainingTwoRanksEqualsOneProcessAccumulatingTw
                          {"type": "trace"}, {"type": "linear", "out": 3}]},
     "baseline": {"hidden": [4]},
     "training": {"steps": 6, "batch_size": 4, "lr": 0.01, "lr_final": 0.001, "checkpoint_every": 2, "log_every": 2}})";
-  const auto two = run_ranks(cmd("train", "wl.json", "wl2"), 2);
-  ASSERT_EQ(two[0].status, 0) << outputs(two);
-  ASSERT_EQ(two[1].status, 0) << outputs(two);
-  const auto one = run_blockspin(cmd("train", "wl.json", "wl1") + " --set training.accumulate=2");
-  ASSERT_EQ(one.status, 0) << one.output;
+  ASSERT_TRUE(two_ranks_and_one("train", "wl.json", "wl2", "wl1", "--set training.accumulate=2"));
   for (const char* model : {"lcnn", "baseline"}) {
     const auto a = datasets(dir / "wl1" / model / "checkpoint.h5", "training_checkpoint", "parameters");
     const auto b = datasets(dir / "wl2" / model / "checkpoint.h5", "training_checkpoint", "parameters");
@@ -333,11 +339,7 @@ TEST_F(DistributedTest, FlowTrainingTwoRanksEqualsOneProcessWithTwoShardsAndResu
                  "ode_control": {"tolerance": 1e-5, "check_every": 1, "max_steps": 8},
                  "langevin": {"therm": 100, "steps": 10}, "bank": {"size": 40, "chains": 8, "therm": 10}},
     "eval": {"n": 32, "batch_size": 16, "coarse_chains": 8, "coarse_therm": 10, "coarse_stride": 2, "n_hmc": 0}})";
-  const auto two = run_ranks(cmd("train-flow", "flow_dp.json", "f2"), 2);
-  ASSERT_EQ(two[0].status, 0) << outputs(two);
-  ASSERT_EQ(two[1].status, 0) << outputs(two);
-  const auto one = run_blockspin(cmd("train-flow", "flow_dp.json", "f1") + " --set training.shards=2");
-  ASSERT_EQ(one.status, 0) << one.output;
+  ASSERT_TRUE(two_ranks_and_one("train-flow", "flow_dp.json", "f2", "f1", "--set training.shards=2"));
   // The global batch (9 rows in shards of 5 and 4) trains alike: metrics and parameters to rounding.
   auto lines = [](const fs::path& p) {
     std::vector<json> v;
