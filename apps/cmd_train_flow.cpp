@@ -107,6 +107,8 @@ void run_train_flow(const CommonOptions& opt) {
   if (resumed) {
     state = resume_flow_checkpoint(run, kCheckpoint, trainer, total);
     spdlog::info("resuming at step {} of {}", trainer.steps_done, total);
+  } else if (!s.init_from.empty()) {
+    spdlog::info("{}", warm_start_flow(s, trainer));  // every rank reads the same files: the same start
   }
   MetricsLog log(jsonl, resumed ? trainer.steps_done : -1);
   if (run.writes()) write_json_atomic(dir / "config.json", config);

@@ -5,6 +5,7 @@
 #include "flows/upsample.h"
 #include "lattice/scalar_action.h"
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 
@@ -100,6 +101,36 @@ void RGFlowImpl::append_level(RGLevel level) {
 
 void RGFlowImpl::init_noise_from_coarse(const torch::Tensor& coarse) {
   for (auto& l : level_modules) l->noise->init_from_coarse(coarse);
+}
+
+void warm_start_levels(RGFlowImpl& target, const RGFlowImpl& source) {
+  const int64_t n = source.levels();
+  auto pairs = [&](int64_t i, bool buffers) {
+    const auto src = source.level(std::min(i, n - 1)), dst = target.level(i);
+    return std::make_pair(buffers ? src->named_buffers(true) : src->named_parameters(true),
+                          buffers ? dst->named_buffers(true) : dst->named_parameters(true));
+  };
+  for (int64_t i = 0; i < target.levels(); ++i)  // check everything first: all or nothing
+    for (bool buffers : {false, true}) {
+      const auto [src, dst] = pairs(i, buffers);
+      if (src.size() != dst.size())
+        throw std::invalid_argument("warm_start_levels: level " + std::to_string(i) + " has " +
+                                    std::to_string(dst.size()) + " tensors, the source's " +
+                                    std::to_string(src.size()));
+      for (const auto& d : dst) {
+        const auto* s = src.find(d.key());
+        if (s == nullptr || !s->sizes().equals(d.value().sizes()))
+          throw std::invalid_argument(
+              "warm_start_levels: '" + d.key() + "' of level " + std::to_string(i) +
+              (s == nullptr ? " is not in the source" : " has another shape in the source (another architecture)"));
+      }
+    }
+  torch::NoGradGuard no_grad;
+  for (int64_t i = 0; i < target.levels(); ++i)
+    for (bool buffers : {false, true}) {
+      auto [src, dst] = pairs(i, buffers);
+      for (auto& d : dst) d.value().copy_(*src.find(d.key()));
+    }
 }
 
 }  // namespace blockspin::flows

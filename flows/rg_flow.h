@@ -73,4 +73,10 @@ class RGFlowImpl : public torch::nn::Cloneable<RGFlowImpl> {
 };
 TORCH_MODULE(RGFlow);
 
+/// Warm start across sizes: level i of `target` takes the parameters (and buffers) of level min(i, n − 1) of `source`
+/// with n levels — the levels are local and translation-invariant, so a trained L → 2^n L stack initialises a deeper
+/// one (4 → 32 from 4 → 16: the last level is repeated). Throws std::invalid_argument, changing nothing, when a level's
+/// parameters differ in name or shape (another architecture).
+void warm_start_levels(RGFlowImpl& target, const RGFlowImpl& source);
+
 }  // namespace blockspin::flows

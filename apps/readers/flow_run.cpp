@@ -5,6 +5,7 @@
 #include "io/h5io.h"
 #include "apps/readers/lattice_config.h"
 #include "run/distributed.h"
+#include "support/atomic_file.h"
 #include "support/version.h"
 
 #include "flows/coarse_proposals.h"
@@ -106,6 +107,7 @@ FlowRunSetup read_flow_setup(Config& cfg) {
   s.cnf.steps(f.get<int64_t>("cnf_steps", s.cnf.steps(), Check::positive()));
   s.cnf.adjoint(f.get<bool>("adjoint", s.cnf.adjoint()));
   t.init_noise_from_coarse = f.get<bool>("init_noise_from_coarse", t.init_noise_from_coarse);
+  s.init_from = f.get<std::string>("init_from", "");
 
   t.batch = tr.get<int64_t>("batch_size", t.batch, Check::positive());
   s.steps = tr.get<int64_t>("steps", d.steps, Check::positive());
@@ -177,6 +179,47 @@ FlowRunSetup read_flow_setup(Config& cfg) {
   o.hmc = read_hmc(e.child("hmc"), t.hmc);
   o.seed = static_cast<uint64_t>(e.get<int64_t>("seed", seed + 1, Check::non_negative()));
   return s;
+}
+
+std::string warm_start_flow(const FlowRunSetup& s, F::FlowTrainer& trainer) {
+  const fs::path src_dir = s.init_from;
+  auto refuse = [&](const std::string& why) {
+    return ConfigError(fmt::format("config key 'flow.init_from': '{}' {}", src_dir.string(), why));
+  };
+  if (!fs::exists(src_dir / "config.json") || !fs::exists(src_dir / "checkpoint.h5"))
+    throw refuse("is not a train-flow output (needs config.json and checkpoint.h5)");
+  FlowRunSetup src;
+  try {
+    Config c =
+        Config::from_json(json::parse(read_file(src_dir / "config.json")), {}, (src_dir / "config.json").string());
+    src = read_flow_setup(c);
+  } catch (const std::exception& e) {
+    throw refuse(std::string("has an unreadable config: ") + abbreviate(e.what(), 200));
+  }
+  if (src.trainer.matching != s.trainer.matching) throw refuse("was trained with the other matching (IR vs UV)");
+  F::TrainerOptions so = src.trainer;
+  so.shards = 1;  // only the model is read
+  so.first_shard = 0;
+  so.last_shard = -1;
+  F::FlowTrainer source(make_flow(src), so);
+  const bool best = src.eval_checkpoint == "best" && fs::exists(src_dir / "best.h5");
+  const fs::path file = src_dir / (best ? "best.h5" : "checkpoint.h5");
+  read_flow_checkpoint(file, source, total_flow_steps(src));
+  try {
+    F::warm_start_levels(*trainer.flow, *source.flow);
+  } catch (const std::invalid_argument& e) {
+    throw refuse(std::string("has another architecture: ") + e.what());
+  }
+  {
+    torch::NoGradGuard no_grad;
+    trainer.kappa.copy_(source.kappa);
+    trainer.lambda.copy_(source.lambda);
+  }
+  trainer.flow->set_ode_steps(std::max(trainer.flow->ode_steps(), source.flow->ode_steps()));
+  trainer.options.init_noise_from_coarse = false;
+  return fmt::format("warm start from {} (step {}, {} level(s) -> {}; κ {:.6f}, RK4 steps {})", file.string(),
+                     source.steps_done, source.flow->levels(), trainer.flow->levels(), trainer.kappa.item<double>(),
+                     trainer.flow->ode_steps());
 }
 
 F::RGFlow make_flow(const FlowRunSetup& s) { return F::RGFlow(F::RGFlowOptions(s.levels, s.cnf)); }

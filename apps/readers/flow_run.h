@@ -47,6 +47,9 @@ struct FlowRunSetup {
   /// Which model the final evaluation (and `sample`) uses: "best" (DIR/best.h5, the checkpoint with the highest
   /// moving-average batch ESS/N at the final number of levels; early stopping) or "final" (DIR/checkpoint.h5).
   std::string eval_checkpoint = "best";
+  /// flow.init_from: a train-flow output directory whose trained levels (and learned couplings, RK4 step count)
+  /// initialise this flow at a fresh start (warm start across sizes, flows/rg_flow.h warm_start_levels); "" = none.
+  std::string init_from;
   flows::FlowEvalOptions eval;
 };
 
@@ -55,6 +58,13 @@ FlowRunSetup read_flow_setup(Config& cfg);
 
 /// A fresh RGFlow of setup.levels levels (parameters initialised from torch's global generator: seed it first).
 flows::RGFlow make_flow(const FlowRunSetup& s);
+
+/// The warm start of a fresh train-flow run from setup.init_from: its model (best.h5 when its config evaluates the
+/// best, else checkpoint.h5) into every level of `trainer` (level i from min(i, n − 1)), its learned couplings and RK4
+/// step count; the noise widths come with the levels (the first batch no longer sets them). A directory that is not a
+/// train-flow output, another matching or another architecture is a ConfigError naming flow.init_from. Returns a line
+/// for the log.
+std::string warm_start_flow(const FlowRunSetup& setup, flows::FlowTrainer& trainer);
 
 /// All training steps: setup.steps, then setup.uv_retrain_steps after each of the setup.uv_extensions extensions.
 int64_t total_flow_steps(const FlowRunSetup& s);

@@ -7,6 +7,7 @@
 #include "support/config.h"
 #include "apps/readers/flow_run.h"
 #include "io/h5io.h"
+#include "support/atomic_file.h"
 #include "run_blockspin.h"
 
 #include <algorithm>
@@ -285,4 +286,41 @@ TEST(FlowConfigs, ShippedConfigsAreComplete) {
     }) << name;
   }
   EXPECT_GE(n, 7);
+}
+
+// flow.init_from: a 2 → 8 flow (two levels) starts from a trained 2 → 4 one — both levels carry its level, κ_coarse
+// its learned value (checked after one step at a negligible learning rate); a missing source or another
+// architecture is a config error naming the key.
+TEST_F(TrainFlowTest, WarmStartFromASmallerTrainedFlow) {
+  ASSERT_EQ(run_blockspin(train("ir.json", "small")).status, 0);
+  const auto small = read_json(dir / "small" / "metrics.json");
+  const std::string from = "--set 'flow.init_from=\"" + (dir / "small").string() + "\"' ";
+  auto r = run_blockspin(
+      train("ir.json", "deep", from + "--set flow.levels=2 training.steps=1 training.lr=1e-12 eval.n_hmc=0"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("warm start from"), std::string::npos) << r.output;
+  const std::string jsonl = read_file(dir / "deep" / "metrics.jsonl");
+  const auto line = json::parse(jsonl.substr(0, jsonl.find('\n')));
+  EXPECT_NEAR(line["kappa"].get<double>(), small["kappa_coarse"].get<double>(), 1e-9);
+  H5::H5File fs_ = open_h5(dir / "small" / (small["evaluated_checkpoint"] == "best" ? "best.h5" : "checkpoint.h5"),
+                           "flow_checkpoint");
+  H5::H5File fd = open_h5(dir / "deep" / "checkpoint.h5", "flow_checkpoint");
+  H5::Group gs = fs_.openGroup("parameters"), gd = fd.openGroup("parameters");
+  int compared = 0;
+  for (hsize_t i = 0; i < gd.getNumObjs(); ++i) {
+    const std::string name = gd.getObjnameByIdx(i);
+    std::string src = name;
+    if (src.rfind("level1", 0) == 0) src.replace(0, 6, "level0");
+    const auto a = read_tensor(gd, name), b = read_tensor(gs, src);
+    EXPECT_LT((a - b).abs().max().item<double>(), 1e-9) << name;
+    ++compared;
+  }
+  EXPECT_GT(compared, 4);
+  auto missing =
+      run_blockspin(train("ir.json", "bad1", "--set 'flow.init_from=\"" + (dir / "nothing").string() + "\"'"));
+  EXPECT_EQ(missing.status, 2) << missing.output;
+  EXPECT_NE(missing.output.find("flow.init_from"), std::string::npos) << missing.output;
+  auto other = run_blockspin(train("ir.json", "bad2", from + "--set flow.features=4"));
+  EXPECT_EQ(other.status, 2) << other.output;
+  EXPECT_NE(other.output.find("flow.init_from"), std::string::npos) << other.output;
 }

@@ -136,3 +136,36 @@ TEST(RGFlow, IdentityFlowOnFreeTheoryGivesTheExactGaussianPushForward) {
   auto expect = -0.5 * quad - 0.5 * torch::logdet(C) - 8 * std::log(2 * M_PI);
   EXPECT_LT(max_abs_diff(out.log_prob.detach(), expect), 1e-10);
 }
+
+// Warm start across sizes: every level of a deeper stack takes the parameters of the source's level min(i, n − 1); an
+// architecture mismatch is refused before anything is copied.
+TEST(RGFlowWarmStart, DeeperStackTakesTheTrainedLevelsAndRepeatsTheLast) {
+  auto make = [](int64_t levels, int64_t features, uint64_t seed) {
+    RGFlow f(RGFlowOptions(levels, CNFOptions(small_field_options(2).features(features)).steps(2)));
+    randomise(*f, seed, 0.3);
+    return f;
+  };
+  auto source = make(2, 3, 1);
+  auto target = make(3, 3, 2);
+  warm_start_levels(*target, *source);
+  for (int64_t i = 0; i < 3; ++i) {
+    const auto src = source->level(std::min<int64_t>(i, 1))->named_parameters(true);
+    for (const auto& p : target->level(i)->named_parameters(true))
+      EXPECT_TRUE(torch::equal(p.value(), *src.find(p.key()))) << "level " << i << " " << p.key();
+  }
+  // The copy maps a coarse field like the source on the levels they share.
+  auto coarse = random_field({2, 4, 4}, 3);
+  std::vector<torch::Tensor> noise;
+  auto gen = test_generator(4);
+  torch::NoGradGuard no_grad;
+  FlowState start{coarse, torch::zeros({2}, real())};
+  const auto a = source->forward(start, gen, &noise);
+  auto two_levels = make(2, 3, 5);
+  warm_start_levels(*two_levels, *target);  // back: the first two levels of target are the source's
+  EXPECT_LT(max_abs_diff(two_levels->forward(start, noise).phi, a.phi), 1e-13);
+
+  auto other = make(3, 4, 6);  // 4 features: another architecture
+  const auto before = other->level(0)->parameters()[0].clone();
+  EXPECT_THROW(warm_start_levels(*other, *source), std::invalid_argument);
+  EXPECT_TRUE(torch::equal(other->level(0)->parameters()[0], before));
+}
