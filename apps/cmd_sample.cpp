@@ -25,14 +25,7 @@ using nlohmann::json;
 
 void run_sample(const CommonOptions& opt) {
   const fs::path model = opt.extra.at("model");
-  if (!fs::exists(model / "config.json") || !fs::exists(model / "checkpoint.h5"))
-    throw InputError("'" + model.string() + "' is not a train-flow output (needs config.json and checkpoint.h5)");
-  json stored;
-  try {
-    stored = json::parse(read_file(model / "config.json"));
-  } catch (const json::exception& e) {
-    throw InputError("'" + (model / "config.json").string() + "': " + abbreviate(e.what(), 200));
-  }
+  json stored = read_flow_run_config(model);
   // --config FILE: keys that replace the model's (e.g. a longer evaluation: {"eval": {"n": 20000}}), then --set.
   if (!opt.config.empty()) stored.merge_patch(Config::load(opt.config).resolved());
   std::vector<std::string> overrides = opt.overrides;
@@ -46,8 +39,9 @@ void run_sample(const CommonOptions& opt) {
 
   torch::manual_seed(s.trainer.seed);
   F::FlowTrainer trainer(make_flow(s), s.trainer);
-  const bool use_best = s.eval_checkpoint == "best" && fs::exists(model / "best.h5");
-  read_flow_checkpoint(model / (use_best ? "best.h5" : "checkpoint.h5"), trainer, total_flow_steps(s));
+  const fs::path checkpoint = flow_model_checkpoint(model, s);
+  const bool use_best = checkpoint.filename() == "best.h5";
+  read_flow_checkpoint(checkpoint, trainer, total_flow_steps(s));
   if (!use_best && trainer.steps_done < total_flow_steps(s))
     spdlog::warn("the model in '{}' is at step {} of {} (training unfinished)", model.string(), trainer.steps_done,
                  total_flow_steps(s));

@@ -112,8 +112,7 @@ std::vector<torch::Tensor> FlowTrainer::draw_coarse() {
     if (o.init_noise_from_coarse) {
       // From the whole first batch: every process sets the same noise widths.
       const auto mine = first.size() == 1 ? first[0] : torch::cat(first, 0);
-      flow->init_noise_from_coarse(
-          static_cast<int64_t>(shards.size()) == o.shards ? mine : collectives.gather(mine.detach().cpu()));
+      flow->init_noise_from_coarse(shards_elsewhere() ? collectives.gather(mine.detach().cpu()) : mine);
     }
   }
   std::vector<torch::Tensor> out;
@@ -150,7 +149,7 @@ torch::Tensor FlowTrainer::backward_shards(const std::vector<FlowState>& fine) {
     }
     kl.push_back(terms.detach().cpu());
   }
-  const bool spread = static_cast<int64_t>(shards.size()) < options.shards;  // other processes hold shards
+  const bool spread = shards_elsewhere();
   if (spread) {
     for (size_t i = 0; i < params.size(); ++i)
       if (!sums[i].defined()) sums[i] = torch::zeros_like(params[i]);
@@ -202,7 +201,7 @@ TrainMetrics FlowTrainer::step() {
     if (!c->requires_grad()) continue;
     auto& g = c->mutable_grad();
     const auto add = sign * lz.grad[i].to(c->dtype());
-    g = g.defined() ? g + add : add.reshape({});
+    g = g.defined() ? g + add : add;
   }
   optimizer->step();
   lr *= options.lr_decay;
@@ -257,7 +256,7 @@ void FlowTrainer::save(torch::serialize::OutputArchive& a) const {
     sizes.push_back(bytes.back().numel());
   }
   auto all_bytes = torch::cat(bytes, 0), all_sizes = torch::tensor(sizes, torch::kInt64);
-  if (static_cast<int64_t>(shards.size()) < options.shards) {
+  if (shards_elsewhere()) {
     all_bytes = collectives.gather(all_bytes);
     all_sizes = collectives.gather(all_sizes);
   }

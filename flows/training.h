@@ -122,6 +122,8 @@ class FlowTrainer {
  private:
   void make_optimizer();
   void make_banks();
+  /// Whether other processes hold shards too (then their results come through `collectives`).
+  bool shards_elsewhere() const { return static_cast<int64_t>(shards.size()) < options.shards; }
   std::vector<torch::Tensor> draw_coarse();
   /// Sums the gradients of this process's shards' losses (in shard order) and over processes into the parameters.
   torch::Tensor backward_shards(const std::vector<FlowState>& fine);

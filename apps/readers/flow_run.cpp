@@ -181,18 +181,31 @@ FlowRunSetup read_flow_setup(Config& cfg) {
   return s;
 }
 
+json read_flow_run_config(const fs::path& dir) {
+  if (!fs::exists(dir / "config.json") || !fs::exists(dir / "checkpoint.h5"))
+    throw InputError("'" + dir.string() + "' is not a train-flow output (needs config.json and checkpoint.h5)");
+  try {
+    return json::parse(read_file(dir / "config.json"));
+  } catch (const json::exception& e) {
+    throw InputError("'" + (dir / "config.json").string() + "': " + abbreviate(e.what(), 200));
+  }
+}
+
+fs::path flow_model_checkpoint(const fs::path& dir, const FlowRunSetup& s) {
+  return dir / (s.eval_checkpoint == "best" && fs::exists(dir / "best.h5") ? "best.h5" : "checkpoint.h5");
+}
+
 std::string warm_start_flow(const FlowRunSetup& s, F::FlowTrainer& trainer) {
   const fs::path src_dir = s.init_from;
   auto refuse = [&](const std::string& why) {
     return ConfigError(fmt::format("config key 'flow.init_from': '{}' {}", src_dir.string(), why));
   };
-  if (!fs::exists(src_dir / "config.json") || !fs::exists(src_dir / "checkpoint.h5"))
-    throw refuse("is not a train-flow output (needs config.json and checkpoint.h5)");
   FlowRunSetup src;
   try {
-    Config c =
-        Config::from_json(json::parse(read_file(src_dir / "config.json")), {}, (src_dir / "config.json").string());
+    Config c = Config::from_json(read_flow_run_config(src_dir), {}, (src_dir / "config.json").string());
     src = read_flow_setup(c);
+  } catch (const InputError& e) {
+    throw ConfigError(std::string("config key 'flow.init_from': ") + e.what());
   } catch (const std::exception& e) {
     throw refuse(std::string("has an unreadable config: ") + abbreviate(e.what(), 200));
   }
@@ -202,8 +215,7 @@ std::string warm_start_flow(const FlowRunSetup& s, F::FlowTrainer& trainer) {
   so.first_shard = 0;
   so.last_shard = -1;
   F::FlowTrainer source(make_flow(src), so);
-  const bool best = src.eval_checkpoint == "best" && fs::exists(src_dir / "best.h5");
-  const fs::path file = src_dir / (best ? "best.h5" : "checkpoint.h5");
+  const fs::path file = flow_model_checkpoint(src_dir, src);
   read_flow_checkpoint(file, source, total_flow_steps(src));
   try {
     F::warm_start_levels(*trainer.flow, *source.flow);

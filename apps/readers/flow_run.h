@@ -59,6 +59,13 @@ FlowRunSetup read_flow_setup(Config& cfg);
 /// A fresh RGFlow of setup.levels levels (parameters initialised from torch's global generator: seed it first).
 flows::RGFlow make_flow(const FlowRunSetup& s);
 
+/// A train-flow output directory's stored config (config.json, parsed). InputError naming the directory when it is not
+/// one (needs config.json and checkpoint.h5) or naming config.json when that does not parse.
+nlohmann::json read_flow_run_config(const std::filesystem::path& dir);
+/// The file that holds the model of the train-flow output `dir` with config `s`: best.h5 when the config evaluates the
+/// best checkpoint and the file exists, else checkpoint.h5.
+std::filesystem::path flow_model_checkpoint(const std::filesystem::path& dir, const FlowRunSetup& s);
+
 /// The warm start of a fresh train-flow run from setup.init_from: its model (best.h5 when its config evaluates the
 /// best, else checkpoint.h5) into every level of `trainer` (level i from min(i, n − 1)), its learned couplings and RK4
 /// step count; the noise widths come with the levels (the first batch no longer sets them). A directory that is not a

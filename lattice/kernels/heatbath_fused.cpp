@@ -39,7 +39,7 @@ torch::Tensor sweep(const torch::Tensor& U_in, const GaugeAction& action, at::Ge
   const auto ext = extents(U_in);
   check_heatbath_geometry(ext, action);
   torch::NoGradGuard no_grad;
-  const auto U = U_in.resolve_conj().resolve_neg().contiguous();
+  const auto U = dense(U_in);
   const int64_t B = batch_size(U), D = n_dims(U), N = n_colors(U);
   auto planes = lane_planes(U);
   const Neighbours nb(ext);

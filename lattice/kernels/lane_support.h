@@ -33,11 +33,14 @@ struct Neighbours {
   }
 };
 
+// The memory a kernel reads through data_ptr: detached, lazy conjugate/negative views resolved (data_ptr ignores the
+// bits — a gradient arriving through T.conj() is such a view; view_as_real refuses one), contiguous.
+inline torch::Tensor dense(const torch::Tensor& t) { return t.detach().resolve_conj().resolve_neg().contiguous(); }
+
 // The real link data as lane planes [B*D, 2N², V] (lane_kernels.h).
 inline torch::Tensor lane_planes(const torch::Tensor& U) {
   const int64_t BD = U.size(0) * U.size(1), N = n_colors(U);
-  // Lazy conjugate/negative views resolved first (view_as_real refuses a conjugate view).
-  return torch::view_as_real(U.resolve_conj().resolve_neg()).reshape({BD, -1, 2 * N * N}).transpose(1, 2).contiguous();
+  return torch::view_as_real(dense(U)).reshape({BD, -1, 2 * N * N}).transpose(1, 2).contiguous();
 }
 
 // Planes [B*D, 2N², V] back to a complex field of U's shape (the inverse of lane_planes).

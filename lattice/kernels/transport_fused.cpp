@@ -1,6 +1,7 @@
 // The fused parallel transport as a differentiable op (see transport_fused.h).
 #include "lattice/kernels/transport_fused.h"
 
+#include "lattice/kernels/lane_support.h"
 #include "lattice/kernels/transport_loops.h"
 #include "lattice/layout.h"
 #include "lattice/matrix_ops.h"
@@ -16,18 +17,9 @@ namespace {
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
-/// The memory the loops read: detached, lazy conjugate/negative views resolved (data_ptr ignores them — a gradient
-/// arriving through T.conj() is such a view), contiguous.
-torch::Tensor dense(const torch::Tensor& t) { return t.detach().resolve_conj().resolve_neg().contiguous(); }
-
-/// nbr[x] = the site x + dir·μ̂ (periodic) of the lattice with W's site extents, as int64 [V].
-torch::Tensor neighbours(const torch::Tensor& W, int64_t mu, int dir) {
-  const auto extents = W.sizes().slice(2, W.dim() - 4);
-  return torch::arange(W.numel() / (W.size(0) * W.size(1) * W.size(-1) * W.size(-1)), torch::kInt64)
-      .view(extents)
-      .roll({-dir}, {mu})
-      .reshape({-1})
-      .contiguous();
+/// The sites a pass reads (transport_loops.h): x + μ̂ for dir > 0, x − μ̂ for dir < 0 (periodic), for W's lattice.
+const int64_t* neighbours(const Neighbours& nb, int64_t mu, int dir) {
+  return (dir > 0 ? nb.fwd : nb.bwd).data() + mu * nb.V;
 }
 
 /// Runs `body(begin, end)` over the B·V (configuration, site) pairs; grain: a few thousand matrix products.
@@ -39,39 +31,26 @@ void over_sites(int64_t n, int64_t C, F&& body) {
 
 template <class T, int NC>
 void run_transport(const torch::Tensor& A, const torch::Tensor& B, const torch::Tensor& W, torch::Tensor& out,
-                   const torch::Tensor& nbr, int dir) {
-  const int64_t C = W.size(1), V = nbr.numel();
+                   const int64_t* nb, int64_t V, int dir) {
+  const int64_t C = W.size(1);
   const T* a = reinterpret_cast<const T*>(A.data_ptr());
   const T* b = reinterpret_cast<const T*>(B.data_ptr());
   const T* w = reinterpret_cast<const T*>(W.data_ptr());
   T* o = reinterpret_cast<T*>(out.data_ptr());
-  const int64_t* nb = nbr.data_ptr<int64_t>();
   over_sites(W.size(0) * V, C,
              [&](int64_t s, int64_t e) { loops::transport_range<T, NC>(a, b, w, o, nb, C, V, dir, s, e); });
 }
 
 template <class T, int NC>
 void run_link_grad(const torch::Tensor& U, const torch::Tensor& P, const torch::Tensor& Q, torch::Tensor& out,
-                   const torch::Tensor& nbr) {
-  const int64_t B = P.size(0), C = P.size(1), V = nbr.numel();
+                   const int64_t* nb, int64_t V) {
+  const int64_t B = P.size(0), C = P.size(1);
   const T* u = reinterpret_cast<const T*>(U.data_ptr());
   const T* p = reinterpret_cast<const T*>(P.data_ptr());
   const T* q = reinterpret_cast<const T*>(Q.data_ptr());
   T* o = reinterpret_cast<T*>(out.data_ptr());
-  const int64_t* nb = nbr.data_ptr<int64_t>();
   over_sites(B * V, C,
              [&](int64_t b, int64_t e) { loops::transport_link_grad_range<T, NC>(u, p, q, o, nb, C, V, b, e); });
-}
-
-/// Dispatch on dtype (complex128 → double, complex64 → float) and N.
-template <class F>
-void dispatch(const torch::Tensor& W, F&& f) {
-  const bool dbl = W.scalar_type() == torch::kComplexDouble;
-  const int64_t N = W.size(-1);
-  if (dbl && N == 3) return f(double{}, std::integral_constant<int, 3>{});
-  if (dbl && N == 2) return f(double{}, std::integral_constant<int, 2>{});
-  if (N == 3) return f(float{}, std::integral_constant<int, 3>{});
-  return f(float{}, std::integral_constant<int, 2>{});
 }
 
 /// transport_range: the transport (B undefined: A = B = U_mu) or the symmetrised two-link form.
@@ -81,8 +60,10 @@ torch::Tensor transport_kernel(const torch::Tensor& A, const torch::Tensor& B, c
   const auto b = B.defined() ? dense(B) : a;
   const auto w = dense(W);
   auto out = torch::empty_like(w);
-  const auto nbr = neighbours(w, mu, dir);
-  dispatch(w, [&](auto t, auto nc) { run_transport<decltype(t), decltype(nc)::value>(a, b, w, out, nbr, dir); });
+  const Neighbours nb(extents(w));
+  dispatch_lanes(w, [&](auto t, auto nc) {
+    run_transport<decltype(t), decltype(nc)::value>(a, b, w, out, neighbours(nb, mu, dir), nb.V, dir);
+  });
   return out;
 }
 
@@ -90,8 +71,10 @@ torch::Tensor link_grad_kernel(const torch::Tensor& U_mu, const torch::Tensor& P
   const auto U = dense(U_mu);
   const auto p = dense(P), q = dense(Q);
   auto out = torch::empty_like(U);
-  const auto nbr = neighbours(p, mu, +1);
-  dispatch(p, [&](auto t, auto nc) { run_link_grad<decltype(t), decltype(nc)::value>(U, p, q, out, nbr); });
+  const Neighbours nb(extents(p));
+  dispatch_lanes(p, [&](auto t, auto nc) {
+    run_link_grad<decltype(t), decltype(nc)::value>(U, p, q, out, neighbours(nb, mu, +1), nb.V);
+  });
   return out;
 }
 

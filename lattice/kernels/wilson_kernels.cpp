@@ -18,9 +18,6 @@ namespace blockspin::lattice::kernels {
 
 namespace {
 
-/// The memory the loops read: lazy conjugate/negative views resolved (data_ptr ignores them), contiguous.
-torch::Tensor dense(const torch::Tensor& t) { return t.resolve_conj().resolve_neg().contiguous(); }
-
 // Small dense complex matrices; NC > 0: size fixed at compile time (unrolled), NC == 0: runtime n.
 template <class T, int NC>
 struct Mat {
