@@ -102,18 +102,19 @@ void run_convert(const CommonOptions& opt) {
   write_per_configuration(e, in, out, opt.force, to, w, prefix);
 }
 
-const CommandRegistrar registrar{{"convert",
-                                  "convert gauge ensembles between HDF5 and NERSC, ILDG (LIME) and openQCD files "
-                                  "(format read from the content; checksums, plaquette and unitarity checked on read)",
-                                  false,
-                                  run_convert,
-                                  {{"in", "HDF5 ensemble, a NERSC/ILDG/openQCD file, or a directory of them", true},
-                                   {"format",
-                                    "output format: hdf5, nersc, ildg, openqcd (default: nersc from HDF5, "
-                                    "hdf5 otherwise)",
-                                    false}},
-                                  false,
-                                  "output directory"}};
+const CommandRegistrar convert_registrar{
+    {"convert",
+     "convert gauge ensembles between HDF5 and NERSC, ILDG (LIME) and openQCD files "
+     "(format read from the content; checksums, plaquette and unitarity checked on read)",
+     false,
+     run_convert,
+     {{"in", "HDF5 ensemble, a NERSC/ILDG/openQCD file, or a directory of them", true},
+      {"format",
+       "output format: hdf5, nersc, ildg, openqcd (default: nersc from HDF5, "
+       "hdf5 otherwise)",
+       false}},
+     false,
+     "output directory"}};
 
 }  // namespace
 }  // namespace blockspin::apps

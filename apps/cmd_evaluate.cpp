@@ -302,7 +302,7 @@ void run_evaluate(const CommonOptions& opt) {
   fmt::print("results written to {}\n", (run.dir() / "metrics.json").string());
 }
 
-const CommandRegistrar registrar(
+const CommandRegistrar evaluate_registrar(
     {"evaluate",
      "a trained FP-action model against the affine-fitted classical actions per beta_wil (relative action error, "
      "derivative loss), lattice symmetries, instantons (config keys evaluate.split, evaluate.baselines, "

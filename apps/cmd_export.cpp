@@ -3,8 +3,9 @@
 // loaded back, its values and link derivatives compared with the C++ model on two random configurations (recorded in
 // export.json; an export off by > 1e-10 relative in double is an error), and a reference file for users and the Python
 // check (reference_<shape>.h5: links, the model's outputs, and the gradient of their sum with respect to the links,
-// torch's complex convention).
+// torch's complex convention). A train-flow run is exported by export_flow.cpp (flow.pt).
 #include "apps/command.h"
+#include "apps/export_flow.h"
 #include "apps/readers/fp_training_data.h"
 #include "io/fp_data_file.h"
 #include "io/h5io.h"
@@ -103,6 +104,7 @@ torch::Tensor link_gradient(const std::function<torch::Tensor(const torch::Tenso
 
 void run_export(const CommonOptions& opt) {
   const fs::path model_dir = opt.extra.at("model");
+  if (is_flow_run(model_dir)) return run_export_flow(opt, model_dir);
   // The training run's resolved config travels in its checkpoint (attribute "config").
   fs::path checkpoint;
   for (const char* sub : {"model", "lcnn"})
@@ -193,15 +195,15 @@ void run_export(const CommonOptions& opt) {
                                                           "torch._C._set_graph_executor_optimize(False)"}});
 }
 
-const CommandRegistrar registrar(
+const CommandRegistrar export_registrar(
     {"export",
-     "a trained model (train task fp_action or wilson_loops) as TorchScript files, one per lattice shape "
-     "(config keys: shapes, n_colors, seed), checked against the C++ model",
+     "a trained model as TorchScript, checked against the C++ model: train task fp_action or wilson_loops (one file "
+     "per lattice shape; config keys: shapes, n_colors, seed) or a train-flow run (flow.pt; keys: ode_steps, seed)",
      false,
      run_export,
-     {{"model", "directory of a `blockspin train` run"}},
+     {{"model", "directory of a `blockspin train` or `train-flow` run"}},
      /*config_required=*/false,
-     "output directory (model_<shape>.pt, reference_<shape>.h5, export.json)"});
+     "output directory (model_<shape>.pt or flow.pt, reference_<shape>.h5 or reference_flow.h5, export.json)"});
 
 }  // namespace
 }  // namespace blockspin::apps

@@ -337,7 +337,7 @@ void run_fp_data(const CommonOptions& opt) {
   finish(run, s, coarse, generation_seconds, chunks, minimisation_seconds);
 }
 
-const CommandRegistrar registrar{distributed(CommandSpec{
+const CommandRegistrar fp_data_registrar{distributed(CommandSpec{
     "fp-data",
     "fixed-point-action data: A_FP[V] and its derivatives D^FP by minimisation over the 2x finer lattice, for "
     "Wilson ensembles (inputs or inline generation) and BPST instantons; DIR/fp_data.h5 and DIR/summary.json, "

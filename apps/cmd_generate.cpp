@@ -388,7 +388,7 @@ void run_generate(const CommonOptions& opt) {
   if (run.writes()) finish(run, chunks, s, st);
 }
 
-const CommandRegistrar registrar{
+const CommandRegistrar generate_registrar{
     distributed(CommandSpec{"generate",
                             "generate gauge ensembles (HMC or heatbath + overrelaxation) into DIR/ensemble.h5 "
                             "and DIR/summary.json, with checkpoints and --resume",

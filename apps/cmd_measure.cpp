@@ -194,7 +194,7 @@ void run_measure(const CommonOptions& opt) {
              (dir / "measurements.h5").string());
 }
 
-const CommandRegistrar registrar{
+const CommandRegistrar measure_registrar{
     {"measure",
      "measure plaquette, Wilson and Polyakov loops, flowed t0 and Q of an ensemble, with "
      "Γ-method errors, into DIR/measurements.json",

@@ -233,10 +233,11 @@ void run_observe(const CommonOptions& opt) {
   fmt::print("\nresults written to {}\n", path.string());
 }
 
-const CommandRegistrar registrar{{"observe",
-                                  "measure plaquettes, Wilson/Polyakov loops, energy density and topological charge "
-                                  "on cold, hot, near-identity and exact constant-flux configurations",
-                                  false, run_observe}};
+const CommandRegistrar observe_registrar{
+    {"observe",
+     "measure plaquettes, Wilson/Polyakov loops, energy density and topological charge "
+     "on cold, hot, near-identity and exact constant-flux configurations",
+     false, run_observe}};
 
 }  // namespace
 }  // namespace blockspin::apps

@@ -83,7 +83,7 @@ void run_sample(const CommonOptions& opt) {
   fmt::print("results written to {} and {}\n", (dir / "samples.h5").string(), (dir / "metrics.json").string());
 }
 
-const CommandRegistrar registrar{
+const CommandRegistrar sample_registrar{
     distributed(CommandSpec{"sample",
                             "draw exact samples from a flow trained by train-flow (independence Metropolis); writes "
                             "DIR/samples.h5 and DIR/metrics.json",

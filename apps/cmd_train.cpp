@@ -288,7 +288,7 @@ void run_train(const CommonOptions& opt) {
   fmt::print("results written to {}\n", (dir / "metrics.json").string());
 }
 
-const CommandRegistrar registrar{
+const CommandRegistrar train_registrar{
     distributed(CommandSpec{"train",
                             "train a model (task \"wilson_loops\": L-CNN vs plain CNN on Wilson-loop regression) "
                             "with checkpoints and --resume; writes DIR/metrics.json and plots",

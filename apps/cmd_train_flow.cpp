@@ -237,7 +237,7 @@ void run_train_flow(const CommonOptions& opt) {
   fmt::print("results written to {}\n", (dir / "metrics.json").string());
 }
 
-const CommandRegistrar registrar{
+const CommandRegistrar train_flow_registrar{
     distributed(CommandSpec{"train-flow",
                             "train a super-resolving RG flow for phi^4 (IR/UV matching, learnable couplings) with "
                             "checkpoints and --resume; evaluates ESS, acceptance and observables vs HMC",

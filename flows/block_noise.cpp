@@ -34,8 +34,12 @@ void BlockNoiseImpl::init_from_coarse(const torch::Tensor& coarse) {
 
 torch::Tensor BlockNoiseImpl::sample(const torch::Tensor& like, at::Generator& gen) {
   lattice::check_scalar_field(like, "BlockNoise::sample");
-  auto eta = torch::randn(like.sizes(), gen, like.options());
-  return sigma().to(like.options()) * block_zero_sum_part(eta);
+  return from_standard_normal(torch::randn(like.sizes(), gen, like.options()));
+}
+
+torch::Tensor BlockNoiseImpl::from_standard_normal(const torch::Tensor& eta) {
+  lattice::check_scalar_field(eta, "BlockNoise::from_standard_normal");
+  return sigma().to(eta.options()) * block_zero_sum_part(eta);
 }
 
 torch::Tensor BlockNoiseImpl::log_prob(const torch::Tensor& zeta) {

@@ -36,6 +36,8 @@ class BlockNoiseImpl : public torch::nn::Cloneable<BlockNoiseImpl> {
   void init_from_coarse(const torch::Tensor& coarse);
   /// ζ with the shape, dtype and device of the fine field `like` [batch, 2L..], from `gen` (on like's device).
   torch::Tensor sample(const torch::Tensor& like, at::Generator& gen);
+  /// ζ = σ (η − block mean of η) for standard normal η [batch, 2L..]: what `sample` does with its draw.
+  torch::Tensor from_standard_normal(const torch::Tensor& eta);
   /// log p_ζ(ζ) on the zero-sum subspace: [batch]. Does not check that ζ sums to zero per block.
   torch::Tensor log_prob(const torch::Tensor& zeta);
 

@@ -30,6 +30,28 @@ void VectorFieldImpl::reset() {
   feature_mix =
       register_parameter("feature_mix", o.mix_init_scale() * torch::randn({o.feature_bond(), o.features()}, dbl) /
                                             std::sqrt(double(o.features())));
+  // The fused evaluation's gather table: Δ_μ = floor((p_μ + δ_μ) / 2) ranges over [−⌊K/2⌋, ⌊K/2⌋].
+  const int64_t D = o.dims(), K = o.kernel_size(), P = int64_t(1) << D, T = int64_t(geometry.offsets.size());
+  delta_low_ = -(K / 2);
+  delta_count_ = 2 * (K / 2) + 1;
+  int64_t n_delta = 1;
+  for (int64_t mu = 0; mu < D; ++mu) n_delta *= delta_count_;
+  std::vector<int64_t> table;
+  table.reserve(P * P * n_delta);
+  for (int64_t p = 0; p < P; ++p)
+    for (int64_t q = 0; q < P; ++q)
+      for (int64_t j = 0; j < n_delta; ++j) {
+        std::vector<int64_t> delta(D);
+        for (int64_t mu = D - 1, rest = j; mu >= 0; --mu, rest /= delta_count_) {
+          const int64_t big = delta_low_ + rest % delta_count_;  // Δ_μ, with Δ_0 the slowest as in the conv kernel
+          delta[mu] = 2 * big + ((q >> mu) & 1) - ((p >> mu) & 1);
+        }
+        int64_t t = T;
+        for (int64_t i = 0; i < T; ++i)
+          if (geometry.offsets[i] == delta) t = i;
+        table.push_back(p * (T + 1) + t);
+      }
+  block_gather_ = torch::tensor(table, torch::kLong);
 }
 
 torch::Tensor VectorFieldImpl::time_kernel(double t, const torch::TensorOptions& opts) const {
@@ -66,6 +88,15 @@ torch::Tensor VectorFieldImpl::bond_weights(double t, const torch::Tensor& like)
   return a.index_select(0, orb.flatten()).view({orb.size(0), orb.size(1), a.size(1)});  // [P, T, F]
 }
 
+torch::Tensor VectorFieldImpl::block_kernel(const torch::Tensor& A) const {
+  const int64_t D = options.dims(), P = A.size(0), F = A.size(2);
+  auto padded = torch::cat({A, torch::zeros({P, 1, F}, A.options())}, 1).view({-1, F});  // row T of each p is 0
+  auto C = padded.index_select(0, block_gather_.to(A.device())).view({P, P, -1, F});     // [p, q, Δ, f]
+  std::vector<int64_t> shape{P, F * P};
+  for (int64_t mu = 0; mu < D; ++mu) shape.push_back(delta_count_);
+  return C.permute({0, 3, 1, 2}).reshape(shape);  // [p, (f, q), Δ..]
+}
+
 namespace {
 void check_field(const torch::Tensor& psi, int64_t dims) {
   lattice::check_scalar_field(psi, "VectorField");
@@ -77,6 +108,61 @@ void check_field(const torch::Tensor& psi, int64_t dims) {
 
 std::pair<torch::Tensor, torch::Tensor> VectorFieldImpl::forward_and_divergence(const torch::Tensor& psi, double t) {
   check_field(psi, options.dims());
+  return options.fused() && options.dims() <= 2 ? forward_fused(psi, t) : forward_per_offset(psi, t);
+}
+
+std::pair<torch::Tensor, torch::Tensor> VectorFieldImpl::forward_fused(const torch::Tensor& psi, double t) {
+  const int64_t D = options.dims(), P = int64_t(1) << D, B = psi.size(0);
+  std::vector<int64_t> blocked{B}, to_blocks{0}, from_blocks{0}, fine(psi.sizes().begin(), psi.sizes().end());
+  for (int64_t mu = 0; mu < D; ++mu) {
+    blocked.push_back(psi.size(1 + mu) / 2);
+    blocked.push_back(2);
+    to_blocks.push_back(2 + 2 * (D - 1 - mu));  // q_{D−1} .. q_0: the flat index Σ q_μ 2^μ
+  }
+  for (int64_t mu = 0; mu < D; ++mu) to_blocks.push_back(1 + 2 * mu);
+  std::vector<int64_t> block_shape{B, P};
+  for (int64_t mu = 0; mu < D; ++mu) block_shape.push_back(blocked[1 + 2 * mu]);
+  auto psi_b = psi.reshape(blocked).permute(to_blocks).reshape(block_shape);  // [B, Q, X..]
+
+  auto A = bond_weights(t, psi);  // [P, T, F]
+  const int64_t F = A.size(2);
+  auto h = features(psi_b);  // [B, F, Q, X..]
+  std::vector<int64_t> channels{B, F * P};
+  channels.insert(channels.end(), block_shape.begin() + 2, block_shape.end());
+  h = h.reshape(channels);
+  if (delta_count_ > 1)
+    for (int64_t mu = 0; mu < D; ++mu) {  // periodic padding for Δ ∈ [delta_low_, delta_low_ + delta_count_)
+      const int64_t n = block_shape[2 + mu];
+      auto idx = (torch::arange(n + delta_count_ - 1, torch::TensorOptions().dtype(torch::kLong).device(psi.device())) +
+                  delta_low_)
+                     .remainder(n);
+      h = h.index_select(2 + mu, idx);
+    }
+  auto C = block_kernel(A);
+  auto g_b = D == 1 ? torch::conv1d(h, C) : torch::conv2d(h, C);  // [B, P, X..]
+  std::vector<int64_t> split{B};
+  for (int64_t mu = 0; mu < D; ++mu) split.push_back(2);
+  split.insert(split.end(), block_shape.begin() + 2, block_shape.end());
+  for (int64_t mu = 0; mu < D; ++mu) {
+    from_blocks.push_back(1 + D + mu);        // X_μ
+    from_blocks.push_back(1 + (D - 1 - mu));  // p_μ
+  }
+  auto G = g_b.reshape(split).permute(from_blocks).reshape(fine);
+
+  // ∇·G: the on-site bonds (δ ≡ 0 modulo the fine extents) with H'(Ψ_x), p = q.
+  std::vector<double> on_site;
+  for (const auto& delta : geometry.offsets) {
+    bool zero = true;
+    for (int64_t mu = 0; mu < D; ++mu) zero = zero && delta[mu] % psi.size(1 + mu) == 0;
+    on_site.push_back(zero ? 1.0 : 0.0);
+  }
+  auto self = (A * torch::tensor(on_site, A.options()).view({1, -1, 1})).sum(1).t();  // [F, Q]
+  auto hd = feature_derivatives(psi_b).flatten(3).sum(3);                             // [B, F, Q]
+  auto div = (hd * self.unsqueeze(0)).flatten(1).sum(1);
+  return {G, div};
+}
+
+std::pair<torch::Tensor, torch::Tensor> VectorFieldImpl::forward_per_offset(const torch::Tensor& psi, double t) {
   const int64_t D = options.dims();
   std::vector<int64_t> extents(psi.sizes().begin() + 1, psi.sizes().end()), site_dims;
   for (int64_t d = 0; d < D; ++d) site_dims.push_back(2 + d);

@@ -11,6 +11,11 @@
 // Only the y = x bonds depend on Ψ_x (with periodic wrap-around, every offset δ ≡ 0 mod the extents), so
 //   ∇·G = Σ_x Σ_{δ≡0} Σ_f A_{p(x),δ,f}(t) H'_f(Ψ_x),   A_{p,δ,f}(t) = Σ_d W_{pδdf} K(t)_d,
 // exactly, no trace estimator. Parameters are double; forward casts them to the field's dtype and device.
+//
+// Fused evaluation (options.fused): write x = 2X + p, x + δ = 2(X + Δ) + q with q ∈ {0,1}^D. Because W depends on x
+// only through p, G on the blocked field is an ordinary periodic convolution: G_p(X) = Σ_{Δ, f, q} C_{p,(f,q),Δ}
+// H_f(Ψ)_q(X + Δ) with C_{p,(f,q),Δ} = A_{p, 2Δ+q−p, f} (zero where 2Δ + q − p is not an offset), i.e. one
+// conv{1,2}d with P output and F·2^D input channels — one GEMM in place of T shifted copies and products.
 #pragma once
 
 #include <torch/torch.h>
@@ -39,6 +44,9 @@ struct VectorFieldOptions {
   /// the D'·F' entries add up coherently in W, so the first steps change W by ~lr·D'F'·|W^K||W^H|; a scale s < 1
   /// slows that by s² (see the README on RK4 stiffness). 1 = the reference parametrisation.
   TORCH_ARG(double, mix_init_scale) = 1.0;
+  /// Evaluate G as one convolution on the blocked field (2^D block positions as channels, see below) instead of one
+  /// shifted copy of H per offset; the same G and ∇·G to rounding. false: the per-offset reference path.
+  TORCH_ARG(bool, fused) = true;
 };
 
 class VectorFieldImpl : public torch::nn::Cloneable<VectorFieldImpl> {
@@ -58,6 +66,8 @@ class VectorFieldImpl : public torch::nn::Cloneable<VectorFieldImpl> {
   torch::Tensor feature_derivatives(const torch::Tensor& psi) const;
   /// A_{p,δ,f}(t) = Σ_d W_{pδdf} K(t)_d: [P, T, F] in the options of `like`.
   torch::Tensor bond_weights(double t, const torch::Tensor& like) const;
+  /// C of the fused evaluation from A = bond_weights: [P, F·2^D, n_Δ..] (see above).
+  torch::Tensor block_kernel(const torch::Tensor& A) const;
 
   VectorFieldOptions options;
   KernelGeometry geometry;
@@ -65,6 +75,13 @@ class VectorFieldImpl : public torch::nn::Cloneable<VectorFieldImpl> {
   torch::Tensor weight;       ///< W̃: [n_orbits, D', F']
   torch::Tensor time_mix;     ///< W^K: [D', D]
   torch::Tensor feature_mix;  ///< W^H: [F', F]
+
+ private:
+  std::pair<torch::Tensor, torch::Tensor> forward_per_offset(const torch::Tensor& psi, double t);
+  std::pair<torch::Tensor, torch::Tensor> forward_fused(const torch::Tensor& psi, double t);
+  /// For (p, q, Δ): the offset index t of δ = 2Δ + q − p, or T where δ is not an offset: [P, 2^D · n_Δ^D] (CPU).
+  torch::Tensor block_gather_;
+  int64_t delta_low_ = 0, delta_count_ = 1;  ///< Δ_μ ∈ [delta_low_, delta_low_ + delta_count_).
 };
 TORCH_MODULE(VectorField);
 

@@ -12,7 +12,7 @@
 namespace blockspin::io {
 namespace {
 
-std::string where(const std::filesystem::path& path) { return "ILDG file '" + path.string() + "': "; }
+std::string ildg_file(const std::filesystem::path& path) { return "ILDG file '" + path.string() + "': "; }
 
 /// The text of the first <tag>...</tag> (whitespace trimmed), or nullopt.
 std::optional<std::string> xml_value(const std::string& xml, const std::string& tag) {
@@ -73,7 +73,7 @@ std::vector<unsigned char> host_bytes(const torch::Tensor& stored) {
 }  // namespace
 
 void write_ildg(const std::filesystem::path& path, const torch::Tensor& U_in, const IldgWriteOptions& o) {
-  const std::string w = where(path);
+  const std::string w = ildg_file(path);
   const auto one = one_su3_configuration(U_in);
   if (!one)
     throw LimeError(fmt::format("{}ILDG files hold one 4D SU(3) configuration; got links of shape [{}]", w,
@@ -98,7 +98,7 @@ void write_ildg(const std::filesystem::path& path, const torch::Tensor& U_in, co
 }
 
 torch::Tensor read_ildg(const std::filesystem::path& path, IldgInfo* info, bool check) {
-  const std::string w = where(path);
+  const std::string w = ildg_file(path);
   const auto records = read_lime_records(path);
   const auto* format = find_lime_record(records, "ildg-format");
   const auto* binary = find_lime_record(records, "ildg-binary-data");

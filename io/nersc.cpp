@@ -32,7 +32,7 @@ constexpr std::size_t kMaxHeaderBytes = std::size_t{1} << 20;  // a header longe
 const std::string kDatatype3x3 = "4D_SU3_GAUGE_3x3";
 const std::string kDatatype2x3 = "4D_SU3_GAUGE";
 
-std::string where(const std::filesystem::path& path) { return "NERSC file '" + path.string() + "': "; }
+std::string nersc_file(const std::filesystem::path& path) { return "NERSC file '" + path.string() + "': "; }
 
 std::string format(const char* fmt, double v) {
   char buf[64];
@@ -158,7 +158,7 @@ std::string read_head(const std::filesystem::path& path, std::uintmax_t& file_si
   std::error_code ec;
   file_size = std::filesystem::file_size(path, ec);
   std::ifstream in(path, std::ios::binary);
-  if (ec || !in) throw NerscError(where(path) + "cannot open for reading");
+  if (ec || !in) throw NerscError(nersc_file(path) + "cannot open for reading");
   std::string text(static_cast<std::size_t>(std::min<std::uintmax_t>(file_size, kMaxHeaderBytes)), '\0');
   in.read(&text[0], static_cast<std::streamsize>(text.size()));
   text.resize(static_cast<std::size_t>(in.gcount()));
@@ -234,11 +234,11 @@ double nersc_link_trace(const torch::Tensor& U) {
 NerscHeader read_nersc_header(const std::filesystem::path& path) {
   std::uintmax_t size = 0;
   const std::string head = read_head(path, size);
-  return parse_header(head, head.size() == size, where(path));
+  return parse_header(head, head.size() == size, nersc_file(path));
 }
 
 torch::Tensor read_nersc(const std::filesystem::path& path, NerscHeader* header, bool check) {
-  const std::string w = where(path);
+  const std::string w = nersc_file(path);
   std::uintmax_t size = 0;
   const std::string head = read_head(path, size);
   NerscHeader h = parse_header(head, head.size() == size, w);

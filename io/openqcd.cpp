@@ -15,7 +15,7 @@
 namespace blockspin::io {
 namespace {
 
-std::string where(const std::filesystem::path& path) { return "openQCD file '" + path.string() + "': "; }
+std::string openqcd_file(const std::filesystem::path& path) { return "openQCD file '" + path.string() + "': "; }
 
 constexpr int64_t kHeaderBytes = 4 * 4 + 8;
 constexpr int64_t kMatrixBytes = 9 * 2 * 8;
@@ -79,7 +79,7 @@ bool is_openqcd_file(const std::filesystem::path& path) {
 }
 
 void write_openqcd(const std::filesystem::path& path, const torch::Tensor& U_in) {
-  const std::string w = where(path);
+  const std::string w = openqcd_file(path);
   const auto one = one_su3_configuration(U_in);
   if (!one)
     throw OpenQcdError(fmt::format("{}openQCD files hold one 4D SU(3) configuration; got links of shape [{}]", w,
@@ -121,7 +121,7 @@ void write_openqcd(const std::filesystem::path& path, const torch::Tensor& U_in)
 }
 
 torch::Tensor read_openqcd(const std::filesystem::path& path, OpenQcdHeader* header, bool check) {
-  const std::string w = where(path);
+  const std::string w = openqcd_file(path);
   std::ifstream in(path, std::ios::binary);
   if (!in) throw OpenQcdError(w + "cannot be opened");
   const auto size = static_cast<int64_t>(std::filesystem::file_size(path));

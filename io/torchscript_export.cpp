@@ -41,12 +41,41 @@ def forward(self, U):
 
 }  // namespace
 
+void export_traced(torch::nn::Module& module,
+                   const std::function<torch::Tensor(const std::vector<torch::Tensor>&)>& traced,
+                   const TracedExport& spec, const std::filesystem::path& path) {
+  if (spec.class_name.empty() || spec.examples.empty() || spec.examples.size() != spec.input_names.size())
+    throw std::invalid_argument("export_traced: class_name, and one name per example input, are required");
+  lattice::kernels::ModeGuard torch_path(lattice::kernels::Mode::torch);
+  auto root = mirror(module, "__torch__.blockspin." + spec.class_name);
+  auto fn_of_stack = [&](torch::jit::Stack inputs) -> torch::jit::Stack {
+    std::vector<torch::Tensor> tensors;
+    for (auto& v : inputs) tensors.push_back(v.toTensor());
+    return {traced(tensors)};
+  };
+  auto no_names = [](const torch::autograd::Variable&) { return std::string(); };
+  torch::jit::Stack examples(spec.examples.begin(), spec.examples.end());
+  auto state = torch::jit::tracer::trace(std::move(examples), fn_of_stack, no_names, /*strict=*/true,
+                                         /*force_outplace=*/false, &root, spec.input_names)
+                   .first;
+  auto graph = state->graph;
+  torch::jit::FixupTraceScopeBlocks(graph, &root);
+  torch::jit::NormalizeOps(graph);
+  auto fn = root._ivalue()->compilation_unit()->create_function(c10::QualifiedName(*root.type()->name(), "forward_one"),
+                                                                graph);
+  root.type()->addMethod(fn);
+  for (const auto& [name, value] : spec.attributes) root.register_attribute(name, value.type(), value);
+  root.define(spec.script);
+  root.eval();
+  std::ostringstream bytes;
+  root.save(bytes);
+  support::write_file_atomic(path, bytes.str());
+}
+
 void export_torchscript(torch::nn::Module& module, const std::function<torch::Tensor(const torch::Tensor&)>& forward,
                         const TorchScriptExportOptions& options, const std::filesystem::path& path) {
   if (options.class_name.empty() || options.input_shape.empty())
     throw std::invalid_argument("export_torchscript: class_name and input_shape are required");
-  lattice::kernels::ModeGuard torch_path(lattice::kernels::Mode::torch);
-  auto root = mirror(module, "__torch__.blockspin." + options.class_name);
   // An example configuration: random, so that no data-dependent branch sees a special value.
   std::vector<int64_t> shape{1};
   shape.insert(shape.end(), options.input_shape.begin(), options.input_shape.end());
@@ -55,24 +84,15 @@ void export_torchscript(torch::nn::Module& module, const std::function<torch::Te
                                            : torch::randn(shape, gen, torch::TensorOptions().dtype(options.dtype));
   if (example.sizes().vec() != shape)
     throw std::invalid_argument("export_torchscript: the example must have shape [1] + input_shape");
-  auto traced = [&](torch::jit::Stack inputs) -> torch::jit::Stack { return {forward(inputs.at(0).toTensor())}; };
-  auto no_names = [](const torch::autograd::Variable&) { return std::string(); };
-  auto state =
-      torch::jit::tracer::trace({example}, traced, no_names, /*strict=*/true, /*force_outplace=*/false, &root, {"U"})
-          .first;
-  auto graph = state->graph;
-  torch::jit::FixupTraceScopeBlocks(graph, &root);
-  torch::jit::NormalizeOps(graph);
-  auto fn = root._ivalue()->compilation_unit()->create_function(c10::QualifiedName(*root.type()->name(), "forward_one"),
-                                                                graph);
-  root.type()->addMethod(fn);
-  root.register_attribute("input_shape", c10::ListType::ofInts(), c10::IValue(options.input_shape));
-  root.register_attribute("blockspin_metadata", c10::StringType::get(), c10::IValue(options.metadata.dump()));
-  root.define(kForward);
-  root.eval();
-  std::ostringstream bytes;
-  root.save(bytes);
-  support::write_file_atomic(path, bytes.str());
+  TracedExport spec;
+  spec.class_name = options.class_name;
+  spec.examples = {example};
+  spec.input_names = {"U"};
+  spec.attributes = {{"input_shape", c10::IValue(options.input_shape)},
+                     {"blockspin_metadata", c10::IValue(options.metadata.dump())}};
+  spec.script = kForward;
+  export_traced(
+      module, [&](const std::vector<torch::Tensor>& in) { return forward(in.at(0)); }, spec, path);
 }
 
 }  // namespace blockspin::io

@@ -34,4 +34,18 @@ struct TorchScriptExportOptions {
 void export_torchscript(torch::nn::Module& module, const std::function<torch::Tensor(const torch::Tensor&)>& forward,
                         const TorchScriptExportOptions& options, const std::filesystem::path& path);
 
+/// The general form: `traced` (tensors in, one tensor out) is traced on `examples` as method `forward_one(names..)`;
+/// then `attributes` are registered and `script` (TorchScript source defining the public methods, which call
+/// self.forward_one) is compiled into the class. Written atomically at `path`.
+struct TracedExport {
+  std::string class_name;  ///< an identifier, e.g. "RGFlow"
+  std::vector<torch::Tensor> examples;
+  std::vector<std::string> input_names;
+  std::vector<std::pair<std::string, c10::IValue>> attributes;
+  std::string script;
+};
+void export_traced(torch::nn::Module& module,
+                   const std::function<torch::Tensor(const std::vector<torch::Tensor>&)>& traced,
+                   const TracedExport& spec, const std::filesystem::path& path);
+
 }  // namespace blockspin::io

@@ -3,6 +3,7 @@
 // same dataset, generate the chains of per-rank seeds; a killed rank stops the other with a message naming it, and
 // --resume completes the run.
 #include "apps/run_blockspin.h"
+#include "apps/run_files.h"
 #include "io/h5io.h"
 #include "run/distributed.h"
 
@@ -22,6 +23,8 @@
 namespace fs = std::filesystem;
 using nlohmann::json;
 using namespace blockspin::io;
+using blockspin::apps::testing::datasets;
+using blockspin::apps::testing::read_json;
 using blockspin::apps::testing::run_blockspin;
 using blockspin::apps::testing::RunResult;
 
@@ -70,22 +73,8 @@ bool same(const torch::Tensor& a, const torch::Tensor& b) {
   return torch::equal(a.isnan(), b.isnan()) && torch::equal(a.nan_to_num(0), b.nan_to_num(0));
 }
 
-std::map<std::string, torch::Tensor> datasets(const fs::path& file, const std::string& format,
-                                              const std::string& group = "") {
-  H5::H5File f = open_h5(file, format);
-  H5::Group g = group.empty() ? f.openGroup("/") : f.openGroup(group);
-  std::map<std::string, torch::Tensor> out;
-  for (hsize_t i = 0; i < g.getNumObjs(); ++i) {
-    const std::string name = g.getObjnameByIdx(i);
-    if (g.getObjTypeByIdx(i) == H5G_DATASET) out[name] = read_tensor(g, name);
-  }
-  return out;
-}
-
-json read_json(const fs::path& p) { return json::parse(std::ifstream(p)); }
-
-std::map<std::string, torch::Tensor> parameters(const fs::path& run) {
-  return datasets(run / "model" / "checkpoint.h5", "training_checkpoint", "parameters");
+std::map<std::string, torch::Tensor> model_parameters(const fs::path& run) {
+  return blockspin::apps::testing::checkpoint_parameters(run / "model" / "checkpoint.h5", "training_checkpoint");
 }
 
 // One tiny fp-data set (SU(2), coarse 2^4, 8 configurations in 4 batches), made by 1 and by 2 ranks.
@@ -174,15 +163,15 @@ TEST_F(DistributedTest, TrainingTwoRanksMatchesOneProcessOnTheGlobalBatch) {
   // commutative) ...
   const auto acc = run_blockspin(cmd("train", "train.json", "t1acc") + " --set training.accumulate=2");
   ASSERT_EQ(acc.status, 0) << acc.output;
-  const auto pb = parameters(dir / "t2");
+  const auto pb = model_parameters(dir / "t2");
   ASSERT_FALSE(pb.empty());
-  for (const auto& [name, a] : parameters(dir / "t1acc")) EXPECT_TRUE(torch::equal(a, pb.at(name))) << name;
+  for (const auto& [name, a] : model_parameters(dir / "t1acc")) EXPECT_TRUE(torch::equal(a, pb.at(name))) << name;
   // ... and one process on the whole batch the same steps up to rounding: its losses agree to 1e-12; Adam divides
   // each gradient component by its own RMS, so a component that nearly cancels over the batch carries the
   // summation-order rounding into the parameters at ~lr x its relative error (measured: <= 4e-8 after 8 steps).
   const auto one = run_blockspin(cmd("train", "train.json", "t1"));
   ASSERT_EQ(one.status, 0) << one.output;
-  for (const auto& [name, a] : parameters(dir / "t1")) {
+  for (const auto& [name, a] : model_parameters(dir / "t1")) {
     const double scale = std::max(a.abs().max().item<double>(), 1e-300);
     EXPECT_LE((a - pb.at(name)).abs().max().item<double>() / scale, 1e-6) << name;
   }
@@ -200,7 +189,7 @@ TEST_F(DistributedTest, TrainingTwoRanksMatchesOneProcessOnTheGlobalBatch) {
 TEST_F(DistributedTest, KilledRankStopsTheOtherWithItsNameAndResumeCompletes) {
   const auto full = run_ranks(cmd("train", "train.json", "k_full"), 2);
   ASSERT_EQ(full[0].status, 0) << outputs(full);
-  const auto a = parameters(dir / "k_full");
+  const auto a = model_parameters(dir / "k_full");
   // Rank 1 dies abruptly after step 4 (a checkpoint step); rank 0 must stop with exit 6, naming rank 1.
   const std::string crash = "BLOCKSPIN_TEST_CRASH_AFTER=4 BLOCKSPIN_TEST_CRASH_RANK=1";
   const auto crashed = run_ranks(cmd("train", "train.json", "k"), 2, crash);
@@ -211,14 +200,14 @@ TEST_F(DistributedTest, KilledRankStopsTheOtherWithItsNameAndResumeCompletes) {
   const auto resumed = run_ranks(cmd("train", "train.json", "k") + " --resume", 2);
   ASSERT_EQ(resumed[0].status, 0) << outputs(resumed);
   ASSERT_EQ(resumed[1].status, 0) << outputs(resumed);
-  for (const auto& [name, b] : parameters(dir / "k")) EXPECT_TRUE(torch::equal(a.at(name), b)) << name;
+  for (const auto& [name, b] : model_parameters(dir / "k")) EXPECT_TRUE(torch::equal(a.at(name), b)) << name;
   // Another world size may resume: one process accumulating the two shares continues bitwise.
   const auto again = run_ranks(cmd("train", "train.json", "k1"), 2, crash);
   EXPECT_EQ(again[0].status, 6) << outputs(again);
   const auto single = run_blockspin(cmd("train", "train.json", "k1") + " --resume --set training.accumulate=2");
   ASSERT_EQ(single.status, 0) << single.output;
   EXPECT_NE(single.output.find("written by a run of 2 process(es)"), std::string::npos) << single.output;
-  for (const auto& [name, b] : parameters(dir / "k1")) EXPECT_TRUE(torch::equal(a.at(name), b)) << name;
+  for (const auto& [name, b] : model_parameters(dir / "k1")) EXPECT_TRUE(torch::equal(a.at(name), b)) << name;
 }
 
 TEST_F(DistributedTest, GenerateTwoRanksRunTheChainsOfPerRankSeeds) {

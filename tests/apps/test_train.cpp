@@ -7,6 +7,7 @@
 #include "io/h5io.h"
 #include "run/trainer.h"
 #include "run_blockspin.h"
+#include "run_files.h"
 
 #include <cstdio>
 #include <filesystem>
@@ -18,7 +19,9 @@ using nlohmann::json;
 using namespace blockspin::apps;
 using namespace blockspin::io;
 using namespace blockspin::run;
+using blockspin::apps::testing::checkpoint_parameters;
 using blockspin::apps::testing::fresh_test_dir;
+using blockspin::apps::testing::read_json;
 using blockspin::apps::testing::run_blockspin;
 
 namespace {
@@ -43,19 +46,6 @@ class TrainTest : public ::testing::Test {
   }
   fs::path dir;
 };
-
-std::map<std::string, torch::Tensor> parameters(const fs::path& checkpoint) {
-  H5::H5File f = open_h5(checkpoint, "training_checkpoint");
-  H5::Group g = f.openGroup("parameters");
-  std::map<std::string, torch::Tensor> out;
-  for (hsize_t i = 0; i < g.getNumObjs(); ++i) {
-    const std::string name = g.getObjnameByIdx(i);
-    out[name] = read_tensor(g, name);
-  }
-  return out;
-}
-
-json read_json(const fs::path& p) { return json::parse(std::ifstream(p)); }
 
 }  // namespace
 
@@ -130,8 +120,8 @@ TEST_F(TrainTest, ResumeAfterCrashGivesIdenticalWeights) {
   auto r = run_blockspin(train("resumed", "--resume"));
   ASSERT_EQ(r.status, 0) << r.output;
   for (const char* model : {"lcnn", "baseline"}) {
-    auto a = parameters(dir / "full" / model / "checkpoint.h5");
-    auto b = parameters(dir / "resumed" / model / "checkpoint.h5");
+    auto a = checkpoint_parameters(dir / "full" / model / "checkpoint.h5", "training_checkpoint");
+    auto b = checkpoint_parameters(dir / "resumed" / model / "checkpoint.h5", "training_checkpoint");
     ASSERT_EQ(a.size(), b.size());
     for (const auto& [name, t] : a) EXPECT_TRUE(torch::equal(t, b.at(name))) << model << " " << name;
   }
@@ -154,7 +144,8 @@ TEST_F(TrainTest, DivergenceStopsAndKeepsTheLastGoodCheckpoint) {
   EXPECT_NE(r.output.find("last good checkpoint (step "), std::string::npos) << r.output;
   const auto ckpt = dir / "nan" / "lcnn" / "checkpoint.h5";
   ASSERT_TRUE(fs::exists(ckpt));
-  for (const auto& [name, t] : parameters(ckpt)) EXPECT_TRUE(torch::isfinite(t).all().item<bool>()) << name;
+  for (const auto& [name, t] : checkpoint_parameters(ckpt, "training_checkpoint"))
+    EXPECT_TRUE(torch::isfinite(t).all().item<bool>()) << name;
   H5::H5File f = open_h5(ckpt, "training_checkpoint");
   const auto step = read_int_attribute(f, "step");
   EXPECT_NE(r.output.find("step " + std::to_string(step) + ")"), std::string::npos) << r.output;

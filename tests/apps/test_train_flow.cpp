@@ -9,6 +9,7 @@
 #include "io/h5io.h"
 #include "support/atomic_file.h"
 #include "run_blockspin.h"
+#include "run_files.h"
 
 #include <algorithm>
 #include <cmath>
@@ -23,7 +24,9 @@ using nlohmann::json;
 using namespace blockspin::apps;
 using namespace blockspin::io;
 using namespace blockspin::support;
+using blockspin::apps::testing::checkpoint_parameters;
 using blockspin::apps::testing::fresh_test_dir;
+using blockspin::apps::testing::read_json;
 using blockspin::apps::testing::run_blockspin;
 
 namespace {
@@ -62,8 +65,6 @@ class TrainFlowTest : public ::testing::Test {
   fs::path dir;
 };
 
-json read_json(const fs::path& p) { return json::parse(std::ifstream(p)); }
-
 std::string read_text(const fs::path& p) {
   std::ifstream in(p);
   std::stringstream s;
@@ -71,20 +72,10 @@ std::string read_text(const fs::path& p) {
   return s.str();
 }
 
-std::map<std::string, torch::Tensor> parameters(const fs::path& checkpoint) {
-  H5::H5File f = open_h5(checkpoint, "flow_checkpoint");
-  H5::Group g = f.openGroup("parameters");
-  std::map<std::string, torch::Tensor> out;
-  for (hsize_t i = 0; i < g.getNumObjs(); ++i) {
-    const std::string name = g.getObjnameByIdx(i);
-    out[name] = read_tensor(g, name);
-  }
-  return out;
-}
-
 void expect_same_run(const fs::path& a, const fs::path& b) {
   EXPECT_EQ(read_text(a / "metrics.jsonl"), read_text(b / "metrics.jsonl"));
-  auto pa = parameters(a / "checkpoint.h5"), pb = parameters(b / "checkpoint.h5");
+  auto pa = checkpoint_parameters(a / "checkpoint.h5", "flow_checkpoint"),
+       pb = checkpoint_parameters(b / "checkpoint.h5", "flow_checkpoint");
   ASSERT_EQ(pa.size(), pb.size());
   ASSERT_GT(pa.size(), 0u);
   for (const auto& [name, t] : pa) EXPECT_TRUE(torch::equal(t, pb.at(name))) << name;
@@ -239,7 +230,7 @@ TEST_F(TrainFlowTest, DivergenceStopsAndKeepsTheLastGoodCheckpoint) {
   EXPECT_FALSE(fs::exists(dir / "nan" / "metrics.json"));
   if (fs::exists(dir / "nan" / "checkpoint.h5")) {
     EXPECT_NE(r.output.find("last good checkpoint (step "), std::string::npos) << r.output;
-    for (const auto& [name, t] : parameters(dir / "nan" / "checkpoint.h5"))
+    for (const auto& [name, t] : checkpoint_parameters(dir / "nan" / "checkpoint.h5", "flow_checkpoint"))
       EXPECT_TRUE(torch::isfinite(t).all().item<bool>()) << name;
   }
 }
@@ -323,4 +314,32 @@ TEST_F(TrainFlowTest, WarmStartFromASmallerTrainedFlow) {
   auto other = run_blockspin(train("ir.json", "bad2", from + "--set flow.features=4"));
   EXPECT_EQ(other.status, 2) << other.output;
   EXPECT_NE(other.output.find("flow.init_from"), std::string::npos) << other.output;
+}
+
+// `export` of a trained flow: flow.pt as TorchScript, checked by the command against the C++ map and the sampling path,
+// and by Python's torch.jit.load (tests/python/check_export.py) against the reference file.
+TEST_F(TrainFlowTest, ExportWritesATorchScriptFlowThatPythonLoads) {
+  ASSERT_EQ(run_blockspin(train("ir.json", "model", "--set flow.levels=2 training.steps=2 eval.n_hmc=0")).status, 0);
+  auto r = run_blockspin("export --model " + (dir / "model").string() + " --out " + (dir / "export").string() +
+                         " --set ode_steps=3");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto manifest = read_json(dir / "export" / "export.json");
+  EXPECT_EQ(manifest["task"], "flow");
+  const auto& entry = manifest["files"][0];
+  EXPECT_EQ(entry["ode_steps"], 3);
+  EXPECT_EQ(entry["fine_shape"], json::array({8, 8}));
+  EXPECT_LE(entry["max_abs_field_deviation"].get<double>(), 1e-12);
+  EXPECT_LE(entry["max_abs_log_q_deviation"].get<double>(), 1e-11);
+  EXPECT_LE(entry["max_abs_deviation_from_sampling_path"].get<double>(), 1e-11);
+  H5::H5File f = open_h5(dir / "export" / "reference_flow.h5", "export_reference");
+  EXPECT_EQ(dataset_shape(f, "noise1"), (std::vector<int64_t>{3, 8, 8}));
+  auto py = blockspin::apps::testing::run_export_check(dir / "export");
+  EXPECT_EQ(py.status, 0) << py.output;
+  EXPECT_NE(py.output.find("ok"), std::string::npos) << py.output;
+  // A key of the other export kind is refused, naming it; nothing is written.
+  auto bad = run_blockspin("export --model " + (dir / "model").string() + " --out " + (dir / "bad").string() +
+                           " --set shapes=[[4,4]]");
+  EXPECT_EQ(bad.status, 2) << bad.output;
+  EXPECT_NE(bad.output.find("shapes"), std::string::npos) << bad.output;
+  EXPECT_FALSE(fs::exists(dir / "bad"));
 }

@@ -9,6 +9,7 @@
 #include "io/h5io.h"
 #include "run/metrics_log.h"
 #include "run_blockspin.h"
+#include "run_files.h"
 
 #include <unistd.h>
 
@@ -23,6 +24,7 @@
 namespace fs = std::filesystem;
 using nlohmann::json;
 using namespace blockspin::io;
+using blockspin::apps::testing::checkpoint_parameters;
 using blockspin::apps::testing::fresh_test_dir;
 using blockspin::apps::testing::run_blockspin;
 
@@ -68,14 +70,6 @@ class TrainFpActionTest : public ::testing::Test {
 };
 fs::path TrainFpActionTest::data_dir;
 
-std::map<std::string, torch::Tensor> parameters(const fs::path& checkpoint) {
-  H5::H5File f = open_h5(checkpoint, "training_checkpoint");
-  H5::Group g = f.openGroup("parameters");
-  std::map<std::string, torch::Tensor> out;
-  for (hsize_t i = 0; i < g.getNumObjs(); ++i) out[g.getObjnameByIdx(i)] = read_tensor(g, g.getObjnameByIdx(i));
-  return out;
-}
-
 }  // namespace
 
 TEST_F(TrainFpActionTest, WritesMetricsPerSplitAndBeta) {
@@ -117,8 +111,8 @@ TEST_F(TrainFpActionTest, ResumeAfterCrashIsBitwiseIdentical) {
   ASSERT_EQ(crashed.status, 86) << crashed.output;
   const auto r = run_blockspin(train("part", "--resume"));
   ASSERT_EQ(r.status, 0) << r.output;
-  const auto a = parameters(dir / "full" / "model" / "checkpoint.h5");
-  const auto b = parameters(dir / "part" / "model" / "checkpoint.h5");
+  const auto a = checkpoint_parameters(dir / "full" / "model" / "checkpoint.h5", "training_checkpoint");
+  const auto b = checkpoint_parameters(dir / "part" / "model" / "checkpoint.h5", "training_checkpoint");
   ASSERT_EQ(a.size(), b.size());
   for (const auto& [name, t] : a) EXPECT_TRUE(torch::equal(t, b.at(name))) << name;
   const auto ma = json::parse(std::ifstream(dir / "full" / "metrics.json"));

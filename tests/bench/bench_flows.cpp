@@ -2,7 +2,10 @@
 // (F = 11, D = 10, F' = D' = 20, kernel size 2, 10 RK4 steps): training steps/s (reverse-KL step with 500
 // differentiable Langevin steps, bank gradient, Adam) and flow samples/s (no grad), for 4 -> 32 and 4 -> 64.
 //   ./build/bin/bench_flows --benchmark_counters_tabular=true
-// Arguments: {levels, batch}. Counters: steps/s (training) or samples/s (sampling, = batch / time per batch).
+// Arguments: {levels, batch, fused} (fused = 1: the vector field as one blocked convolution, 0: the per-offset
+// reference path — before/after in one run). Counters: steps/s (training) or samples/s (= batch / time per batch).
+// BM_VectorField {L, fused}: one evaluation of G and ∇·G on [64, L, L] with the backward of a scalar of both (what
+// every RK4 stage of a training step costs), paper field with random weights.
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
 
@@ -16,9 +19,9 @@ namespace L = blockspin::lattice;
 
 namespace {
 
-F::RGFlow paper_flow(int64_t levels) {
+F::RGFlow paper_flow(int64_t levels, bool fused) {
   torch::manual_seed(1);
-  return F::RGFlow(F::RGFlowOptions(levels, F::CNFOptions(F::VectorFieldOptions(2)).steps(10)));
+  return F::RGFlow(F::RGFlowOptions(levels, F::CNFOptions(F::VectorFieldOptions(2).fused(fused)).steps(10)));
 }
 
 F::TrainerOptions options(int64_t batch) {
@@ -37,7 +40,7 @@ F::TrainerOptions options(int64_t batch) {
 
 void BM_TrainStep(benchmark::State& state) {
   torch::set_num_threads(1);
-  F::FlowTrainer t(paper_flow(state.range(0)), options(state.range(1)));
+  F::FlowTrainer t(paper_flow(state.range(0), state.range(2) != 0), options(state.range(1)));
   t.step();  // thermalisation, first bank draw
   for (auto _ : state) benchmark::DoNotOptimize(t.step().loss);
   state.counters["steps/s"] = benchmark::Counter(1, benchmark::Counter::kIsIterationInvariantRate);
@@ -46,7 +49,7 @@ void BM_TrainStep(benchmark::State& state) {
 void BM_Sample(benchmark::State& state) {
   torch::set_num_threads(1);
   torch::NoGradGuard no_grad;
-  auto flow = paper_flow(state.range(0));
+  auto flow = paper_flow(state.range(0), state.range(2) != 0);
   auto gen = L::make_generator(2);
   auto coarse = torch::randn({state.range(1), 4, 4}, gen, torch::kDouble) * 0.5;
   auto c = L::ScalarCouplings::constant(0.25, 0.01);
@@ -58,9 +61,29 @@ void BM_Sample(benchmark::State& state) {
       benchmark::Counter(static_cast<double>(state.range(1)), benchmark::Counter::kIsIterationInvariantRate);
 }
 
+void BM_VectorField(benchmark::State& state) {
+  torch::set_num_threads(1);
+  torch::manual_seed(3);
+  F::VectorField field(F::VectorFieldOptions(2).fused(state.range(1) != 0));
+  {
+    torch::NoGradGuard no_grad;
+    field->weight.normal_(0, 0.1);
+  }
+  auto gen = L::make_generator(4);
+  const int64_t L_ = state.range(0);
+  auto psi = torch::randn({64, L_, L_}, gen, torch::kDouble).requires_grad_(true);
+  auto w = torch::randn({64, L_, L_}, gen, torch::kDouble);
+  for (auto _ : state) {
+    auto [g, div] = field->forward_and_divergence(psi, 0.37);
+    auto grads = torch::autograd::grad({(g * w).sum() + div.sum()}, {psi, field->weight});
+    benchmark::DoNotOptimize(grads[0].data_ptr());
+  }
+}
+
 }  // namespace
 
-BENCHMARK(BM_TrainStep)->Args({3, 16})->Args({4, 16})->Unit(benchmark::kMillisecond)->MinTime(2.0);
-BENCHMARK(BM_Sample)->Args({3, 64})->Args({4, 64})->Unit(benchmark::kMillisecond)->MinTime(2.0);
+BENCHMARK(BM_VectorField)->ArgsProduct({{16, 32, 64}, {0, 1}})->Unit(benchmark::kMillisecond)->MinTime(1.0);
+BENCHMARK(BM_TrainStep)->ArgsProduct({{3, 4}, {16}, {0, 1}})->Unit(benchmark::kMillisecond)->MinTime(2.0);
+BENCHMARK(BM_Sample)->ArgsProduct({{3, 4}, {64}, {0, 1}})->Unit(benchmark::kMillisecond)->MinTime(2.0);
 
 BENCHMARK_MAIN();

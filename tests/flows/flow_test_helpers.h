@@ -48,6 +48,12 @@ inline VectorFieldOptions small_field_options(int64_t dims, int64_t kernel_size 
   return VectorFieldOptions(dims).kernel_size(kernel_size).features(3).time_kernels(3).feature_bond(4).time_bond(4);
 }
 
+/// A one- (or more-) level flow on 2D fields with the small field, 3 RK4 steps, from a fixed seed.
+inline RGFlow tiny_flow(int64_t levels = 1) {
+  torch::manual_seed(74);
+  return on_device(RGFlow(RGFlowOptions(levels, CNFOptions(small_field_options(2)).steps(3))));
+}
+
 /// Sets every parameter of `module` to N(0, scale²) values from `seed` (so the flow is far from the identity). The
 /// values are drawn on the CPU whatever the module's device (copy_ moves them), so every device sees the same network.
 inline void randomise(torch::nn::Module& module, uint64_t seed, double scale) {

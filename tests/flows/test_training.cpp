@@ -75,13 +75,6 @@ TEST(LogZGradient, BankResamplesWithHmcWhenTheReweightingEssDrops) {
   EXPECT_NEAR(r2.ess_per_n, 1.0, 1e-12);
 }
 
-namespace {
-RGFlow tiny_flow(int64_t levels = 1) {
-  torch::manual_seed(74);
-  return on_device(RGFlow(RGFlowOptions(levels, CNFOptions(small_field_options(2)).steps(3))));
-}
-}  // namespace
-
 TEST(FlowTrainer, IrMatchingStepsMoveFlowAndCoarseCouplingAndDecayLr) {
   FlowTrainer t(tiny_flow(), tiny_trainer_options(Matching::IR));
   auto w0 = t.flow->level(0)->cnf->field->weight.clone();

@@ -19,11 +19,6 @@ using namespace blockspin::flows::testing;
 
 namespace {
 
-RGFlow tiny_flow() {
-  torch::manual_seed(74);
-  return on_device(RGFlow(RGFlowOptions(1, CNFOptions(small_field_options(2)).steps(3))));
-}
-
 /// The collectives of `size` threads: every member deposits its input, the last one to arrive combines them in rank
 /// order (sum or concatenation) and all read the result — what c10d's allreduce / allgather give the processes.
 class ThreadGroup {

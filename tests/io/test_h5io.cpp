@@ -1,6 +1,8 @@
 // Tests for io/h5io: tensor datasets, attributes, atomic HDF5 writes and format-checked opening.
 #include "io/h5io.h"
 
+#include "io_test_helpers.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -18,6 +20,7 @@ namespace blockspin::io {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::slurp;
 
 // The message of the H5Error that `f` throws ("" and a test failure when it throws none).
 template <class F>
@@ -61,11 +64,6 @@ std::string write_error(F&& f) {
   const torch::Tensor bb = b.contiguous().view({-1}).view(torch::kByte);
   if (!torch::equal(ab, bb)) return ::testing::AssertionFailure() << "bytes differ";
   return ::testing::AssertionSuccess();
-}
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 class H5Dir : public ::testing::Test {

@@ -28,6 +28,12 @@ inline double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {
   return (a - b).abs().max().item<double>();
 }
 inline double max_abs(const torch::Tensor& a) { return a.abs().max().item<double>(); }
+/// |a − b|_max relative to max(1, |b|_max): the kernels' comparisons with the torch path.
+inline double rel(const torch::Tensor& a, const torch::Tensor& b) {
+  return max_abs_diff(a, b) / std::max(1.0, max_abs(b));
+}
+/// <G, S> = Re Σ conj(G) S, whose gradient in S's inputs is the vector-Jacobian product with cotangent G.
+inline torch::Tensor pairing(const torch::Tensor& G, const torch::Tensor& S) { return torch::real(G.conj() * S).sum(); }
 
 /// A lattice geometry for parametrised tests.
 struct Geometry {

@@ -26,8 +26,6 @@ std::vector<Geometry> smear_geometries() {
   return g;
 }
 
-double rel(const torch::Tensor& a, const torch::Tensor& b) { return max_abs_diff(a, b) / std::max(1.0, max_abs(b)); }
-
 // Weight sets: the default, all levels with other values, no hyperdiagonal level, none at all.
 std::vector<SmearingOptions> weight_sets() {
   return {SmearingOptions{}, SmearingOptions{0.11, -0.03, 0.02}, SmearingOptions{0.05, 0.02, 0.0},
@@ -38,9 +36,6 @@ torch::Tensor cotangent(const torch::Tensor& U, uint64_t seed) {
   auto gen = test_generator(seed);
   return torch::randn(U.sizes(), gen, U.options());
 }
-
-// <G, S> = Re Σ conj(G) S, whose gradient in U is the vector-Jacobian product with cotangent G.
-torch::Tensor pairing(const torch::Tensor& G, const torch::Tensor& S) { return torch::real(G.conj() * S).sum(); }
 
 torch::Tensor vjp(const torch::Tensor& U, const torch::Tensor& G, const SmearingOptions& o, bool fused) {
   auto x = U.detach().requires_grad_(true);

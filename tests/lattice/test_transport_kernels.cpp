@@ -26,8 +26,6 @@ std::vector<Geometry> transport_geometries() {
   return g;
 }
 
-double rel(const torch::Tensor& a, const torch::Tensor& b) { return max_abs_diff(a, b) / std::max(1.0, max_abs(b)); }
-
 /// A general complex matrix field [B, C, x.., N, N] (not in the algebra: the kernel must not assume it).
 torch::Tensor field(const torch::Tensor& U, int64_t channels, uint64_t seed) {
   auto shape = U.sizes().vec();
@@ -35,8 +33,6 @@ torch::Tensor field(const torch::Tensor& U, int64_t channels, uint64_t seed) {
   auto gen = test_generator(seed);
   return torch::randn(shape, gen, U.options());
 }
-
-torch::Tensor pairing(const torch::Tensor& G, const torch::Tensor& S) { return torch::real(G.conj() * S).sum(); }
 
 torch::Tensor run_transport(const torch::Tensor& U, const torch::Tensor& W, int64_t mu, int dir, K::Mode m) {
   K::ModeGuard mode(m);

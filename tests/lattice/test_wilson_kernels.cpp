@@ -27,8 +27,6 @@ std::vector<Geometry> kernel_geometries() {
   return g;
 }
 
-double rel(const torch::Tensor& a, const torch::Tensor& b) { return max_abs_diff(a, b) / std::max(1.0, max_abs(b)); }
-
 }  // namespace
 
 // Σ_x Σ_{μ<ν} (N − Re Tr P_μν(x)) equals the sum over the torch plaquette fields (1e-13 relative in double).

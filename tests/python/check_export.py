@@ -1,5 +1,6 @@
 """An exported blockspin model (`blockspin export`) loaded by Python's torch.jit.load (Debian python3-torch) gives the
-outputs and link gradients of the C++ model stored in its reference file, on three calls (1e-12 relative, double).
+outputs and link gradients of the C++ model stored in its reference file, on three calls (1e-12 relative, double);
+an exported flow (task "flow") gives the fine fields and log q of the C++ flow for the stored coarse fields and noise.
 
 Usage: python3 tests/python/check_export.py EXPORT_DIR
 """
@@ -27,9 +28,49 @@ def rel(a, b):
     return ((a - b).abs().max() / b.abs().max().clamp_min(1e-300)).item()
 
 
+def check_flow(export_dir, entry):
+    model = torch.jit.load(os.path.join(export_dir, entry["file"]))
+    model.eval()
+    meta = json.loads(model.blockspin_metadata)
+    assert meta["task"] == "flow", meta
+    with h5py.File(os.path.join(export_dir, entry["reference"]), "r") as h:
+        coarse = torch.from_numpy(h["coarse"][()])
+        noise = [torch.from_numpy(h[f"noise{k}"][()]) for k in range(meta["levels"])]
+        fields = torch.from_numpy(h["fields"][()])
+        log_q = torch.from_numpy(h["log_q"][()])
+    scale = max(1.0, log_q.abs().max().item())
+    for call in range(3):
+        with torch.no_grad():
+            f, lq = model(coarse, noise)
+        df, dl = (f - fields).abs().max().item(), (lq - log_q).abs().max().item() / scale
+        print(f"{entry['file']} call {call + 1}: fields {df:.2e}, log q {dl:.2e} (relative)")
+        if not (df < 1e-12 and dl < 1e-12):
+            print("FAIL: the exported flow disagrees with the C++ flow", file=sys.stderr)
+            return 1
+    with torch.no_grad():
+        f, lq = model.sample(coarse[:2])
+    if list(f.shape) != [2] + list(model.fine_shape) or not torch.isfinite(lq).all():
+        print("FAIL: sample() gave", f.shape, lq, file=sys.stderr)
+        return 1
+    try:
+        model(coarse[..., :1], noise)
+    except Exception:
+        pass
+    else:
+        print("FAIL: a wrong coarse shape was accepted", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(export_dir):
     with open(os.path.join(export_dir, "export.json")) as f:
         manifest = json.load(f)
+    if manifest["task"] == "flow":
+        for entry in manifest["files"]:
+            if check_flow(export_dir, entry):
+                return 1
+        print("ok")
+        return 0
     for entry in manifest["files"]:
         model = torch.jit.load(os.path.join(export_dir, entry["file"]))
         model.eval()
