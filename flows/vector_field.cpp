@@ -130,16 +130,31 @@ std::pair<torch::Tensor, torch::Tensor> VectorFieldImpl::forward_fused(const tor
   std::vector<int64_t> channels{B, F * P};
   channels.insert(channels.end(), block_shape.begin() + 2, block_shape.end());
   h = h.reshape(channels);
-  if (delta_count_ > 1)
-    for (int64_t mu = 0; mu < D; ++mu) {  // periodic padding for Δ ∈ [delta_low_, delta_low_ + delta_count_)
-      const int64_t n = block_shape[2 + mu];
-      auto idx = (torch::arange(n + delta_count_ - 1, torch::TensorOptions().dtype(torch::kLong).device(psi.device())) +
-                  delta_low_)
-                     .remainder(n);
-      h = h.index_select(2 + mu, idx);
+  // One GEMM applies every (p, Δ) weight to the features, Z_{p,Δ}(X) = Σ_{f,q} C_{p,(f,q),Δ} H_{f,q}(X); then
+  // G_p(X) = Σ_Δ Z_{p,Δ}(X + Δ): the shifts move P channels instead of F·2^D (no im2col, no padded copy).
+  auto C = block_kernel(A);  // [P, F·Q, Δ..]
+  std::vector<int64_t> kernel_last{0};
+  for (int64_t mu = 0; mu < D; ++mu) kernel_last.push_back(2 + mu);
+  kernel_last.push_back(1);
+  auto weights = C.permute(kernel_last).reshape({-1, F * P});  // [P·n_Δ, F·Q]
+  auto z = torch::matmul(weights, h.flatten(2));               // [B, P·n_Δ, X]
+  const int64_t n_delta = z.size(1) / P;
+  std::vector<int64_t> z_shape{B, P, n_delta};
+  z_shape.insert(z_shape.end(), block_shape.begin() + 2, block_shape.end());
+  z = z.view(z_shape);
+  std::vector<int64_t> site_dims;
+  for (int64_t mu = 0; mu < D; ++mu) site_dims.push_back(2 + mu);
+  torch::Tensor g_b;
+  for (int64_t j = 0; j < n_delta; ++j) {
+    std::vector<int64_t> shifts(D);
+    bool zero = true;
+    for (int64_t mu = D - 1, rest = j; mu >= 0; --mu, rest /= delta_count_) {
+      shifts[mu] = -(delta_low_ + rest % delta_count_);  // Z(X + Δ) = roll by −Δ
+      zero = zero && shifts[mu] == 0;
     }
-  auto C = block_kernel(A);
-  auto g_b = D == 1 ? torch::conv1d(h, C) : torch::conv2d(h, C);  // [B, P, X..]
+    auto term = zero ? z.select(2, j) : torch::roll(z.select(2, j), shifts, site_dims);
+    g_b = g_b.defined() ? g_b + term : term;
+  }  // [B, P, X..]
   std::vector<int64_t> split{B};
   for (int64_t mu = 0; mu < D; ++mu) split.push_back(2);
   split.insert(split.end(), block_shape.begin() + 2, block_shape.end());

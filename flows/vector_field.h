@@ -14,8 +14,9 @@
 //
 // Fused evaluation (options.fused): write x = 2X + p, x + δ = 2(X + Δ) + q with q ∈ {0,1}^D. Because W depends on x
 // only through p, G on the blocked field is an ordinary periodic convolution: G_p(X) = Σ_{Δ, f, q} C_{p,(f,q),Δ}
-// H_f(Ψ)_q(X + Δ) with C_{p,(f,q),Δ} = A_{p, 2Δ+q−p, f} (zero where 2Δ + q − p is not an offset), i.e. one
-// conv{1,2}d with P output and F·2^D input channels — one GEMM in place of T shifted copies and products.
+// H_f(Ψ)_q(X + Δ) with C_{p,(f,q),Δ} = A_{p, 2Δ+q−p, f} (zero where 2Δ + q − p is not an offset). It is evaluated as
+// one GEMM Z_{p,Δ} = Σ_{f,q} C_{p,(f,q),Δ} H_{f,q} and n_Δ^D shifted sums of Z (P channels each) — in place of T
+// shifted copies of all F features and their products (and cheaper than an im2col convolution with P = 2^D outputs).
 #pragma once
 
 #include <torch/torch.h>
