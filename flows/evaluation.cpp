@@ -39,7 +39,8 @@ PhiObservables observables(const torch::Tensor& m, const torch::Tensor& inputs, 
 FlowProposals draw_flow_proposals(FlowTrainer& trainer, const FlowEvalOptions& o, bool keep_fields) {
   torch::NoGradGuard no_grad;
   const auto& opt = trainer.options;
-  const auto tensor_opts = torch::TensorOptions().dtype(opt.dtype).device(opt.device);
+  // Always double (also after float32 training): the proposals' log q and log p enter the Metropolis weights.
+  const auto tensor_opts = torch::TensorOptions().dtype(torch::kDouble).device(opt.device);
   const auto coarse_c = trainer.coarse_couplings().detached();
   const auto fine_c = trainer.fine_couplings().detached();
   auto gen = L::make_generator(o.seed, opt.device);
@@ -94,7 +95,7 @@ FlowProposals draw_flow_proposals(FlowTrainer& trainer, const FlowEvalOptions& o
 FlowEvaluation evaluate_flow_proposals(FlowTrainer& trainer, const FlowEvalOptions& o, FlowProposals p) {
   torch::NoGradGuard no_grad;
   const auto& opt = trainer.options;
-  const auto tensor_opts = torch::TensorOptions().dtype(opt.dtype).device(opt.device);
+  const auto tensor_opts = torch::TensorOptions().dtype(torch::kDouble).device(opt.device);  // the HMC reference
   const auto coarse_c = trainer.coarse_couplings().detached();
   const auto fine_c = trainer.fine_couplings().detached();
   const auto fine_shape = trainer.fine_extents();

@@ -59,6 +59,7 @@ class AdjointFunction : public torch::autograd::Function<AdjointFunction> {
     ctx->saved_data["t_end"] = t_end;
     ctx->saved_data["steps"] = steps;
     ctx->saved_data["n_params"] = int64_t(params.size());
+    ctx->saved_data["log_prob_dtype"] = int64_t(log_prob.scalar_type());  // double also for float fields
     return {end.phi, end.log_prob};
   }
 
@@ -73,7 +74,8 @@ class AdjointFunction : public torch::autograd::Function<AdjointFunction> {
       if (p.requires_grad()) params.push_back(p);
     if (int64_t(params.size()) != n_params) throw std::logic_error("integrate_adjoint: parameters changed");
     auto a = grad_out[0].defined() ? grad_out[0] : torch::zeros_like(z);
-    auto a_l = grad_out[1].defined() ? grad_out[1] : torch::zeros({z.size(0)}, z.options());
+    const auto lp_dtype = static_cast<torch::ScalarType>(ctx->saved_data["log_prob_dtype"].toInt());
+    auto a_l = grad_out[1].defined() ? grad_out[1] : torch::zeros({z.size(0)}, z.options().dtype(lp_dtype));
     std::vector<torch::Tensor> state{z, a};
     for (auto& p : params) state.push_back(torch::zeros_like(p));
     // Integrate (z, a, g) from t_end back to t_begin with RK4.

@@ -16,15 +16,18 @@ struct Replay {
   std::vector<torch::Tensor> noise;
 };
 
+/// In double whatever the training dtype: the estimate compares two runs to ~tolerance, and float32 rounding of the
+/// fields would add to it (the parameters are double; the flow evaluates in its input's dtype).
 Replay detached(const FlowState& coarse, const std::vector<torch::Tensor>& noise) {
-  Replay r{{coarse.phi.detach(), coarse.log_prob.detach()}, {}};
-  for (const auto& z : noise) r.noise.push_back(z.detach());
+  Replay r{{coarse.phi.detach().to(torch::kDouble), coarse.log_prob.detach().to(torch::kDouble)}, {}};
+  for (const auto& z : noise) r.noise.push_back(z.detach().to(torch::kDouble));
   return r;
 }
 
-/// The flow's output at its current count: `current` (detached) if the caller has it, else a fresh run.
+/// The flow's output at its current count: `current` (detached) if the caller has it in double, else a fresh run.
 FlowState run_at_current(RGFlowImpl& flow, const Replay& replay, const FlowState* current) {
-  if (current != nullptr) return {current->phi.detach(), current->log_prob.detach()};
+  if (current != nullptr && current->phi.scalar_type() == torch::kDouble)
+    return {current->phi.detach(), current->log_prob.detach()};
   return flow.forward(replay.start, replay.noise);
 }
 

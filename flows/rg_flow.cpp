@@ -27,8 +27,8 @@ FlowState RGLevelImpl::forward(const FlowState& coarse, const torch::Tensor& zet
   if (!zeta.sizes().equals(psi.sizes()))
     throw std::invalid_argument("RGLevel: noise shape differs from the fine field");
   auto log_prob = coarse.log_prob + upsample_log_density_term(lattice::scalar_volume(coarse.phi), D);  // Eq. 18
-  log_prob = log_prob + noise->log_prob(zeta).to(log_prob.dtype());                                    // Eq. 21
-  return cnf->forward({psi + zeta, log_prob});                                                         // Eq. 28
+  log_prob = log_prob + noise->log_prob(zeta.to(log_prob.dtype()));  // Eq. 21, in the precision of log p̃
+  return cnf->forward({psi + zeta, log_prob});                       // Eq. 28
 }
 
 RGFlowImpl::RGFlowImpl(const RGFlowOptions& options) : options(options) { reset(); }
@@ -86,7 +86,7 @@ RGInverse RGFlowImpl::inverse(const torch::Tensor& fine) {
     auto zeta = s.phi - upsample(coarse);
     r.noise[i] = zeta;
     const int64_t D = fine.dim() - 1;
-    auto lp = s.log_prob - level->noise->log_prob(zeta).to(s.log_prob.dtype()) -
+    auto lp = s.log_prob - level->noise->log_prob(zeta.to(s.log_prob.dtype())) -
               upsample_log_density_term(lattice::scalar_volume(coarse), D);
     s = {coarse, lp};
   }

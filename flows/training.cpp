@@ -166,7 +166,8 @@ TrainMetrics FlowTrainer::step() {
   std::vector<FlowState> starts, fine;
   std::vector<std::vector<torch::Tensor>> noise(shards.size());
   for (size_t k = 0; k < shards.size(); ++k) {
-    starts.push_back({coarse[k], -lattice::scalar_action(coarse[k], coarse_couplings())});
+    // log p̃ is carried in double whatever the field's dtype (float32 training: flows/training.h).
+    starts.push_back({coarse[k], -lattice::scalar_action(coarse[k].to(torch::kDouble), coarse_couplings())});
     fine.push_back(flow->forward(starts[k], shards[k].generator, &noise[k]));
   }
   TrainMetrics m;

@@ -58,6 +58,9 @@ struct TrainerOptions {
   /// them; one shard is the paper's algorithm with one generator.
   int64_t shards = 1;
   int64_t first_shard = 0, last_shard = -1;  ///< the shards this process computes, [first, last); last −1: all
+  /// float32: the coarse sampler, the flow's fields and vector field, the KL's action and the ∇ log Z bank in float;
+  /// log p̃ is carried in double (initial −S_L and every divergence and noise term added in double), the RK4 error
+  /// control replays in double, and the evaluation (proposals, Metropolis, HMC reference) runs in double.
   torch::Dtype dtype = torch::kDouble;
   torch::Device device = torch::kCPU;
 };

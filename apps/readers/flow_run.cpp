@@ -104,6 +104,7 @@ FlowRunSetup read_flow_setup(Config& cfg) {
   v.time_bond(f.get<int64_t>("time_bond", v.time_bond(), Check::positive()));
   v.tie_symmetry(f.get<bool>("tie_symmetry", v.tie_symmetry()));
   v.mix_init_scale(f.get<double>("mix_init_scale", v.mix_init_scale(), Check::positive()));
+  v.fused(f.get<bool>("fused_field", v.fused()));
   s.cnf.steps(f.get<int64_t>("cnf_steps", s.cnf.steps(), Check::positive()));
   s.cnf.adjoint(f.get<bool>("adjoint", s.cnf.adjoint()));
   t.init_noise_from_coarse = f.get<bool>("init_noise_from_coarse", t.init_noise_from_coarse);
@@ -268,7 +269,8 @@ void write_flow_checkpoint(const RunDirectory& run, const std::string& name, con
 ResumeRules flow_resume_rules() {
   ResumeRules rules;
   // training.shards: the checkpoint's own count is checked when it is loaded (FlowTrainer::load).
-  rules.free_keys = {"flow.adjoint", "training.log_every", "training.checkpoint_every", "training.shards", "eval"};
+  rules.free_keys = {
+      "flow.adjoint", "flow.fused_field", "training.log_every", "training.checkpoint_every", "training.shards", "eval"};
   rules.resolve = [](const json& stored) {
     Config c = Config::from_json(stored);
     read_flow_setup(c);

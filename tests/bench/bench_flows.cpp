@@ -2,10 +2,12 @@
 // (F = 11, D = 10, F' = D' = 20, kernel size 2, 10 RK4 steps): training steps/s (reverse-KL step with 500
 // differentiable Langevin steps, bank gradient, Adam) and flow samples/s (no grad), for 4 -> 32 and 4 -> 64.
 //   ./build/bin/bench_flows --benchmark_counters_tabular=true
-// Arguments: {levels, batch, fused} (fused = 1: the vector field as one blocked convolution, 0: the per-offset
-// reference path — before/after in one run). Counters: steps/s (training) or samples/s (= batch / time per batch).
-// BM_VectorField {L, fused}: one evaluation of G and ∇·G on [64, L, L] with the backward of a scalar of both (what
-// every RK4 stage of a training step costs), paper field with random weights.
+// Arguments: {levels, batch, fused, float, adjoint} (fused = 1: the vector field as one GEMM on the blocked field, 0:
+// the per-offset reference path — before/after in one run; float = 1: float32 training, log p̃ still in double;
+// adjoint = 1: adjoint-method gradients, memory independent of the RK4 step count; sampling: {levels, batch, fused}).
+// Counters: steps/s (training) or samples/s (= batch / time per batch). BM_VectorField {L, fused}: one evaluation of G
+// and ∇·G on [64, L, L] with the backward of a scalar of both (what every RK4 stage of a training step costs), paper
+// field with random weights.
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
 
@@ -19,13 +21,15 @@ namespace L = blockspin::lattice;
 
 namespace {
 
-F::RGFlow paper_flow(int64_t levels, bool fused) {
+F::RGFlow paper_flow(int64_t levels, bool fused, bool adjoint = false) {
   torch::manual_seed(1);
-  return F::RGFlow(F::RGFlowOptions(levels, F::CNFOptions(F::VectorFieldOptions(2).fused(fused)).steps(10)));
+  return F::RGFlow(
+      F::RGFlowOptions(levels, F::CNFOptions(F::VectorFieldOptions(2).fused(fused)).steps(10).adjoint(adjoint)));
 }
 
-F::TrainerOptions options(int64_t batch) {
+F::TrainerOptions options(int64_t batch, bool single) {
   F::TrainerOptions o;
+  o.dtype = single ? torch::kFloat : torch::kDouble;
   o.coarse_extents = {4, 4};
   o.kappa_fine = o.kappa_coarse = 0.25;
   o.lambda_fine = o.lambda_coarse = 0.01;
@@ -40,7 +44,8 @@ F::TrainerOptions options(int64_t batch) {
 
 void BM_TrainStep(benchmark::State& state) {
   torch::set_num_threads(1);
-  F::FlowTrainer t(paper_flow(state.range(0), state.range(2) != 0), options(state.range(1)));
+  F::FlowTrainer t(paper_flow(state.range(0), state.range(2) != 0, state.range(4) != 0),
+                   options(state.range(1), state.range(3) != 0));
   t.step();  // thermalisation, first bank draw
   for (auto _ : state) benchmark::DoNotOptimize(t.step().loss);
   state.counters["steps/s"] = benchmark::Counter(1, benchmark::Counter::kIsIterationInvariantRate);
@@ -83,7 +88,17 @@ void BM_VectorField(benchmark::State& state) {
 }  // namespace
 
 BENCHMARK(BM_VectorField)->ArgsProduct({{16, 32, 64}, {0, 1}})->Unit(benchmark::kMillisecond)->MinTime(1.0);
-BENCHMARK(BM_TrainStep)->ArgsProduct({{3, 4}, {16}, {0, 1}})->Unit(benchmark::kMillisecond)->MinTime(2.0);
+BENCHMARK(BM_TrainStep)
+    ->Args({3, 16, 0, 0, 0})
+    ->Args({3, 16, 1, 0, 0})
+    ->Args({3, 16, 1, 1, 0})
+    ->Args({3, 16, 0, 0, 1})
+    ->Args({3, 16, 1, 0, 1})
+    ->Args({3, 16, 1, 1, 1})
+    ->Args({4, 16, 1, 0, 1})
+    ->Args({4, 16, 1, 1, 1})
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(2.0);
 BENCHMARK(BM_Sample)->ArgsProduct({{3, 4}, {64}, {0, 1}})->Unit(benchmark::kMillisecond)->MinTime(2.0);
 
 BENCHMARK_MAIN();

@@ -2,9 +2,12 @@
 // theory, and FlowTrainer steps (IR and UV matching), learning-rate schedule, checkpoint round trip.
 #include "flow_test_helpers.h"
 
+#include "flows/evaluation.h"
 #include "flows/log_z_gradient.h"
+#include "flows/ode_control.h"
 #include "flows/training.h"
 #include "lattice/free_scalar.h"
+#include "lattice/scalar_action.h"
 
 #include <cmath>
 #include <sstream>
@@ -131,4 +134,69 @@ TEST(FlowTrainer, CheckpointRoundTripResumesIdentically) {
   EXPECT_DOUBLE_EQ(mb.kappa, ma.kappa);
   EXPECT_DOUBLE_EQ(mb.lr, ma.lr);
   EXPECT_LT(max_abs_diff(b.flow->level(0)->cnf->field->weight, a.flow->level(0)->cnf->field->weight), 1e-15);
+}
+
+// float32 training: the fields and the vector field run in float, log p̃ is carried in double, the RK4 error control
+// replays in double (the same estimate as from double inputs) and the evaluation draws its proposals in double.
+TEST(FlowTrainer, Float32TrainingKeepsTheLogDensityInDouble) {
+  auto flow = tiny_flow(2);
+  randomise(*flow, 91, 0.3);
+  auto gen = blockspin::lattice::make_generator(92);
+  auto coarse = random_field({6, 2, 2}, 93);
+  std::vector<torch::Tensor> noise;
+  const FlowState start{
+      coarse, -blockspin::lattice::scalar_action(coarse, blockspin::lattice::ScalarCouplings::constant(0.15, 0.02))};
+  torch::NoGradGuard no_grad;
+  const auto ref = flow->forward(start, gen, &noise);
+  std::vector<torch::Tensor> noise32, noise_rounded;
+  for (const auto& z : noise) {
+    noise32.push_back(z.to(torch::kFloat));
+    noise_rounded.push_back(noise32.back().to(torch::kDouble));
+  }
+  const FlowState start32{start.phi.to(torch::kFloat), start.log_prob};
+  const auto f32 = flow->forward(start32, noise32);
+  EXPECT_EQ(f32.phi.scalar_type(), torch::kFloat);
+  EXPECT_EQ(f32.log_prob.scalar_type(), torch::kDouble);  // carried in double through every level
+  EXPECT_LT(max_abs_diff(f32.phi.to(torch::kDouble), ref.phi), 1e-5);
+  EXPECT_LT(max_abs_diff(f32.log_prob, ref.log_prob), 1e-4);
+  // The control replays in double: from the float inputs exactly the estimate of their values in double.
+  const auto e32 = estimate_ode_error(*flow, start32, noise32, &f32);
+  const auto e64 = estimate_ode_error(*flow, FlowState{start32.phi.to(torch::kDouble), start.log_prob}, noise_rounded);
+  EXPECT_GT(e64.log_prob_error, 0.0);
+  EXPECT_EQ(e32.log_prob_error, e64.log_prob_error);
+  EXPECT_EQ(e32.field_error, e64.field_error);
+
+  // A float32 trainer (adjoint and backprop) trains, and evaluates in double.
+  for (bool adjoint : {false, true}) {
+    torch::AutoGradMode grad(true);
+    auto o = tiny_trainer_options(Matching::IR);
+    o.dtype = torch::kFloat;
+    auto f = tiny_flow(1);
+    f->level(0)->cnf->options.adjoint(adjoint);
+    FlowTrainer t(f, o);
+    for (int i = 0; i < 3; ++i) EXPECT_TRUE(std::isfinite(t.step().loss)) << "adjoint " << adjoint;
+    for (const auto& p : t.flow->parameters()) EXPECT_EQ(p.scalar_type(), torch::kDouble);
+    FlowEvalOptions eo;
+    eo.n = 32;
+    eo.batch_size = 16;
+    eo.coarse.chains = 8;
+    eo.coarse.therm = 10;
+    eo.n_hmc = 0;
+    // The same proposals as a double trainer holding the same model and couplings: the evaluation is in double.
+    auto o64 = o;
+    o64.dtype = torch::kDouble;
+    FlowTrainer t64(tiny_flow(1), o64);
+    {
+      torch::NoGradGuard no_grad;
+      auto dst = t64.flow->parameters(), src = t.flow->parameters();
+      for (size_t i = 0; i < dst.size(); ++i) dst[i].copy_(src[i]);
+      t64.kappa.copy_(t.kappa);
+      t64.lambda.copy_(t.lambda);
+      t64.flow->set_ode_steps(t.flow->ode_steps());
+    }
+    const auto p32 = draw_flow_proposals(t, eo, true), p64 = draw_flow_proposals(t64, eo, true);
+    EXPECT_TRUE(torch::isfinite(p32.log_q).all().item<bool>());
+    EXPECT_TRUE(torch::equal(p32.log_q, p64.log_q)) << "adjoint " << adjoint;
+    EXPECT_TRUE(torch::equal(p32.fields, p64.fields));
+  }
 }
