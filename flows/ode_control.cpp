@@ -90,9 +90,23 @@ OdeErrorEstimate control_ode_steps(RGFlowImpl& flow, const std::vector<OdeBatch>
   e.initial_steps = e.steps;
   e.initial_log_prob_error = e.log_prob_error;
   if (!(options.tolerance > 0) || !std::isfinite(e.log_prob_error)) return e;  // a diverged flow is the caller's stop
-  while (e.log_prob_error > options.tolerance && 2 * flow.ode_steps() <= options.max_steps) {
-    flow.set_ode_steps(2 * flow.ode_steps());
-    at_n = at_2n;  // the previous 2N runs are this count's N runs
+  auto refine = [&]() -> bool {  // sets the next count (and its N runs); false when none is allowed
+    const int64_t n = flow.ode_steps();
+    if (!options.predict) {
+      if (2 * n > options.max_steps) return false;
+      flow.set_ode_steps(2 * n);
+      at_n = at_2n;  // the previous 2N runs are this count's N runs
+      return true;
+    }
+    if (n >= options.max_steps) return false;
+    const double factor = 1.2 * std::pow(e.log_prob_error / options.tolerance, 0.25);
+    const auto next = static_cast<int64_t>(std::ceil(double(n) * factor));
+    flow.set_ode_steps(std::min({options.max_steps, 2 * n, std::max(n + 1, next)}));
+    at_n.clear();
+    for (const auto& r : replays) at_n.push_back(flow.forward(r.start, r.noise));
+    return true;
+  };
+  while (e.log_prob_error > options.tolerance && refine()) {
     const auto refined = estimate_from(flow, replays, at_n, at_2n, collectives);
     e.steps = refined.steps;
     e.log_prob_error = refined.log_prob_error;

@@ -1,5 +1,5 @@
-// Step-doubling estimate of the fixed-step RK4 error of an RGFlow's log-density, and the control that doubles the CNF
-// step count whenever that estimate exceeds a tolerance.
+// Step-doubling estimate of the fixed-step RK4 error of an RGFlow's log-density, and the control that refines the CNF
+// step count (doubling it, or predicting it from the h⁴ law) whenever that estimate exceeds a tolerance.
 // Paper cited below (Eq./Sec./Appendix numbers, "the paper"): Bauer, Kapust, Pawłowski, Temmen, arXiv:2412.12842.
 //
 // Why it exists: the flow's log p̃ is exact only up to the RK4 error O(h⁴). Trained by reverse KL with few fixed
@@ -36,6 +36,12 @@ struct OdeControlOptions {
   double tolerance = 0.05;   ///< on OdeErrorEstimate::log_prob_error; <= 0 disables the control
   int64_t check_every = 10;  ///< training steps between checks (a check costs one 2N-step pass without gradients)
   int64_t max_steps = 1280;  ///< never refine beyond this many steps per CNF
+  /// false: double the count while the estimate exceeds the tolerance (the 2N run of one estimate is the N run of the
+  /// next). true: predict the count from the h⁴ law, N' = ⌈1.2 N (err/tol)^{1/4}⌉ (at least N + 1, at most 2N and
+  /// max_steps: far from the asymptotic regime the law overshoots; 1.2 aims at ~half the tolerance), and estimate
+  /// again there — no 2× overshoot of the count every later training step pays for, at the price of a fresh N' run
+  /// per refinement.
+  bool predict = false;
 };
 
 /// The estimate for the flow's current step count (every level's CNF uses the same count), without gradients.
@@ -44,8 +50,8 @@ struct OdeControlOptions {
 OdeErrorEstimate estimate_ode_error(RGFlowImpl& flow, const FlowState& coarse, const std::vector<torch::Tensor>& noise,
                                     const FlowState* current = nullptr);
 
-/// Estimates and, while the estimate exceeds options.tolerance and 2N <= options.max_steps, doubles the flow's step
-/// count and estimates again (the 2N run of one estimate is the N run of the next). Returns the estimate for the final
+/// Estimates and, while the estimate exceeds options.tolerance and a larger count is allowed, refines the flow's step
+/// count (doubling, or the h⁴ prediction with options.predict) and estimates again. Returns the estimate for the final
 /// count (at_limit set if it still exceeds the tolerance). `current` as for estimate_ode_error.
 OdeErrorEstimate control_ode_steps(RGFlowImpl& flow, const FlowState& coarse, const std::vector<torch::Tensor>& noise,
                                    const OdeControlOptions& options, const FlowState* current = nullptr);

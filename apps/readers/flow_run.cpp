@@ -121,6 +121,7 @@ FlowRunSetup read_flow_setup(Config& cfg) {
   t.ode_control.tolerance = oc.get<double>("tolerance", t.ode_control.tolerance, Check::non_negative());
   t.ode_control.check_every = oc.get<int64_t>("check_every", t.ode_control.check_every, Check::positive());
   t.ode_control.max_steps = oc.get<int64_t>("max_steps", t.ode_control.max_steps, Check::positive());
+  t.ode_control.predict = oc.get<std::string>("refine", "double", Check::one_of({"double", "h4"})) == "h4";
   s.log_every = tr.get<int64_t>("log_every", d.log_every, Check::positive());
   auto lg = tr.child("langevin");
   t.langevin_step = lg.get<double>("step_size", t.langevin_step, Check::positive());

@@ -6,6 +6,7 @@
 #include "flows/ode_control.h"
 #include "flows/training.h"
 
+#include <cmath>
 #include <sstream>
 
 using namespace blockspin::flows;
@@ -128,4 +129,34 @@ TEST(OdeControl, TrainerRefinesReportsAndCheckpointsTheStepCount) {
   EXPECT_EQ(u.flow->level(0)->cnf->options.steps(), 12);
   o.ode_control.check_every = 0;
   EXPECT_THROW(FlowTrainer(make_setup(3).flow, o), std::invalid_argument);
+}
+
+TEST(OdeControl, PredictsTheStepCountFromTheH4Law) {
+  auto s = make_setup(4);
+  s.flow->set_ode_steps(8);
+  const double e8 = estimate_ode_error(*s.flow, s.coarse, s.noise).log_prob_error;
+  s.flow->set_ode_steps(16);
+  const double e16 = estimate_ode_error(*s.flow, s.coarse, s.noise).log_prob_error;
+  OdeControlOptions o;
+  o.predict = true;
+  o.tolerance = std::sqrt(e8 * e16);  // doubling goes 4 -> 8 -> 16; the h⁴ law needs ~8·4^{1/4} ≈ 11.3
+  s.flow->set_ode_steps(4);
+  const double e4 = estimate_ode_error(*s.flow, s.coarse, s.noise).log_prob_error;
+  auto e = control_ode_steps(*s.flow, s.coarse, s.noise, o);
+  // From 4 steps (not yet in the h⁴ regime: e4/e8 > 16) the law overshoots, so the first refinement is capped at 8;
+  // from 8 it predicts ⌈8 · 1.2 · (e8/tol)^{1/4}⌉.
+  ASSERT_GT(e4 / e8, 16.0);
+  const auto predicted = static_cast<int64_t>(std::ceil(8 * 1.2 * std::pow(e8 / o.tolerance, 0.25)));
+  EXPECT_EQ(e.initial_steps, 4);
+  EXPECT_EQ(s.flow->ode_steps(), predicted);
+  EXPECT_LT(s.flow->ode_steps(), 16);  // fewer than doubling
+  EXPECT_EQ(e.steps, s.flow->ode_steps());
+  EXPECT_LE(e.log_prob_error, o.tolerance);
+  EXPECT_FALSE(e.at_limit);
+  // The limit caps the prediction and is reported.
+  o.max_steps = 6;
+  s.flow->set_ode_steps(4);
+  e = control_ode_steps(*s.flow, s.coarse, s.noise, o);
+  EXPECT_EQ(s.flow->ode_steps(), 6);
+  EXPECT_TRUE(e.at_limit);
 }
