@@ -22,7 +22,7 @@ if [ ! -f "$RUNS/flow_4to32/metrics.json" ]; then
   # Warm-started from 4->16 (a fresh run only; a resume continues): fewer steps at a smaller learning rate than the
   # from-scratch recipe of the config.
   "$B" train-flow --config configs/flow_phi4_4to32.json --out "$RUNS/flow_4to32" $EXTRA \
-    --set "flow.init_from=\"$RUNS/flow_4to16\"" --set training.steps=300 --set training.lr=0.003 \
+    --set "flow.init_from=\"$RUNS/flow_4to16\"" --set training.steps=200 --set training.lr=0.003 \
     --set training.lr_decay=0.995 $(resume_or_start "$RUNS/flow_4to32")
 fi
 "$B" sample --model "$RUNS/flow_4to32" --out "$RUNS/flow_4to32_sample" --force --set eval.seed=11 --n 10000
