@@ -1,6 +1,6 @@
 // `blockspin measure --ensemble FILE --out DIR [--config C]`: observables of a gauge ensemble with Γ-method errors
-// (chains as replicas): plaquette, Wilson loops, Polyakov loops, Wilson-flow t²⟨E⟩, the scale t0 and Q after flow.
-// Writes DIR/measurements.json (the analysis) and DIR/measurements.h5 (every observable per configuration).
+// (chains as replicas): plaquette, Wilson loops, Polyakov loops, Wilson-flow t²⟨E⟩, the scales t0, w0, w0/√t0 and Q
+// after flow. Writes DIR/measurements.json (the analysis) and DIR/measurements.h5 (every observable per configuration).
 #include "apps/command.h"
 #include "run/run_directory.h"
 #include "support/config.h"
@@ -168,6 +168,19 @@ void run_measure(const CommonOptions& opt) {
     } else {
       out["observables"]["t0"] = {{"error", fmt::format("t²⟨E⟩ does not reach 0.3 up to t_max = {}", t_max)}};
       spdlog::warn("t²⟨E⟩ does not reach 0.3 up to t_max = {}: t0 not determined (raise flow.t_max)", t_max);
+    }
+    // w0 (W = t d(t²E)/dt = 0.3 at t = w0²) and w0/√t0, the dimensionless ratio of two scales whose lattice artefacts
+    // compare actions at matched t0/a² (derived quantities like t0).
+    auto w0_of = [&](const std::vector<double>& m) { return std::sqrt(L::w0_squared_at(t_grid, m, 0.3)); };
+    if (std::isfinite(w0_of(means))) {
+      out["observables"]["w0"] = gamma_or_error([&] { return L::gamma_method_derived(data, w0_of); });
+      if (std::isfinite(t0_of(means)))
+        out["observables"]["w0_over_sqrt_t0"] = gamma_or_error([&] {
+          return L::gamma_method_derived(data,
+                                         [&](const std::vector<double>& m) { return w0_of(m) / std::sqrt(t0_of(m)); });
+        });
+    } else {
+      out["observables"]["w0"] = {{"error", fmt::format("t d(t²⟨E⟩)/dt does not reach 0.3 up to t_max = {}", t_max)}};
     }
   }
   const fs::path dir = opt.out;

@@ -14,9 +14,9 @@
 namespace blockspin::lattice {
 
 namespace {
-/// ε Z(V) = -ε Σ_a D_a[S_1](V) (i t^a) as traceless anti-hermitian matrices.
+/// ε Z(V) = -ε Σ_a D_a[S_1](V) (i t^a) as traceless anti-hermitian matrices; S_1 = the Wilson action at β = 2N.
 torch::Tensor flow_generator(const torch::Tensor& V, double eps) {
-  return -eps * GaugeAction::wilson(static_cast<double>(n_colors(V))).derivative_matrix(V);
+  return -eps * GaugeAction::wilson(2.0 * static_cast<double>(n_colors(V))).derivative_matrix(V);
 }
 }  // namespace
 
@@ -55,6 +55,16 @@ double flow_time_at(const std::vector<double>& t, const std::vector<double>& y, 
       return t[i - 1] + (target - y[i - 1]) * (t[i] - t[i - 1]) / (y[i] - y[i - 1]);
   }
   return std::numeric_limits<double>::quiet_NaN();
+}
+
+double w0_squared_at(const std::vector<double>& t, const std::vector<double>& y, double target) {
+  std::vector<double> mid, w;
+  for (size_t i = 1; i < t.size() && i < y.size(); ++i) {
+    const double tm = 0.5 * (t[i - 1] + t[i]);
+    mid.push_back(tm);
+    w.push_back(tm * (y[i] - y[i - 1]) / (t[i] - t[i - 1]));
+  }
+  return flow_time_at(mid, w, target);
 }
 
 }  // namespace blockspin::lattice

@@ -1,8 +1,10 @@
-// Gradient (Wilson) flow with Lüscher's 3rd-order Runge–Kutta integrator; t²⟨E⟩, the scale t0, flowed charge.
+// Gradient (Wilson) flow with Lüscher's 3rd-order Runge–Kutta integrator; t²⟨E⟩, the scales t0 and w0, flowed charge.
 //
 // Flow equation (Lüscher, JHEP 08 (2010) 071, arXiv:1006.4518): V̇_t = Z(V_t) V_t with Z = -Σ_a D_a[S_1] (i t^a),
-// S_1 = Σ_p Re Tr(1 - P) (the Wilson action at β = N) and D the left derivative of gauge_action.h. E(t) is the
-// clover energy density.
+// S_1 = g0² S_w = Σ_{oriented p} Re Tr(1 - P) = 2 Σ_{μ<ν} Re Tr(1 - P) (Lüscher's sum runs over both orientations: the
+// Wilson action at β = 2N) and D the left derivative of gauge_action.h. Normalisation check (test): a weak transverse
+// plane wave decays as exp(−p̂² t), the lattice heat kernel of ∂_t B_μ = D_ν G_νμ. E(t) is the clover energy density. w0
+// (Borsanyi et al., JHEP 09 (2012) 010, arXiv:1203.4469): W(t) = t d/dt [t² E(t)] = 0.3 at t = w0².
 #pragma once
 
 #include <torch/torch.h>
@@ -28,5 +30,9 @@ FlowHistory wilson_flow(const torch::Tensor& U, double eps, double t_max, torch:
 /// The flow time where the (monotone increasing, linearly interpolated) curve y(t) first reaches `target`
 /// (t0 for target 0.3); NaN if it never does.
 double flow_time_at(const std::vector<double>& t, const std::vector<double>& y, double target = 0.3);
+
+/// w0² of a t²E curve y(t): W = t dy/dt at the midpoints of the grid (difference quotients, exact for quadratic y at
+/// the midpoints), then the first crossing of `target` by linear interpolation of W; NaN if W never reaches it.
+double w0_squared_at(const std::vector<double>& t, const std::vector<double>& y, double target = 0.3);
 
 }  // namespace blockspin::lattice

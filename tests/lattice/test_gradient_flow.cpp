@@ -42,8 +42,8 @@ TEST(GradientFlow, ActionDecreasesAndRK3IsThirdOrder) {
     wilson_flow(U, eps, 0.2, &out);
     return out;
   };
-  auto reference = flow_to(0.2 / 64);
-  const double e1 = max_abs_diff(flow_to(0.2 / 4), reference), e2 = max_abs_diff(flow_to(0.2 / 8), reference);
+  auto reference = flow_to(0.2 / 128);
+  const double e1 = max_abs_diff(flow_to(0.2 / 8), reference), e2 = max_abs_diff(flow_to(0.2 / 16), reference);
   EXPECT_GT(e1, 1e-9);
   EXPECT_NEAR(e1 / e2, 8.0, 1.5);
 }
@@ -58,4 +58,44 @@ TEST(GradientFlow, HistoryAndT0) {
   const std::vector<double> t{0, 1, 2, 3}, y{0, 0.1, 0.25, 0.45};
   EXPECT_NEAR(flow_time_at(t, y, 0.3), 2.25, 1e-12);
   EXPECT_TRUE(std::isnan(flow_time_at(t, y, 0.5)));
+}
+
+// w0² from W(t) = t d(t²E)/dt = 0.3: exact for a linear curve (W = c t), and for y = a t² + b t (W = 2a t² + b t,
+// exact at the grid midpoints) up to the O(Δt²) interpolation of W between them.
+TEST(GradientFlow, W0FromTheDerivativeOfT2E) {
+  std::vector<double> t, lin, quad;
+  const double dt = 0.01, a = 0.04, b = 0.05;
+  for (int i = 0; i <= 600; ++i) {
+    t.push_back(i * dt);
+    lin.push_back(0.2 * t.back());
+    quad.push_back(a * t.back() * t.back() + b * t.back());
+  }
+  EXPECT_NEAR(w0_squared_at(t, lin, 0.3), 1.5, 1e-12);  // 0.2 t = 0.3
+  const double exact = (-b + std::sqrt(b * b + 8 * a * 0.3)) / (4 * a);
+  EXPECT_NEAR(w0_squared_at(t, quad, 0.3), exact, 1e-4);
+  EXPECT_GT(std::abs(flow_time_at(t, quad, 0.3) - exact), 0.1);  // t0 and w0² are different scales
+  EXPECT_TRUE(std::isnan(w0_squared_at(t, lin, 2.0)));           // W reaches only 1.2 by t = 6
+}
+
+// The flow-time normalisation, exactly: a weak abelian plane wave A_1(x) = ε cos(p x_0) λ_3/2 (transverse, in the
+// Cartan subalgebra, so the flow is linear up to O(ε³)) decays as exp(−p̂² t), p̂² = 4 sin²(p/2) — Lüscher's flow
+// ∂_t B_μ = D_ν G_νμ on the lattice (arXiv:1006.4518). A flow twice too fast or too slow gives exp(−2 p̂² t) or
+// exp(−p̂² t / 2).
+TEST(GradientFlow, FlowTimeNormalisationFromTheHeatKernel) {
+  const int64_t L = 8;
+  const double eps_field = 1e-4, p = 2 * M_PI / double(L), t = 0.5;
+  auto U = cold_gauge_field(1, {L, L, L, L}, 3, cplx());
+  auto x0 = torch::arange(L, real()).view({L, 1, 1, 1}).expand({L, L, L, L});
+  auto theta = eps_field * torch::cos(p * x0);                      // the angle of λ_3/2 on links in direction 1
+  auto phase = torch::polar(torch::ones_like(theta), 0.5 * theta);  // exp(i θ/2)
+  auto link = U.select(1, 1);
+  link.select(-2, 0).select(-1, 0).copy_(phase);
+  link.select(-2, 1).select(-1, 1).copy_(phase.conj());
+  torch::Tensor V;
+  wilson_flow(U, 0.01, t, &V);
+  const auto flowed = 2 * torch::angle(V.select(1, 1).select(-2, 0).select(-1, 0));  // θ after the flow
+  const double ratio =
+      (flowed * torch::cos(p * x0)).sum().item<double>() / (theta * torch::cos(p * x0)).sum().item<double>();
+  const double p_hat2 = 4 * std::pow(std::sin(p / 2), 2);
+  EXPECT_NEAR(ratio, std::exp(-p_hat2 * t), 1e-6) << "p̂² t = " << p_hat2 * t;
 }
