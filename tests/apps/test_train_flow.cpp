@@ -343,3 +343,18 @@ TEST_F(TrainFlowTest, ExportWritesATorchScriptFlowThatPythonLoads) {
   EXPECT_NE(bad.output.find("shapes"), std::string::npos) << bad.output;
   EXPECT_FALSE(fs::exists(dir / "bad"));
 }
+
+// The shipped 4->32 model (models/flow_phi4_4to32, acceptance/ship_flow_model.sh) stays loadable by `sample`: a few
+// proposals with exact Metropolis weights, at the model's 80 RK4 steps.
+TEST_F(TrainFlowTest, ShippedFlowModelSamples) {
+  const fs::path model = fs::path(BLOCKSPIN_SOURCE_DIR) / "models" / "flow_phi4_4to32";
+  ASSERT_TRUE(fs::exists(model / "config.json")) << model;
+  auto r = run_blockspin("sample --model " + model.string() + " --n 8 --out " + (dir / "shipped").string() +
+                         " --set eval.n_hmc=0 eval.batch_size=8 eval.coarse_chains=8 eval.coarse_therm=20" +
+                         " eval.coarse_stride=2");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto m = read_json(dir / "shipped" / "metrics.json");
+  EXPECT_EQ(m["ode_steps"], 80);
+  EXPECT_EQ(m["n"], 8);
+  EXPECT_GT(m["ess"].get<double>(), 0.0);
+}
