@@ -3,6 +3,7 @@
 
 #include "lattice/scalar_action.h"
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 #include <stdexcept>
@@ -30,26 +31,27 @@ void VectorFieldImpl::reset() {
   feature_mix =
       register_parameter("feature_mix", o.mix_init_scale() * torch::randn({o.feature_bond(), o.features()}, dbl) /
                                             std::sqrt(double(o.features())));
-  // The fused evaluation's gather table: Δ_μ = floor((p_μ + δ_μ) / 2) ranges over [−⌊K/2⌋, ⌊K/2⌋].
+  // The fused evaluation: the block shifts Δ (Δ_μ = floor((p_μ + δ_μ) / 2) ∈ [−⌊K/2⌋, ⌊K/2⌋], Δ_0 the slowest) and
+  // the gather table of the GEMM weights, rows (p, Δ), columns (f, q).
   const int64_t D = o.dims(), K = o.kernel_size(), P = int64_t(1) << D, T = int64_t(geometry.offsets.size());
-  delta_low_ = -(K / 2);
-  delta_count_ = 2 * (K / 2) + 1;
-  int64_t n_delta = 1;
-  for (int64_t mu = 0; mu < D; ++mu) n_delta *= delta_count_;
+  block_shifts_ = {{}};
+  for (int64_t mu = 0; mu < D; ++mu) {
+    std::vector<std::vector<int64_t>> longer;
+    for (const auto& prefix : block_shifts_)
+      for (int64_t big = -(K / 2); big <= K / 2; ++big) {
+        longer.push_back(prefix);
+        longer.back().push_back(big);
+      }
+    block_shifts_ = std::move(longer);
+  }
   std::vector<int64_t> table;
-  table.reserve(P * P * n_delta);
   for (int64_t p = 0; p < P; ++p)
-    for (int64_t q = 0; q < P; ++q)
-      for (int64_t j = 0; j < n_delta; ++j) {
+    for (const auto& big : block_shifts_)
+      for (int64_t q = 0; q < P; ++q) {
         std::vector<int64_t> delta(D);
-        for (int64_t mu = D - 1, rest = j; mu >= 0; --mu, rest /= delta_count_) {
-          const int64_t big = delta_low_ + rest % delta_count_;  // Δ_μ, with Δ_0 the slowest as in the conv kernel
-          delta[mu] = 2 * big + ((q >> mu) & 1) - ((p >> mu) & 1);
-        }
-        int64_t t = T;
-        for (int64_t i = 0; i < T; ++i)
-          if (geometry.offsets[i] == delta) t = i;
-        table.push_back(p * (T + 1) + t);
+        for (int64_t mu = 0; mu < D; ++mu) delta[mu] = 2 * big[mu] + ((q >> mu) & 1) - ((p >> mu) & 1);
+        const auto it = std::find(geometry.offsets.begin(), geometry.offsets.end(), delta);
+        table.push_back(p * (T + 1) + (it - geometry.offsets.begin()));  // T (the zero row) when not an offset
       }
   block_gather_ = torch::tensor(table, torch::kLong);
 }
@@ -88,16 +90,21 @@ torch::Tensor VectorFieldImpl::bond_weights(double t, const torch::Tensor& like)
   return a.index_select(0, orb.flatten()).view({orb.size(0), orb.size(1), a.size(1)});  // [P, T, F]
 }
 
-torch::Tensor VectorFieldImpl::block_kernel(const torch::Tensor& A) const {
-  const int64_t D = options.dims(), P = A.size(0), F = A.size(2);
-  auto padded = torch::cat({A, torch::zeros({P, 1, F}, A.options())}, 1).view({-1, F});  // row T of each p is 0
-  auto C = padded.index_select(0, block_gather_.to(A.device())).view({P, P, -1, F});     // [p, q, Δ, f]
-  std::vector<int64_t> shape{P, F * P};
-  for (int64_t mu = 0; mu < D; ++mu) shape.push_back(delta_count_);
-  return C.permute({0, 3, 1, 2}).reshape(shape);  // [p, (f, q), Δ..]
+torch::Tensor VectorFieldImpl::block_weights(const torch::Tensor& A) const {
+  const int64_t P = A.size(0), F = A.size(2), n_delta = int64_t(block_shifts_.size());
+  auto padded = torch::cat({A, torch::zeros({P, 1, F}, A.options())}, 1).view({-1, F});     // row T of each p is 0
+  auto C = padded.index_select(0, block_gather_.to(A.device())).view({P * n_delta, P, F});  // [(p, Δ), q, f]
+  return C.transpose(1, 2).reshape({P * n_delta, F * P});                                   // [(p, Δ), (f, q)]
 }
 
 namespace {
+/// Whether the offset δ maps every site onto itself on the periodic lattice of these extents (δ ≡ 0): such bonds
+/// make up the divergence.
+bool on_site(const std::vector<int64_t>& delta, const std::vector<int64_t>& extents) {
+  for (size_t mu = 0; mu < delta.size(); ++mu)
+    if (delta[mu] % extents[mu] != 0) return false;
+  return true;
+}
 void check_field(const torch::Tensor& psi, int64_t dims) {
   lattice::check_scalar_field(psi, "VectorField");
   if (psi.dim() - 1 != dims) throw std::invalid_argument("VectorField: the field's D differs from the dims option");
@@ -132,13 +139,8 @@ std::pair<torch::Tensor, torch::Tensor> VectorFieldImpl::forward_fused(const tor
   h = h.reshape(channels);
   // One GEMM applies every (p, Δ) weight to the features, Z_{p,Δ}(X) = Σ_{f,q} C_{p,(f,q),Δ} H_{f,q}(X); then
   // G_p(X) = Σ_Δ Z_{p,Δ}(X + Δ): the shifts move P channels instead of F·2^D (no im2col, no padded copy).
-  auto C = block_kernel(A);  // [P, F·Q, Δ..]
-  std::vector<int64_t> kernel_last{0};
-  for (int64_t mu = 0; mu < D; ++mu) kernel_last.push_back(2 + mu);
-  kernel_last.push_back(1);
-  auto weights = C.permute(kernel_last).reshape({-1, F * P});  // [P·n_Δ, F·Q]
-  auto z = torch::matmul(weights, h.flatten(2));               // [B, P·n_Δ, X]
-  const int64_t n_delta = z.size(1) / P;
+  auto z = torch::matmul(block_weights(A), h.flatten(2));  // [B, P·n_Δ, X]
+  const int64_t n_delta = int64_t(block_shifts_.size());
   std::vector<int64_t> z_shape{B, P, n_delta};
   z_shape.insert(z_shape.end(), block_shape.begin() + 2, block_shape.end());
   z = z.view(z_shape);
@@ -146,12 +148,9 @@ std::pair<torch::Tensor, torch::Tensor> VectorFieldImpl::forward_fused(const tor
   for (int64_t mu = 0; mu < D; ++mu) site_dims.push_back(2 + mu);
   torch::Tensor g_b;
   for (int64_t j = 0; j < n_delta; ++j) {
-    std::vector<int64_t> shifts(D);
-    bool zero = true;
-    for (int64_t mu = D - 1, rest = j; mu >= 0; --mu, rest /= delta_count_) {
-      shifts[mu] = -(delta_low_ + rest % delta_count_);  // Z(X + Δ) = roll by −Δ
-      zero = zero && shifts[mu] == 0;
-    }
+    std::vector<int64_t> shifts;
+    for (auto big : block_shifts_[j]) shifts.push_back(-big);  // Z(X + Δ) = roll by −Δ
+    const bool zero = std::all_of(shifts.begin(), shifts.end(), [](int64_t s) { return s == 0; });
     auto term = zero ? z.select(2, j) : torch::roll(z.select(2, j), shifts, site_dims);
     g_b = g_b.defined() ? g_b + term : term;
   }  // [B, P, X..]
@@ -165,14 +164,11 @@ std::pair<torch::Tensor, torch::Tensor> VectorFieldImpl::forward_fused(const tor
   auto G = g_b.reshape(split).permute(from_blocks).reshape(fine);
 
   // ∇·G: the on-site bonds (δ ≡ 0 modulo the fine extents) with H'(Ψ_x), p = q.
-  std::vector<double> on_site;
-  for (const auto& delta : geometry.offsets) {
-    bool zero = true;
-    for (int64_t mu = 0; mu < D; ++mu) zero = zero && delta[mu] % psi.size(1 + mu) == 0;
-    on_site.push_back(zero ? 1.0 : 0.0);
-  }
-  auto self = (A * torch::tensor(on_site, A.options()).view({1, -1, 1})).sum(1).t();  // [F, Q]
-  auto hd = feature_derivatives(psi_b).flatten(3).sum(3);                             // [B, F, Q]
+  const std::vector<int64_t> extents(psi.sizes().begin() + 1, psi.sizes().end());
+  std::vector<double> self_bonds;
+  for (const auto& delta : geometry.offsets) self_bonds.push_back(on_site(delta, extents) ? 1.0 : 0.0);
+  auto self = (A * torch::tensor(self_bonds, A.options()).view({1, -1, 1})).sum(1).t();  // [F, Q]
+  auto hd = feature_derivatives(psi_b).flatten(3).sum(3);                                // [B, F, Q]
   auto div = (hd * self.unsqueeze(0)).flatten(1).sum(1);
   return {G, div};
 }
@@ -193,15 +189,12 @@ std::pair<torch::Tensor, torch::Tensor> VectorFieldImpl::forward_per_offset(cons
   torch::Tensor self = torch::zeros_like(site_w[0]);  // [F, x..]: Σ of the δ ≡ 0 bonds
   for (size_t t_i = 0; t_i < geometry.offsets.size(); ++t_i) {
     const auto& delta = geometry.offsets[t_i];
-    std::vector<int64_t> shifts(D);
-    bool on_site = true;
-    for (int64_t d = 0; d < D; ++d) {
-      shifts[d] = -delta[d];
-      on_site = on_site && (delta[d] % extents[d] == 0);
-    }
-    auto hs = on_site ? h : torch::roll(h, shifts, site_dims);  // H(Ψ_{x+δ})
+    std::vector<int64_t> shifts;
+    for (auto d : delta) shifts.push_back(-d);
+    const bool self_bond = on_site(delta, extents);
+    auto hs = self_bond ? h : torch::roll(h, shifts, site_dims);  // H(Ψ_{x+δ})
     G = G + (site_w[t_i].unsqueeze(0) * hs).sum(1);
-    if (on_site) self = self + site_w[t_i];
+    if (self_bond) self = self + site_w[t_i];
   }
   auto div = (self.unsqueeze(0) * feature_derivatives(psi)).flatten(1).sum(1);
   return {G, div};

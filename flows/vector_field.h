@@ -67,8 +67,8 @@ class VectorFieldImpl : public torch::nn::Cloneable<VectorFieldImpl> {
   torch::Tensor feature_derivatives(const torch::Tensor& psi) const;
   /// A_{p,δ,f}(t) = Σ_d W_{pδdf} K(t)_d: [P, T, F] in the options of `like`.
   torch::Tensor bond_weights(double t, const torch::Tensor& like) const;
-  /// C of the fused evaluation from A = bond_weights: [P, F·2^D, n_Δ..] (see above).
-  torch::Tensor block_kernel(const torch::Tensor& A) const;
+  /// The fused evaluation's GEMM weights C from A = bond_weights: [P·n_Δ^D, F·2^D], rows (p, Δ), columns (f, q).
+  torch::Tensor block_weights(const torch::Tensor& A) const;
 
   VectorFieldOptions options;
   KernelGeometry geometry;
@@ -80,9 +80,10 @@ class VectorFieldImpl : public torch::nn::Cloneable<VectorFieldImpl> {
  private:
   std::pair<torch::Tensor, torch::Tensor> forward_per_offset(const torch::Tensor& psi, double t);
   std::pair<torch::Tensor, torch::Tensor> forward_fused(const torch::Tensor& psi, double t);
-  /// For (p, q, Δ): the offset index t of δ = 2Δ + q − p, or T where δ is not an offset: [P, 2^D · n_Δ^D] (CPU).
+  /// The block shifts Δ of the fused evaluation, Δ_μ ∈ [−⌊K/2⌋, ⌊K/2⌋], Δ_0 the slowest: n_Δ^D vectors.
+  std::vector<std::vector<int64_t>> block_shifts_;
+  /// For (p, Δ, q): p·(T + 1) + the offset index of δ = 2Δ + q − p, or of the zero row T where δ is not an offset.
   torch::Tensor block_gather_;
-  int64_t delta_low_ = 0, delta_count_ = 1;  ///< Δ_μ ∈ [delta_low_, delta_low_ + delta_count_).
 };
 TORCH_MODULE(VectorField);
 
