@@ -38,10 +38,10 @@ void run_sample(const CommonOptions& opt) {
   const fs::path dir = run.dir();
 
   torch::manual_seed(s.trainer.seed);
-  F::FlowTrainer trainer(make_flow(s), s.trainer);
-  const fs::path checkpoint = flow_model_checkpoint(model, s);
+  fs::path checkpoint;
+  const auto loaded = load_flow_model(model, s, s.trainer, &checkpoint);
+  F::FlowTrainer& trainer = *loaded;
   const bool use_best = checkpoint.filename() == "best.h5";
-  read_flow_checkpoint(checkpoint, trainer, total_flow_steps(s));
   if (!use_best && trainer.steps_done < total_flow_steps(s))
     spdlog::warn("the model in '{}' is at step {} of {} (training unfinished)", model.string(), trainer.steps_done,
                  total_flow_steps(s));

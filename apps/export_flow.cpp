@@ -83,9 +83,9 @@ void run_export_flow(const CommonOptions& opt, const fs::path& model_dir) {
   const run::RunDirectory run("export", {opt.out, opt.force, false}, cfg.resolved());
 
   torch::manual_seed(s.trainer.seed);
-  F::FlowTrainer trainer(make_flow(s), s.trainer);
-  const fs::path checkpoint = flow_model_checkpoint(model_dir, s);
-  read_flow_checkpoint(checkpoint, trainer, total_flow_steps(s));
+  fs::path checkpoint;
+  const auto model = load_flow_model(model_dir, s, s.trainer, &checkpoint);
+  F::FlowTrainer& trainer = *model;
   auto flow = trainer.flow;
   flow->to(torch::kDouble);
   // The exported map: the step count `sample` evaluates (the trained one unless eval.ode_steps or the key ode_steps),
@@ -180,8 +180,8 @@ void run_export_flow(const CommonOptions& opt, const fs::path& model_dir) {
     field_dev = std::max(field_dev, max_diff(out->elements()[0].toTensor(), fields));
     log_q_dev = std::max(log_q_dev, max_diff(out->elements()[1].toTensor(), log_q));
   }
-  if (!(field_dev <= 1e-12 && log_q_dev <= 1e-12 * std::max(1.0, log_q.abs().max().item<double>()) &&
-        sample_dev <= 1e-12 * std::max(1.0, log_q.abs().max().item<double>())))
+  const double log_q_scale = std::max(1.0, log_q.abs().max().item<double>());
+  if (!(field_dev <= 1e-12 && log_q_dev <= 1e-12 * log_q_scale && sample_dev <= 1e-12 * log_q_scale))
     throw support::NumericalStop(fmt::format(
         "export check failed for {}: fields differ by {:.3g}, log q by {:.3g} (C++ map vs sampling path: {:.3g})",
         file.string(), field_dev, log_q_dev, sample_dev));

@@ -197,6 +197,15 @@ fs::path flow_model_checkpoint(const fs::path& dir, const FlowRunSetup& s) {
   return dir / (s.eval_checkpoint == "best" && fs::exists(dir / "best.h5") ? "best.h5" : "checkpoint.h5");
 }
 
+std::unique_ptr<F::FlowTrainer> load_flow_model(const fs::path& dir, const FlowRunSetup& s,
+                                                const F::TrainerOptions& options, fs::path* checkpoint) {
+  auto trainer = std::make_unique<F::FlowTrainer>(make_flow(s), options);
+  const fs::path file = flow_model_checkpoint(dir, s);
+  read_flow_checkpoint(file, *trainer, total_flow_steps(s));
+  if (checkpoint != nullptr) *checkpoint = file;
+  return trainer;
+}
+
 std::string warm_start_flow(const FlowRunSetup& s, F::FlowTrainer& trainer) {
   const fs::path src_dir = s.init_from;
   auto refuse = [&](const std::string& why) {
@@ -216,9 +225,9 @@ std::string warm_start_flow(const FlowRunSetup& s, F::FlowTrainer& trainer) {
   so.shards = 1;  // only the model is read
   so.first_shard = 0;
   so.last_shard = -1;
-  F::FlowTrainer source(make_flow(src), so);
-  const fs::path file = flow_model_checkpoint(src_dir, src);
-  read_flow_checkpoint(file, source, total_flow_steps(src));
+  fs::path file;
+  const auto loaded = load_flow_model(src_dir, src, so, &file);
+  const F::FlowTrainer& source = *loaded;
   try {
     F::warm_start_levels(*trainer.flow, *source.flow);
   } catch (const std::invalid_argument& e) {

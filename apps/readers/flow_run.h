@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -65,6 +66,12 @@ nlohmann::json read_flow_run_config(const std::filesystem::path& dir);
 /// The file that holds the model of the train-flow output `dir` with config `s`: best.h5 when the config evaluates the
 /// best checkpoint and the file exists, else checkpoint.h5.
 std::filesystem::path flow_model_checkpoint(const std::filesystem::path& dir, const FlowRunSetup& s);
+/// The trained model of the train-flow output `dir` (config `s`) in a fresh FlowTrainer with `options`: the file of
+/// flow_model_checkpoint, read with read_flow_checkpoint (its path into `checkpoint` when given). What `sample`,
+/// `export` and the warm start load; seed torch first where parameters not in the file must be reproducible.
+std::unique_ptr<flows::FlowTrainer> load_flow_model(const std::filesystem::path& dir, const FlowRunSetup& s,
+                                                    const flows::TrainerOptions& options,
+                                                    std::filesystem::path* checkpoint = nullptr);
 
 /// The warm start of a fresh train-flow run from setup.init_from: its model (best.h5 when its config evaluates the
 /// best, else checkpoint.h5) into every level of `trainer` (level i from min(i, n − 1)), its learned couplings and RK4
