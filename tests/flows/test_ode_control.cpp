@@ -37,6 +37,12 @@ Setup make_setup(int64_t steps) {
   return s;
 }
 
+/// The estimated RK4 error of log p̃ at `steps` steps (the flow is left at that count).
+double log_prob_error_at(Setup& s, int64_t steps) {
+  s.flow->set_ode_steps(steps);
+  return estimate_ode_error(*s.flow, s.coarse, s.noise).log_prob_error;
+}
+
 /// max over the batch of |log p̃(N steps) − log p̃(reference steps)|.
 double true_error(RGFlowImpl& flow, const Setup& s, int64_t steps, int64_t reference) {
   torch::NoGradGuard no_grad;
@@ -68,10 +74,7 @@ TEST(OdeControl, StepDoublingEstimateMatchesTheTrueErrorAndScalesAsH4) {
 
 TEST(OdeControl, DoublesTheStepsUntilTheToleranceOrTheLimit) {
   auto s = make_setup(4);
-  s.flow->set_ode_steps(8);
-  const double e8 = estimate_ode_error(*s.flow, s.coarse, s.noise).log_prob_error;
-  s.flow->set_ode_steps(16);
-  const double e16 = estimate_ode_error(*s.flow, s.coarse, s.noise).log_prob_error;
+  const double e8 = log_prob_error_at(s, 8), e16 = log_prob_error_at(s, 16);
   ASSERT_LT(e16, e8);
   OdeControlOptions o;
   o.tolerance = std::sqrt(e8 * e16);  // between the two: 4 -> 8 -> 16
@@ -133,15 +136,11 @@ TEST(OdeControl, TrainerRefinesReportsAndCheckpointsTheStepCount) {
 
 TEST(OdeControl, PredictsTheStepCountFromTheH4Law) {
   auto s = make_setup(4);
-  s.flow->set_ode_steps(8);
-  const double e8 = estimate_ode_error(*s.flow, s.coarse, s.noise).log_prob_error;
-  s.flow->set_ode_steps(16);
-  const double e16 = estimate_ode_error(*s.flow, s.coarse, s.noise).log_prob_error;
+  const double e8 = log_prob_error_at(s, 8), e16 = log_prob_error_at(s, 16);
   OdeControlOptions o;
   o.predict = true;
   o.tolerance = std::sqrt(e8 * e16);  // doubling goes 4 -> 8 -> 16; the h⁴ law needs ~8·4^{1/4} ≈ 11.3
-  s.flow->set_ode_steps(4);
-  const double e4 = estimate_ode_error(*s.flow, s.coarse, s.noise).log_prob_error;
+  const double e4 = log_prob_error_at(s, 4);
   auto e = control_ode_steps(*s.flow, s.coarse, s.noise, o);
   // From 4 steps (not yet in the h⁴ regime: e4/e8 > 16) the law overshoots, so the first refinement is capped at 8;
   // from 8 it predicts ⌈8 · 1.2 · (e8/tol)^{1/4}⌉.
