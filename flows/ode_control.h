@@ -42,6 +42,11 @@ struct OdeControlOptions {
   /// again there — no 2× overshoot of the count every later training step pays for, at the price of a fresh N' run
   /// per refinement.
   bool predict = false;
+  /// > 0: when the estimate at the current count N is below coarsen_below · tolerance (and no refinement was needed),
+  /// try the h⁴-law count N' = max(⌈N/2⌉, ⌈1.2 N (err/tol)^{1/4}⌉) < N: keep it if its own estimate meets the
+  /// tolerance, else stay at N. A count inherited from a warm start, or refined for a stiff phase of training the
+  /// field has left, is not paid for every later step. 0 (default): the count never decreases.
+  double coarsen_below = 0;
 };
 
 /// The estimate for the flow's current step count (every level's CNF uses the same count), without gradients.
@@ -51,8 +56,9 @@ OdeErrorEstimate estimate_ode_error(RGFlowImpl& flow, const FlowState& coarse, c
                                     const FlowState* current = nullptr);
 
 /// Estimates and, while the estimate exceeds options.tolerance and a larger count is allowed, refines the flow's step
-/// count (doubling, or the h⁴ prediction with options.predict) and estimates again. Returns the estimate for the final
-/// count (at_limit set if it still exceeds the tolerance). `current` as for estimate_ode_error.
+/// count (doubling, or the h⁴ prediction with options.predict) and estimates again; with options.coarsen_below, tries
+/// a smaller count when the estimate is far below the tolerance. Returns the estimate for the final count (at_limit
+/// set if it still exceeds the tolerance). `current` as for estimate_ode_error.
 OdeErrorEstimate control_ode_steps(RGFlowImpl& flow, const FlowState& coarse, const std::vector<torch::Tensor>& noise,
                                    const OdeControlOptions& options, const FlowState* current = nullptr);
 

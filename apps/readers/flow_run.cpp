@@ -122,6 +122,7 @@ FlowRunSetup read_flow_setup(Config& cfg) {
   t.ode_control.check_every = oc.get<int64_t>("check_every", t.ode_control.check_every, Check::positive());
   t.ode_control.max_steps = oc.get<int64_t>("max_steps", t.ode_control.max_steps, Check::positive());
   t.ode_control.predict = oc.get<std::string>("refine", "double", Check::one_of({"double", "h4"})) == "h4";
+  t.ode_control.coarsen_below = oc.get<double>("coarsen_below", t.ode_control.coarsen_below, Check::in_range(0, 1));
   s.log_every = tr.get<int64_t>("log_every", d.log_every, Check::positive());
   auto lg = tr.child("langevin");
   t.langevin_step = lg.get<double>("step_size", t.langevin_step, Check::positive());

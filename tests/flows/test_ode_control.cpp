@@ -159,3 +159,45 @@ TEST(OdeControl, PredictsTheStepCountFromTheH4Law) {
   EXPECT_EQ(s.flow->ode_steps(), 6);
   EXPECT_TRUE(e.at_limit);
 }
+
+TEST(OdeControl, CoarsensACountFarAboveWhatTheToleranceNeeds) {
+  auto s = make_setup(4);
+  const double e4 = log_prob_error_at(s, 4), e8 = log_prob_error_at(s, 8), e16 = log_prob_error_at(s, 16);
+  ASSERT_GT(e4 / e8, 16.0);  // 4 steps: outside the h⁴ regime, where the law is optimistic
+  OdeControlOptions o;
+  o.predict = true;
+  o.coarsen_below = 0.25;
+  auto candidate = [&](int64_t n, double err) {
+    return std::max((n + 1) / 2, static_cast<int64_t>(std::ceil(n * 1.2 * std::pow(err / o.tolerance, 0.25))));
+  };
+  // From 16 with a loose tolerance: the h⁴ law's count meets it and is kept, with its own estimate.
+  o.tolerance = 30 * e16;
+  const int64_t c16 = candidate(16, e16);
+  ASSERT_LT(c16, 16);
+  const double e_c16 = log_prob_error_at(s, c16);
+  s.flow->set_ode_steps(16);
+  auto e = control_ode_steps(*s.flow, s.coarse, s.noise, o);
+  EXPECT_EQ(e.initial_steps, 16);
+  EXPECT_NEAR(e.initial_log_prob_error, e16, 1e-12 * e16);
+  EXPECT_EQ(s.flow->ode_steps(), c16);
+  EXPECT_EQ(e.steps, c16);
+  EXPECT_NEAR(e.log_prob_error, e_c16, 1e-12 * e_c16);
+  EXPECT_LE(e.log_prob_error, o.tolerance);
+  // From 8 toward 4, with a tolerance the law says 4 steps meet (e8 / tol small enough) but 4 steps miss (outside
+  // the h⁴ regime): the count stays at 8 and the estimate is 8's.
+  o.tolerance = std::sqrt(34 * e8 * e4);  // 4 = ⌈9.6 (e8/tol)^{1/4}⌉ needs tol ≥ 2.4⁴ e8 ≈ 33.2 e8
+  ASSERT_EQ(candidate(8, e8), 4) << "tolerance " << o.tolerance << " e8 " << e8 << " e4 " << e4;
+  ASSERT_GT(e4, o.tolerance) << "e8 " << e8 << " e4 " << e4;
+  s.flow->set_ode_steps(8);
+  e = control_ode_steps(*s.flow, s.coarse, s.noise, o);
+  EXPECT_EQ(s.flow->ode_steps(), 8);
+  EXPECT_EQ(e.steps, 8);
+  EXPECT_NEAR(e.log_prob_error, e8, 1e-12 * e8);
+  // An error not far enough below the tolerance (>= coarsen_below · tolerance) is left alone, and 0 never coarsens.
+  o.tolerance = 3 * e16;
+  s.flow->set_ode_steps(16);
+  EXPECT_EQ(control_ode_steps(*s.flow, s.coarse, s.noise, o).steps, 16);
+  o.tolerance = 1000 * e16;
+  o.coarsen_below = 0;
+  EXPECT_EQ(control_ode_steps(*s.flow, s.coarse, s.noise, o).steps, 16);
+}
