@@ -145,10 +145,10 @@ void run_train_flow(const CommonOptions& opt) {
                  trainer.steps_done + 1);
     guard.require_finite(trainer.flow->parameters(), "flow parameters", trainer.steps_done + 1);
     if (m.ode_refined)
-      spdlog::info("step {}: RK4 error of log p̃ {:.3g} at {} steps {} tolerance {}: now {} steps per CNF (error {:.3g})",
-                   m.step, m.ode_error_before, m.ode_steps_before,
-                   m.ode_steps > m.ode_steps_before ? ">" : "far below the", s.trainer.ode_control.tolerance,
-                   m.ode_steps, m.ode_error);
+      spdlog::info(
+          "step {}: RK4 error of log p̃ {:.3g} at {} steps {} tolerance {}: now {} steps per CNF (error {:.3g})", m.step,
+          m.ode_error_before, m.ode_steps_before, m.ode_steps > m.ode_steps_before ? ">" : "far below the",
+          s.trainer.ode_control.tolerance, m.ode_steps, m.ode_error);
     if (m.ode_at_limit)
       spdlog::warn(
           "step {}: RK4 error of log p̃ {:.3g} exceeds the tolerance {} at the step limit {} "

@@ -9,6 +9,7 @@
 #include <torch/torch.h>
 
 #include "flows/common.h"
+#include "flows/ode.h"
 #include "flows/vector_field.h"
 
 namespace blockspin::flows {
@@ -20,6 +21,8 @@ struct CNFOptions {
   TORCH_ARG(int64_t, steps) = 10;
   /// Adjoint-method gradients instead of backprop through the solver.
   TORCH_ARG(bool, adjoint) = false;
+  /// The RK4 rule (ode.h): classic (the paper's) or Kutta's 3/8 rule.
+  TORCH_ARG(RungeKutta, rule) = RungeKutta::classic;
 };
 
 class CNFImpl : public torch::nn::Cloneable<CNFImpl> {

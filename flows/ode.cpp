@@ -17,7 +17,15 @@ void check_steps(int64_t steps, const FlowState& s) {
 }
 
 /// One RK4 step of the augmented state (Ψ, log p).
-FlowState rk4_step(VectorFieldImpl& field, const FlowState& s, double t, double h) {
+FlowState rk4_step(VectorFieldImpl& field, const FlowState& s, double t, double h, RungeKutta rule) {
+  if (rule == RungeKutta::three_eighths) {
+    auto [g1, d1] = field.forward_and_divergence(s.phi, t);
+    auto [g2, d2] = field.forward_and_divergence(s.phi + (h / 3) * g1, t + h / 3);
+    auto [g3, d3] = field.forward_and_divergence(s.phi + h * (g2 - g1 / 3), t + 2 * h / 3);
+    auto [g4, d4] = field.forward_and_divergence(s.phi + h * (g1 - g2 + g3), t + h);
+    return {s.phi + (h / 8) * (g1 + 3 * (g2 + g3) + g4),
+            s.log_prob - (h / 8) * (d1 + 3 * (d2 + d3) + d4).to(s.log_prob.dtype())};
+  }
   auto [g1, d1] = field.forward_and_divergence(s.phi, t);
   auto [g2, d2] = field.forward_and_divergence(s.phi + (0.5 * h) * g1, t + 0.5 * h);
   auto [g3, d3] = field.forward_and_divergence(s.phi + (0.5 * h) * g2, t + 0.5 * h);
@@ -51,13 +59,16 @@ class AdjointFunction : public torch::autograd::Function<AdjointFunction> {
   // inputs: Ψ0, log p0, then the trainable parameters of `field`.
   static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& psi,
                                                 const torch::Tensor& log_prob, at::TensorList params,
-                                                VectorFieldImpl* field, double t_begin, double t_end, int64_t steps) {
-    auto end = integrate_rk4(*field, {psi.detach(), log_prob.detach()}, t_begin, t_end, steps);
+                                                VectorFieldImpl* field, double t_begin, double t_end, int64_t steps,
+                                                int64_t rule) {
+    const auto rk = static_cast<RungeKutta>(rule);
+    auto end = integrate_rk4(*field, {psi.detach(), log_prob.detach()}, t_begin, t_end, steps, rk);
     ctx->save_for_backward({end.phi});
     ctx->saved_data["field"] = reinterpret_cast<int64_t>(field);
     ctx->saved_data["t_begin"] = t_begin;
     ctx->saved_data["t_end"] = t_end;
     ctx->saved_data["steps"] = steps;
+    ctx->saved_data["rule"] = rule;
     ctx->saved_data["n_params"] = int64_t(params.size());
     ctx->saved_data["log_prob_dtype"] = int64_t(log_prob.scalar_type());  // double also for float fields
     return {end.phi, end.log_prob};
@@ -88,9 +99,19 @@ class AdjointFunction : public torch::autograd::Function<AdjointFunction> {
     auto rhs = [&](const std::vector<torch::Tensor>& x, double t) {
       return adjoint_rhs(*field, params, x[0], x[1], a_l, t);
     };
+    const bool three_eighths = static_cast<RungeKutta>(ctx->saved_data["rule"].toInt()) == RungeKutta::three_eighths;
     for (int64_t i = 0; i < steps; ++i) {
       const double t = t_end + i * h;
       auto k1 = rhs(state, t);
+      if (three_eighths) {
+        auto k2 = rhs(axpy(state, h / 3, k1), t + h / 3);
+        auto y3 = axpy(state, -h / 3, k1);
+        auto k3 = rhs(axpy(y3, h, k2), t + 2 * h / 3);
+        auto y4 = axpy(axpy(state, h, k1), -h, k2);
+        auto k4 = rhs(axpy(y4, h, k3), t + h);
+        for (size_t j = 0; j < state.size(); ++j) state[j] = state[j] + (h / 8) * (k1[j] + 3 * (k2[j] + k3[j]) + k4[j]);
+        continue;
+      }
       auto k2 = rhs(axpy(state, 0.5 * h, k1), t + 0.5 * h);
       auto k3 = rhs(axpy(state, 0.5 * h, k2), t + 0.5 * h);
       auto k4 = rhs(axpy(state, h, k3), t + h);
@@ -98,28 +119,30 @@ class AdjointFunction : public torch::autograd::Function<AdjointFunction> {
     }
     torch::autograd::variable_list grads{state[1], a_l};
     for (int64_t i = 0; i < n_params; ++i) grads.push_back(state[2 + i]);
-    for (int i = 0; i < 4; ++i) grads.emplace_back();  // field, t_begin, t_end, steps
+    for (int i = 0; i < 5; ++i) grads.emplace_back();  // field, t_begin, t_end, steps, rule
     return grads;
   }
 };
 
 }  // namespace
 
-FlowState integrate_rk4(VectorFieldImpl& field, const FlowState& start, double t_begin, double t_end, int64_t steps) {
+FlowState integrate_rk4(VectorFieldImpl& field, const FlowState& start, double t_begin, double t_end, int64_t steps,
+                        RungeKutta rule) {
   check_steps(steps, start);
   const double h = (t_end - t_begin) / double(steps);
   FlowState s = start;
-  for (int64_t i = 0; i < steps; ++i) s = rk4_step(field, s, t_begin + i * h, h);
+  for (int64_t i = 0; i < steps; ++i) s = rk4_step(field, s, t_begin + i * h, h, rule);
   return s;
 }
 
-FlowState integrate_adjoint(VectorFieldImpl& field, const FlowState& start, double t_begin, double t_end,
-                            int64_t steps) {
+FlowState integrate_adjoint(VectorFieldImpl& field, const FlowState& start, double t_begin, double t_end, int64_t steps,
+                            RungeKutta rule) {
   check_steps(steps, start);
   std::vector<torch::Tensor> params;
   for (auto& p : field.parameters())
     if (p.requires_grad()) params.push_back(p);
-  auto out = AdjointFunction::apply(start.phi, start.log_prob, at::TensorList(params), &field, t_begin, t_end, steps);
+  auto out = AdjointFunction::apply(start.phi, start.log_prob, at::TensorList(params), &field, t_begin, t_end, steps,
+                                    static_cast<int64_t>(rule));
   return {out[0], out[1]};
 }
 

@@ -107,6 +107,9 @@ FlowRunSetup read_flow_setup(Config& cfg) {
   v.fused(f.get<bool>("fused_field", v.fused()));
   s.cnf.steps(f.get<int64_t>("cnf_steps", s.cnf.steps(), Check::positive()));
   s.cnf.adjoint(f.get<bool>("adjoint", s.cnf.adjoint()));
+  s.cnf.rule(f.get<std::string>("solver", "rk4", Check::one_of({"rk4", "rk38"})) == "rk38"
+                 ? F::RungeKutta::three_eighths
+                 : F::RungeKutta::classic);
   t.init_noise_from_coarse = f.get<bool>("init_noise_from_coarse", t.init_noise_from_coarse);
   s.init_from = f.get<std::string>("init_from", "");
 

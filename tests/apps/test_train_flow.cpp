@@ -215,6 +215,8 @@ TEST_F(TrainFlowTest, BadKeysAreNamed) {
       {"eval.coarse_stride=0", "eval.coarse_stride"},
       {"eval.coarse_pilot=2", "eval.coarse_pilot"},
       {"eval.ode_steps=-1", "eval.ode_steps"},
+      {"flow.solver=\"dopri5\"", "flow.solver"},
+      {"training.ode_control.coarsen_below=2", "training.ode_control.coarsen_below"},
   };
   for (const auto& c : cases) {
     auto r = run_blockspin(train("ir.json", "bad", "--force --set '" + c.set + "'"));
