@@ -2,9 +2,10 @@
 // (F = 11, D = 10, F' = D' = 20, kernel size 2, 10 RK4 steps): training steps/s (reverse-KL step with 500
 // differentiable Langevin steps, bank gradient, Adam) and flow samples/s (no grad), for 4 -> 32 and 4 -> 64.
 //   ./build/bin/bench_flows --benchmark_counters_tabular=true
-// Arguments: {levels, batch, fused, float, adjoint} (fused = 1: the vector field as one GEMM on the blocked field, 0:
-// the per-offset reference path — before/after in one run; float = 1: float32 training, log p̃ still in double;
-// adjoint = 1: adjoint-method gradients, memory independent of the RK4 step count; sampling: {levels, batch, fused}).
+// Arguments: {levels, batch, fused, float, adjoint, threads} (fused = 1: the vector field as one GEMM on the blocked
+// field, 0: the per-offset reference path — before/after in one run; float = 1: float32 training, log p̃ still in
+// double; adjoint = 1: adjoint-method gradients, memory independent of the RK4 step count; threads: LibTorch intra-op
+// threads; sampling: {levels, batch, fused, threads}).
 // Counters: steps/s (training) or samples/s (= batch / time per batch). BM_VectorField {L, fused}: one evaluation of G
 // and ∇·G on [64, L, L] with the backward of a scalar of both (what every RK4 stage of a training step costs), paper
 // field with random weights. BM_OdeRule {rule, steps} (rule 0: classic RK4, 1: Kutta's 3/8 rule): the finest CNF
@@ -50,7 +51,7 @@ F::TrainerOptions options(int64_t batch, bool single) {
 }
 
 void BM_TrainStep(benchmark::State& state) {
-  torch::set_num_threads(1);
+  torch::set_num_threads(static_cast<int>(state.range(5)));
   F::FlowTrainer t(paper_flow(state.range(0), state.range(2) != 0, state.range(4) != 0),
                    options(state.range(1), state.range(3) != 0));
   t.step();  // thermalisation, first bank draw
@@ -59,7 +60,7 @@ void BM_TrainStep(benchmark::State& state) {
 }
 
 void BM_Sample(benchmark::State& state) {
-  torch::set_num_threads(1);
+  torch::set_num_threads(static_cast<int>(state.range(3)));
   torch::NoGradGuard no_grad;
   auto flow = paper_flow(state.range(0), state.range(2) != 0);
   auto gen = L::make_generator(2);
@@ -152,16 +153,21 @@ void BM_OdeRule(benchmark::State& state) {
 BENCHMARK(BM_OdeRule)->ArgsProduct({{0, 1}, {20, 30, 40, 60, 80}})->Unit(benchmark::kMillisecond)->Iterations(1);
 BENCHMARK(BM_VectorField)->ArgsProduct({{16, 32, 64}, {0, 1}})->Unit(benchmark::kMillisecond)->MinTime(1.0);
 BENCHMARK(BM_TrainStep)
-    ->Args({3, 16, 0, 0, 0})
-    ->Args({3, 16, 1, 0, 0})
-    ->Args({3, 16, 1, 1, 0})
-    ->Args({3, 16, 0, 0, 1})
-    ->Args({3, 16, 1, 0, 1})
-    ->Args({3, 16, 1, 1, 1})
-    ->Args({4, 16, 1, 0, 1})
-    ->Args({4, 16, 1, 1, 1})
+    ->Args({3, 16, 0, 0, 0, 1})
+    ->Args({3, 16, 1, 0, 0, 1})
+    ->Args({3, 16, 1, 1, 0, 1})
+    ->Args({3, 16, 0, 0, 1, 1})
+    ->Args({3, 16, 1, 0, 1, 1})
+    ->Args({3, 16, 1, 1, 1, 1})
+    ->Args({3, 16, 1, 1, 1, 2})
+    ->Args({3, 64, 1, 1, 1, 1})
+    ->Args({3, 64, 1, 1, 1, 2})
+    ->Args({4, 16, 1, 0, 1, 1})
+    ->Args({4, 16, 1, 1, 1, 1})
+    ->Args({4, 16, 1, 1, 1, 2})
     ->Unit(benchmark::kMillisecond)
     ->MinTime(2.0);
-BENCHMARK(BM_Sample)->ArgsProduct({{3, 4}, {64}, {0, 1}})->Unit(benchmark::kMillisecond)->MinTime(2.0);
+BENCHMARK(BM_Sample)->ArgsProduct({{3, 4}, {64}, {0, 1}, {1}})->Unit(benchmark::kMillisecond)->MinTime(2.0);
+BENCHMARK(BM_Sample)->Args({3, 64, 1, 2})->Args({4, 64, 1, 2})->Unit(benchmark::kMillisecond)->MinTime(2.0);
 
 BENCHMARK_MAIN();
