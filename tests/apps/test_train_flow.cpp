@@ -347,7 +347,7 @@ TEST_F(TrainFlowTest, ExportWritesATorchScriptFlowThatPythonLoads) {
 }
 
 // The shipped 4->32 model (models/flow_phi4_4to32, acceptance/ship_flow_model.sh) stays loadable by `sample`: a few
-// proposals with exact Metropolis weights, at the model's 80 RK4 steps.
+// proposals with exact Metropolis weights, at the RK4 step count (and rule) the model was evaluated with.
 TEST_F(TrainFlowTest, ShippedFlowModelSamples) {
   const fs::path model = fs::path(BLOCKSPIN_SOURCE_DIR) / "models" / "flow_phi4_4to32";
   ASSERT_TRUE(fs::exists(model / "config.json")) << model;
@@ -356,7 +356,8 @@ TEST_F(TrainFlowTest, ShippedFlowModelSamples) {
                          " eval.coarse_stride=2");
   ASSERT_EQ(r.status, 0) << r.output;
   const auto m = read_json(dir / "shipped" / "metrics.json");
-  EXPECT_EQ(m["ode_steps"], 80);
+  EXPECT_EQ(m["ode_steps"], read_json(model / "metrics.json")["ode_steps"]);
+  EXPECT_EQ(m["config"]["flow"]["solver"], read_json(model / "config.json")["flow"]["solver"]);
   EXPECT_EQ(m["n"], 8);
   EXPECT_GT(m["ess"].get<double>(), 0.0);
 }
