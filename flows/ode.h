@@ -4,8 +4,8 @@
 // Two four-stage fourth-order rules (Butcher, "Numerical Methods for ODEs", Sec. 322): the classic one (the paper's,
 // the reference) and Kutta's 3/8 rule (stages at t, t + h/3, t + 2h/3, t + h; weights 1/8, 3/8, 3/8, 1/8). Same cost
 // and order; on trained 4→16 and 4→32 flows the 3/8 rule's error of log p̃ is 2.5–3.5× smaller at 30–60 steps
-// (docs/results.md, "ODE solvers"), i.e. ~1.3× fewer steps for a tolerance. The step-doubling control
-// (ode_control.h) holds for both (order 4).
+// (docs/results.md, "ODE solvers"): ~1.5× fewer steps at the training tolerance on the 4→32 field. The step-doubling
+// control (ode_control.h) holds for both (order 4).
 //
 // integrate_rk4 is written in differentiable ops (gradients by backpropagation through the solver);
 // integrate_adjoint returns the same values but its backward pass integrates the adjoint ODE backwards in time with

@@ -90,6 +90,20 @@ OdeErrorEstimate control_ode_steps(RGFlowImpl& flow, const std::vector<OdeBatch>
   e.initial_steps = e.steps;
   e.initial_log_prob_error = e.log_prob_error;
   if (!(options.tolerance > 0) || !std::isfinite(e.log_prob_error)) return e;  // a diverged flow is the caller's stop
+  auto h4_count = [&](int64_t n) {  // ⌈1.2 N (err/tol)^{1/4}⌉ for the current estimate (1.2: ~half the tolerance)
+    const double factor = 1.2 * std::pow(e.log_prob_error / options.tolerance, 0.25);
+    return static_cast<int64_t>(std::ceil(double(n) * factor));
+  };
+  auto run_at = [&](int64_t count) {  // the replays' N runs at a new count
+    flow.set_ode_steps(count);
+    at_n.clear();
+    for (const auto& r : replays) at_n.push_back(flow.forward(r.start, r.noise));
+  };
+  auto adopt = [&](const OdeErrorEstimate& x) {
+    e.steps = x.steps;
+    e.log_prob_error = x.log_prob_error;
+    e.field_error = x.field_error;
+  };
   auto refine = [&]() -> bool {  // sets the next count (and its N runs); false when none is allowed
     const int64_t n = flow.ode_steps();
     if (!options.predict) {
@@ -99,37 +113,22 @@ OdeErrorEstimate control_ode_steps(RGFlowImpl& flow, const std::vector<OdeBatch>
       return true;
     }
     if (n >= options.max_steps) return false;
-    const double factor = 1.2 * std::pow(e.log_prob_error / options.tolerance, 0.25);
-    const auto next = static_cast<int64_t>(std::ceil(double(n) * factor));
-    flow.set_ode_steps(std::min({options.max_steps, 2 * n, std::max(n + 1, next)}));
-    at_n.clear();
-    for (const auto& r : replays) at_n.push_back(flow.forward(r.start, r.noise));
+    run_at(std::min({options.max_steps, 2 * n, std::max(n + 1, h4_count(n))}));
     return true;
   };
-  while (e.log_prob_error > options.tolerance && refine()) {
-    const auto refined = estimate_from(flow, replays, at_n, at_2n, collectives);
-    e.steps = refined.steps;
-    e.log_prob_error = refined.log_prob_error;
-    e.field_error = refined.field_error;
-  }
+  while (e.log_prob_error > options.tolerance && refine())
+    adopt(estimate_from(flow, replays, at_n, at_2n, collectives));
   e.at_limit = e.log_prob_error > options.tolerance;
   if (e.steps == e.initial_steps && options.coarsen_below > 0 &&
       e.log_prob_error < options.coarsen_below * options.tolerance) {
-    const int64_t n = e.steps;
-    const double factor = 1.2 * std::pow(e.log_prob_error / options.tolerance, 0.25);
-    const int64_t next = std::max((n + 1) / 2, static_cast<int64_t>(std::ceil(double(n) * factor)));
+    const int64_t n = e.steps, next = std::max((n + 1) / 2, h4_count(n));
     if (next < n) {
-      flow.set_ode_steps(next);
-      at_n.clear();
-      for (const auto& r : replays) at_n.push_back(flow.forward(r.start, r.noise));
+      run_at(next);
       const auto coarser = estimate_from(flow, replays, at_n, at_2n, collectives);
-      if (coarser.log_prob_error <= options.tolerance) {
-        e.steps = coarser.steps;
-        e.log_prob_error = coarser.log_prob_error;
-        e.field_error = coarser.field_error;
-      } else {
+      if (coarser.log_prob_error <= options.tolerance)
+        adopt(coarser);
+      else
         flow.set_ode_steps(n);  // the h⁴ law was optimistic here (outside its regime): keep the count that met it
-      }
     }
   }
   return e;
