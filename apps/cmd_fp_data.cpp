@@ -16,6 +16,7 @@
 // assembled into fp_data.h5 and removed together with coarse.h5.
 #include "apps/command.h"
 #include "apps/readers/fp_data_setup.h"
+#include "apps/readers/fp_iteration.h"
 #include "io/fp_data_file.h"
 #include "io/h5io.h"
 #include "run/checkpoint.h"
@@ -163,6 +164,7 @@ void finish(const RunDirectory& run, const FpDataSetup& s, const io::FpCoarse& c
                {"normalisation", kNormalisation},
                {"per_beta", per_beta},
                {"instantons", instantons},
+               {"previous_iteration", compare_with_fp_inputs(s, c, r)},
                {"distributed", communicator().describe()},
                {"config", config},
                {"blockspin_version", BLOCKSPIN_VERSION}};
@@ -180,6 +182,7 @@ void finish(const RunDirectory& run, const FpDataSetup& s, const io::FpCoarse& c
   for (const auto& p : instantons)
     fmt::print("{:>6.3g} {:>12.6f} {:>12.6f} {:>12.6f}{}\n", p["rho"].get<double>(), p["action"].get<double>(),
                p["wilson_action"].get<double>(), continuum, p["converged"].get<bool>() ? "" : "  (not converged)");
+  print_fp_iteration(summary["previous_iteration"]);
   fmt::print("results written to {} and {}\n", (dir / "fp_data.h5").string(), (dir / "summary.json").string());
   if (n_conv < n && s.require_converged)
     throw NumericalStop(

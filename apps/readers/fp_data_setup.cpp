@@ -3,6 +3,7 @@
 
 #include "apps/readers/lattice_config.h"
 #include "io/ensemble_file.h"
+#include "io/fp_data_file.h"
 #include "io/gauge_files.h"
 #include "io/h5io.h"
 #include "support/progress.h"
@@ -37,6 +38,51 @@ void check_coarse_extents(const std::vector<int64_t>& shape, const std::string& 
                       key, shape[d], d));
 }
 
+/// The first input fixes the coarse shape and group; every later one must agree.
+void agree_with_first(size_t i, const std::string& key, const std::string& path, const std::vector<int64_t>& file_shape,
+                      int64_t file_N, std::vector<int64_t>& shape, int64_t& N) {
+  if (i == 0) {
+    shape = file_shape;
+    N = file_N;
+  } else if (file_shape != shape || file_N != N) {
+    throw ConfigError(fmt::format("config key '{}': '{}' holds SU({}) on {}, but inputs[0] holds SU({}) on {}", key,
+                                  path, file_N, fmt::join(file_shape, "x"), N, fmt::join(shape, "x")));
+  }
+}
+
+/// An `{"fp_data": FILE, "betas": [...], "n_configs": n, "instantons": bool}` input: the coarse configurations of an
+/// earlier fp-data run, to be minimised again with another fine action (the inception iteration).
+FpInputSpec read_fp_data_input(Config& in, size_t i, std::vector<int64_t>& shape, int64_t& N) {
+  FpInputSpec s;
+  s.fp_data = true;
+  s.path = in.require<std::string>("fp_data");
+  const std::string key = in.key_path("fp_data");
+  s.n_configs = in.get<int64_t>("n_configs", 0, Check::non_negative());
+  s.betas = in.get<std::vector<double>>("betas", {}, Check::positive());
+  s.instantons = in.get<bool>("instantons", true);
+  std::vector<int64_t> dims;
+  torch::Tensor beta_wil;
+  try {
+    H5::H5File f = io::open_h5(s.path, "fp_data");
+    dims = io::dataset_shape(f, "coarse_links");
+    beta_wil = io::read_tensor(f, "beta_wil");
+  } catch (const std::exception& e) {
+    throw ConfigError("config key '" + key + "': " + e.what());
+  }
+  if (dims.size() < 6 || dims[dims.size() - 1] != dims[dims.size() - 2] ||
+      static_cast<int64_t>(dims.size()) - 4 != dims[1])
+    throw ConfigError(fmt::format("config key '{}': '{}' has coarse_links of shape [{}], expected [n, D, x.., N, N]",
+                                  key, s.path, fmt::join(dims, ", ")));
+  const std::vector<int64_t> file_shape(dims.begin() + 2, dims.end() - 2);
+  check_coarse_extents(file_shape, key);
+  agree_with_first(i, key, s.path, file_shape, dims.back(), shape, N);
+  for (double b : s.betas)
+    if (!(beta_wil == b).any().item<bool>())
+      throw ConfigError(
+          fmt::format("config key '{}': '{}' has no configurations at β_wil = {}", in.key_path("betas"), s.path, b));
+  return s;
+}
+
 /// Reads the `inputs` list: file names, optional per-input limits and β (from the ensemble's config).
 std::vector<FpInputSpec> read_inputs(Config& cfg, std::vector<int64_t>& shape, int64_t& N) {
   std::vector<FpInputSpec> inputs;
@@ -44,6 +90,12 @@ std::vector<FpInputSpec> read_inputs(Config& cfg, std::vector<int64_t>& shape, i
   if (list.empty()) throw ConfigError("config key 'inputs': expected a non-empty list of {\"ensemble\": FILE}");
   for (size_t i = 0; i < list.size(); ++i) {
     auto& in = list[i];
+    if (in.has("fp_data")) {
+      if (in.has("ensemble"))
+        throw ConfigError(fmt::format("config key '{}': give either 'ensemble' or 'fp_data'", in.key_path("fp_data")));
+      inputs.push_back(read_fp_data_input(in, i, shape, N));
+      continue;
+    }
     FpInputSpec s;
     s.path = in.require<std::string>("ensemble");
     const std::string key = in.key_path("ensemble");
@@ -72,13 +124,7 @@ std::vector<FpInputSpec> read_inputs(Config& cfg, std::vector<int64_t>& shape, i
       throw ConfigError(fmt::format("config key '{}': '{}' has links of shape [{}], expected [n, D, x.., N, N]", key,
                                     s.path, fmt::join(dims, ", ")));
     check_coarse_extents(file_shape, key);
-    if (i == 0) {
-      shape = file_shape;
-      N = dims.back();
-    } else if (file_shape != shape || dims.back() != N) {
-      throw ConfigError(fmt::format("config key '{}': '{}' holds SU({}) on {}, but inputs[0] holds SU({}) on {}", key,
-                                    s.path, dims.back(), fmt::join(file_shape, "x"), N, fmt::join(shape, "x")));
-    }
+    agree_with_first(i, key, s.path, file_shape, dims.back(), shape, N);
     if (s.n_configs > dims[0])
       throw ConfigError(fmt::format("config key '{}': {} configurations requested, '{}' has {}",
                                     in.key_path("n_configs"), s.n_configs, s.path, dims[0]));

@@ -24,8 +24,13 @@ namespace blockspin::apps {
 
 struct FpInputSpec {
   std::string path;
-  int64_t n_configs = 0;  // 0: all
-  double beta = 0.0;      // from the file's config, or the `beta` key
+  int64_t n_configs = 0;  // 0: all (fp_data inputs: per β_wil)
+  double beta = 0.0;      // ensemble inputs: from the file's config, or the `beta` key
+  /// An fp_data.h5 of an earlier run (`{"fp_data": FILE}`): its converged coarse configurations are minimised again,
+  /// keeping their β_wil, kind and ρ, with source_index = the row in FILE (the inception iteration).
+  bool fp_data = false;
+  std::vector<double> betas;  // fp_data inputs: the β_wil values taken (empty: all)
+  bool instantons = true;     // fp_data inputs: its instanton rows too
 };
 
 struct FpGenerateSpec {

@@ -4,6 +4,7 @@
 
 #include "io/ensemble_file.h"
 #include "io/gauge_files.h"
+#include "io/h5io.h"
 #include "support/progress.h"
 
 #include "lattice/blocking.h"
@@ -17,7 +18,9 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <algorithm>
 #include <limits>
+#include <map>
 #include <memory>
 
 namespace blockspin::apps {
@@ -39,24 +42,70 @@ io::FpCoarse make_part(torch::Tensor links, int64_t kind, double beta, torch::Te
   return c;
 }
 
-/// Reads the input ensembles, checking every link of every used configuration for SU(N).
+/// Every link of every configuration in SU(N), or an InputError naming input i, its file and the configuration.
+void check_input_links(const FpDataSetup& s, size_t i, const torch::Tensor& links, const torch::Tensor& rows) {
+  for (int64_t k = 0; k < links.size(0); ++k) {
+    try {
+      L::check_su_n(links.slice(0, k, k + 1));
+    } catch (const std::invalid_argument& err) {
+      std::string msg = err.what();
+      const std::string prefix = "gauge field: link not in SU(" + std::to_string(s.N) + ") at batch 0, ";
+      if (msg.rfind(prefix, 0) == 0)
+        msg = "link not in SU(" + std::to_string(s.N) + ") at " + msg.substr(prefix.size());
+      throw InputError(
+          fmt::format("inputs[{}] '{}': configuration {}: {}", i, s.inputs[i].path, rows[k].item<int64_t>(), msg));
+    }
+  }
+}
+
+/// The converged rows of an earlier fp_data.h5 that input i selects (β_wil values, the first n_configs of each,
+/// instantons), with their β_wil, kind and ρ; source_index is the row in that file.
+io::FpCoarse load_fp_data_input(const FpDataSetup& s, size_t i) {
+  const auto& in = s.inputs[i];
+  H5::H5File f = io::open_h5(in.path, "fp_data");
+  const io::FpCoarse c = io::read_fp_coarse(f);
+  const auto converged = io::read_tensor(f, "converged").to(torch::kBool);
+  std::vector<int64_t> rows;
+  std::map<double, int64_t> taken;  // per β_wil
+  for (int64_t k = 0; k < c.size(); ++k) {
+    if (!converged[k].item<bool>()) continue;
+    if (c.kind[k].item<int64_t>() == io::kFpKindInstanton) {
+      if (in.instantons) rows.push_back(k);
+      continue;
+    }
+    const double b = c.beta_wil[k].item<double>();
+    if (!in.betas.empty() && std::find(in.betas.begin(), in.betas.end(), b) == in.betas.end()) continue;
+    if (in.n_configs > 0 && taken[b] >= in.n_configs) continue;
+    ++taken[b];
+    rows.push_back(k);
+  }
+  if (rows.empty()) throw InputError(fmt::format("inputs[{}] '{}': no converged configurations selected", i, in.path));
+  const auto idx = torch::tensor(rows, torch::kLong);
+  io::FpCoarse part;
+  part.links = c.links.index_select(0, idx).to(torch::kComplexDouble).contiguous();
+  check_input_links(s, i, part.links, idx);
+  part.beta_wil = c.beta_wil.index_select(0, idx).to(torch::kDouble);
+  part.kind = c.kind.index_select(0, idx).to(torch::kLong);
+  part.rho = c.rho.index_select(0, idx).to(torch::kDouble);
+  part.source = torch::full({idx.size(0)}, static_cast<int64_t>(i), torch::kLong);
+  part.source_index = idx;
+  spdlog::info("inputs[{}]: {} configurations ({} instantons) of '{}' minimised again", i, rows.size(),
+               (part.kind == io::kFpKindInstanton).sum().item<int64_t>(), in.path);
+  return part;
+}
+
+/// Reads the input ensembles (and earlier fp_data files), checking every link of every used configuration for SU(N).
 std::vector<io::FpCoarse> load_inputs(const FpDataSetup& s) {
   std::vector<io::FpCoarse> parts;
   for (size_t i = 0; i < s.inputs.size(); ++i) {
     const auto& in = s.inputs[i];
+    if (in.fp_data) {
+      parts.push_back(load_fp_data_input(s, i));
+      continue;
+    }
     const auto e = read_any_ensemble(in.path);
     auto links = e.links.slice(0, 0, in.n_configs);
-    for (int64_t k = 0; k < links.size(0); ++k) {
-      try {
-        L::check_su_n(links.slice(0, k, k + 1));
-      } catch (const std::invalid_argument& err) {
-        std::string msg = err.what();
-        const std::string prefix = "gauge field: link not in SU(" + std::to_string(s.N) + ") at batch 0, ";
-        if (msg.rfind(prefix, 0) == 0)
-          msg = "link not in SU(" + std::to_string(s.N) + ") at " + msg.substr(prefix.size());
-        throw InputError(fmt::format("inputs[{}] '{}': configuration {}: {}", i, in.path, k, msg));
-      }
-    }
+    check_input_links(s, i, links, torch::arange(links.size(0), torch::kLong));
     spdlog::info("inputs[{}]: {} configurations from '{}' at β_wil = {}", i, links.size(0), in.path, in.beta);
     parts.push_back(make_part(links, io::kFpKindMonteCarlo, in.beta, {}, static_cast<int64_t>(i)));
   }
@@ -166,17 +215,14 @@ L::FpMinimiserOptions batch_minimiser_options(const FpDataSetup& s, const io::Fp
         b + 1, n_batches, p.iteration, p.max_grad_norm, tol, p.n_converged, p.batch,
         std::chrono::duration<double>(now - started).count());
   };
-  if (!s.instantons) return minimiser;
+  // Instanton rows (from instantons.enabled or an fp_data input) may also start from the fine instanton.
   const int64_t count = V.size(0);
-  auto mask = torch::zeros({count}, torch::TensorOptions().dtype(torch::kBool));
-  std::vector<torch::Tensor> starts;
-  for (int64_t k = 0; k < count; ++k) {
-    const bool instanton = coarse.kind[first + k].item<int64_t>() == io::kFpKindInstanton;
-    mask[k] = instanton;
-    starts.push_back(instanton ? fine_instanton(s, coarse.rho[first + k].item<double>(), V.options())
-                               : L::unblock_start(V.narrow(0, k, 1)));
-  }
+  const auto mask = coarse.kind.slice(0, first, first + count) == io::kFpKindInstanton;
   if (!mask.any().item<bool>()) return minimiser;
+  std::vector<torch::Tensor> starts;
+  for (int64_t k = 0; k < count; ++k)
+    starts.push_back(mask[k].item<bool>() ? fine_instanton(s, coarse.rho[first + k].item<double>(), V.options())
+                                          : L::unblock_start(V.narrow(0, k, 1)));
   minimiser.alternative_start = torch::cat(starts);
   minimiser.alternative_mask = mask;
   minimiser.start_policy = s.instanton_start;

@@ -252,3 +252,69 @@ TEST_F(FpDataTest, InstantonStartsUnblockedFineAndTheLowerOfBoth) {
   auto r = L::fp_minimise(read_tensor(f, "coarse_links").narrow(0, 2, 1), wilson(), o);
   EXPECT_NEAR(r.action[0].item<double>(), fine[2].item<double>(), 1e-10);
 }
+
+TEST_F(FpDataTest, AnEarlierRunsConfigurationsAreMinimisedAgain) {
+  // The inception iteration's data step: inputs[].fp_data re-minimises an earlier run's coarse configurations (same
+  // rows, β_wil, kind, ρ) and summary.json's previous_iteration records how A_FP and D^FP changed.
+  ASSERT_EQ(run_blockspin(cmd("it0")).status, 0);
+  const auto it0 = (dir / "it0" / "fp_data.h5").string();
+  std::ofstream(dir / "again.json") << R"({"inputs": [{"fp_data": ")" + it0 + R"("}],
+    "minimiser": {"grad_tol": 1e-6, "max_iterations": 500}, "batch_size": 2, "seed": 3})";
+  // Same fine action, same batches: the same minimisations, so nothing changes.
+  auto same = run_blockspin(cmd("same", "", "again.json"));
+  ASSERT_EQ(same.status, 0) << same.output;
+  EXPECT_NE(same.output.find("change against inputs[0]"), std::string::npos) << same.output;
+  H5::H5File f0 = open_h5(it0, "fp_data");
+  {
+    H5::H5File f = open_h5(dir / "same" / "fp_data.h5", "fp_data");
+    for (const char* name : {"coarse_links", "kind", "action", "derivatives"})
+      EXPECT_TRUE(torch::equal(read_tensor(f, name), read_tensor(f0, name))) << name;
+    for (const char* name : {"beta_wil", "rho"})  // NaN for instantons / Monte Carlo rows
+      EXPECT_TRUE(torch::equal(read_tensor(f, name).nan_to_num(-1), read_tensor(f0, name).nan_to_num(-1))) << name;
+    EXPECT_TRUE(torch::equal(read_tensor(f, "source_index"), torch::arange(3, torch::kLong)));
+    auto s = nlohmann::json::parse(std::ifstream(dir / "same" / "summary.json"));
+    const auto& prev = s["previous_iteration"];
+    ASSERT_EQ(prev.size(), 1u);
+    ASSERT_EQ(prev[0]["per_beta"].size(), 2u);
+    ASSERT_EQ(prev[0]["instantons"].size(), 1u);
+    EXPECT_EQ(prev[0]["per_beta"][0]["relative_change"].get<double>(), 0.0);
+    EXPECT_EQ(prev[0]["per_beta"][1]["derivative_relative_change"].get<double>(), 0.0);
+    EXPECT_EQ(prev[0]["instantons"][0]["relative_change"].get<double>(), 0.0);
+    EXPECT_EQ(prev[0]["fine_action"], nlohmann::json::parse(R"({"name": "wilson"})").dump());
+  }
+  // Another fine action on the right-hand side, one β and no instantons: the row is the earlier file's row 1, and
+  // the recorded change is the one of a direct minimisation with that action.
+  auto sym = run_blockspin(cmd("sym",
+                               "--set fine_action.name=\\\"symanzik\\\" --set inputs[0].betas=[4.0] "
+                               "--set inputs[0].instantons=false",
+                               "again.json"));
+  ASSERT_EQ(sym.status, 0) << sym.output;
+  H5::H5File f = open_h5(dir / "sym" / "fp_data.h5", "fp_data");
+  EXPECT_TRUE(torch::equal(read_tensor(f, "source_index"), torch::tensor({1}, torch::kLong)));
+  EXPECT_DOUBLE_EQ(read_tensor(f, "beta_wil")[0].item<double>(), 4.0);
+  L::FpMinimiserOptions o;
+  o.grad_tol = 1e-6;
+  o.max_iterations = 500;
+  auto r = L::fp_minimise(
+      read_tensor(f0, "coarse_links").narrow(0, 1, 1),
+      [](const torch::Tensor& U) { return L::GaugeAction::symanzik(1.0)(U); }, o);
+  const double before = read_tensor(f0, "action")[1].item<double>(), after = r.action[0].item<double>();
+  EXPECT_GT(std::abs(after - before), 1e-3 * before);  // the right-hand side matters
+  auto s = nlohmann::json::parse(std::ifstream(dir / "sym" / "summary.json"));
+  const auto& p = s["previous_iteration"][0]["per_beta"];
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p[0]["beta_wil"].get<double>(), 4.0);
+  EXPECT_NEAR(p[0]["relative_change"].get<double>(), (after - before) / before, 1e-8);
+  EXPECT_GT(p[0]["derivative_relative_change"].get<double>(), 1e-3);
+  EXPECT_TRUE(s["previous_iteration"][0]["instantons"].empty());
+  // Bad selections and files: one line naming the key, nothing written.
+  for (const auto& [extra, key] : std::vector<std::pair<std::string, std::string>>{
+           {"--set inputs[0].betas=[3.0]", "inputs[0].betas"},
+           {"--set inputs[0].fp_data=\\\"" + (dir / "it0" / "summary.json").string() + "\\\"", "inputs[0].fp_data"},
+           {"--set inputs[0].ensemble=\\\"" + it0 + "\\\"", "inputs[0].fp_data"}}) {
+    auto bad = run_blockspin(cmd("never", extra, "again.json"));
+    EXPECT_NE(bad.status, 0) << extra;
+    EXPECT_NE(bad.output.find(key), std::string::npos) << extra << "\n" << bad.output;
+    EXPECT_FALSE(fs::exists(dir / "never")) << extra;
+  }
+}
