@@ -225,6 +225,7 @@ FpResult minimise_from(const torch::Tensor& V_in, const ActionFunctional& fine_a
       pr.n_active = active.sum().item<int64_t>();
       pr.n_converged = converged.sum().item<int64_t>();
       pr.max_grad_norm = pr.n_active > 0 ? torch::where(active, gn, torch::zeros_like(gn)).max().item<double>() : 0.0;
+      pr.objective = F.detach().to(torch::kCPU, torch::kDouble);
       options.on_iteration(pr);
     }
   }

@@ -33,6 +33,7 @@ struct FpProgress {
   int64_t n_converged = 0;  ///< configurations at gradient norm <= grad_tol
   int64_t batch = 0;
   double max_grad_norm = 0;  ///< largest gradient norm among the configurations still iterating (0 if none)
+  torch::Tensor objective;   ///< A[U] + T[U, V] at the current U of every configuration, [batch] (double, CPU)
 };
 
 /// How configurations that have an alternative fine start (FpMinimiserOptions::alternative_start) are minimised.

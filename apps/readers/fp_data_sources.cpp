@@ -211,8 +211,8 @@ L::FpMinimiserOptions batch_minimiser_options(const FpDataSetup& s, const io::Fp
     *last_report = now;
     spdlog::info(
         "fp-data: batch {}/{}: L-BFGS iteration {}, max gradient norm {:.3e} (tol {:g}), converged {}/{}, "
-        "{:.0f} s",
-        b + 1, n_batches, p.iteration, p.max_grad_norm, tol, p.n_converged, p.batch,
+        "mean objective {:.9g}, {:.0f} s",
+        b + 1, n_batches, p.iteration, p.max_grad_norm, tol, p.n_converged, p.batch, p.objective.mean().item<double>(),
         std::chrono::duration<double>(now - started).count());
   };
   // Instanton rows (from instantons.enabled or an fp_data input) may also start from the fine instanton.

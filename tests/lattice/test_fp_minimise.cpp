@@ -117,6 +117,11 @@ TEST(FpMinimise, ConvergesBelowToleranceBatched) {
   EXPECT_EQ(reports.back().n_active, 0);
   EXPECT_EQ(reports.back().n_converged, 2);
   EXPECT_EQ(reports.back().max_grad_norm, 0.0);
+  // The objective is reported per configuration, never rises (Armijo) and ends at A_FP.
+  for (size_t i = 1; i < reports.size(); ++i)
+    EXPECT_TRUE((reports[i].objective <= reports[i - 1].objective + 1e-12).all().item<bool>()) << i;
+  EXPECT_LT(max_abs_diff(reports.back().objective, r.action.to(torch::kDouble)), 1e-12);
+  EXPECT_GT(reports.front().objective[0].item<double>(), r.action[0].item<double>() + 1e-3);
   // Independent check of the gradient at U*: autograd of A + T.
   auto D =
       autograd_derivative([&](const torch::Tensor& U) { return kWilson(U) + blocking_kernel(U, V, o.blocking); }, r.U);
