@@ -2,10 +2,10 @@
 #include "apps/readers/fp_iteration.h"
 
 #include "io/h5io.h"
+#include "lattice/layout.h"
 
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -15,7 +15,7 @@ using nlohmann::json;
 
 json compare_with_fp_inputs(const FpDataSetup& s, const io::FpCoarse& c, const io::FpResults& r) {
   json out = json::array();
-  const double volume = static_cast<double>(c.links[0][0].numel() / (s.N * s.N));
+  const double volume = static_cast<double>(lattice::volume(c.links));
   const auto converged = r.converged.to(torch::kBool);
   for (size_t i = 0; i < s.inputs.size(); ++i) {
     const auto& in = s.inputs[i];
@@ -36,13 +36,8 @@ json compare_with_fp_inputs(const FpDataSetup& s, const io::FpCoarse& c, const i
       if (cfg.is_object() && cfg.contains("fine_action")) fine = cfg["fine_action"].dump();
     }
     json per_beta = json::array(), instantons = json::array();
-    std::vector<double> betas;
-    for (int64_t k = 0; k < mine.size(0); ++k)
-      if (kind[k].item<int64_t>() == io::kFpKindMonteCarlo &&
-          std::find(betas.begin(), betas.end(), beta[k].item<double>()) == betas.end())
-        betas.push_back(beta[k].item<double>());
-    std::sort(betas.begin(), betas.end());
-    for (double b : betas) {
+    const auto betas = std::get<0>(at::_unique(beta.index({kind == io::kFpKindMonteCarlo}), /*sorted=*/true));
+    for (const double b : std::vector<double>(betas.data_ptr<double>(), betas.data_ptr<double>() + betas.numel())) {
       const auto m = (kind == io::kFpKindMonteCarlo) & (beta == b);
       const auto x = rel.index({m});
       const int64_t n = x.size(0);
