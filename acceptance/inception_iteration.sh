@@ -1,57 +1,65 @@
 #!/usr/bin/env bash
-# One step of the inception iteration (issue 18; arXiv:2502.03315), end to end and resumable: the learned FP action on
-# the right-hand side of A_FP[V] = min_U {A[U] + T[U, V]} instead of Wilson, and the model retrained on what it gives.
-#   0. iteration-0 data (Wilson on the right-hand side): the shipped model's training sets (acceptance/ship_fp_model.sh)
-#      and the smooth set configs/fp_data_su3_4x4_smooth.json (β_wil 15 ... 200, ~11 min on one core);
-#      model M0 = the shipped model fine-tuned on all three (configs/train_fp_action_su3_smooth.json).
-#   1. iteration-1 data: the same coarse configurations minimised again with M0 on the fine lattice
-#      (inputs[].fp_data; summary.json's previous_iteration: how A_FP and D^FP changed, per β_wil);
-#   2. M1 = M0 fine-tuned on the iteration-1 data; both evaluated on it.
-# The fixed point is reached when step 1 stops changing A_FP. Cost of step 1: see docs/results.md "The inception
-# iteration" (the learned action costs far more per L-BFGS iteration than Wilson). Select fewer rows with
-#   IT1_SELECT='"betas": [5.0, 6.0, 7.0, 25.0, 120.0], "n_configs": 2,'
-#   acceptance/inception_iteration.sh      [RUNS=runs] [IT1_SELECT=...]
+# The inception iteration (issue 18; arXiv:2502.03315), end to end and resumable: the learned FP action on the
+# right-hand side of A_FP[V] = min_U {A[U] + T[U, V]} instead of Wilson, the model retrained on what it gives, and again.
+#   D0 = iteration-0 data, Wilson on the right-hand side (configs/fp_data_su3_4x4_inception.json: β_wil 5.5 ... 200);
+#   M0 = the shipped model fine-tuned on D0 (configs/train_fp_action_su3_inception.json);
+#   for k = 1 ... ITERATIONS:
+#     D_k = the coarse configurations of D_{k-1} minimised again with M_{k-1} on the fine lattice (inputs[].fp_data;
+#           D_k/summary.json's previous_iteration: how A_FP and D^FP moved, per β_wil);
+#     M_{k-1} evaluated on all of D_k (its error against the new values), M_k = M_{k-1} fine-tuned on D_k, evaluated
+#     on D_k's test split.
+# The fixed point is reached when A_FP stops moving. acceptance/inception_summary.py tabulates the chain
+# (RUNS/summary.json, RUNS/summary.md). Cost (docs/results.md "The inception iteration"): each D_k ~30 min on two
+# ranks, each model ~15 min.
+# Memory: a rank minimising with the learned action on 8^4 needs ~3 GB per configuration of a batch (batch 2 here).
+# SELECT picks the rows of D0 that the iteration follows (inputs[].fp_data keys), e.g. '"n_configs": 3,' (the
+# first 3 per β_wil; a β_wil = 5.5 configuration takes ~86 L-BFGS iterations with the learned action, ~4 min on a core).
+#   acceptance/inception_iteration.sh   [RUNS=runs/inception] [ITERATIONS=2] [RANKS=2] [STEPS=300] [SELECT=...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=${BLOCKSPIN:-build/bin/blockspin}
-RUNS=${RUNS:-runs}
-IT1_SELECT=${IT1_SELECT:-}
+RUNS=${RUNS:-runs/inception}
+ITERATIONS=${ITERATIONS:-2}
+RANKS=${RANKS:-2}
+STEPS=${STEPS:-300}
+SELECT=${SELECT:-}
+mkdir -p "$RUNS"
 resume_or_start() {  # $1 = output directory: --resume if it holds a run
   if [ -d "$1" ] && [ -n "$(ls -A "$1")" ]; then echo --resume; fi
 }
-for f in "$RUNS/fp_su3_train/fp_data.h5" "$RUNS/fp_su3_train2/fp_data.h5"; do
-  [ -f "$f" ] || { echo "missing $f: run acceptance/ship_fp_model.sh first" >&2; exit 2; }
-done
-if [ ! -f "$RUNS/fp_su3_smooth/fp_data.h5" ]; then
-  "$B" fp-data --config configs/fp_data_su3_4x4_smooth.json --out "$RUNS/fp_su3_smooth" \
-    $(resume_or_start "$RUNS/fp_su3_smooth")
-fi
-M0="$RUNS/fp_action_su3_smooth"
-if [ ! -f "$M0/metrics.json" ]; then
-  "$B" train --config configs/train_fp_action_su3_smooth.json --out "$M0" $(resume_or_start "$M0")
-fi
-# Step 1: every converged row of the three sets, minimised again with M0 on the right-hand side.
-cat > "$RUNS/inception_it1.json" <<JSON
-{"inputs": [{"fp_data": "$RUNS/fp_su3_train/fp_data.h5", $IT1_SELECT "instantons": false},
-            {"fp_data": "$RUNS/fp_su3_train2/fp_data.h5", $IT1_SELECT "instantons": false},
-            {"fp_data": "$RUNS/fp_su3_smooth/fp_data.h5", $IT1_SELECT "instantons": false}],
+fp_data() {  # $1 = config, $2 = output directory: on RANKS ranks (torchrun) when RANKS > 1
+  if [ -f "$2/fp_data.h5" ]; then return; fi
+  if [ "$RANKS" -gt 1 ]; then
+    OMP_NUM_THREADS=1 torchrun --no_python --nproc_per_node "$RANKS" --master_port $((29500 + RANDOM % 1000)) \
+      --redirects 2 --tee 2 --log_dir "$RUNS/logs" "$B" fp-data --config "$1" --out "$2" $(resume_or_start "$2")
+  else
+    "$B" fp-data --config "$1" --out "$2" $(resume_or_start "$2")
+  fi
+}
+train() {  # $1 = output directory, $2 = data file, $3 = initial checkpoint, $4 = steps
+  if [ -f "$1/metrics.json" ]; then return; fi
+  "$B" train --config configs/train_fp_action_su3_inception.json --out "$1" \
+    --set "data.files=[\"$2\"]" --set "model.init_from=\"$3\"" --set "training.steps=$4" $(resume_or_start "$1")
+}
+evaluate() {  # $1 = model, $2 = data file, $3 = split, $4 = output directory
+  [ -f "$4/metrics.json" ] || "$B" evaluate --model "$1" --out "$4" --force \
+    --set "data.files=[\"$2\"]" --set "evaluate.split=\"$3\""
+}
+fp_data configs/fp_data_su3_4x4_inception.json "$RUNS/d0"
+train "$RUNS/m0" "$RUNS/d0/fp_data.h5" models/fp_action_su3/model/checkpoint.h5 400
+evaluate "$RUNS/m0" "$RUNS/d0/fp_data.h5" test "$RUNS/m0_on_d0"
+for k in $(seq 1 "$ITERATIONS"); do
+  prev=$((k - 1))
+  cat > "$RUNS/d$k.json" <<JSON
+{"inputs": [{"fp_data": "$RUNS/d$prev/fp_data.h5", $SELECT "instantons": false}],
  "blocking": {"kappa": 8.0, "smearing": {"s_pl": 0.07, "s_d": 0.016, "s_hd": 0.008}},
- "fine_action": {"model": "$M0"},
+ "fine_action": {"model": "$RUNS/m$prev"},
  "minimiser": {"grad_tol": 1e-6, "max_iterations": 2000, "history": 10, "restarts": 3},
- "batch_size": 4, "require_converged": false, "seed": 1, "dtype": "float64"}
+ "batch_size": 2, "require_converged": false, "seed": 1, "dtype": "float64"}
 JSON
-if [ ! -f "$RUNS/fp_su3_it1/fp_data.h5" ]; then
-  "$B" fp-data --config "$RUNS/inception_it1.json" --out "$RUNS/fp_su3_it1" $(resume_or_start "$RUNS/fp_su3_it1")
-fi
-# Step 2: M1 from M0 on the iteration-1 data; M0 and M1 evaluated on its test split.
-M1="$RUNS/fp_action_su3_it1"
-if [ ! -f "$M1/metrics.json" ]; then
-  "$B" train --config configs/train_fp_action_su3_smooth.json --out "$M1" \
-    --set "data.files=[\"$RUNS/fp_su3_it1/fp_data.h5\"]" --set "model.init_from=\"$M0/model/checkpoint.h5\"" \
-    $(resume_or_start "$M1")
-fi
-"$B" evaluate --model "$M1" --out "$RUNS/fp_action_su3_it1_eval" --force
-"$B" evaluate --model "$M0" --out "$RUNS/fp_action_su3_it1_eval_m0" --force \
-  --set "data.files=[\"$RUNS/fp_su3_it1/fp_data.h5\"]"
-echo "A_FP change of iteration 1: $RUNS/fp_su3_it1/summary.json (previous_iteration); model errors:" \
-  "$RUNS/fp_action_su3_it1_eval/metrics.json (M1), $RUNS/fp_action_su3_it1_eval_m0/metrics.json (M0)"
+  fp_data "$RUNS/d$k.json" "$RUNS/d$k"
+  evaluate "$RUNS/m$prev" "$RUNS/d$k/fp_data.h5" all "$RUNS/m${prev}_on_d$k"
+  train "$RUNS/m$k" "$RUNS/d$k/fp_data.h5" "$RUNS/m$prev/model/checkpoint.h5" "$STEPS"
+  evaluate "$RUNS/m$k" "$RUNS/d$k/fp_data.h5" test "$RUNS/m${k}_on_d$k"
+done
+/usr/bin/python3 acceptance/inception_summary.py "$RUNS" "$ITERATIONS"

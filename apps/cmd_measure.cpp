@@ -1,6 +1,7 @@
 // `blockspin measure --ensemble FILE --out DIR [--config C]`: observables of a gauge ensemble with Γ-method errors
-// (chains as replicas): plaquette, Wilson loops, Polyakov loops, Wilson-flow t²⟨E⟩, the scales t0, w0, w0/√t0 and Q
-// after flow. Writes DIR/measurements.json (the analysis) and DIR/measurements.h5 (every observable per configuration).
+// (chains as replicas): plaquette, Wilson loops, Polyakov loops, Wilson-flow t²⟨E⟩, the scales t0, w0, w0/√t0 (and
+// t_c, √(t_c/t0) for flow.scales) and Q after flow. Writes DIR/measurements.json (the analysis) and DIR/measurements.h5
+// (every observable per configuration).
 #include "apps/command.h"
 #include "run/run_directory.h"
 #include "support/config.h"
@@ -71,6 +72,9 @@ void run_measure(const CommonOptions& opt) {
   const bool do_flow = flow.get<bool>("enabled", true);
   const double eps = flow.get<double>("eps", 0.05, Check::positive());
   const double t_max = flow.get<double>("t_max", 4.0, Check::positive());
+  // flow.scales: further reference values c of t²⟨E⟩ = c, each giving t_c and √(t_c/t0) — ratios of flow scales at
+  // smaller c probe shorter distances (larger lattice artefacts) and fit into small boxes where w0 does not.
+  const auto scales = flow.get<std::vector<double>>("scales", {}, Check::positive());
   if (do_flow && t_max / eps > 1e5)
     throw ConfigError(
         fmt::format("config key 'flow.eps': t_max / eps = {:.3g} integration steps (at most 1e5; the "
@@ -181,6 +185,20 @@ void run_measure(const CommonOptions& opt) {
         });
     } else {
       out["observables"]["w0"] = {{"error", fmt::format("t d(t²⟨E⟩)/dt does not reach 0.3 up to t_max = {}", t_max)}};
+    }
+    for (const double c : scales) {
+      auto tc_of = [&, c](const std::vector<double>& m) { return L::flow_time_at(t_grid, m, c); };
+      const std::string name = fmt::format("t_{:g}", c);
+      if (!std::isfinite(tc_of(means))) {
+        out["observables"][name] = {{"error", fmt::format("t²⟨E⟩ does not reach {:g} up to t_max = {}", c, t_max)}};
+        continue;
+      }
+      out["observables"][name] = gamma_or_error([&] { return L::gamma_method_derived(data, tc_of); });
+      if (std::isfinite(t0_of(means)))
+        out["observables"]["sqrt_" + name + "_over_t0"] = gamma_or_error([&] {
+          return L::gamma_method_derived(data,
+                                         [&](const std::vector<double>& m) { return std::sqrt(tc_of(m) / t0_of(m)); });
+        });
     }
   }
   const fs::path dir = opt.out;

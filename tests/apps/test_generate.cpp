@@ -6,6 +6,7 @@
 #include "io/ensemble_file.h"
 #include "run_blockspin.h"
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -167,6 +168,43 @@ TEST_F(GenerateTest, MeasureAndConvertRoundTrip) {
   EXPECT_EQ(j["flow"]["t2E"].size(), 5u);
   EXPECT_TRUE(j["observables"].contains("topological_charge_flowed"));
   EXPECT_TRUE(j["observables"]["w0"].contains("error")) << j["observables"].dump();  // not reached by t = 0.2
+  // flow.scales: t_c where the mean curve reaches c (here half its value at t = 0.2, written with 3 digits so that
+  // the key is exact): the linear interpolation of the curve at t_c gives back c (one chain: no bias correction of
+  // the derived quantity); a c beyond t_max is reported as not reached, and √(t_c/t0) needs t0; a scale <= 0 is a
+  // config error naming the key.
+  ASSERT_EQ(run_blockspin(gen("hb.json", "e1", "--set n_chains=1 --set n_configs=8 --set save_every=1")).status, 0);
+  const std::string e1 = (dir / "e1" / "ensemble.h5").string();
+  ASSERT_EQ(
+      run_blockspin("measure --ensemble " + e1 + " --out " + (dir / "m1").string() + " --set flow.t_max=0.2").status,
+      0);
+  auto j1 = nlohmann::json::parse(std::ifstream(dir / "m1" / "measurements.json"));
+  char text[32];
+  std::snprintf(text, sizeof text, "%.3g", 0.5 * j1["flow"]["t2E"][4]["t2E"].get<double>());
+  const double c = std::stod(text);
+  auto ms = run_blockspin("measure --ensemble " + e1 + " --out " + (dir / "ms").string() +
+                          " --set flow.t_max=0.2 --set flow.scales=[" + text + ",0.3]");
+  ASSERT_EQ(ms.status, 0) << ms.output;
+  auto js = nlohmann::json::parse(std::ifstream(dir / "ms" / "measurements.json"));
+  ASSERT_TRUE(js["observables"]["t_" + std::string(text)].contains("mean")) << js["observables"].dump();
+  const double tc = js["observables"]["t_" + std::string(text)]["mean"].get<double>();
+  const auto& curve = js["flow"]["t2E"];
+  bool bracketed = false;
+  for (size_t i = 1; i < curve.size(); ++i) {
+    const double t0 = curve[i - 1]["t"], t1 = curve[i]["t"], y0 = curve[i - 1]["t2E"], y1 = curve[i]["t2E"];
+    if (tc < t0 || tc > t1) continue;
+    EXPECT_NEAR(y0 + (y1 - y0) * (tc - t0) / (t1 - t0), c, 1e-12);
+    bracketed = true;
+    break;
+  }
+  EXPECT_TRUE(bracketed) << tc;
+  EXPECT_GT(js["observables"]["t_" + std::string(text)]["error"].get<double>(), 0.0);
+  EXPECT_TRUE(js["observables"]["t_0.3"].contains("error")) << js["observables"].dump();
+  EXPECT_FALSE(js["observables"].contains("sqrt_t_" + std::string(text) + "_over_t0"));
+  auto bad = run_blockspin("measure --ensemble " + (dir / "e" / "ensemble.h5").string() + " --out " +
+                           (dir / "mbad").string() + " --set flow.scales=[0.2,-0.1]");
+  EXPECT_EQ(bad.status, 2) << bad.output;
+  EXPECT_NE(bad.output.find("flow.scales"), std::string::npos) << bad.output;
+  EXPECT_FALSE(fs::exists(dir / "mbad"));
 }
 
 // HDF5 -> ILDG -> openQCD -> NERSC -> HDF5 (the format of each input read from its content): identical links, chains

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The scaling test of issue 18 (arXiv:2502.03315): lattice artefacts of the learned FP action against Wilson's at
+# matched t0/a². Ensembles (`generate`) and the flow scales t0, w0 and w0/√t0 (`measure`) for
+#   - the Wilson action on 4^4, 6^4 and 8^4, two β each, bracketing a fixed box size L/√t0 (the same physical
+#     volume on three lattice spacings: the continuum value of w0/√t0 in that box comes from them), and
+#   - the shipped learned FP action (models/fp_action_su3, HMC, float32) on 4^4 at the coarsest spacing.
+# The flow gives t0, w0 and, with flow.scales, t_0.15 and t_0.2 (√(t_c/t0): shorter-distance ratios that fit the
+# small boxes). Every (action, L, β) is skipped when its measurements exist, so a killed run resumes by running the script again.
+# acceptance/scaling_summary.py tabulates and plots (RUNS/scaling.json, RUNS/scaling.md, RUNS/scaling.png).
+# Cost on the 2-core machine: the Wilson ensembles ~25 min (the 8^4 flow dominates), the learned ones ~1.4 s per HMC
+# trajectory on 4^4 in float (430× Wilson HMC; docs/results.md "Learned-action HMC").
+#   acceptance/scaling_test.sh   [RUNS=runs/scaling] [FP_BETAS="2.9"] [FP_TRAJECTORIES=300]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+B=${BLOCKSPIN:-build/bin/blockspin}
+RUNS=${RUNS:-runs/scaling}
+FP_BETAS=${FP_BETAS:-"2.9"}
+FP_TRAJECTORIES=${FP_TRAJECTORIES:-300}
+mkdir -p "$RUNS"
+ensemble() {  # $1 = name, $2 = flow t_max, then --set overrides of configs/generate_su3_scaling.json
+  local name=$1 t_max=$2
+  shift 2
+  [ -f "$RUNS/$name/meas/measurements.json" ] && return
+  "$B" generate --config configs/generate_su3_scaling.json --out "$RUNS/$name" --force "$@"
+  "$B" measure --ensemble "$RUNS/$name/ensemble.h5" --out "$RUNS/$name/meas" --force \
+    --set flow.eps=0.04 --set "flow.t_max=$t_max" --set 'flow.scales=[0.15,0.2]' --set 'dtype="float64"'
+}
+for b in 5.45 5.55; do
+  ensemble "wilson_L4_b$b" 1.5 --set "action.beta=$b" --set 'lattice.shape=[4,4,4,4]' --set n_configs=600
+done
+for b in 5.7 5.8; do
+  ensemble "wilson_L6_b$b" 3.0 --set "action.beta=$b" --set 'lattice.shape=[6,6,6,6]' --set n_configs=200
+done
+for b in 5.88 5.98; do
+  ensemble "wilson_L8_b$b" 4.5 --set "action.beta=$b" --set 'lattice.shape=[8,8,8,8]' --set n_configs=60
+done
+for b in $FP_BETAS; do
+  ensemble "fp_L4_b$b" 1.5 --set "action={\"model\": \"models/fp_action_su3\", \"beta\": $b}" \
+    --set 'algorithm={"name": "hmc", "trajectory_length": 1.0, "steps": 10, "integrator": "omelyan"}' \
+    --set 'dtype="float32"' --set n_chains=1 --set n_therm=50 --set "n_configs=$FP_TRAJECTORIES" --set save_every=1
+done
+/usr/bin/python3 acceptance/scaling_summary.py "$RUNS"
