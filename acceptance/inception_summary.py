@@ -8,8 +8,9 @@ writes RUNS/summary.json, RUNS/summary.md and RUNS/inception.png (A_FP per site 
 """
 import json
 import os
-import subprocess
 import sys
+
+from report import gnuplot_png, write_table
 
 
 def load(path):
@@ -72,10 +73,7 @@ def main():
     for s in steps:
         err_line(f"M{s['k'] - 1}", f"D{s['k']} all rows", s["model_before_on_new"])
         err_line(f"M{s['k']}", f"D{s['k']} test split", s["model_after_on_new"])
-    text = "\n".join(lines) + "\n"
-    with open(os.path.join(runs, "summary.md"), "w") as f:
-        f.write(text)
-    print(text, end="")
+    write_table(os.path.join(runs, "summary.md"), lines)
 
     # A_FP per site relative to iteration 0, per β_wil, against the iteration.
     dat = os.path.join(runs, "inception.dat")
@@ -84,15 +82,10 @@ def main():
             for k in sorted(action[b]):
                 f.write(f"{k} {action[b][k] / action[b][0]:.8f}\n")
             f.write("\n\n")
-    plot = "; ".join([
-        "set terminal pngcairo size 800,520", f"set output '{os.path.join(runs, 'inception.png')}'",
-        "set xlabel 'iteration k (M_{k-1} on the right-hand side)'", "set ylabel 'A_{FP} / A_{FP}(Wilson RHS)'",
-        "set xtics 1", "set key outside right", "set grid",
-        "plot " + ", ".join(f"'{dat}' index {i} with linespoints title 'β_{{wil}} = {b}'" for i, b in enumerate(betas))])
-    try:
-        subprocess.run(["gnuplot", "-e", plot], check=True)
-    except (OSError, subprocess.CalledProcessError) as e:
-        print(f"no plot ({e})", file=sys.stderr)
+    gnuplot_png(os.path.join(runs, "inception.png"),
+                ["set xlabel 'iteration k (M_{k-1} on the right-hand side)'",
+                 "set ylabel 'A_{FP} / A_{FP}(Wilson RHS)'", "set xtics 1", "set key outside right", "set grid"],
+                [f"'{dat}' index {i} with linespoints title 'β_{{wil}} = {b}'" for i, b in enumerate(betas)])
 
 
 if __name__ == "__main__":

@@ -14,8 +14,9 @@ import json
 import math
 import os
 import re
-import subprocess
 import sys
+
+from report import gnuplot_png, write_table
 
 
 def read(runs):
@@ -26,8 +27,8 @@ def read(runs):
         if not m:
             continue
         obs = json.load(open(f))["observables"]
-        if "mean" not in obs.get("t0", {}) or "mean" not in obs.get("w0_over_sqrt_t0", {}):
-            print(f"{name}: no t0 or w0 in the box ({obs.get('t0')})", file=sys.stderr)
+        if "mean" not in obs.get("t0", {}):
+            print(f"{name}: no t0 ({obs.get('t0')})", file=sys.stderr)
             continue
         L = int(m.group(2))
         t0, dt0 = obs["t0"]["mean"], obs["t0"]["error"]
@@ -112,12 +113,9 @@ def main():
                      + " | ".join(wil.get(L, "—") for L in (4, 6, 8)) + " | "
                      + (f"{fmt(cont['ratio'], cont['ratio_error'])}, χ²/dof {cont['chi2']:.1f}/{cont['dof']}"
                         if cont else "—") + " |")
-    text = "\n".join(lines) + "\n"
-    with open(os.path.join(runs, "scaling.md"), "w") as f:
-        f.write(text)
-    print(text, end="")
+    write_table(os.path.join(runs, "scaling.md"), lines)
 
-    # w0/√t0 against a²/t0: the Wilson points at each learned ensemble's box, their continuum line, the learned point.
+    # The ratios against a²/t0: the Wilson points at each learned ensemble's box, their continuum line, the learned point.
     dat = os.path.join(runs, "scaling.dat")
     with open(dat, "w") as f:
         for r in rows:
@@ -134,15 +132,9 @@ def main():
         if "continuum" in r:
             c = r["continuum"]
             plots.append(f"{c['ratio']} + {c['slope']} * x with lines dt 2 lc {i + 1} notitle")
-    script = "; ".join(["set terminal pngcairo size 800,520", f"set output '{os.path.join(runs, 'scaling.png')}'",
-                        "set xlabel 'a^2/t_0'", "set ylabel 'ratio of flow scales'", "set xrange [0:*]", "set grid",
-                        "set key top left", "plot " + ", ".join(plots)])
-    if plots:
-        try:
-            subprocess.run(["gnuplot", "-e", script], check=True)
-        except (OSError, subprocess.CalledProcessError) as e:
-            print(f"no plot ({e})", file=sys.stderr)
-
+    gnuplot_png(os.path.join(runs, "scaling.png"),
+                ["set xlabel 'a^2/t_0'", "set ylabel 'ratio of flow scales'", "set xrange [0:*]", "set grid",
+                 "set key top left"], plots)
 
 if __name__ == "__main__":
     main()

@@ -29,10 +29,10 @@ for b in 5.45 5.55; do
   ensemble "wilson_L4_b$b" 1.5 --set "action.beta=$b" --set 'lattice.shape=[4,4,4,4]' --set n_configs=600
 done
 for b in 5.7 5.8; do
-  ensemble "wilson_L6_b$b" 3.0 --set "action.beta=$b" --set 'lattice.shape=[6,6,6,6]' --set n_configs=200
+  ensemble "wilson_L6_b$b" 5.0 --set "action.beta=$b" --set 'lattice.shape=[6,6,6,6]' --set n_configs=200
 done
 for b in 5.88 5.98; do
-  ensemble "wilson_L8_b$b" 4.5 --set "action.beta=$b" --set 'lattice.shape=[8,8,8,8]' --set n_configs=60
+  ensemble "wilson_L8_b$b" 6.0 --set "action.beta=$b" --set 'lattice.shape=[8,8,8,8]' --set n_configs=60
 done
 for b in $FP_BETAS; do
   ensemble "fp_L4_b$b" 1.5 --set "action={\"model\": \"models/fp_action_su3\", \"beta\": $b}" \
