@@ -28,6 +28,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <functional>
 #include <map>
 
 namespace blockspin::apps {
@@ -163,42 +164,37 @@ void run_measure(const CommonOptions& opt) {
       data.push_back(replicas(t2E[s]));
     }
     out["flow"] = {{"eps", eps}, {"t_max", t_max}, {"t2E", curve}};
-    // t0 is a derived quantity: the crossing of the *mean* curve, with errors propagated through all grid points.
-    auto t0_of = [&](const std::vector<double>& means) { return L::flow_time_at(t_grid, means, 0.3); };
     std::vector<double> means;
     for (const auto& c : curve) means.push_back(c["t2E"].is_number() ? c["t2E"].get<double>() : std::nan(""));
-    if (std::isfinite(t0_of(means))) {
-      out["observables"]["t0"] = gamma_or_error([&] { return L::gamma_method_derived(data, t0_of); });
-    } else {
-      out["observables"]["t0"] = {{"error", fmt::format("t²⟨E⟩ does not reach 0.3 up to t_max = {}", t_max)}};
-      spdlog::warn("t²⟨E⟩ does not reach 0.3 up to t_max = {}: t0 not determined (raise flow.t_max)", t_max);
-    }
+    // Every flow scale (t0, w0, t_c) and ratio of scales is a derived quantity: a function of the *mean* curve, with
+    // errors propagated through all grid points; `record` writes it, or {"error": why} when the curve does not get
+    // there by t_max, and says which.
+    using Scale = std::function<double(const std::vector<double>&)>;
+    auto record = [&](const std::string& name, const Scale& scale, const std::string& unreached) {
+      const bool reached = std::isfinite(scale(means));
+      out["observables"][name] = reached ? gamma_or_error([&] { return L::gamma_method_derived(data, scale); })
+                                         : json{{"error", fmt::format("{} up to t_max = {}", unreached, t_max)}};
+      return reached;
+    };
+    auto flow_time = [&](double c) -> Scale {
+      return [&, c](const std::vector<double>& m) { return L::flow_time_at(t_grid, m, c); };
+    };
+    const Scale t0_of = flow_time(0.3);
+    const bool has_t0 = record("t0", t0_of, "t²⟨E⟩ does not reach 0.3");
+    if (!has_t0) spdlog::warn("t²⟨E⟩ does not reach 0.3 up to t_max = {}: t0 not determined (raise flow.t_max)", t_max);
     // w0 (W = t d(t²E)/dt = 0.3 at t = w0²) and w0/√t0, the dimensionless ratio of two scales whose lattice artefacts
-    // compare actions at matched t0/a² (derived quantities like t0).
-    auto w0_of = [&](const std::vector<double>& m) { return std::sqrt(L::w0_squared_at(t_grid, m, 0.3)); };
-    if (std::isfinite(w0_of(means))) {
-      out["observables"]["w0"] = gamma_or_error([&] { return L::gamma_method_derived(data, w0_of); });
-      if (std::isfinite(t0_of(means)))
-        out["observables"]["w0_over_sqrt_t0"] = gamma_or_error([&] {
-          return L::gamma_method_derived(data,
-                                         [&](const std::vector<double>& m) { return w0_of(m) / std::sqrt(t0_of(m)); });
-        });
-    } else {
-      out["observables"]["w0"] = {{"error", fmt::format("t d(t²⟨E⟩)/dt does not reach 0.3 up to t_max = {}", t_max)}};
-    }
+    // compare actions at matched t0/a².
+    const Scale w0_of = [&](const std::vector<double>& m) { return std::sqrt(L::w0_squared_at(t_grid, m, 0.3)); };
+    if (record("w0", w0_of, "t d(t²⟨E⟩)/dt does not reach 0.3") && has_t0)
+      record(
+          "w0_over_sqrt_t0", [&](const std::vector<double>& m) { return w0_of(m) / std::sqrt(t0_of(m)); }, "");
     for (const double c : scales) {
-      auto tc_of = [&, c](const std::vector<double>& m) { return L::flow_time_at(t_grid, m, c); };
       const std::string name = fmt::format("t_{:g}", c);
-      if (!std::isfinite(tc_of(means))) {
-        out["observables"][name] = {{"error", fmt::format("t²⟨E⟩ does not reach {:g} up to t_max = {}", c, t_max)}};
-        continue;
-      }
-      out["observables"][name] = gamma_or_error([&] { return L::gamma_method_derived(data, tc_of); });
-      if (std::isfinite(t0_of(means)))
-        out["observables"]["sqrt_" + name + "_over_t0"] = gamma_or_error([&] {
-          return L::gamma_method_derived(data,
-                                         [&](const std::vector<double>& m) { return std::sqrt(tc_of(m) / t0_of(m)); });
-        });
+      const Scale tc_of = flow_time(c);
+      if (record(name, tc_of, fmt::format("t²⟨E⟩ does not reach {:g}", c)) && has_t0)
+        record(
+            "sqrt_" + name + "_over_t0", [&](const std::vector<double>& m) { return std::sqrt(tc_of(m) / t0_of(m)); },
+            "");
     }
   }
   const fs::path dir = opt.out;

@@ -181,12 +181,13 @@ TEST_F(GenerateTest, MeasureAndConvertRoundTrip) {
   char text[32];
   std::snprintf(text, sizeof text, "%.3g", 0.5 * j1["flow"]["t2E"][4]["t2E"].get<double>());
   const double c = std::stod(text);
+  const std::string key = "t_" + std::string(text);
   auto ms = run_blockspin("measure --ensemble " + e1 + " --out " + (dir / "ms").string() +
                           " --set flow.t_max=0.2 --set flow.scales=[" + text + ",0.3]");
   ASSERT_EQ(ms.status, 0) << ms.output;
   auto js = nlohmann::json::parse(std::ifstream(dir / "ms" / "measurements.json"));
-  ASSERT_TRUE(js["observables"]["t_" + std::string(text)].contains("mean")) << js["observables"].dump();
-  const double tc = js["observables"]["t_" + std::string(text)]["mean"].get<double>();
+  ASSERT_TRUE(js["observables"][key].contains("mean")) << js["observables"].dump();
+  const double tc = js["observables"][key]["mean"].get<double>();
   const auto& curve = js["flow"]["t2E"];
   bool bracketed = false;
   for (size_t i = 1; i < curve.size(); ++i) {
@@ -197,9 +198,9 @@ TEST_F(GenerateTest, MeasureAndConvertRoundTrip) {
     break;
   }
   EXPECT_TRUE(bracketed) << tc;
-  EXPECT_GT(js["observables"]["t_" + std::string(text)]["error"].get<double>(), 0.0);
+  EXPECT_GT(js["observables"][key]["error"].get<double>(), 0.0);
   EXPECT_TRUE(js["observables"]["t_0.3"].contains("error")) << js["observables"].dump();
-  EXPECT_FALSE(js["observables"].contains("sqrt_t_" + std::string(text) + "_over_t0"));
+  EXPECT_FALSE(js["observables"].contains("sqrt_" + key + "_over_t0"));
   auto bad = run_blockspin("measure --ensemble " + (dir / "e" / "ensemble.h5").string() + " --out " +
                            (dir / "mbad").string() + " --set flow.scales=[0.2,-0.1]");
   EXPECT_EQ(bad.status, 2) << bad.output;
