@@ -14,7 +14,9 @@
 # Memory: a rank minimising with the learned action on 8^4 needs ~3 GB per configuration of a batch (batch 2 here).
 # SELECT picks the rows of D0 that the iteration follows (inputs[].fp_data keys), e.g. '"n_configs": 3,' (the
 # first 3 per β_wil; a β_wil = 5.5 configuration takes ~86 L-BFGS iterations with the learned action, ~4 min on a core).
-#   acceptance/inception_iteration.sh   [RUNS=runs/inception] [ITERATIONS=2] [RANKS=2] [STEPS=300] [SELECT=...]
+# ARCH replaces the models' architecture (same parameters, e.g. models/architectures/fp_action_shipped_positive.json,
+# bounded below: the plain parametrisation ran away to negative objectives in D2).
+#   acceptance/inception_iteration.sh   [RUNS=runs/inception] [ITERATIONS=2] [RANKS=2] [STEPS=300] [SELECT=...] [ARCH=...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=${BLOCKSPIN:-build/bin/blockspin}
@@ -23,6 +25,7 @@ ITERATIONS=${ITERATIONS:-2}
 RANKS=${RANKS:-2}
 STEPS=${STEPS:-300}
 SELECT=${SELECT:-}
+ARCH=${ARCH:-}
 mkdir -p "$RUNS"
 resume_or_start() {  # $1 = output directory: --resume if it holds a run
   if [ -d "$1" ] && [ -n "$(ls -A "$1")" ]; then echo --resume; fi
@@ -39,7 +42,8 @@ fp_data() {  # $1 = config, $2 = output directory: on RANKS ranks (torchrun) whe
 train() {  # $1 = output directory, $2 = data file, $3 = initial checkpoint, $4 = steps
   if [ -f "$1/metrics.json" ]; then return; fi
   "$B" train --config configs/train_fp_action_su3_inception.json --out "$1" \
-    --set "data.files=[\"$2\"]" --set "model.init_from=\"$3\"" --set "training.steps=$4" $(resume_or_start "$1")
+    --set "data.files=[\"$2\"]" --set "model.init_from=\"$3\"" --set "training.steps=$4" $(resume_or_start "$1") \
+    ${ARCH:+--set "model.architecture=\"$ARCH\""}
 }
 evaluate() {  # $1 = model, $2 = data file, $3 = split, $4 = output directory
   [ -f "$4/metrics.json" ] || "$B" evaluate --model "$1" --out "$4" --force \

@@ -21,6 +21,10 @@ FpActionModelImpl::FpActionModelImpl(const FpActionModelOptions& o) : options(o)
   if (o.prefactor() != "none" && o.prefactor() != "wilson")
     fail("key 'prefactor': expected \"none\" or \"wilson\", got \"" + o.prefactor() + "\"");
   if (o.degree() < 0 || o.degree() > 8) fail("key 'degree': expected 0..8, got " + std::to_string(o.degree()));
+  if (!(o.positive_softness() >= 0.0))
+    fail("key 'positive_softness': expected a number >= 0, got " + std::to_string(o.positive_softness()));
+  if (o.positive_softness() > 0.0 && o.prefactor() != "wilson")
+    fail("key 'positive_softness': needs prefactor \"wilson\" (A >= 0 comes from s_W >= 0)");
   const auto& net = o.network();
   if (!net.is_object()) fail("key 'network': expected an object with 'layers'");
   if (net.contains("sum_sites") || net.contains("mean_sites"))
@@ -59,6 +63,9 @@ torch::Tensor FpActionModelImpl::forward(const torch::Tensor& U) {
   const auto c = coefficients.to(r.scalar_type());
   torch::Tensor poly = c[options.degree()].expand_as(r);
   for (int64_t k = options.degree() - 1; k >= 0; --k) poly = poly * r + c[k];  // Horner
+  if (const double tau = options.positive_softness(); tau > 0.0)  // τ log(1 + e^{y/τ}); linear beyond y/τ > 30
+    poly = torch::nn::functional::softplus(
+        poly, torch::nn::functional::SoftplusFuncOptions().beta(1.0 / tau).threshold(30.0));
   const double N = static_cast<double>(lattice::n_colors(U));
   const auto s = lattice::GaugeAction::wilson(N).density(U).flatten(1);  // Σ_{μ<ν} (N − Re Tr P) per site
   return (s * poly).sum(1);
@@ -66,7 +73,7 @@ torch::Tensor FpActionModelImpl::forward(const torch::Tensor& U) {
 
 FpActionModel make_fp_action_model(const nlohmann::json& spec) {
   if (!spec.is_object()) fail("expected a JSON object");
-  static const std::set<std::string> keys{"network", "dims", "prefactor", "degree", "beta_init"};
+  static const std::set<std::string> keys{"network", "dims", "prefactor", "degree", "beta_init", "positive_softness"};
   for (const auto& item : spec.items())
     if (!keys.count(item.key())) fail("unknown key '" + item.key() + "'");
   if (!spec.contains("network")) fail("missing key 'network'");
@@ -76,8 +83,10 @@ FpActionModel make_fp_action_model(const nlohmann::json& spec) {
     if (spec.contains("prefactor")) o.prefactor(spec.at("prefactor").get<std::string>());
     if (spec.contains("degree")) o.degree(spec.at("degree").get<int64_t>());
     if (spec.contains("beta_init")) o.beta_init(spec.at("beta_init").get<double>());
+    if (spec.contains("positive_softness")) o.positive_softness(spec.at("positive_softness").get<double>());
   } catch (const nlohmann::json::exception& e) {
-    fail(std::string("a key has the wrong type (dims, degree: integer; prefactor: string; beta_init: number): ") +
+    fail(std::string("a key has the wrong type (dims, degree: integer; prefactor: string; beta_init, "
+                     "positive_softness: number): ") +
          e.what());
   }
   return FpActionModel(o);

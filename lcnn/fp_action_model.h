@@ -3,7 +3,13 @@
 // with one output) summed over the sites, with A[1] = 0 exact and exact gauge invariance.
 //
 //   prefactor "none":   A[U] = Σ_x ( r[U](x) − r[1](x) )
-//   prefactor "wilson": A[U] = Σ_x s_W[U](x) · Σ_{k=0}^{degree} c_k r[U](x)^k,   s_W(x) = Σ_{μ<ν} (N − Re Tr P_μν(x))
+//   prefactor "wilson": A[U] = Σ_x s_W[U](x) · g(Σ_{k=0}^{degree} c_k r[U](x)^k),   s_W(x) = Σ_{μ<ν} (N − Re Tr
+//   P_μν(x))
+//
+// with g(y) = y, or, with positive_softness τ > 0, g(y) = τ log(1 + e^{y/τ}) ≥ max(y, 0): then A ≥ 0 for every U by
+// construction (s_W ≥ 0 in SU(N)), which a minimiser with the model on the right-hand side of the FP equation needs
+// (an unbounded fit runs away to negative values off its training fields); g(y) − y < τ e^{−y/τ}, so where the
+// local coupling y is well above τ the model is the plain one to that accuracy.
 //
 // r[U](x) is the body's per-site output. "none" subtracts the body evaluated on the unit configuration, run as one
 // extra configuration in the same batch, so the subtraction uses the same batched kernels as every other
@@ -35,6 +41,8 @@ struct FpActionModelOptions {
   TORCH_ARG(int64_t, degree) = 1;
   /// Initial c_0 for prefactor "wilson" (the Wilson β / N the model starts from).
   TORCH_ARG(double, beta_init) = 1.0;
+  /// τ > 0: the polynomial passes through τ·softplus(·/τ), so A ≥ 0 for every U (prefactor "wilson"); 0: off.
+  TORCH_ARG(double, positive_softness) = 0.0;
 };
 
 class FpActionModelImpl : public torch::nn::Module {
@@ -53,8 +61,8 @@ class FpActionModelImpl : public torch::nn::Module {
 TORCH_MODULE(FpActionModel);
 
 /// Builds the model from JSON: {"network": {"layers": [...]}, "dims": 4, "prefactor": "none" | "wilson",
-/// "degree": 1, "beta_init": 1.0}. Unknown keys, wrong types and bodies that do not end in one scalar per site throw
-/// std::invalid_argument naming the key.
+/// "degree": 1, "beta_init": 1.0, "positive_softness": 0}. Unknown keys, wrong types and bodies that do not end in one
+/// scalar per site throw std::invalid_argument naming the key.
 FpActionModel make_fp_action_model(const nlohmann::json& spec);
 
 }  // namespace blockspin::lcnn

@@ -3,6 +3,7 @@
 #include "test_lcnn_helpers.h"
 
 #include "lattice/derivatives.h"
+#include "lattice/gauge_action.h"
 #include "lattice/gauge_field.h"
 #include "lattice/kernels/mode.h"
 #include "lattice/matrix_ops.h"
@@ -33,6 +34,11 @@ TEST(FpActionModel, ShippedArchitecturesBuild) {
   auto proceedings = make_fp_action_model(architecture("fp_action_proceedings.json"));
   EXPECT_GT(count_parameters(*proceedings), 0);
   EXPECT_LT(count_parameters(*proceedings), count_parameters(*paper));
+  // The bounded-below variant has the shipped model's parameters (its checkpoints load into it).
+  auto shipped = make_fp_action_model(architecture("fp_action_shipped.json"));
+  auto positive = make_fp_action_model(architecture("fp_action_shipped_positive.json"));
+  EXPECT_EQ(positive->options.positive_softness(), 0.02);
+  EXPECT_EQ(count_parameters(*positive), count_parameters(*shipped));
 }
 
 class FpActionModelGeometries : public ::testing::TestWithParam<Geometry> {};
@@ -111,6 +117,52 @@ TEST(FpActionModel, DoubleBackwardToTheWeights) {
   EXPECT_NEAR(grad, fd, 1e-6 * std::max(1.0, std::abs(fd)));
 }
 
+// positive_softness τ: A = Σ_x s_W(x) τ log(1 + e^{y(x)/τ}) with y the readout polynomial (checked against that formula
+// built by hand from site_readout and the Wilson density), A ≥ 0 where the plain model with the same weights is
+// negative, and the link derivative through the softplus equals finite differences.
+TEST(FpActionModel, PositiveSoftnessBoundsTheActionBelow) {
+  const Geometry g{{3, 2, 3, 2}, 3};
+  const double tau = 0.05;
+  auto with_tau = [&](double t) {
+    seed_weights(14);
+    auto spec = small_spec(4, "wilson");
+    spec["positive_softness"] = t;
+    auto model = on_device(make_fp_action_model(spec));
+    torch::NoGradGuard no_grad;
+    model->coefficients.copy_(torch::tensor({-0.1, 0.8, 0.3}, torch::kDouble));  // y changes sign across sites
+    return model;
+  };
+  auto plain = with_tau(0.0), positive = with_tau(tau);
+  const auto U = rough_field(g, 25, 3);
+  {
+    torch::NoGradGuard no_grad;
+    const auto r = positive->site_readout(U).flatten(1);
+    const auto y = -0.1 + 0.8 * r + 0.3 * r * r;
+    ASSERT_GT(y.max().item<double>(), 0.0);
+    ASSERT_LT(y.min().item<double>(), -tau) << "the test needs sites with negative local coupling";
+    const auto s = lattice::GaugeAction::wilson(3.0).density(U).flatten(1);
+    const auto expected = (s * tau * torch::log1p(torch::exp(y / tau))).sum(1);
+    const auto A = positive->forward(U);
+    EXPECT_LT(max_abs_diff(A, expected) / max_abs(expected), 1e-12);
+    EXPECT_GT(A.min().item<double>(), 0.0);
+    EXPECT_TRUE((A >= plain->forward(U)).all().item<bool>()) << "τ softplus(y/τ) >= y";
+    auto negative = with_tau(0.0), bounded = with_tau(tau);
+    negative->coefficients.fill_(0.0)[0] = -1.0;
+    bounded->coefficients.fill_(0.0)[0] = -1.0;
+    EXPECT_LT(negative->forward(U).max().item<double>(), 0.0);
+    EXPECT_GE(bounded->forward(U).min().item<double>(), 0.0);
+  }
+  lattice::ActionFunctional action = [&](const torch::Tensor& V) { return positive->forward(V); };
+  const auto V = U.narrow(0, 0, 1);
+  const auto D = lattice::autograd_derivative(action, V);
+  for (auto [mu, a] : std::vector<std::pair<int64_t, int64_t>>{{0, 1}, {1, 4}, {3, 6}}) {
+    const std::vector<int64_t> site{2, 1, 0, 1};
+    const double fd = lattice::finite_difference_derivative(action, V, 0, mu, site, a, 1e-5);
+    const double ad = D.index({0, mu, site[0], site[1], site[2], site[3], a}).item<double>();
+    EXPECT_NEAR(ad, fd, 1e-7 * std::max(1.0, std::abs(fd))) << "mu " << mu << " a " << a;
+  }
+}
+
 // Bad specs name the key.
 TEST(FpActionModel, BadSpecsNameTheKey) {
   auto expect_error = [](nlohmann::json spec, const std::string& key) {
@@ -137,6 +189,12 @@ TEST(FpActionModel, BadSpecsNameTheKey) {
   spec["network"]["sum_sites"] = true;
   expect_error(spec, "network");
   expect_error(nlohmann::json{{"dims", 4}}, "network");
+  spec = small_spec(4, "wilson");
+  spec["positive_softness"] = -0.1;
+  expect_error(spec, "positive_softness");
+  spec = small_spec(4, "none");
+  spec["positive_softness"] = 0.1;  // A >= 0 needs the Wilson density
+  expect_error(spec, "positive_softness");
 }
 
 // The real-weight GEMM contraction (kernels "fused") and the complex reference (kernels "torch") give the same action
