@@ -208,6 +208,7 @@ std::string minimise_batch(const FpDataSetup& s, const io::FpCoarse& coarse, int
   r.grad_norm = fp.grad_norm.to(torch::kCPU, torch::kDouble);
   r.iterations = fp.iterations.to(torch::kCPU, torch::kLong);
   r.converged = fp.converged.to(torch::kCPU, torch::kLong);
+  if (s.store_minimisers) r.fine_links = fp.U.to(torch::kCPU, torch::kComplexDouble);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   for (int64_t k = 0; k < count; ++k)
     if (r.converged[k].item<int64_t>() == 0)
@@ -219,6 +220,7 @@ std::string minimise_batch(const FpDataSetup& s, const io::FpCoarse& coarse, int
   std::vector<torch::Tensor> parts;
   for (const auto& [name, field] : io::fp_result_fields()) parts.push_back(r.*field);
   parts.push_back(torch::tensor({seconds}, torch::kDouble));
+  if (r.fine_links.defined()) parts.push_back(r.fine_links);
   std::ostringstream out;
   torch::save(parts, out);
   return out.str();
@@ -231,7 +233,9 @@ std::pair<io::FpResults, double> unpack_results(const std::string& bytes) {
   io::FpResults r;
   size_t i = 0;
   for (const auto& [name, field] : io::fp_result_fields()) r.*field = parts.at(i++);
-  return {r, parts.at(i).item<double>()};
+  const double seconds = parts.at(i++).item<double>();
+  if (i < parts.size()) r.fine_links = parts.at(i);  // store_minimisers
+  return {r, seconds};
 }
 
 void run_fp_data(const CommonOptions& opt) {
@@ -287,7 +291,7 @@ void run_fp_data(const CommonOptions& opt) {
     if (read_int_attribute(f, "first") != first)
       throw InputError(fmt::format("'{}': starts at configuration {}, expected {}", store.path(b).string(),
                                    read_int_attribute(f, "first"), first));
-    chunks.push_back(io::read_fp_results(f, std::min(s.batch_size, n - first)));
+    chunks.push_back(io::read_fp_results(f, std::min(s.batch_size, n - first), /*fine_links=*/true));
     check_results(chunks.back(), store.path(b));
     minimisation_seconds += read_double_attribute(f, "seconds");
   }

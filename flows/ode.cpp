@@ -2,6 +2,7 @@
 #include "flows/ode.h"
 
 #include <cstdint>
+#include <functional>
 #include <stdexcept>
 #include <vector>
 
@@ -16,22 +17,48 @@ void check_steps(int64_t steps, const FlowState& s) {
     throw std::invalid_argument("CNF integration: log_prob must be [batch]");
 }
 
-/// One RK4 step of the augmented state (Ψ, log p).
-FlowState rk4_step(VectorFieldImpl& field, const FlowState& s, double t, double h, RungeKutta rule) {
-  if (rule == RungeKutta::three_eighths) {
-    auto [g1, d1] = field.forward_and_divergence(s.phi, t);
-    auto [g2, d2] = field.forward_and_divergence(s.phi + (h / 3) * g1, t + h / 3);
-    auto [g3, d3] = field.forward_and_divergence(s.phi + h * (g2 - g1 / 3), t + 2 * h / 3);
-    auto [g4, d4] = field.forward_and_divergence(s.phi + h * (g1 - g2 + g3), t + h);
-    return {s.phi + (h / 8) * (g1 + 3 * (g2 + g3) + g4),
-            s.log_prob - (h / 8) * (d1 + 3 * (d2 + d3) + d4).to(s.log_prob.dtype())};
+/// The Butcher tableau of a four-stage explicit rule: stage i starts from y + h Σ_{j<i} a[i][j] k_j at t + c[i] h;
+/// the step is y + h Σ b[i] k_i.
+struct Tableau {
+  double a[4][3], b[4], c[4];
+};
+
+const Tableau& tableau(RungeKutta rule) {
+  static const Tableau classic{
+      {{0, 0, 0}, {0.5, 0, 0}, {0, 0.5, 0}, {0, 0, 1}}, {1.0 / 6, 1.0 / 3, 1.0 / 3, 1.0 / 6}, {0, 0.5, 0.5, 1}};
+  static const Tableau three_eighths{{{0, 0, 0}, {1.0 / 3, 0, 0}, {-1.0 / 3, 1, 0}, {1, -1, 1}},
+                                     {1.0 / 8, 3.0 / 8, 3.0 / 8, 1.0 / 8},
+                                     {0, 1.0 / 3, 2.0 / 3, 1}};
+  return rule == RungeKutta::three_eighths ? three_eighths : classic;
+}
+
+/// A system of ODEs on a list of tensors, dy/dt = f(y, t).
+using OdeState = std::vector<torch::Tensor>;
+using OdeRhs = std::function<OdeState(const OdeState&, double)>;
+
+/// One step of the rule for any such system: the CNF's (Ψ, log p) forward and its adjoint system backward.
+OdeState rk4_step(const OdeRhs& f, const OdeState& y, double t, double h, RungeKutta rule) {
+  const auto& T = tableau(rule);
+  std::vector<OdeState> k;
+  for (int i = 0; i < 4; ++i) {
+    OdeState stage = y;
+    for (int j = 0; j < i; ++j)
+      if (T.a[i][j] != 0)
+        for (size_t n = 0; n < y.size(); ++n) stage[n] = stage[n] + (T.a[i][j] * h) * k[j][n];
+    k.push_back(f(stage, t + T.c[i] * h));
   }
-  auto [g1, d1] = field.forward_and_divergence(s.phi, t);
-  auto [g2, d2] = field.forward_and_divergence(s.phi + (0.5 * h) * g1, t + 0.5 * h);
-  auto [g3, d3] = field.forward_and_divergence(s.phi + (0.5 * h) * g2, t + 0.5 * h);
-  auto [g4, d4] = field.forward_and_divergence(s.phi + h * g3, t + h);
-  return {s.phi + (h / 6) * (g1 + 2 * g2 + 2 * g3 + g4),
-          s.log_prob - (h / 6) * (d1 + 2 * d2 + 2 * d3 + d4).to(s.log_prob.dtype())};
+  OdeState out(y.size());
+  for (size_t n = 0; n < y.size(); ++n)
+    out[n] = y[n] + h * (T.b[0] * k[0][n] + T.b[1] * k[1][n] + T.b[2] * k[2][n] + T.b[3] * k[3][n]);
+  return out;
+}
+
+/// The CNF's augmented system: dΨ/dt = G(Ψ, t), d log p/dt = −∇·G(Ψ, t) (log p in its own dtype).
+OdeRhs cnf_rhs(VectorFieldImpl& field, torch::ScalarType log_prob_dtype) {
+  return [&field, log_prob_dtype](const OdeState& y, double t) -> OdeState {
+    auto [G, div] = field.forward_and_divergence(y[0], t);
+    return {G, -div.to(log_prob_dtype)};
+  };
 }
 
 /// Adjoint system at time t: state z, adjoint a = dL/dz, constant a_l = dL/d(log p) [batch]. Returns
@@ -89,34 +116,11 @@ class AdjointFunction : public torch::autograd::Function<AdjointFunction> {
     auto a_l = grad_out[1].defined() ? grad_out[1] : torch::zeros({z.size(0)}, z.options().dtype(lp_dtype));
     std::vector<torch::Tensor> state{z, a};
     for (auto& p : params) state.push_back(torch::zeros_like(p));
-    // Integrate (z, a, g) from t_end back to t_begin with RK4.
+    // Integrate (z, a, g) from t_end back to t_begin with the forward pass's rule.
     const double h = (t_begin - t_end) / double(steps);
-    auto axpy = [](const std::vector<torch::Tensor>& x, double c, const std::vector<torch::Tensor>& k) {
-      std::vector<torch::Tensor> y(x.size());
-      for (size_t i = 0; i < x.size(); ++i) y[i] = x[i] + c * k[i];
-      return y;
-    };
-    auto rhs = [&](const std::vector<torch::Tensor>& x, double t) {
-      return adjoint_rhs(*field, params, x[0], x[1], a_l, t);
-    };
-    const bool three_eighths = static_cast<RungeKutta>(ctx->saved_data["rule"].toInt()) == RungeKutta::three_eighths;
-    for (int64_t i = 0; i < steps; ++i) {
-      const double t = t_end + i * h;
-      auto k1 = rhs(state, t);
-      if (three_eighths) {
-        auto k2 = rhs(axpy(state, h / 3, k1), t + h / 3);
-        auto y3 = axpy(state, -h / 3, k1);
-        auto k3 = rhs(axpy(y3, h, k2), t + 2 * h / 3);
-        auto y4 = axpy(axpy(state, h, k1), -h, k2);
-        auto k4 = rhs(axpy(y4, h, k3), t + h);
-        for (size_t j = 0; j < state.size(); ++j) state[j] = state[j] + (h / 8) * (k1[j] + 3 * (k2[j] + k3[j]) + k4[j]);
-        continue;
-      }
-      auto k2 = rhs(axpy(state, 0.5 * h, k1), t + 0.5 * h);
-      auto k3 = rhs(axpy(state, 0.5 * h, k2), t + 0.5 * h);
-      auto k4 = rhs(axpy(state, h, k3), t + h);
-      for (size_t j = 0; j < state.size(); ++j) state[j] = state[j] + (h / 6) * (k1[j] + 2 * k2[j] + 2 * k3[j] + k4[j]);
-    }
+    const OdeRhs rhs = [&](const OdeState& x, double t) { return adjoint_rhs(*field, params, x[0], x[1], a_l, t); };
+    const auto rule = static_cast<RungeKutta>(ctx->saved_data["rule"].toInt());
+    for (int64_t i = 0; i < steps; ++i) state = rk4_step(rhs, state, t_end + i * h, h, rule);
     torch::autograd::variable_list grads{state[1], a_l};
     for (int64_t i = 0; i < n_params; ++i) grads.push_back(state[2 + i]);
     for (int i = 0; i < 5; ++i) grads.emplace_back();  // field, t_begin, t_end, steps, rule
@@ -130,9 +134,10 @@ FlowState integrate_rk4(VectorFieldImpl& field, const FlowState& start, double t
                         RungeKutta rule) {
   check_steps(steps, start);
   const double h = (t_end - t_begin) / double(steps);
-  FlowState s = start;
-  for (int64_t i = 0; i < steps; ++i) s = rk4_step(field, s, t_begin + i * h, h, rule);
-  return s;
+  const auto rhs = cnf_rhs(field, start.log_prob.scalar_type());
+  OdeState y{start.phi, start.log_prob};
+  for (int64_t i = 0; i < steps; ++i) y = rk4_step(rhs, y, t_begin + i * h, h, rule);
+  return {y[0], y[1]};
 }
 
 FlowState integrate_adjoint(VectorFieldImpl& field, const FlowState& start, double t_begin, double t_end, int64_t steps,

@@ -45,16 +45,20 @@ FpCoarse read_fp_coarse(const H5::Group& g) {
 
 void write_fp_results(H5::Group& g, const FpResults& r) {
   for (const auto& [name, field] : fp_result_fields()) write_tensor(g, name, r.*field);
+  if (r.fine_links.defined()) write_tensor(g, "fine_links", r.fine_links);
 }
 
-FpResults read_fp_results(const H5::Group& g, int64_t count) {
+FpResults read_fp_results(const H5::Group& g, int64_t count, bool fine_links) {
   FpResults r;
-  for (const auto& [name, field] : fp_result_fields()) {
-    r.*field = read_tensor(g, name);
-    if ((r.*field).dim() < 1 || (r.*field).size(0) != count)
+  auto read_rows = [&](const char* name) {
+    auto t = read_tensor(g, name);
+    if (t.dim() < 1 || t.size(0) != count)
       throw support::InputError(fmt::format("'{}': dataset '{}' has shape [{}], expected {} rows", g.getFileName(),
-                                            name, fmt::join((r.*field).sizes(), ", "), count));
-  }
+                                            name, fmt::join(t.sizes(), ", "), count));
+    return t;
+  };
+  for (const auto& [name, field] : fp_result_fields()) r.*field = read_rows(name);
+  if (fine_links && has_dataset(g, "fine_links")) r.fine_links = read_rows("fine_links");
   return r;
 }
 
@@ -73,6 +77,12 @@ T concat_parts(const std::vector<T>& parts, const Fields& fields) {
 }  // namespace
 
 FpCoarse concat(const std::vector<FpCoarse>& parts) { return concat_parts(parts, fp_coarse_fields()); }
-FpResults concat(const std::vector<FpResults>& parts) { return concat_parts(parts, fp_result_fields()); }
+FpResults concat(const std::vector<FpResults>& parts) {
+  static const std::vector<std::pair<const char*, torch::Tensor FpResults::*>> optional{
+      {"fine_links", &FpResults::fine_links}};
+  FpResults out = concat_parts(parts, fp_result_fields());
+  out.fine_links = concat_parts(parts, optional).fine_links;
+  return out;
+}
 
 }  // namespace blockspin::io

@@ -6,6 +6,7 @@
 //   Carlo), source [n] (input/β index, -1 for instantons), source_index [n], wilson_action [n] (β = 1)
 //   action, fine_action, kernel [n]: A_FP = A[U*] + T[U*, V];  derivatives [n, D, x_B.., N²-1]: D^FP
 //   grad_norm [n], iterations [n], converged [n] (0/1)
+//   fine_links [n, D, 2 x_B.., N, N] complex: the minimisers U* (optional: fp-data's store_minimisers)
 //   root attributes: blockspin_format = "fp_data", config, kind_legend, normalisation
 // The same coarse datasets make up the run's coarse.h5 (format "fp_data_coarse"), the same result datasets each
 // chunk (format "fp_data_chunk").
@@ -32,17 +33,19 @@ struct FpCoarse {
 /// Minimisation results for a range of configurations (CPU).
 struct FpResults {
   torch::Tensor action, fine_action, kernel, derivatives, grad_norm, iterations, converged;
+  torch::Tensor fine_links;  ///< the minimisers U* (optional; undefined unless stored)
 };
 
-/// The per-configuration datasets of each part: (name, member).
+/// The per-configuration datasets of each part: (name, member); FpResults::fine_links is optional and not listed.
 const std::vector<std::pair<const char*, torch::Tensor FpCoarse::*>>& fp_coarse_fields();
 const std::vector<std::pair<const char*, torch::Tensor FpResults::*>>& fp_result_fields();
 
 void write_fp_coarse(H5::Group& g, const FpCoarse& c);
 FpCoarse read_fp_coarse(const H5::Group& g);
 void write_fp_results(H5::Group& g, const FpResults& r);
-/// Reads the result datasets; every one must have `count` rows (InputError naming the file otherwise).
-FpResults read_fp_results(const H5::Group& g, int64_t count);
+/// Reads the result datasets (and fine_links where present, if asked: 2^D N² complex numbers per coarse link); every
+/// one must have `count` rows (InputError naming the file otherwise).
+FpResults read_fp_results(const H5::Group& g, int64_t count, bool fine_links = false);
 
 /// Row-wise concatenation of several parts.
 FpCoarse concat(const std::vector<FpCoarse>& parts);

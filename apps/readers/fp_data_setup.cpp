@@ -268,6 +268,7 @@ FpDataSetup read_fp_data_setup(Config& cfg) {
   s.batch_size = cfg.get<int64_t>("batch_size", 4, Check::positive());
   s.seed = cfg.get<int64_t>("seed", 1, Check::non_negative());
   s.require_converged = cfg.get<bool>("require_converged", true);
+  s.store_minimisers = cfg.get<bool>("store_minimisers", false);
   return s;
 }
 

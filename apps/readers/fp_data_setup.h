@@ -55,6 +55,7 @@ struct FpDataSetup {
   lattice::FpMinimiserOptions minimiser;
   int64_t batch_size = 4, seed = 1;
   bool require_converged = true;
+  bool store_minimisers = false;  ///< fine_links: the minimisers U* in fp_data.h5
   torch::Device device = torch::kCPU;
   torch::Dtype dtype = torch::kDouble;
   /// fine_action.model: a trained FP action on the right-hand side (the inception iteration), instead of fine_name.

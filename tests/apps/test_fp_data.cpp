@@ -7,7 +7,9 @@
 #include "io/ensemble_file.h"
 #include "io/h5io.h"
 #include "lattice/fp_minimise.h"
+#include "lattice/blocking.h"
 #include "lattice/gauge_action.h"
+#include "lattice/gauge_field.h"
 #include "lattice/instanton.h"
 #include "run_blockspin.h"
 
@@ -118,6 +120,28 @@ TEST_F(FpDataTest, DerivativesEqualFreshMinimisation) {
   // D^FP is fp_derivative at the minimiser, and far from zero on these rough configurations.
   EXPECT_LT((L::fp_derivative(r.U, V.narrow(0, 0, 2)) - stored).abs().max().item<double>(), 1e-14);
   EXPECT_GT(stored.abs().max().item<double>(), 1e-2);
+}
+
+// store_minimisers: fine_links holds U*, and the stored row is what U* gives — A[U*], T[U*, V] and D^FP recomputed
+// from it — through a crash and resume as well; without the key there is no such dataset.
+TEST_F(FpDataTest, StoredMinimisersReproduceTheirRows) {
+  ASSERT_EQ(run_blockspin(cmd("plain")).status, 0);
+  EXPECT_FALSE(has_dataset(open_h5(dir / "plain" / "fp_data.h5", "fp_data"), "fine_links"));
+  const std::string store = "--set store_minimisers=true";
+  ASSERT_NE(run_blockspin(cmd("part", store), "BLOCKSPIN_TEST_CRASH_AFTER=1").status, 0);
+  auto r = run_blockspin(cmd("part", store + " --resume"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  H5::H5File f = open_h5(dir / "part" / "fp_data.h5", "fp_data");
+  EXPECT_EQ(dataset_shape(f, "fine_links"), (std::vector<int64_t>{3, 4, 4, 4, 4, 4, 2, 2}));
+  const auto U = read_tensor(f, "fine_links"), V = read_tensor(f, "coarse_links");
+  EXPECT_LT(L::max_su_n_violation(U).max().item<double>(), 1e-12);
+  EXPECT_LT((L::GaugeAction::wilson(1.0)(U) - read_tensor(f, "fine_action")).abs().max().item<double>(), 1e-10);
+  EXPECT_LT((L::blocking_kernel(U, V) - read_tensor(f, "kernel")).abs().max().item<double>(), 1e-10);
+  EXPECT_LT((L::fp_derivative(U, V) - read_tensor(f, "derivatives")).abs().max().item<double>(), 1e-13);
+  // The other datasets are those of the run without minimisers.
+  H5::H5File g = open_h5(dir / "plain" / "fp_data.h5", "fp_data");
+  for (const char* name : {"action", "derivatives", "iterations"})
+    EXPECT_TRUE(torch::equal(read_tensor(f, name), read_tensor(g, name))) << name;
 }
 
 TEST_F(FpDataTest, ResumeAfterCrashIsBitwiseIdentical) {
