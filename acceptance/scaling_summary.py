@@ -102,14 +102,14 @@ def main():
         lines.append(f"| {e['action']} | {e['L']} | {e['beta']:g} | {e['plaquette']:.4f} | {fmt(e['t0'], e['t0_error'])} | "
                      f"{e['z']:.2f} | " + " | ".join(fmt(*e["ratios"][r]) if r in e["ratios"] else "—" for r in RATIOS)
                      + " |")
-    lines += ["", "| ratio | at L/√t0 | a²/t0 | learned FP (4⁴) | Wilson 4⁴ | Wilson 6⁴ | Wilson 8⁴ | continuum (Wilson) |",
-              "|---|---|---|---|---|---|---|---|"]
+    lines += ["", "| ratio | learned FP on | at L/√t0 | a²/t0 | learned FP | Wilson 4⁴ | Wilson 6⁴ | Wilson 8⁴ | "
+              "continuum (Wilson) |", "|---" * 9 + "|"]
     for r in rows:
         fp = r["fp"]
         wil = {p["L"]: fmt(p["ratio"], p["ratio_error"]) + (" (extrap.)" if p["extrapolated"] else "")
                for p in r["wilson"]}
         cont = r.get("continuum")
-        lines.append(f"| {LABELS[r['ratio']]} | {fp['z']:.2f} | {1 / fp['t0']:.2f} | {fmt(*fp['ratios'][r['ratio']])} | "
+        lines.append(f"| {LABELS[r['ratio']]} | {fp['L']}⁴, β {fp['beta']:g} | {fp['z']:.2f} | {1 / fp['t0']:.2f} | {fmt(*fp['ratios'][r['ratio']])} | "
                      + " | ".join(wil.get(L, "—") for L in (4, 6, 8)) + " | "
                      + (f"{fmt(cont['ratio'], cont['ratio_error'])}, χ²/dof {cont['chi2']:.1f}/{cont['dof']}"
                         if cont else "—") + " |")
@@ -128,7 +128,7 @@ def main():
     for i, r in enumerate(rows):
         z, label = r["fp"]["z"], LABELS[r["ratio"]]
         plots.append(f"'{dat}' index {2 * i} with yerrorbars pt 7 lc {i + 1} title 'Wilson {label}, L/√t0 = {z:.2f}'")
-        plots.append(f"'{dat}' index {2 * i + 1} with yerrorbars pt 5 ps 1.5 lc {i + 1} title 'learned FP {label}, 4^4'")
+        plots.append(f"'{dat}' index {2 * i + 1} with yerrorbars pt 5 ps 1.5 lc {i + 1} title 'learned FP {label}, {r['fp']['L']}^4'")
         if "continuum" in r:
             c = r["continuum"]
             plots.append(f"{c['ratio']} + {c['slope']} * x with lines dt 2 lc {i + 1} notitle")

@@ -3,19 +3,19 @@
 # matched t0/a². Ensembles (`generate`) and the flow scales t0, w0 and w0/√t0 (`measure`) for
 #   - the Wilson action on 4^4, 6^4 and 8^4, two β each, bracketing a fixed box size L/√t0 (the same physical
 #     volume on three lattice spacings: the continuum value of w0/√t0 in that box comes from them), and
-#   - the shipped learned FP action (models/fp_action_su3, HMC, float32) on 4^4 at the coarsest spacing.
+#   - the shipped learned FP action (models/fp_action_su3, HMC, float32) on 4^4 and 6^4 at the same box size
+#     (β 2.9 and 3.1: L/√t0 ≈ 5.1), i.e. at two lattice spacings.
 # The flow gives t0, w0 and, with flow.scales, t_0.15 and t_0.2 (√(t_c/t0): shorter-distance ratios that fit the
 # small boxes). Every (action, L, β) is skipped when its measurements exist, so a killed run resumes by running the script again.
 # acceptance/scaling_summary.py tabulates and plots (RUNS/scaling.json, RUNS/scaling.md, RUNS/scaling.png).
 # Cost on the 2-core machine: the Wilson ensembles ~25 min (the 8^4 flow dominates), the learned ones ~1.4 s per HMC
 # trajectory on 4^4 in float (430× Wilson HMC; docs/results.md "Learned-action HMC").
-#   acceptance/scaling_test.sh   [RUNS=runs/scaling] [FP_BETAS="2.9"] [FP_TRAJECTORIES=600]
+#   acceptance/scaling_test.sh   [RUNS=runs/scaling] [FP_RUNS="4:2.9:2:600 6:3.1:1:150"] (L:β:chains:trajectories)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=${BLOCKSPIN:-build/bin/blockspin}
 RUNS=${RUNS:-runs/scaling}
-FP_BETAS=${FP_BETAS:-"2.9"}
-FP_TRAJECTORIES=${FP_TRAJECTORIES:-600}
+FP_RUNS=${FP_RUNS:-"4:2.9:2:600 6:3.1:1:150"}
 mkdir -p "$RUNS"
 ensemble() {  # $1 = name, $2 = flow t_max, then --set overrides of configs/generate_su3_scaling.json
   local name=$1 t_max=$2
@@ -28,18 +28,24 @@ ensemble() {  # $1 = name, $2 = flow t_max, then --set overrides of configs/gene
 for b in 5.45 5.55; do
   ensemble "wilson_L4_b$b" 1.5 --set "action.beta=$b" --set 'lattice.shape=[4,4,4,4]' --set n_configs=600
 done
-# The β of 2026-12-02 (docs/results.md); they did not bracket L/√t0 = 5.13 on 6^4 and 8^4 (t0 jumps with β in these
-# boxes): next time 6^4 at 5.72 and 5.78, 8^4 at 5.82 and 5.88.
+# 6^4: 5.7 and 5.8 (fourth session) did not bracket L/√t0 = 5.13 (t0 jumps with β in this box); 5.74 and 5.78
+# (fifth session) do. 8^4: next time 5.82 and 5.88.
 for b in 5.7 5.8; do
   ensemble "wilson_L6_b$b" 5.0 --set "action.beta=$b" --set 'lattice.shape=[6,6,6,6]' --set n_configs=200
+done
+for b in 5.74 5.78; do
+  ensemble "wilson_L6_b$b" 5.0 --set "action.beta=$b" --set 'lattice.shape=[6,6,6,6]' --set n_configs=100
 done
 for b in 5.88 5.98; do
   ensemble "wilson_L8_b$b" 6.0 --set "action.beta=$b" --set 'lattice.shape=[8,8,8,8]' --set n_configs=60
 done
-for b in $FP_BETAS; do
-  ensemble "fp_L4_b$b" 1.5 --set "action={\"model\": \"models/fp_action_su3\", \"beta\": $b}" \
+for run in $FP_RUNS; do
+  IFS=: read -r L b chains trajectories <<<"$run"
+  t_max=4.0
+  [ "$L" = 4 ] && t_max=1.5
+  ensemble "fp_L${L}_b$b" "$t_max" --set "action={\"model\": \"models/fp_action_su3\", \"beta\": $b}" \
     --set 'algorithm={"name": "hmc", "trajectory_length": 1.0, "steps": 10, "integrator": "omelyan"}' \
-    --set 'dtype="float32"' --set n_chains=2 --set n_therm=50 --set "n_configs=$FP_TRAJECTORIES" --set save_every=1 \
-    --set seed=2
+    --set 'dtype="float32"' --set "lattice.shape=[$L,$L,$L,$L]" --set "n_chains=$chains" --set n_therm=$((L == 4 ? 50 : 30)) \
+    --set "n_configs=$trajectories" --set save_every=1 --set seed=$((L == 4 ? 2 : 5))
 done
 /usr/bin/python3 acceptance/scaling_summary.py "$RUNS"

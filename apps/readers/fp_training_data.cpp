@@ -141,6 +141,11 @@ std::optional<FpModelCard> read_model_card(const std::filesystem::path& run_dir)
   }
 }
 
+nlohmann::json trained_model_spec(const std::filesystem::path& run_dir, const nlohmann::json& config_spec) {
+  const auto card = read_model_card(run_dir);
+  return card ? card->spec : config_spec;
+}
+
 lcnn::FpActionModel load_fp_action_model(const nlohmann::json& spec, const std::filesystem::path& checkpoint,
                                          const std::string& where) {
   lcnn::FpActionModel model{nullptr};

@@ -168,6 +168,32 @@ TEST_F(TrainFpActionTest, ExportAndEvaluateRejectBadKeysAndWriteNothing) {
 // `blockspin export` of the trained model: one TorchScript file per shape, checked against the C++ model (values and
 // link derivatives, export.json), loaded by Python's torch.jit.load with the same outputs and gradients as the
 // reference file (tests/python/check_export.py); bad model directories are input errors that write nothing.
+// evaluate and export build the model the way fp-data and generate do, from the run's model card: a card whose spec
+// was changed (here a bounded-below model with large τ, same parameters) changes what both of them evaluate.
+TEST_F(TrainFpActionTest, EvaluateAndExportReadTheModelCard) {
+  write_config("wilson.json", (data_dir / "data" / "fp_data.h5").string(), R"(, "prefactor": "wilson")");
+  ASSERT_EQ(run_blockspin(train("out", "", "wilson.json")).status, 0);
+  auto evaluate_and_export = [&](const std::string& tag) {
+    const auto model = " --model " + (dir / "out").string();
+    EXPECT_EQ(
+        run_blockspin("evaluate" + model + " --out " + (dir / ("ev" + tag)).string() + " --set evaluate.split=all")
+            .status,
+        0);
+    EXPECT_EQ(run_blockspin("export" + model + " --out " + (dir / ("ex" + tag)).string()).status, 0);
+    H5::H5File ref = open_h5(dir / ("ex" + tag) / "reference_2x2x2x2.h5", "export_reference");
+    return std::make_pair(json::parse(std::ifstream(dir / ("ev" + tag) / "metrics.json"))["model"]["L2"].get<double>(),
+                          read_tensor(ref, "outputs"));
+  };
+  const auto [l2_plain, out_plain] = evaluate_and_export("1");
+  const auto card_path = dir / "out" / "model" / "model.json";
+  auto card = json::parse(std::ifstream(card_path));
+  card["spec"]["positive_softness"] = 5.0;
+  std::ofstream(card_path) << card.dump();
+  const auto [l2_card, out_card] = evaluate_and_export("2");
+  EXPECT_GT(std::abs(l2_card - l2_plain), 1e-6 * l2_plain);
+  EXPECT_GT((out_card - out_plain).abs().max().item<double>(), 1e-6);
+}
+
 TEST_F(TrainFpActionTest, ExportWritesCheckedTorchScriptThatPythonLoads) {
   ASSERT_EQ(run_blockspin(train("out")).status, 0);
   const auto r = run_blockspin("export --model " + (dir / "out").string() + " --out " + (dir / "exp").string() +
