@@ -124,7 +124,7 @@ void run_evaluate(const CommonOptions& opt) {
       throw ConfigError("config key 'evaluate.baselines': unknown action '" + n + "'");
   ev_root.check_unused();
 
-  auto model = load_fp_action_model(trained_model_spec(model_dir, s.model_spec), checkpoint, model_dir.string());
+  auto model = load_fp_action_model(trained_model_spec(model_dir), checkpoint, model_dir.string());
   const FpRows rows = load_rows(s);
   if (L::n_dims(rows.coarse.links) != model->options.dims())
     throw InputError(

@@ -51,7 +51,7 @@ Trained load_fp_action(const fs::path& dir, const json& stored, Config& ex) {
   // The training run's own reading of its config (data files; the model spec as fp-data and generate read it).
   Config training = Config::from_json(stored, {}, (dir / "model" / "checkpoint.h5").string());
   const FpSetup s = read_fp_setup(training);
-  const json spec = trained_model_spec(dir, s.model_spec);
+  const json spec = trained_model_spec(dir);
   auto model = load_fp_action_model(spec, dir / "model" / "checkpoint.h5", dir.string());
   t.module = model.ptr();
   t.forward = [model](const torch::Tensor& U) mutable { return model->forward(U); };

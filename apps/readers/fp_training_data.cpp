@@ -8,6 +8,7 @@
 #include "io/h5io.h"
 #include "lattice/layout.h"
 #include "lattice/rng.h"
+#include "run/checkpoint.h"
 #include "support/atomic_file.h"
 
 #include <fmt/format.h>
@@ -141,9 +142,15 @@ std::optional<FpModelCard> read_model_card(const std::filesystem::path& run_dir)
   }
 }
 
-nlohmann::json trained_model_spec(const std::filesystem::path& run_dir, const nlohmann::json& config_spec) {
-  const auto card = read_model_card(run_dir);
-  return card ? card->spec : config_spec;
+nlohmann::json trained_model_spec(const std::filesystem::path& run_dir) {
+  if (const auto card = read_model_card(run_dir)) return card->spec;
+  // A run made before model cards: the spec as its training config (stored in the checkpoint) reads it.
+  const auto checkpoint = run_dir / "model" / "checkpoint.h5";
+  const json stored = run::read_checkpoint_config(checkpoint, "training_checkpoint");
+  if (stored.value("task", "") != "fp_action")
+    throw InputError("'" + run_dir.string() + "': not an fp_action model (task '" + stored.value("task", "") + "')");
+  support::Config training = support::Config::from_json(stored, {}, checkpoint.string());
+  return read_fp_setup(training).model_spec;
 }
 
 lcnn::FpActionModel load_fp_action_model(const nlohmann::json& spec, const std::filesystem::path& checkpoint,

@@ -60,8 +60,8 @@ void write_model_card(const std::filesystem::path& run_dir, const FpRows& rows, 
 /// The card of the run in `run_dir`; nullopt for a run made before cards existed.
 std::optional<FpModelCard> read_model_card(const std::filesystem::path& run_dir);
 /// The model spec of the trained run in `run_dir`, the one reader for evaluate, export, fp-data and generate: its
-/// card's spec, else (a run made before cards) `config_spec`, the training config's.
-nlohmann::json trained_model_spec(const std::filesystem::path& run_dir, const nlohmann::json& config_spec);
+/// card's spec, else (a run made before cards) the spec of the training config stored in its checkpoint.
+nlohmann::json trained_model_spec(const std::filesystem::path& run_dir);
 
 /// The FP-action model of `spec` (lcnn/fp_action_model.h) with the parameters stored in `checkpoint` (a training
 /// checkpoint), in double on the CPU. An invalid spec or a checkpoint of another model is an InputError naming `where`

@@ -5,7 +5,6 @@
 
 #include "apps/readers/fp_training_data.h"
 #include "lattice/gauge_field.h"
-#include "run/checkpoint.h"
 #include "lattice/layout.h"
 #include "lattice/rng.h"
 #include "lcnn/fp_action_model.h"
@@ -30,18 +29,9 @@ LearnedAction from_run_directory(const fs::path& dir, const std::vector<int64_t>
   const fs::path checkpoint = dir / "model" / "checkpoint.h5";
   if (!fs::exists(checkpoint))
     throw InputError("'" + dir.string() + "' is not a trained FP-action model (no model/checkpoint.h5)");
-  json spec;
-  int64_t trained_N = 0;
-  if (const auto card = read_model_card(dir)) {
-    spec = card->spec;
-    trained_N = card->n_colors;
-  } else {  // a run made before model cards: the spec from the training config in the checkpoint
-    const json stored = run::read_checkpoint_config(checkpoint, "training_checkpoint");
-    if (stored.value("task", "") != "fp_action")
-      throw InputError("'" + dir.string() + "': not an fp_action model (task '" + stored.value("task", "") + "')");
-    Config training = Config::from_json(stored, {}, checkpoint.string());
-    spec = read_fp_setup(training).model_spec;
-  }
+  const json spec = trained_model_spec(dir);
+  const auto card = read_model_card(dir);
+  const int64_t trained_N = card ? card->n_colors : 0;  // runs made before cards do not say
   if (trained_N != 0 && trained_N != N)
     throw InputError(
         fmt::format("'{}': the model was trained on SU({}), the lattice is SU({})", dir.string(), trained_N, N));

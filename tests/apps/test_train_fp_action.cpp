@@ -169,7 +169,8 @@ TEST_F(TrainFpActionTest, ExportAndEvaluateRejectBadKeysAndWriteNothing) {
 // link derivatives, export.json), loaded by Python's torch.jit.load with the same outputs and gradients as the
 // reference file (tests/python/check_export.py); bad model directories are input errors that write nothing.
 // evaluate and export build the model the way fp-data and generate do, from the run's model card: a card whose spec
-// was changed (here a bounded-below model with large τ, same parameters) changes what both of them evaluate.
+// was changed (here a bounded-below model with large τ, same parameters) changes what both of them evaluate; without a
+// card (a run made before cards) both read the spec of the training config stored in the checkpoint.
 TEST_F(TrainFpActionTest, EvaluateAndExportReadTheModelCard) {
   write_config("wilson.json", (data_dir / "data" / "fp_data.h5").string(), R"(, "prefactor": "wilson")");
   ASSERT_EQ(run_blockspin(train("out", "", "wilson.json")).status, 0);
@@ -192,6 +193,11 @@ TEST_F(TrainFpActionTest, EvaluateAndExportReadTheModelCard) {
   const auto [l2_card, out_card] = evaluate_and_export("2");
   EXPECT_GT(std::abs(l2_card - l2_plain), 1e-6 * l2_plain);
   EXPECT_GT((out_card - out_plain).abs().max().item<double>(), 1e-6);
+  // A run made before model cards: the spec of the training config stored in the checkpoint, the plain model again.
+  fs::remove(card_path);
+  const auto [l2_old, out_old] = evaluate_and_export("3");
+  EXPECT_NEAR(l2_old, l2_plain, 1e-12 * l2_plain);
+  EXPECT_LT((out_old - out_plain).abs().max().item<double>(), 1e-12);
 }
 
 TEST_F(TrainFpActionTest, ExportWritesCheckedTorchScriptThatPythonLoads) {
