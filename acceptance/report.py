@@ -22,3 +22,20 @@ def gnuplot_png(path, settings, plots):
         subprocess.run(["gnuplot", "-e", script], check=True)
     except (OSError, subprocess.CalledProcessError) as e:
         print(f"no plot ({e})", file=sys.stderr)
+
+
+def gnuplot_panels(path, settings, panels, width=1100, height=480):
+    """Side-by-side panels in one PNG: `panels` is a list of (panel settings, plot clauses); panels without plot
+    clauses are left out. A missing gnuplot is reported, not fatal."""
+    panels = [(extra, plots) for extra, plots in panels if plots]
+    if not panels:
+        return
+    script = [f"set terminal pngcairo size {width},{height}", f"set output '{path}'",
+              f"set multiplot layout 1,{len(panels)}"] + settings
+    for extra, plots in panels:
+        script += extra + ["plot " + ", ".join(plots)]
+    script.append("unset multiplot")
+    try:
+        subprocess.run(["gnuplot", "-e", "; ".join(script)], check=True)
+    except (OSError, subprocess.CalledProcessError) as e:
+        print(f"no plot ({e})", file=sys.stderr)

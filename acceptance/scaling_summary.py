@@ -19,7 +19,7 @@ import os
 import re
 import sys
 
-from report import gnuplot_png, write_table
+from report import gnuplot_panels, write_table
 
 
 def read(runs):
@@ -188,29 +188,34 @@ def main():
                          + " | ".join(pts.get(L, "—") for L in (4, 6, 8)) + f" | {fmt_line(cont)} | {vs} |")
     write_table(os.path.join(runs, "scaling.md"), lines)
 
-    # The ratios against a²/t0 at each learned ensemble's box: both actions' points and continuum lines, and the
-    # learned ensemble itself.
+    # One panel per precise ratio (w0/√t0 is too noisy to see here), the ratio against a²/t0 at the box of each learned
+    # ensemble that gives the learned action a line of its own (≥ 2 lattice sizes; else at every learned box): both
+    # actions' points and continuum lines (Wilson dashed).
     dat = os.path.join(runs, "scaling.dat")
-    plots, index = [], 0
+    shown = [r for r in rows if len(r["points"]["fp"]) >= 2] or rows
+    panels, index = [], 0
     with open(dat, "w") as f:
-        for i, r in enumerate(rows):
-            z, label = r["fp"]["z"], LABELS[r["ratio"]]
-            for action, pt, name in (("wilson", 7, "Wilson"), ("fp", 5, "learned FP")):
-                if not r["points"][action]:
-                    continue
-                for p in r["points"][action]:
-                    f.write(f"{p['a2_over_t0']} {p['ratio']} {p['ratio_error']}\n")
-                f.write("\n\n")
-                plots.append(f"'{dat}' index {index} with yerrorbars pt {pt} ps 1.3 lc {i + 1} "
-                             f"title '{name} {label}, L/√t0 = {z:.2f}'")
-                index += 1
-                cont = r["continuum"].get(action)
-                if cont:
-                    dash = 2 if action == "wilson" else 1
-                    plots.append(f"{cont['ratio']} + {cont['slope']} * x with lines dt {dash} lc {i + 1} notitle")
-    gnuplot_png(os.path.join(runs, "scaling.png"),
-                ["set xlabel 'a^2/t_0'", "set ylabel 'ratio of flow scales'", "set xrange [0:*]", "set grid",
-                 "set key top left font ',9'"], plots)
+        for ratio in RATIOS[1:]:
+            plots = []
+            for i, r in enumerate(r for r in shown if r["ratio"] == ratio):
+                for action, pt, name in (("wilson", 7, "Wilson"), ("fp", 5, "learned FP")):
+                    if not r["points"][action]:
+                        continue
+                    for p in r["points"][action]:
+                        f.write(f"{p['a2_over_t0']} {p['ratio']} {p['ratio_error']}\n")
+                    f.write("\n\n")
+                    plots.append(f"'{dat}' index {index} with yerrorbars pt {pt} ps 1.3 lc {i + 1} "
+                                 f"title '{name}, L/√t0 = {r['fp']['z']:.2f}'")
+                    index += 1
+                    cont = r["continuum"].get(action)
+                    if cont:
+                        plots.append(f"{cont['ratio']} + {cont['slope']} * x with lines dt {2 if action == 'wilson' else 1} "
+                                     f"lc {i + 1} notitle")
+            title = LABELS[ratio].replace("t_0.", "t_{0.").replace("/t0", "}/t_0")  # gnuplot's enhanced text
+            panels.append(([f"set title '{title} at fixed L/√t_0'"], plots))
+    gnuplot_panels(os.path.join(runs, "scaling.png"),
+                   ["set xlabel 'a^2/t_0'", "set ylabel 'ratio of flow scales'", "set xrange [0:*]", "set grid",
+                    "set key bottom right font ',9'"], panels)
 
 
 if __name__ == "__main__":
