@@ -76,9 +76,9 @@ LearnedAction from_torchscript(const fs::path& file, const std::vector<int64_t>&
   a.action = [module](const torch::Tensor& U) {
     // Gradients of complex inputs through an optimised graph are wrong from the second call (libtorch-pitfalls.md).
     torch::jit::GraphOptimizerEnabledGuard no_optimizer(false);
-    return module->forward({U.to(torch::kCPU, torch::kComplexDouble)})
-        .toTensor()
-        .to(U.device(), c10::toRealValueType(U.scalar_type()));
+    const auto out = module->forward({U.to(torch::kCPU, torch::kComplexDouble)}).toTensor();
+    if (out.is_complex()) return out;  // not cast to real (that would drop the imaginary part): the probe refuses it
+    return out.to(U.device(), c10::toRealValueType(U.scalar_type()));
   };
   return a;
 }

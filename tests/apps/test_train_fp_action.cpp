@@ -2,6 +2,7 @@
 // outputs and metrics, bitwise --resume after a crash, and bad input (one line, nothing written).
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <torch/script.h>
 #include <torch/torch.h>
 
 #include "io/ensemble_file.h"
@@ -301,7 +302,7 @@ TEST_F(TrainFpActionTest, BadInputIsOneLineAndWritesNothing) {
 
 // `generate` with action.model: HMC with β·A_model from the run directory and from its exported TorchScript file (the
 // same chain to rounding), a crash and --resume bitwise identical to an uninterrupted run; bad models are one line
-// naming the file, nothing written.
+// naming the file, nothing written (TorchScript forwards that do not give one real action per configuration included).
 TEST_F(TrainFpActionTest, GenerateSimulatesWithTheLearnedAction) {
   ASSERT_EQ(run_blockspin(train("out")).status, 0);
   ASSERT_EQ(run_blockspin("export --model " + (dir / "out").string() + " --out " + (dir / "exp").string() +
@@ -354,6 +355,21 @@ TEST_F(TrainFpActionTest, GenerateSimulatesWithTheLearnedAction) {
   expect_error("lattice.shape=[2,2,2]", 4, "D = 4");
   expect_error("algorithm.name=heatbath", 2, "algorithm.name");
   expect_error("action.name=wilson", 2, "action.name");
+  // TorchScript files whose forward does not return one real action per configuration: a scalar, one value per site,
+  // a complex action, a forward that does not take the links.
+  const std::vector<std::pair<std::string, std::string>> bad_forwards{
+      {"scalar", "def forward(self, U):\n  return U.real.sum()\n"},
+      {"per_site", "def forward(self, U):\n  return U.real.sum(-1).sum(-1).sum(1)\n"},
+      {"complex", "def forward(self, U):\n  return U.sum([1, 2, 3, 4, 5, 6, 7])\n"},
+      {"two_inputs", "def forward(self, U, V):\n  return U.real.sum([1, 2, 3, 4, 5, 6, 7])\n"}};
+  for (const auto& [name, source] : bad_forwards) {
+    torch::jit::Module m("BadAction");
+    m.define(source);
+    const auto file = dir / (name + ".pt");
+    m.save(file.string());
+    expect_error("action.model=" + file.string(), 4, file.string());
+    if (name != "two_inputs") expect_error("action.model=" + file.string(), 4, "one real action per configuration");
+  }
   // A model whose weights are NaN: its action is not finite, refused before anything runs.
   {
     H5::H5File f((dir / "out" / "model" / "checkpoint.h5").string(), H5F_ACC_RDWR);
