@@ -370,6 +370,27 @@ TEST_F(TrainFpActionTest, GenerateSimulatesWithTheLearnedAction) {
     expect_error("action.model=" + file.string(), 4, file.string());
     if (name != "two_inputs") expect_error("action.model=" + file.string(), 4, "one real action per configuration");
   }
+  // A model whose action turns NaN mid-run (√(Σ Re tr U + 14): finite near the identity, not once the links have
+  // disordered): the run stops with one line naming the file, keeps its last checkpoint, writes no ensemble; --resume
+  // from that checkpoint meets the same NaN at the same update.
+  {
+    torch::jit::Module m("TurnsNaN");
+    m.define(
+        "def forward(self, U):\n  s = U.real.diagonal(0, -2, -1).sum(-1).sum([1, 2, 3, 4, 5])\n"
+        "  return 2.0 * (s + 14.0).sqrt()\n");
+    const auto file = dir / "turns_nan.pt";
+    m.save(file.string());
+    const auto first = generate("nan", "--set action.model=" + file.string());
+    ASSERT_EQ(first.status, 5) << first.output;
+    EXPECT_NE(first.output.find("non-finite"), std::string::npos) << first.output;
+    EXPECT_NE(first.output.find(file.string()), std::string::npos) << first.output;
+    EXPECT_TRUE(fs::exists(dir / "nan" / "checkpoint.h5"));
+    EXPECT_FALSE(fs::exists(dir / "nan" / "ensemble.h5"));
+    const auto again = generate("nan", "--resume --set action.model=" + file.string());
+    EXPECT_EQ(again.status, 5) << again.output;
+    auto error_line = [](const std::string& out) { return out.substr(out.find("error:")); };
+    EXPECT_EQ(error_line(again.output), error_line(first.output));
+  }
   // A model whose weights are NaN: its action is not finite, refused before anything runs.
   {
     H5::H5File f((dir / "out" / "model" / "checkpoint.h5").string(), H5F_ACC_RDWR);
