@@ -32,9 +32,9 @@ ensemble() {  # $1 = name, $2 = flow t_max, then --set overrides of configs/gene
 }
 # Wilson (heatbath): L:β:configurations:flow t_max. 6^4: 5.7 and 5.8 (fourth session) did not bracket L/√t0 = 5.13
 # (t0 jumps with β in this box); 5.74 (fifth session) does, with 5.7 (5.78, like 5.8, leaves t0 unreached on a
-# chain). 8^4: next time 5.82 and 5.88.
+# chain). 8^4: 5.82 (sixth session) with 5.88 for z = 5.13 (5.98 leaves t0 unreached).
 WILSON_RUNS="4:5.45:600:1.5 4:5.55:600:1.5 6:5.7:200:5.0 6:5.8:200:5.0 6:5.74:100:5.0 6:5.78:100:5.0
-             8:5.88:60:6.0 8:5.98:60:6.0"
+             8:5.82:60:6.0 8:5.88:60:6.0 8:5.98:60:6.0"
 for run in $WILSON_RUNS; do
   IFS=: read -r L b configs t_max <<<"$run"
   ensemble "wilson_L${L}_b$b" "$t_max" --set "action.beta=$b" --set "lattice.shape=[$L,$L,$L,$L]" \
