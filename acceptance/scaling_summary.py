@@ -66,6 +66,8 @@ def action_at(ens, action, L, z, ratio):
         a, b = below[0], above[0]
     else:
         a, b = sorted(pts, key=lambda e: abs(e["z"] - z))[:2]
+        if abs(b["z"] - a["z"]) <= math.hypot(a["z_error"], b["z_error"]):
+            return None  # two ensembles at one z within errors: no slope in z to extrapolate with
     w = (z - a["z"]) / (b["z"] - a["z"])
     (ya, ea), (yb, eb) = a["ratios"][ratio], b["ratios"][ratio]
     return {"L": L, "a2_over_t0": (z / L) ** 2, "ratio": (1 - w) * ya + w * yb,
