@@ -16,12 +16,8 @@ def gnuplot_png(path, settings, plots):
     fatal (the tables are the result)."""
     if not plots:
         return
-    script = "; ".join(["set terminal pngcairo size 800,520", f"set output '{path}'"] + settings +
-                       ["plot " + ", ".join(plots)])
-    try:
-        subprocess.run(["gnuplot", "-e", script], check=True)
-    except (OSError, subprocess.CalledProcessError) as e:
-        print(f"no plot ({e})", file=sys.stderr)
+    run_gnuplot(["set terminal pngcairo size 800,520", f"set output '{path}'"] + settings +
+                ["plot " + ", ".join(plots)])
 
 
 def gnuplot_panels(path, settings, panels, width=1100, height=480):
@@ -35,6 +31,11 @@ def gnuplot_panels(path, settings, panels, width=1100, height=480):
     for extra, plots in panels:
         script += extra + ["plot " + ", ".join(plots)]
     script.append("unset multiplot")
+    run_gnuplot(script)
+
+
+def run_gnuplot(script):
+    """Runs the gnuplot commands `script`; a missing or failing gnuplot is reported, not fatal."""
     try:
         subprocess.run(["gnuplot", "-e", "; ".join(script)], check=True)
     except (OSError, subprocess.CalledProcessError) as e:

@@ -48,7 +48,7 @@ struct Trained {
 Trained load_fp_action(const fs::path& dir, const json& stored, Config& ex) {
   Trained t;
   t.task = "fp_action";
-  // The training run's own reading of its config (data files; the model spec as fp-data and generate read it).
+  // The training run's own reading of its config: its data files, for runs made before model cards (below).
   Config training = Config::from_json(stored, {}, (dir / "model" / "checkpoint.h5").string());
   const FpSetup s = read_fp_setup(training);
   const json spec = trained_model_spec(dir);
