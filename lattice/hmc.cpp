@@ -22,12 +22,6 @@ MdAction md_action(std::function<torch::Tensor(const torch::Tensor&)> action) {
   return {action, [action](const torch::Tensor& U) { return autograd_derivative(action, U); }};
 }
 
-Integrator integrator_from_name(const std::string& name) {
-  if (name == "leapfrog") return Integrator::Leapfrog;
-  if (name == "omelyan") return Integrator::Omelyan;
-  throw std::invalid_argument("unknown integrator '" + name + "' (expected leapfrog or omelyan)");
-}
-
 torch::Tensor kinetic_energy(const torch::Tensor& p) { return 0.5 * p.to(torch::kDouble).pow(2).flatten(1).sum(1); }
 
 torch::Tensor update_links(const torch::Tensor& U, const torch::Tensor& p, double eps) {
@@ -44,24 +38,9 @@ std::pair<torch::Tensor, torch::Tensor> md_evolve(const torch::Tensor& U0, const
   torch::NoGradGuard no_grad;
   const double eps = o.trajectory_length / static_cast<double>(o.steps);
   torch::Tensor U = U0, p = p0;
-  auto kick = [&](double h) { p = p - h * action.derivative(U); };
-  if (o.integrator == Integrator::Leapfrog) {
-    kick(0.5 * eps);
-    for (int64_t s = 0; s < o.steps; ++s) {
-      U = update_links(U, p, eps);
-      kick(s + 1 < o.steps ? eps : 0.5 * eps);
-    }
-  } else {
-    // 2nd-order minimum norm: λε kick, ε/2 drift, (1-2λ)ε kick, ε/2 drift, λε kick; adjacent λε kicks merged.
-    const double lam = o.omelyan_lambda;
-    kick(lam * eps);
-    for (int64_t s = 0; s < o.steps; ++s) {
-      U = update_links(U, p, 0.5 * eps);
-      kick((1.0 - 2.0 * lam) * eps);
-      U = update_links(U, p, 0.5 * eps);
-      kick(s + 1 < o.steps ? 2.0 * lam * eps : lam * eps);
-    }
-  }
+  integrate(
+      splitting_scheme(o.integrator, o.omelyan_lambda), o.steps, eps,
+      [&](double h) { p = p - h * action.derivative(U); }, [&](double h) { U = update_links(U, p, h); });
   return {U, p};
 }
 

@@ -1,4 +1,5 @@
-// Hybrid Monte Carlo for gauge fields: Gaussian su(N) momenta, leapfrog / Omelyan integrators, Metropolis step.
+// Hybrid Monte Carlo for gauge fields: Gaussian su(N) momenta, the splitting integrators of md_integrator.h, Metropolis
+// step.
 //
 // H[U, p] = ½ Σ_{x,μ,a} p_{x,μ,a}² + S[U]; molecular dynamics U̇_μ(x) = (i p^a t^a) U_μ(x), ṗ^a = -D^a[U], with D the
 // left link derivative of gauge_action.h. Batched: every configuration in the batch is an independent chain with
@@ -11,6 +12,7 @@
 #include <string>
 
 #include "lattice/gauge_action.h"
+#include "lattice/md_integrator.h"
 
 namespace blockspin::lattice {
 
@@ -24,15 +26,11 @@ MdAction md_action(const GaugeAction& action);
 /// Any differentiable action functional, with forces by autograd.
 MdAction md_action(std::function<torch::Tensor(const torch::Tensor&)> action);
 
-enum class Integrator { Leapfrog, Omelyan };
-/// "leapfrog" or "omelyan"; anything else throws std::invalid_argument.
-Integrator integrator_from_name(const std::string& name);
-
 struct HmcOptions {
   double trajectory_length = 1.0;
   int64_t steps = 10;
   Integrator integrator = Integrator::Omelyan;
-  /// Omelyan's minimum-norm parameter λ (Omelyan, Mryglod, Folk, Comput. Phys. Commun. 151 (2003) 272).
+  /// Omelyan's minimum-norm parameter λ of the 2nd-order scheme (md_integrator.h).
   double omelyan_lambda = 0.1931833275037836;
   /// Project every link back onto SU(N) after each accepted trajectory (guards against drift in float32).
   bool reunitarise = false;

@@ -21,25 +21,9 @@ std::pair<torch::Tensor, torch::Tensor> scalar_md_evolve(const torch::Tensor& ph
   const ScalarCouplings c = c0.detached();
   const double eps = o.trajectory_length / static_cast<double>(o.steps);
   torch::Tensor phi = phi0, pi = pi0;
-  auto kick = [&](double h) { pi = pi - h * scalar_action_derivative(phi, c); };
-  auto drift = [&](double h) { phi = phi + h * pi; };
-  if (o.integrator == Integrator::Leapfrog) {
-    kick(0.5 * eps);
-    for (int64_t s = 0; s < o.steps; ++s) {
-      drift(eps);
-      kick(s + 1 < o.steps ? eps : 0.5 * eps);
-    }
-  } else {
-    // 2nd-order minimum norm: λε kick, ε/2 drift, (1−2λ)ε kick, ε/2 drift, λε kick; adjacent λε kicks merged.
-    const double lam = o.omelyan_lambda;
-    kick(lam * eps);
-    for (int64_t s = 0; s < o.steps; ++s) {
-      drift(0.5 * eps);
-      kick((1.0 - 2.0 * lam) * eps);
-      drift(0.5 * eps);
-      kick(s + 1 < o.steps ? 2.0 * lam * eps : lam * eps);
-    }
-  }
+  integrate(
+      splitting_scheme(o.integrator, o.omelyan_lambda), o.steps, eps,
+      [&](double h) { pi = pi - h * scalar_action_derivative(phi, c); }, [&](double h) { phi = phi + h * pi; });
   return {phi, pi};
 }
 

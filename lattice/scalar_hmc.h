@@ -1,4 +1,5 @@
-// Hybrid Monte Carlo for the φ⁴ scalar field: Gaussian momenta, leapfrog / Omelyan integrators, Metropolis step.
+// Hybrid Monte Carlo for the φ⁴ scalar field: Gaussian momenta, the splitting integrators of md_integrator.h,
+// Metropolis step.
 //
 // H[φ, π] = ½ Σ_x π_x² + S(φ) with S the hopping-form action of scalar_action.h; molecular dynamics φ̇ = π,
 // π̇ = −∂S/∂φ. Batched: every configuration of the batch is an independent chain with its own accept/reject (and,
@@ -19,7 +20,7 @@ struct ScalarHmcOptions {
   double trajectory_length = 1.0;
   int64_t steps = 10;
   Integrator integrator = Integrator::Leapfrog;
-  /// Omelyan's minimum-norm parameter (used only by Integrator::Omelyan).
+  /// Omelyan's minimum-norm parameter (used only by Integrator::Omelyan, md_integrator.h).
   double omelyan_lambda = 0.1931833275037836;
 };
 

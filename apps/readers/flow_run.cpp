@@ -35,8 +35,8 @@ L::ScalarHmcOptions read_hmc(Config c, const L::ScalarHmcOptions& fallback) {
   L::ScalarHmcOptions h = fallback;
   h.trajectory_length = c.get<double>("trajectory_length", fallback.trajectory_length, Check::positive());
   h.steps = c.get<int64_t>("steps", fallback.steps, Check::positive());
-  const auto integ = c.get<std::string>("integrator", "leapfrog", Check::one_of({"leapfrog", "omelyan"}));
-  h.integrator = integ == "omelyan" ? L::Integrator::Omelyan : L::Integrator::Leapfrog;
+  h.integrator = L::integrator_from_name(
+      c.get<std::string>("integrator", L::integrator_name(fallback.integrator), Check::one_of(L::integrator_names())));
   return h;
 }
 

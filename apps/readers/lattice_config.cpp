@@ -112,9 +112,8 @@ lattice::McAlgorithm read_mc_algorithm(Config& alg, const std::vector<int64_t>& 
     const lattice::HmcOptions d;  // defaults live in the library
     a.hmc.trajectory_length = alg.get<double>("trajectory_length", d.trajectory_length, Check::positive());
     a.hmc.steps = alg.get<int64_t>("steps", d.steps, Check::positive());
-    a.hmc.integrator = lattice::integrator_from_name(
-        alg.get<std::string>("integrator", d.integrator == lattice::Integrator::Omelyan ? "omelyan" : "leapfrog",
-                             Check::one_of({"leapfrog", "omelyan"})));
+    a.hmc.integrator = lattice::integrator_from_name(alg.get<std::string>(
+        "integrator", lattice::integrator_name(d.integrator), Check::one_of(lattice::integrator_names())));
     a.hmc.reunitarise = alg.get<bool>("reunitarise", d.reunitarise);
     a.accept_all_therm = alg.get<int64_t>("accept_all_therm", 10, Check::non_negative());
   } else {

@@ -1,4 +1,5 @@
-// Tests of HMC: reversibility, ΔH ∝ ε², ⟨exp(-ΔH)⟩ = 1, group manifold, exact 2D plaquette.
+// Tests of HMC: reversibility, ΔH ∝ ε² (2nd-order integrators) / ε⁴ (4th-order), ⟨exp(-ΔH)⟩ = 1, group manifold,
+// exact 2D plaquette.
 #include "test_helpers.h"
 
 #include "exact_2d.h"
@@ -19,10 +20,13 @@ torch::Tensor momenta(const torch::Tensor& U, uint64_t seed) {
 }
 }  // namespace
 
-TEST(Hmc, ReversibleForBothIntegrators) {
+const std::vector<Integrator> all_integrators{Integrator::Leapfrog, Integrator::Omelyan, Integrator::Omelyan4,
+                                              Integrator::Yoshida4};
+
+TEST(Hmc, ReversibleForEveryIntegrator) {
   auto U = rough_field({{4, 4, 4, 4}, 3}, 61, 2, 0.3);
   auto p = momenta(U, 62);
-  for (auto integrator : {Integrator::Leapfrog, Integrator::Omelyan}) {
+  for (auto integrator : all_integrators) {
     for (const auto& S : {GaugeAction::wilson(5.7), GaugeAction::symanzik(4.0)}) {
       HmcOptions o;
       o.integrator = integrator;
@@ -38,13 +42,16 @@ TEST(Hmc, ReversibleForBothIntegrators) {
   }
 }
 
-TEST(Hmc, EnergyViolationScalesAsStepSizeSquared) {
+TEST(Hmc, EnergyViolationScalesWithTheIntegratorsOrder) {
+  // |ΔH| over a fixed trajectory falls by 2^order when ε halves: 4 for leapfrog and Omelyan 2MN, 16 for the
+  // 4th-order schemes (a wrong coefficient in their tables leaves them 2nd order: ratio 4).
   auto U = rough_field({{4, 4, 4, 4}, 2}, 63, 1, 0.3);
   auto p = momenta(U, 64);
   auto S = GaugeAction::wilson(2.3);
   auto action = md_action(S);
   const double H0 = (kinetic_energy(p) + S(U)).item<double>();
-  for (auto integrator : {Integrator::Leapfrog, Integrator::Omelyan}) {
+  for (auto integrator : all_integrators) {
+    const int order = integrator_order(integrator);
     std::vector<double> dH;
     for (int64_t steps : {16, 32, 64}) {
       HmcOptions o;
@@ -53,9 +60,52 @@ TEST(Hmc, EnergyViolationScalesAsStepSizeSquared) {
       auto [U1, p1] = md_evolve(U, p, action, o);
       dH.push_back(std::abs((kinetic_energy(p1) + S(U1)).item<double>() - H0));
     }
-    EXPECT_NEAR(dH[0] / dH[1], 4.0, 0.4);
-    EXPECT_NEAR(dH[1] / dH[2], 4.0, 0.2);
+    const double expected = std::pow(2.0, order);
+    EXPECT_NEAR(dH[0] / dH[1], expected, 0.1 * expected) << integrator_name(integrator) << " " << dH[0];
+    EXPECT_NEAR(dH[1] / dH[2], expected, 0.05 * expected) << integrator_name(integrator) << " " << dH[1];
   }
+}
+
+TEST(Hmc, PerturbedFourthOrderTableIsOnlySecondOrder) {
+  // The order test above can fail: shifting one drift pair of 4MN5FV (keeping Σd = 1, the scheme symmetric and
+  // reversible) breaks the ε³ cancellation, and |ΔH| falls by 4, not 16, per halving of ε.
+  auto U = rough_field({{4, 4, 4, 4}, 2}, 63, 1, 0.3);
+  auto p0 = momenta(U, 64);
+  auto S = GaugeAction::wilson(2.3);
+  auto action = md_action(S);
+  auto scheme = splitting_scheme(Integrator::Omelyan4);
+  scheme.drifts[0] += 0.01;
+  scheme.drifts[4] += 0.01;
+  scheme.drifts[2] -= 0.02;
+  const double H0 = (kinetic_energy(p0) + S(U)).item<double>();
+  std::vector<double> dH;
+  for (int64_t steps : {32, 64, 128}) {
+    torch::NoGradGuard no_grad;
+    torch::Tensor V = U, p = p0;
+    integrate(
+        scheme, steps, 1.0 / static_cast<double>(steps), [&](double h) { p = p - h * action.derivative(V); },
+        [&](double h) { V = update_links(V, p, h); });
+    dH.push_back(std::abs((kinetic_energy(p) + S(V)).item<double>() - H0));
+  }
+  EXPECT_NEAR(dH[0] / dH[1], 4.0, 0.6) << dH[0];
+  EXPECT_NEAR(dH[1] / dH[2], 4.0, 0.3) << dH[1];
+}
+
+TEST(Hmc, IntegratorNamesAndForceCounts) {
+  for (auto integrator : all_integrators) {
+    EXPECT_EQ(integrator_from_name(integrator_name(integrator)), integrator);
+    const auto s = splitting_scheme(integrator);
+    double kicks = 0, drifts = 0;
+    for (double c : s.kicks) kicks += c;
+    for (double d : s.drifts) drifts += d;
+    EXPECT_NEAR(kicks, 1.0, 1e-15) << integrator_name(integrator);
+    EXPECT_NEAR(drifts, 1.0, 1e-15) << integrator_name(integrator);
+    int forces = 0;
+    integrate(
+        s, 7, 0.1, [&](double) { ++forces; }, [](double) {});
+    EXPECT_EQ(forces, 7 * (static_cast<int>(s.kicks.size()) - 1) + 1) << integrator_name(integrator);
+  }
+  EXPECT_THROW(integrator_from_name("verlet"), std::invalid_argument);
 }
 
 TEST(Hmc, AutogradForcesGiveTheSameTrajectory) {

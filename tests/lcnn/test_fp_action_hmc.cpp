@@ -64,13 +64,14 @@ TEST(FpActionHmc, ForceEqualsFiniteDifferencesOfTheModel) {
   EXPECT_GT(max_abs(D), 1e-3) << "a vanishing force would make the comparison empty";
 }
 
-TEST(FpActionHmc, ReversibleAndEnergyViolationScalesAsStepSizeSquared) {
+TEST(FpActionHmc, ReversibleAndEnergyViolationScalesWithTheIntegratorsOrder) {
   auto model = random_model();
   const auto action = md(model);
   const auto U = rough_field({{3, 2, 2, 2}, 3}, 93, 1, 0.3);
   const auto p = momenta(U, 94);
   const double H0 = energy(action, U, p);
-  for (auto integrator : {lattice::Integrator::Leapfrog, lattice::Integrator::Omelyan}) {
+  for (auto integrator : {lattice::Integrator::Leapfrog, lattice::Integrator::Omelyan, lattice::Integrator::Omelyan4,
+                          lattice::Integrator::Yoshida4}) {
     lattice::HmcOptions o;
     o.integrator = integrator;
     o.trajectory_length = 0.5;
@@ -87,8 +88,11 @@ TEST(FpActionHmc, ReversibleAndEnergyViolationScalesAsStepSizeSquared) {
       auto [Ue, pe] = lattice::md_evolve(U, p, action, o);
       dH.push_back(std::abs(energy(action, Ue, pe) - H0));
     }
-    EXPECT_NEAR(dH[0] / dH[1], 4.0, 0.5) << dH[0] << " " << dH[1];
-    EXPECT_NEAR(dH[1] / dH[2], 4.0, 0.25) << dH[1] << " " << dH[2];
+    // 2^order per halving of ε: 4 (leapfrog, Omelyan 2MN), 16 (the 4th-order schemes).
+    const double expected = std::pow(2.0, lattice::integrator_order(integrator));
+    const auto& name = lattice::integrator_name(integrator);
+    EXPECT_NEAR(dH[0] / dH[1], expected, 0.125 * expected) << name << " " << dH[0] << " " << dH[1];
+    EXPECT_NEAR(dH[1] / dH[2], expected, 0.0625 * expected) << name << " " << dH[1] << " " << dH[2];
   }
 }
 
