@@ -32,8 +32,8 @@ namespace {
 
 F::RGFlow paper_flow(int64_t levels, bool fused, bool adjoint = false, int64_t kernel = 2) {
   torch::manual_seed(1);
-  return F::RGFlow(
-      F::RGFlowOptions(levels, F::CNFOptions(F::VectorFieldOptions(kernel).fused(fused)).steps(10).adjoint(adjoint)));
+  return F::RGFlow(F::RGFlowOptions(
+      levels, F::CNFOptions(F::VectorFieldOptions(2).kernel_size(kernel).fused(fused)).steps(10).adjoint(adjoint)));
 }
 
 F::TrainerOptions options(int64_t batch, bool single) {
@@ -78,7 +78,7 @@ void BM_Sample(benchmark::State& state) {
 void BM_VectorField(benchmark::State& state) {
   torch::set_num_threads(1);
   torch::manual_seed(3);
-  F::VectorField field(F::VectorFieldOptions(state.range(2)).fused(state.range(1) != 0));
+  F::VectorField field(F::VectorFieldOptions(2).kernel_size(state.range(2)).fused(state.range(1) != 0));
   {
     torch::NoGradGuard no_grad;
     field->weight.normal_(0, 0.1);
