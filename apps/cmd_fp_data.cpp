@@ -67,16 +67,51 @@ void check_results(const io::FpResults& r, const fs::path& where) {
           fmt::format("'{}': non-finite values in '{}' (damaged file or a failed minimisation)", where.string(), name));
 }
 
-void log_instanton_starts(const io::FpCoarse& coarse, int64_t first, const L::FpResult& fp) {
+/// One line per configuration that was minimised from two starts: both minima, which was kept, how far apart D^FP is.
+void log_second_starts(const io::FpCoarse& coarse, int64_t first, const L::FpResult& fp) {
   if (!fp.used_alternative.defined()) return;
   for (int64_t k = 0; k < fp.action.size(0); ++k) {
     const double alt = fp.alternative_action[k].item<double>();
     if (std::isnan(alt)) continue;
+    const bool instanton = coarse.kind[first + k].item<int64_t>() == io::kFpKindInstanton;
     const bool used = fp.used_alternative[k].item<bool>();
-    spdlog::info("instanton ρ = {}: A_FP from the unblocked start {:.6f}, from the fine instanton {:.6f} ({} kept)",
-                 coarse.rho[first + k].item<double>(), fp.first_start_action[k].item<double>(), alt,
-                 used ? "fine-instanton start" : "unblocked start");
+    const char* second = instanton ? "the fine instanton" : "the perturbed start";
+    spdlog::info(
+        "{}: A_FP from the unblocked start {:.9f}, from {} {:.9f} ({} kept); D^FP mean squared difference "
+        "{:.3e}",
+        describe(coarse, first + k), fp.first_start_action[k].item<double>(), second, alt,
+        used ? second : "the unblocked start", fp.start_derivative_msd[k].item<double>());
   }
+}
+
+/// summary.json's second_start: per β_wil (Monte Carlo rows minimised from two starts), how often the second start
+/// found a lower minimum, by how much, and how far apart the two minima's D^FP are (in units of the training loss L2,
+/// which is half the mean squared difference per component). Null when no row had a second start.
+json second_start_summary(const io::FpCoarse& c, const io::FpResults& r) {
+  if (!r.second_start.defined()) return nullptr;
+  const auto first = r.second_start.select(1, 0), second = r.second_start.select(1, 1);
+  const auto msd = r.second_start.select(1, 2);
+  const auto ran = ~torch::isnan(second) & (c.kind == io::kFpKindMonteCarlo);
+  if (!ran.any().item<bool>()) return nullptr;
+  std::vector<double> betas;
+  for (int64_t i = 0; i < c.size(); ++i)
+    if (ran[i].item<bool>() && std::find(betas.begin(), betas.end(), c.beta_wil[i].item<double>()) == betas.end())
+      betas.push_back(c.beta_wil[i].item<double>());
+  json out = json::array();
+  for (double b : betas) {
+    const auto m = ran & (c.beta_wil == b);
+    const auto gap = (first.index({m}) - second.index({m})) / r.action.index({m});  // > 0: the second start lower
+    const auto l2 = msd.index({m}) / 2.0;
+    out.push_back({{"beta_wil", b},
+                   {"n", m.sum().item<int64_t>()},
+                   {"n_second_lower", (gap > 0).sum().item<int64_t>()},
+                   {"n_different", (gap.abs() > 1e-9).sum().item<int64_t>()},
+                   {"mean_relative_gap", gap.mean().item<double>()},
+                   {"max_abs_relative_gap", gap.abs().max().item<double>()},
+                   {"mean_derivative_L2_between_minima", l2.mean().item<double>()},
+                   {"max_derivative_L2_between_minima", l2.max().item<double>()}});
+  }
+  return out;
 }
 
 void finish(const RunDirectory& run, const FpDataSetup& s, const io::FpCoarse& c, double generation_seconds,
@@ -165,6 +200,7 @@ void finish(const RunDirectory& run, const FpDataSetup& s, const io::FpCoarse& c
                {"per_beta", per_beta},
                {"instantons", instantons},
                {"previous_iteration", compare_with_fp_inputs(s, c, r)},
+               {"second_start", second_start_summary(c, r)},
                {"distributed", communicator().describe()},
                {"config", config},
                {"blockspin_version", BLOCKSPIN_VERSION}};
@@ -183,6 +219,14 @@ void finish(const RunDirectory& run, const FpDataSetup& s, const io::FpCoarse& c
     fmt::print("{:>6.3g} {:>12.6f} {:>12.6f} {:>12.6f}{}\n", p["rho"].get<double>(), p["action"].get<double>(),
                p["wilson_action"].get<double>(), continuum, p["converged"].get<bool>() ? "" : "  (not converged)");
   print_fp_iteration(summary["previous_iteration"]);
+  if (!summary["second_start"].is_null()) {
+    fmt::print("second starts (minimiser.second_start_noise = {:g}):\n{:>8} {:>4} {:>8} {:>14} {:>16}\n",
+               s.second_start_noise, "beta_wil", "n", "lower", "max |ΔA|/A", "D^FP L2 apart");
+    for (const auto& p : summary["second_start"])
+      fmt::print("{:>8.3g} {:>4} {:>8} {:>14.3e} {:>16.3e}\n", p["beta_wil"].get<double>(), p["n"].get<int64_t>(),
+                 p["n_second_lower"].get<int64_t>(), p["max_abs_relative_gap"].get<double>(),
+                 p["mean_derivative_L2_between_minima"].get<double>());
+  }
   fmt::print("results written to {} and {}\n", (dir / "fp_data.h5").string(), (dir / "summary.json").string());
   if (n_conv < n && s.require_converged)
     throw NumericalStop(
@@ -199,7 +243,7 @@ std::string minimise_batch(const FpDataSetup& s, const io::FpCoarse& coarse, int
   const auto V = coarse.links.slice(0, first, first + count).to(options);
   auto minimiser = batch_minimiser_options(s, coarse, first, V, b, n_batches, started);
   auto fp = L::fp_minimise(V, fine_fn, minimiser);
-  log_instanton_starts(coarse, first, fp);
+  log_second_starts(coarse, first, fp);
   io::FpResults r;
   r.action = fp.action.to(torch::kCPU, torch::kDouble);
   r.fine_action = fp.fine_action.to(torch::kCPU, torch::kDouble);
@@ -209,6 +253,9 @@ std::string minimise_batch(const FpDataSetup& s, const io::FpCoarse& coarse, int
   r.iterations = fp.iterations.to(torch::kCPU, torch::kLong);
   r.converged = fp.converged.to(torch::kCPU, torch::kLong);
   if (s.store_minimisers) r.fine_links = fp.U.to(torch::kCPU, torch::kComplexDouble);
+  if (fp.first_start_action.defined())
+    r.second_start = torch::stack({fp.first_start_action, fp.alternative_action, fp.start_derivative_msd}, 1)
+                         .to(torch::kCPU, torch::kDouble);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   for (int64_t k = 0; k < count; ++k)
     if (r.converged[k].item<int64_t>() == 0)
@@ -220,7 +267,8 @@ std::string minimise_batch(const FpDataSetup& s, const io::FpCoarse& coarse, int
   std::vector<torch::Tensor> parts;
   for (const auto& [name, field] : io::fp_result_fields()) parts.push_back(r.*field);
   parts.push_back(torch::tensor({seconds}, torch::kDouble));
-  if (r.fine_links.defined()) parts.push_back(r.fine_links);
+  // The optional fields, an empty tensor where absent.
+  for (const auto& t : {r.fine_links, r.second_start}) parts.push_back(t.defined() ? t : torch::empty({0}));
   std::ostringstream out;
   torch::save(parts, out);
   return out.str();
@@ -234,7 +282,8 @@ std::pair<io::FpResults, double> unpack_results(const std::string& bytes) {
   size_t i = 0;
   for (const auto& [name, field] : io::fp_result_fields()) r.*field = parts.at(i++);
   const double seconds = parts.at(i++).item<double>();
-  if (i < parts.size()) r.fine_links = parts.at(i);  // store_minimisers
+  if (parts.at(i).numel() > 0) r.fine_links = parts.at(i);  // store_minimisers
+  if (parts.at(i + 1).numel() > 0) r.second_start = parts.at(i + 1);
   return {r, seconds};
 }
 

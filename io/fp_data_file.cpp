@@ -6,6 +6,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <limits>
+
 namespace blockspin::io {
 
 const std::vector<std::pair<const char*, torch::Tensor FpCoarse::*>>& fp_coarse_fields() {
@@ -46,6 +49,7 @@ FpCoarse read_fp_coarse(const H5::Group& g) {
 void write_fp_results(H5::Group& g, const FpResults& r) {
   for (const auto& [name, field] : fp_result_fields()) write_tensor(g, name, r.*field);
   if (r.fine_links.defined()) write_tensor(g, "fine_links", r.fine_links);
+  if (r.second_start.defined()) write_tensor(g, "second_start", r.second_start);
 }
 
 FpResults read_fp_results(const H5::Group& g, int64_t count, bool fine_links) {
@@ -59,6 +63,7 @@ FpResults read_fp_results(const H5::Group& g, int64_t count, bool fine_links) {
   };
   for (const auto& [name, field] : fp_result_fields()) r.*field = read_rows(name);
   if (fine_links && has_dataset(g, "fine_links")) r.fine_links = read_rows("fine_links");
+  if (has_dataset(g, "second_start")) r.second_start = read_rows("second_start");
   return r;
 }
 
@@ -82,6 +87,16 @@ FpResults concat(const std::vector<FpResults>& parts) {
       {"fine_links", &FpResults::fine_links}};
   FpResults out = concat_parts(parts, fp_result_fields());
   out.fine_links = concat_parts(parts, optional).fine_links;
+  // second_start: rows of parts written without it (older chunks) are NaN, so that the rows stay aligned.
+  const bool any = std::any_of(parts.begin(), parts.end(), [](const FpResults& p) { return p.second_start.defined(); });
+  if (any) {
+    std::vector<torch::Tensor> v;
+    for (const auto& p : parts)
+      v.push_back(p.second_start.defined()
+                      ? p.second_start
+                      : torch::full({p.action.size(0), 3}, std::numeric_limits<double>::quiet_NaN(), torch::kDouble));
+    out.second_start = torch::cat(v);
+  }
   return out;
 }
 

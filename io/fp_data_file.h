@@ -34,17 +34,22 @@ struct FpCoarse {
 struct FpResults {
   torch::Tensor action, fine_action, kernel, derivatives, grad_norm, iterations, converged;
   torch::Tensor fine_links;  ///< the minimisers U* (optional; undefined unless stored)
+  /// Optional [n, 3] double, where a second start ran (fp-data's minimiser.second_start, instantons): A_FP from the
+  /// first start, from the second start (NaN: no second start for that row), and the mean squared difference per
+  /// component of D^FP between the two minima. `action` holds the lower converged one.
+  torch::Tensor second_start;
 };
 
-/// The per-configuration datasets of each part: (name, member); FpResults::fine_links is optional and not listed.
+/// The per-configuration datasets of each part: (name, member); the optional FpResults::fine_links and
+/// second_start are not listed.
 const std::vector<std::pair<const char*, torch::Tensor FpCoarse::*>>& fp_coarse_fields();
 const std::vector<std::pair<const char*, torch::Tensor FpResults::*>>& fp_result_fields();
 
 void write_fp_coarse(H5::Group& g, const FpCoarse& c);
 FpCoarse read_fp_coarse(const H5::Group& g);
 void write_fp_results(H5::Group& g, const FpResults& r);
-/// Reads the result datasets (and fine_links where present, if asked: 2^D N² complex numbers per coarse link); every
-/// one must have `count` rows (InputError naming the file otherwise).
+/// Reads the result datasets (and fine_links where present, if asked: 2^D N² complex numbers per coarse link;
+/// second_start where present); every one must have `count` rows (InputError naming the file otherwise).
 FpResults read_fp_results(const H5::Group& g, int64_t count, bool fine_links = false);
 
 /// Row-wise concatenation of several parts.

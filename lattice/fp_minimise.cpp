@@ -269,6 +269,7 @@ FpResult fp_minimise(const torch::Tensor& V_in, const ActionFunctional& fine_act
   r.first_start_action = r.action.to(torch::kCPU, torch::kDouble).clone();
   r.alternative_action = torch::full({b}, std::numeric_limits<double>::quiet_NaN(), torch::kDouble);
   r.used_alternative = torch::zeros({b}, torch::TensorOptions().dtype(torch::kBool));
+  r.start_derivative_msd = torch::full({b}, std::numeric_limits<double>::quiet_NaN(), torch::kDouble);
   for (int64_t k = 0; k < b; ++k) {
     if (!mask[k].item<bool>()) continue;
     auto o = options;
@@ -276,6 +277,7 @@ FpResult fp_minimise(const torch::Tensor& V_in, const ActionFunctional& fine_act
     const auto alt = minimise_from(V.narrow(0, k, 1), fine_action, o);
     const double a0 = r.action[k].item<double>(), a1 = alt.action[0].item<double>();
     r.alternative_action[k] = a1;
+    r.start_derivative_msd[k] = (alt.derivative[0] - r.derivative[k]).square().mean().item<double>();
     r.iterations[k].add_(alt.iterations[0]);  // the work of both starts
     if (!(a1 < a0 && alt.converged[0].item<bool>())) continue;
     r.used_alternative[k] = true;

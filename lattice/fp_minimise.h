@@ -90,6 +90,9 @@ struct FpResult {
   torch::Tensor first_start_action;
   torch::Tensor alternative_action;
   torch::Tensor used_alternative;
+  /// With start_policy both: the mean squared difference per component between D^FP at the two minima ([batch]
+  /// double, NaN where there was no alternative): 0 when both starts reach the same minimum.
+  torch::Tensor start_derivative_msd;
 };
 
 /// The starting fine configuration for V described above: [batch, D, 2 x_B.., N, N].

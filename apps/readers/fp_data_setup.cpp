@@ -19,6 +19,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <limits>
 
@@ -264,6 +265,12 @@ FpDataSetup read_fp_data_setup(Config& cfg) {
   s.minimiser.history = m.get<int64_t>("history", mdef.history, Check::positive());
   s.minimiser.restarts = m.get<int64_t>("restarts", mdef.restarts, Check::non_negative());
   s.minimiser.stall_iterations = m.get<int64_t>("stall_iterations", mdef.stall_iterations, Check::non_negative());
+  s.second_start_noise = m.get<double>("second_start_noise", 0.0, Check::in_range(0, 10));
+  if (s.second_start_noise > 0 && s.instanton_start == L::FpStartPolicy::alternative &&
+      (s.instantons || std::any_of(s.inputs.begin(), s.inputs.end(), [](const FpInputSpec& in) { return in.fp_data; })))
+    throw ConfigError(
+        "config key 'minimiser.second_start_noise': a second start minimises from both starts, which instanton rows "
+        "with instantons.start = 'fine' (the fine start only) cannot; use instantons.start = 'both'");
 
   s.batch_size = cfg.get<int64_t>("batch_size", 4, Check::positive());
   s.seed = cfg.get<int64_t>("seed", 1, Check::non_negative());

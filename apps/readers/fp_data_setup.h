@@ -53,6 +53,10 @@ struct FpDataSetup {
   std::string fine_name;
   double fine_c1 = 0.0;
   lattice::FpMinimiserOptions minimiser;
+  /// minimiser.second_start_noise ε > 0: Monte Carlo rows are minimised from a second start too, the unblocked start
+  /// with every fine link multiplied by exp(i ε η_a t^a) (η_a ~ N(0, 1), a stream per row), keeping the lower
+  /// converged minimum: a probe for local minima (fp_minimise.h). 0: off.
+  double second_start_noise = 0.0;
   int64_t batch_size = 4, seed = 1;
   bool require_converged = true;
   bool store_minimisers = false;  ///< fine_links: the minimisers U* in fp_data.h5

@@ -12,6 +12,7 @@
 #include "lattice/instanton.h"
 #include "lattice/layout.h"
 #include "lattice/rng.h"
+#include "lattice/su_n.h"
 #include "lattice/su_n_check.h"
 
 #include <fmt/format.h>
@@ -198,6 +199,9 @@ std::string describe(const io::FpCoarse& c, int64_t i) {
                                                            : fmt::format("β_wil = {}", c.beta_wil[i].item<double>());
 }
 
+/// Random streams of the second starts: stream_seed(seed, kSecondStartStreams + row), apart from the ranks' streams.
+constexpr int64_t kSecondStartStreams = int64_t{1} << 32;
+
 /// The minimiser options for one batch: instanton starts (instantons.start) and a log line at most every 30 s.
 L::FpMinimiserOptions batch_minimiser_options(const FpDataSetup& s, const io::FpCoarse& coarse, int64_t first,
                                               const torch::Tensor& V, int64_t b, int64_t n_batches,
@@ -215,17 +219,35 @@ L::FpMinimiserOptions batch_minimiser_options(const FpDataSetup& s, const io::Fp
         b + 1, n_batches, p.iteration, p.max_grad_norm, tol, p.n_converged, p.batch, p.objective.mean().item<double>(),
         std::chrono::duration<double>(now - started).count());
   };
-  // Instanton rows (from instantons.enabled or an fp_data input) may also start from the fine instanton.
+  // Instanton rows (from instantons.enabled or an fp_data input) may also start from the fine instanton; with
+  // minimiser.second_start_noise, Monte Carlo rows from a perturbed unblocked start (a stream per row, so the start
+  // does not depend on the batching or the ranks).
   const int64_t count = V.size(0);
-  const auto mask = coarse.kind.slice(0, first, first + count) == io::kFpKindInstanton;
+  const auto instanton = coarse.kind.slice(0, first, first + count) == io::kFpKindInstanton;
+  const bool second = s.second_start_noise > 0;
+  const auto mask = second
+                        ? (s.instanton_start == L::FpStartPolicy::unblocked ? ~instanton : torch::ones_like(instanton))
+                        : instanton;
   if (!mask.any().item<bool>()) return minimiser;
   std::vector<torch::Tensor> starts;
-  for (int64_t k = 0; k < count; ++k)
-    starts.push_back(mask[k].item<bool>() ? fine_instanton(s, coarse.rho[first + k].item<double>(), V.options())
-                                          : L::unblock_start(V.narrow(0, k, 1)));
+  for (int64_t k = 0; k < count; ++k) {
+    if (instanton[k].item<bool>()) {
+      starts.push_back(fine_instanton(s, coarse.rho[first + k].item<double>(), V.options()));
+      continue;
+    }
+    auto start = L::unblock_start(V.narrow(0, k, 1));
+    if (second) {
+      auto gen =
+          L::make_generator(L::stream_seed(static_cast<uint64_t>(s.seed), kSecondStartStreams + first + k), V.device());
+      auto prefix = start.sizes().vec();
+      prefix.resize(prefix.size() - 2);
+      start = torch::matmul(L::random_su_n_near_identity(prefix, s.N, s.second_start_noise, gen, V.options()), start);
+    }
+    starts.push_back(start);
+  }
   minimiser.alternative_start = torch::cat(starts);
   minimiser.alternative_mask = mask;
-  minimiser.start_policy = s.instanton_start;
+  minimiser.start_policy = second ? L::FpStartPolicy::both : s.instanton_start;
   return minimiser;
 }
 

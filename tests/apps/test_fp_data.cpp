@@ -11,6 +11,8 @@
 #include "lattice/gauge_action.h"
 #include "lattice/gauge_field.h"
 #include "lattice/instanton.h"
+#include "lattice/rng.h"
+#include "lattice/su_n.h"
 #include "run_blockspin.h"
 
 #include <cmath>
@@ -221,6 +223,8 @@ TEST_F(FpDataTest, BadInputIsRejectedBeforeWriting) {
       {"--set generate.n_configs=3 --set generate.n_chains=2", "generate.n_configs"},
       {"--set inputs=[{\\\"ensemble\\\":\\\"x.h5\\\"}]", "inputs"},  // both sources
       {"--set instantons.start=\\\"random\\\"", "instantons.start"},
+      {"--set minimiser.second_start_noise=-0.1", "minimiser.second_start_noise"},
+      {"--set minimiser.second_start_noise=0.5 --set instantons.start=\\\"fine\\\"", "minimiser.second_start_noise"},
   };
   for (const auto& [extra, key] : cases) {
     for (const char* out : {"bad", "done"}) {  // a new directory is not created, an existing run is left untouched
@@ -275,6 +279,58 @@ TEST_F(FpDataTest, InstantonStartsUnblockedFineAndTheLowerOfBoth) {
   o.initial_guess = L::bpst_instanton({4, 4, 4, 4}, 2, io, torch::TensorOptions().dtype(torch::kComplexDouble));
   auto r = L::fp_minimise(read_tensor(f, "coarse_links").narrow(0, 2, 1), wilson(), o);
   EXPECT_NEAR(r.action[0].item<double>(), fine[2].item<double>(), 1e-10);
+}
+
+// minimiser.second_start_noise: every Monte Carlo row is minimised from the unblocked start and from that start with
+// each fine link multiplied by exp(i ε η_a t^a) (a stream per row: stream_seed(seed, 2^32 + row)); the row keeps the
+// lower converged minimum, second_start holds both minima and how far apart D^FP is, summary.json counts them per
+// β_wil. The starts depend on the row only, so batches of one give the same rows.
+TEST_F(FpDataTest, SecondStartsFromAPerturbedStartPerRow) {
+  const std::string second = "--set minimiser.second_start_noise=0.7 --set instantons.enabled=false";
+  auto r = run_blockspin(cmd("s2", second));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("from the perturbed start"), std::string::npos) << r.output;
+  ASSERT_EQ(run_blockspin(cmd("s1", second + " --set batch_size=1")).status, 0);
+  ASSERT_EQ(run_blockspin(cmd("plain", "--set instantons.enabled=false")).status, 0);
+  EXPECT_FALSE(has_dataset(open_h5(dir / "plain" / "fp_data.h5", "fp_data"), "second_start"));
+  H5::H5File f = open_h5(dir / "s2" / "fp_data.h5", "fp_data");
+  ASSERT_EQ(dataset_shape(f, "second_start"), (std::vector<int64_t>{2, 3}));
+  const auto starts = read_tensor(f, "second_start"), action = read_tensor(f, "action");
+  const auto V = read_tensor(f, "coarse_links");
+  EXPECT_LT(
+      (starts - read_tensor(open_h5(dir / "s1" / "fp_data.h5", "fp_data"), "second_start")).abs().max().item<double>(),
+      1e-9);
+  // The first start is the plain run's minimisation.
+  const auto plain = read_tensor(open_h5(dir / "plain" / "fp_data.h5", "fp_data"), "action");
+  EXPECT_LT((starts.select(1, 0) - plain).abs().max().item<double>(), 1e-10);
+  L::FpMinimiserOptions o;
+  o.grad_tol = 1e-6;
+  o.max_iterations = 500;
+  for (int64_t k = 0; k < 2; ++k) {
+    // The second start rebuilt by hand, minimised alone.
+    auto gen = L::make_generator(L::stream_seed(3, (int64_t{1} << 32) + k));
+    auto start = L::unblock_start(V.narrow(0, k, 1));
+    auto prefix = start.sizes().vec();
+    prefix.resize(prefix.size() - 2);
+    o.initial_guess = torch::matmul(L::random_su_n_near_identity(prefix, 2, 0.7, gen, start.options()), start);
+    auto alt = L::fp_minimise(V.narrow(0, k, 1), wilson(), o);
+    EXPECT_NEAR(starts[k][1].item<double>(), alt.action[0].item<double>(), 1e-10) << k;
+    EXPECT_GT((o.initial_guess - start).abs().max().item<double>(), 0.1);  // a genuinely other start
+    auto unblocked = o;
+    unblocked.initial_guess = torch::Tensor();
+    auto first = L::fp_minimise(V.narrow(0, k, 1), wilson(), unblocked);
+    const double msd = (alt.derivative - first.derivative).square().mean().item<double>();
+    EXPECT_NEAR(starts[k][2].item<double>(), msd, 1e-12 + 1e-8 * msd) << k;
+    // The kept row is the lower minimum.
+    EXPECT_NEAR(action[k].item<double>(), std::min(starts[k][0].item<double>(), starts[k][1].item<double>()), 1e-12);
+  }
+  auto s = nlohmann::json::parse(std::ifstream(dir / "s2" / "summary.json"));
+  ASSERT_EQ(s["second_start"].size(), 2u);
+  EXPECT_EQ(s["second_start"][0]["beta_wil"], 2.5);
+  EXPECT_EQ(s["second_start"][0]["n"], 1);
+  EXPECT_NEAR(s["second_start"][1]["mean_derivative_L2_between_minima"].get<double>(),
+              starts[1][2].item<double>() / 2.0, 1e-15);
+  EXPECT_TRUE(nlohmann::json::parse(std::ifstream(dir / "plain" / "summary.json"))["second_start"].is_null());
 }
 
 TEST_F(FpDataTest, AnEarlierRunsConfigurationsAreMinimisedAgain) {
