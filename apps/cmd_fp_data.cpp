@@ -88,6 +88,8 @@ void log_second_starts(const io::FpCoarse& coarse, int64_t first, const L::FpRes
 /// found a lower minimum, by how much, and how far apart the two minima's D^FP are (in units of the training loss L2,
 /// which is half the mean squared difference per component). Null when no row had a second start.
 json second_start_summary(const io::FpCoarse& c, const io::FpResults& r) {
+  // Two converged minimisations of one minimum agree to rounding (~1e-15 relative); another minimum differs by more.
+  constexpr double kAnotherMinimum = 1e-9;
   if (!r.second_start.defined()) return nullptr;
   const auto first = r.second_start.select(1, 0), second = r.second_start.select(1, 1);
   const auto msd = r.second_start.select(1, 2);
@@ -104,8 +106,8 @@ json second_start_summary(const io::FpCoarse& c, const io::FpResults& r) {
     const auto l2 = msd.index({m}) / 2.0;
     out.push_back({{"beta_wil", b},
                    {"n", m.sum().item<int64_t>()},
-                   {"n_second_lower", (gap > 0).sum().item<int64_t>()},
-                   {"n_different", (gap.abs() > 1e-9).sum().item<int64_t>()},
+                   {"n_second_lower", (gap > kAnotherMinimum).sum().item<int64_t>()},
+                   {"n_different", (gap.abs() > kAnotherMinimum).sum().item<int64_t>()},
                    {"mean_relative_gap", gap.mean().item<double>()},
                    {"max_abs_relative_gap", gap.abs().max().item<double>()},
                    {"mean_derivative_L2_between_minima", l2.mean().item<double>()},

@@ -330,6 +330,11 @@ TEST_F(FpDataTest, SecondStartsFromAPerturbedStartPerRow) {
   EXPECT_EQ(s["second_start"][0]["n"], 1);
   EXPECT_NEAR(s["second_start"][1]["mean_derivative_L2_between_minima"].get<double>(),
               starts[1][2].item<double>() / 2.0, 1e-15);
+  for (int64_t k = 0; k < 2; ++k) {  // another minimum: relative gap above 1e-9 (rounding is ~1e-15)
+    const double gap = (starts[k][0].item<double>() - starts[k][1].item<double>()) / action[k].item<double>();
+    EXPECT_EQ(s["second_start"][k]["n_different"], std::abs(gap) > 1e-9 ? 1 : 0) << k;
+    EXPECT_EQ(s["second_start"][k]["n_second_lower"], gap > 1e-9 ? 1 : 0) << k;
+  }
   EXPECT_TRUE(nlohmann::json::parse(std::ifstream(dir / "plain" / "summary.json"))["second_start"].is_null());
 }
 

@@ -39,6 +39,10 @@ TEST(FpActionModel, ShippedArchitecturesBuild) {
   auto positive = make_fp_action_model(architecture("fp_action_shipped_positive.json"));
   EXPECT_EQ(positive->options.positive_softness(), 0.02);
   EXPECT_EQ(count_parameters(*positive), count_parameters(*shipped));
+  // The papers' body as a Wilson correction: the body's parameters and the two coefficients c_0, c_1.
+  auto paper_wilson = make_fp_action_model(architecture("fp_action_paper_wilson.json"));
+  EXPECT_EQ(paper_wilson->options.prefactor(), "wilson");
+  EXPECT_EQ(count_parameters(*paper_wilson), 204853 + 2);
 }
 
 class FpActionModelGeometries : public ::testing::TestWithParam<Geometry> {};
