@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The shipped FP-action model (issue 17), end to end and resumable: FP data (SU(3) 4^4 -> 8^4, two sets of 144
-# configurations, ~1.5 h each on one core),
-# training (configs/train_fp_action_su3.json), evaluation against the classical actions, TorchScript export for 4^4
-# and 8^4, and the copy a user gets under models/fp_action_su3/ (a run directory: generate's action.model,
+# configurations, ~25 min each on two torchrun ranks), training (configs/train_fp_action_su3.json) and two
+# fine-tuning stages with the derivatives weighted 10x, evaluation against the classical actions, TorchScript export
+# for 4^4 and 8^4, and the copy a user gets under models/fp_action_su3/ (a run directory: generate's action.model,
 # fp-data's fine_action.model, evaluate and export accept it). Every step resumes where a killed run stopped.
 #   acceptance/ship_fp_model.sh            [RUNS=runs] [MODEL=models/fp_action_su3]
 set -euo pipefail
@@ -31,15 +31,27 @@ if [ ! -f "$RUNS/fp_action_su3/metrics.json" ]; then
     --set "data.files=[\"$RUNS/fp_su3_train/fp_data.h5\",\"$RUNS/fp_su3_train2/fp_data.h5\"]" \
     $(resume_or_start "$RUNS/fp_action_su3")
 fi
-"$B" evaluate --model "$RUNS/fp_action_su3" --out "$RUNS/fp_action_su3_eval" --force
-"$B" evaluate --model "$RUNS/fp_action_su3" --out "$RUNS/fp_action_su3_eval_instantons" --force \
+# Two fine-tuning stages with the derivative loss weighted 10x (float32, lr 1e-4; docs/results.md "Levers for the
+# low-beta derivatives"): 400 steps, then 1000 more from that checkpoint (~30 min on one core together).
+finetune() {  # $1 = output directory, $2 = initial checkpoint, $3 = steps
+  [ -f "$1/metrics.json" ] && return
+  "$B" train --config configs/train_fp_action_su3.json --out "$1" \
+    --set "data.files=[\"$RUNS/fp_su3_train/fp_data.h5\",\"$RUNS/fp_su3_train2/fp_data.h5\"]" \
+    --set "model.init_from=\"$2\"" --set loss.w_derivative=10 --set "training.steps=$3" --set training.lr=1e-4 \
+    --set 'dtype="float32"' $(resume_or_start "$1")
+}
+finetune "$RUNS/fp_action_su3_wd10a" "$RUNS/fp_action_su3/model/checkpoint.h5" 400
+finetune "$RUNS/fp_action_su3_wd10" "$RUNS/fp_action_su3_wd10a/model/checkpoint.h5" 1000
+R="$RUNS/fp_action_su3_wd10"
+"$B" evaluate --model "$R" --out "$RUNS/fp_action_su3_eval" --force
+"$B" evaluate --model "$R" --out "$RUNS/fp_action_su3_eval_instantons" --force \
   --set data.instantons=true --set evaluate.split=all
-"$B" export --model "$RUNS/fp_action_su3" --out "$RUNS/fp_action_su3_export" --force \
+"$B" export --model "$R" --out "$RUNS/fp_action_su3_export" --force \
   --set 'shapes=[[4,4,4,4],[8,8,8,8]]'
-mkdir -p "$MODEL/model" "$MODEL/evaluate" "$MODEL/export"
-cp "$RUNS/fp_action_su3/model/checkpoint.h5" "$RUNS/fp_action_su3/model/model.json" \
-  "$RUNS/fp_action_su3/model/metrics.jsonl" "$MODEL/model/"
-cp "$RUNS/fp_action_su3/metrics.json" "$RUNS/fp_action_su3"/training_curve.* "$MODEL/"
-cp "$RUNS/fp_action_su3_eval"/metrics.json "$RUNS/fp_action_su3_eval"/*.png "$MODEL/evaluate/"
-cp "$RUNS/fp_action_su3_export"/*.pt "$RUNS/fp_action_su3_export"/export.json "$MODEL/export/"
+rm -rf "$MODEL.new" && mkdir -p "$MODEL.new/model" "$MODEL.new/evaluate" "$MODEL.new/export"
+cp "$R/model/checkpoint.h5" "$R/model/model.json" "$R/model/metrics.jsonl" "$MODEL.new/model/"
+cp "$R/metrics.json" "$R"/training_curve.* "$MODEL.new/"
+cp "$RUNS/fp_action_su3_eval"/metrics.json "$RUNS/fp_action_su3_eval"/*.png "$MODEL.new/evaluate/"
+cp "$RUNS/fp_action_su3_export"/*.pt "$RUNS/fp_action_su3_export"/export.json "$MODEL.new/export/"
+rm -rf "$MODEL.old" && { [ ! -d "$MODEL" ] || mv "$MODEL" "$MODEL.old"; } && mv "$MODEL.new" "$MODEL" && rm -rf "$MODEL.old"
 du -sh "$MODEL"
