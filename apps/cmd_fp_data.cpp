@@ -84,6 +84,15 @@ void log_second_starts(const io::FpCoarse& coarse, int64_t first, const L::FpRes
   }
 }
 
+/// The β_wil values of the rows where `rows` ([n] bool) is true, in the order they first appear.
+std::vector<double> distinct_betas(const io::FpCoarse& c, const torch::Tensor& rows) {
+  std::vector<double> betas;
+  for (int64_t i = 0; i < c.size(); ++i)
+    if (rows[i].item<bool>() && std::find(betas.begin(), betas.end(), c.beta_wil[i].item<double>()) == betas.end())
+      betas.push_back(c.beta_wil[i].item<double>());
+  return betas;
+}
+
 /// summary.json's second_start: per β_wil (Monte Carlo rows minimised from two starts), how often the second start
 /// found a lower minimum, by how much, and how far apart the two minima's D^FP are (in units of the training loss L2,
 /// which is half the mean squared difference per component). Null when no row had a second start.
@@ -95,12 +104,8 @@ json second_start_summary(const io::FpCoarse& c, const io::FpResults& r) {
   const auto msd = r.second_start.select(1, 2);
   const auto ran = ~torch::isnan(second) & (c.kind == io::kFpKindMonteCarlo);
   if (!ran.any().item<bool>()) return nullptr;
-  std::vector<double> betas;
-  for (int64_t i = 0; i < c.size(); ++i)
-    if (ran[i].item<bool>() && std::find(betas.begin(), betas.end(), c.beta_wil[i].item<double>()) == betas.end())
-      betas.push_back(c.beta_wil[i].item<double>());
   json out = json::array();
-  for (double b : betas) {
+  for (double b : distinct_betas(c, ran)) {
     const auto m = ran & (c.beta_wil == b);
     const auto gap = (first.index({m}) - second.index({m})) / r.action.index({m});  // > 0: the second start lower
     const auto l2 = msd.index({m}) / 2.0;
@@ -143,12 +148,7 @@ void finish(const RunDirectory& run, const FpDataSetup& s, const io::FpCoarse& c
                         {"grad_norm", r.grad_norm[i].item<double>()},
                         {"iterations", r.iterations[i].item<int64_t>()}});
   json per_beta = json::array();
-  std::vector<double> betas;
-  for (int64_t i = 0; i < n; ++i)
-    if (c.kind[i].item<int64_t>() == io::kFpKindMonteCarlo) {
-      const double b = c.beta_wil[i].item<double>();
-      if (std::find(betas.begin(), betas.end(), b) == betas.end()) betas.push_back(b);
-    }
+  const std::vector<double> betas = distinct_betas(c, c.kind == io::kFpKindMonteCarlo);
   auto mean_err = [](const torch::Tensor& x) {
     const double m = x.mean().item<double>();
     const double e = x.size(0) > 1 ? x.std().item<double>() / std::sqrt(static_cast<double>(x.size(0))) : 0.0;
