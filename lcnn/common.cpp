@@ -42,18 +42,59 @@ torch::Tensor transported_stack(const torch::Tensor& U, const torch::Tensor& W, 
   return torch::cat(terms, 1);
 }
 
+torch::Tensor weight_matmul(const torch::Tensor& weight, const torch::Tensor& X) {
+  if (X.size(0) == 1) return torch::mm(weight, X.select(0, 0)).unsqueeze(0);
+  return torch::bmm(weight.expand({X.size(0), weight.size(0), weight.size(1)}), X);
+}
+
 torch::Tensor contract_channels(const torch::Tensor& weight, const torch::Tensor& X) {
   const auto sizes = X.sizes().vec();
   auto out_sizes = sizes;
   out_sizes[1] = weight.size(0);
   const bool real_gemm = !weight.is_complex() && lattice::kernels::mode() == lattice::kernels::Mode::fused;
   if (!real_gemm)  // complex weights, or the reference path (kernels "torch"): one complex GEMM
-    return torch::matmul(weight.to(X.scalar_type()), X.reshape({sizes[0], sizes[1], -1})).reshape(out_sizes);
+    return weight_matmul(weight.to(X.scalar_type()), X.reshape({sizes[0], sizes[1], -1})).reshape(out_sizes);
   // Real weights: the real and imaginary parts are just more columns of one real GEMM.
   auto flat = torch::view_as_real(X.contiguous()).reshape({sizes[0], sizes[1], -1});
-  auto out = torch::matmul(weight, flat);  // [batch, out, 2·rest]
+  auto out = weight_matmul(weight, flat);  // [batch, out, 2·rest]
   out_sizes.push_back(2);
   return torch::view_as_complex(out.reshape(out_sizes));
+}
+
+torch::Tensor sum_site_products(const torch::Tensor& S, const torch::Tensor& Y, bool shared_left) {
+  if (lattice::kernels::mode() != lattice::kernels::Mode::fused) {
+    const auto s = S.unsqueeze(1);
+    return (shared_left ? lattice::mat_mul(s, Y) : lattice::mat_mul(Y, s)).sum(2);
+  }
+  const int64_t nd = S.dim() - 4, batch = S.size(0), K = S.size(1), O = Y.size(1), N = S.size(-1);
+  const int64_t sites = S.numel() / (batch * K * N * N);
+  std::vector<int64_t> ps{0}, py{0}, pr{0, 0};  // permutations of S, Y and of the result's site layout
+  for (int64_t d = 0; d < nd; ++d) ps.push_back(2 + d), py.push_back(3 + d);
+  torch::Tensor r;
+  auto shape = S.sizes().vec();  // becomes [batch, x.., N, O, N] (shared_left) or [batch, x.., O, N, N]
+  shape.erase(shape.begin() + 1);
+  if (shared_left) {
+    // S_k side by side: [batch, x.., N(row), K, N]; Y as [batch, x.., K, N, O, N(col)].
+    ps.insert(ps.end(), {nd + 2, 1, nd + 3});
+    py.insert(py.end(), {2, nd + 3, 1, nd + 4});
+    r = torch::bmm(S.permute(ps).reshape({batch * sites, N, K * N}),
+                   Y.permute(py).reshape({batch * sites, K * N, O * N}));
+    shape.insert(shape.end() - 1, O);
+    pr = {0, nd + 2};
+    for (int64_t d = 0; d < nd; ++d) pr.push_back(1 + d);
+    pr.insert(pr.end(), {nd + 1, nd + 3});
+  } else {
+    // Y as [batch, x.., O, N(row), K, N]; S_k stacked: [batch, x.., K, N, N(col)].
+    py.insert(py.end(), {1, nd + 3, 2, nd + 4});
+    ps.insert(ps.end(), {1, nd + 2, nd + 3});
+    r = torch::bmm(Y.permute(py).reshape({batch * sites, O * N, K * N}),
+                   S.permute(ps).reshape({batch * sites, K * N, N}));
+    shape.insert(shape.end() - 2, O);
+    pr = {0, nd + 1};
+    for (int64_t d = 0; d < nd; ++d) pr.push_back(1 + d);
+    pr.insert(pr.end(), {nd + 2, nd + 3});
+  }
+  return r.view(shape).permute(pr).contiguous();
 }
 
 torch::Tensor extend_with_conjugate_and_unit(const torch::Tensor& W, bool conjugate, bool unit) {

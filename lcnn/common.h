@@ -29,10 +29,21 @@ torch::Tensor channel_weight(const torch::Tensor& weight, bool complex_weights, 
 /// offsets ordered t = 0 (k = 0), then for mu = 0..D-1: k = +d, +2d, ..., +(K-1)d, then k = -d, ..., -(K-1)d.
 torch::Tensor transported_stack(const torch::Tensor& U, const torch::Tensor& W, int64_t kernel_size, int64_t dilation);
 
+/// weight [M, C] times every configuration's X [batch, C, R] -> [batch, M, R]: one GEMM per configuration (torch's
+/// matmul of a matrix with a batch transposes and copies the batch instead).
+torch::Tensor weight_matmul(const torch::Tensor& weight, const torch::Tensor& X);
+
 /// Σ_c w[o, c] X_c: weight [out, C] (complex of X's dtype, or real of X's real dtype), X complex [batch, C, rest...]
 /// -> [batch, out, rest...]. Real weights contract view_as_real(X) as [batch, C, 2·rest] in one real GEMM (kernels
 /// "fused", the default; kernels "torch" keeps the reference: the weight cast to complex, one complex GEMM).
 torch::Tensor contract_channels(const torch::Tensor& weight, const torch::Tensor& X);
+
+/// The per-site sums of matrix products of a bilinear layer: Σ_k S_k(x) Y_{ok}(x) (shared_left) or Σ_k Y_{ok}(x)
+/// S_k(x), S [batch, K, x.., N, N], Y [batch, O, K, x.., N, N] -> [batch, O, x.., N, N] (contiguous). Kernels "fused"
+/// (the default): one complex GEMM per site, (N × K·N)(K·N × O·N) with the K matrices of S side by side and the O·K of
+/// Y as blocks; kernels "torch" keeps the reference (S broadcast over o, O·K batched N × N products, then the sum over
+/// k).
+torch::Tensor sum_site_products(const torch::Tensor& S, const torch::Tensor& Y, bool shared_left);
 
 /// [W, W† (if conjugate), 1 (if unit)] along the channel dimension of a matrix field.
 torch::Tensor extend_with_conjugate_and_unit(const torch::Tensor& W, bool conjugate, bool unit);

@@ -2,6 +2,8 @@
 #include "lcnn/lbilin.h"
 
 #include "lcnn/common.h"
+#include "lattice/kernels/channel_products.h"
+#include "lattice/kernels/mode.h"
 #include "lattice/matrix_ops.h"
 
 #include <cmath>
@@ -36,29 +38,41 @@ torch::Tensor LBilinImpl::forward(const torch::Tensor& W, const torch::Tensor& W
   const int64_t out = options.out(), nA = n_a(), nB = n_b();
   const auto alpha = channel_weight(weight, options.complex_weights(), W);  // [out, nA, nB]
   auto shape = W.sizes().vec();                                             // [B, C, x.., N, N]
-  if (nA <= nB) {
-    // C_{i v} = Σ_w α_{i v w} B_w, then W''_i = Σ_v A_v C_{i v}; the unit part of A needs no product.
-    const auto B = extend_with_conjugate_and_unit(Wp, conj, unit);
-    auto C = contract_channels(alpha.reshape({out * nA, nB}), B);
-    shape[1] = out;
-    shape.insert(shape.begin() + 2, nA);
-    C = C.reshape(shape);  // [B, out, nA, x.., N, N]
-    const int64_t n_mat = unit ? nA - 1 : nA;
-    const auto A = extend_with_conjugate_and_unit(W, conj, false).unsqueeze(1);  // [B, 1, n_mat, ...]
-    auto res = lattice::mat_mul(A, C.narrow(2, 0, n_mat)).sum(2);
-    if (unit) res = res + C.select(2, nA - 1);
-    return res;
-  }
-  // D_{i w} = Σ_v α_{i v w} A_v, then W''_i = Σ_w D_{i w} B_w.
-  const auto A = extend_with_conjugate_and_unit(W, conj, unit);
-  auto Dm = contract_channels(alpha.transpose(1, 2).reshape({out * nB, nA}), A);
+  // The unit part of the smaller input needs no product: its coefficients are contracted separately (a slice of the
+  // weight, not of the contracted field, so that the backward pass adds no full-size zeros).
+  const bool left = nA <= nB;
+  const int64_t n_small = left ? nA : nB, n_mat = unit ? n_small - 1 : n_small;
+  const auto a = left ? alpha : alpha.transpose(1, 2);  // [out, n_small, n_large]
+  // Y_{i v} = Σ_w α_{i v w} B_w (or Σ_v α_{i v w} A_v), then W''_i = Σ_v A_v Y_{i v} (or Σ_w Y_{i w} B_w).
+  const auto large = extend_with_conjugate_and_unit(left ? Wp : W, conj, unit);
+  const auto small = extend_with_conjugate_and_unit(left ? W : Wp, conj, false);  // [B, n_mat, x.., N, N]
+  const auto a_mat = a.narrow(1, 0, n_mat).reshape({out * n_mat, -1});
   shape[1] = out;
-  shape.insert(shape.begin() + 2, nB);
-  Dm = Dm.reshape(shape);  // [B, out, nB, x.., N, N]
-  const int64_t n_mat = unit ? nB - 1 : nB;
-  const auto B = extend_with_conjugate_and_unit(Wp, conj, false).unsqueeze(1);
-  auto res = lattice::mat_mul(Dm.narrow(2, 0, n_mat), B).sum(2);
-  if (unit) res = res + Dm.select(2, nB - 1);
+  if (!options.complex_weights() && lattice::kernels::mode() == lattice::kernels::Mode::fused &&
+      lattice::kernels::channel_products_available(W)) {
+    // Lane planes: Y comes out of one real GEMM already in the layout the channel-product kernel reads.
+    namespace K = lattice::kernels;
+    const auto Lp = K::to_planes(large);
+    const int64_t batch = Lp.size(0), P = Lp.size(2), V = Lp.size(3);
+    const auto L = Lp.reshape({batch, Lp.size(1), P * V});
+    const auto Y = weight_matmul(a_mat, L).view({batch, out * n_mat, P, V});
+    K::ChannelPattern pattern;
+    pattern.O = out;
+    pattern.K = n_mat;
+    pattern.x = left ? K::ChannelIndex::k : K::ChannelIndex::ok;
+    pattern.y = left ? K::ChannelIndex::ok : K::ChannelIndex::k;
+    pattern.r = K::ChannelIndex::o;
+    const auto Sp = K::to_planes(small);
+    auto R =
+        left ? K::channel_products(Sp, Y, pattern, false, false) : K::channel_products(Y, Sp, pattern, false, false);
+    if (unit) R = R + weight_matmul(a.select(1, n_mat), L).view({batch, out, P, V});
+    return K::from_planes(R, shape);
+  }
+  auto Y = contract_channels(a_mat, large);
+  auto y_shape = shape;
+  y_shape.insert(y_shape.begin() + 2, n_mat);
+  auto res = sum_site_products(small, Y.reshape(y_shape), left);
+  if (unit) res = res + contract_channels(a.select(1, n_mat), large);
   return res;
 }
 

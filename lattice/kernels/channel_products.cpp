@@ -1,0 +1,153 @@
+// The channel products as a differentiable op (see channel_products.h).
+#include "lattice/kernels/channel_products.h"
+
+#include "lattice/kernels/lane_kernels.h"
+#include "lattice/kernels/lane_support.h"
+
+#include <ATen/Parallel.h>
+
+#include <sstream>
+#include <stdexcept>
+
+namespace blockspin::lattice::kernels {
+
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+template <class T, int NC, bool DX, bool DY>
+void run(const torch::Tensor& X, const torch::Tensor& Y, torch::Tensor& R, const ChannelPattern& p) {
+  const int64_t V = X.size(3);
+  const T* x = X.data_ptr<T>();
+  const T* y = Y.data_ptr<T>();
+  T* r = R.data_ptr<T>();
+  const int64_t blocks = lanes::lane_blocks(X.size(0), V, lanes::lane_width<T>());
+  at::parallel_for(0, blocks, 1, [&](int64_t begin, int64_t end) {
+    lanes::channel_products_range<T, NC, DX, DY>(x, y, r, p, V, begin, end);
+  });
+}
+
+template <class T, int NC>
+void run_dag(const torch::Tensor& X, const torch::Tensor& Y, torch::Tensor& R, const ChannelPattern& p, bool dx,
+             bool dy) {
+  if (dx && dy) return run<T, NC, true, true>(X, Y, R, p);
+  if (dx) return run<T, NC, true, false>(X, Y, R, p);
+  if (dy) return run<T, NC, false, true>(X, Y, R, p);
+  run<T, NC, false, false>(X, Y, R, p);
+}
+
+torch::Tensor kernel(const torch::Tensor& X_, const torch::Tensor& Y_, const ChannelPattern& p, bool dx, bool dy) {
+  const auto X = X_.detach().contiguous(), Y = Y_.detach().contiguous();
+  auto R = torch::empty({X.size(0), p.channels(p.r), X.size(2), X.size(3)}, X.options());
+  const bool su3 = X.size(2) == 18;
+  if (X.scalar_type() == torch::kDouble) {
+    if (su3)
+      run_dag<double, 3>(X, Y, R, p, dx, dy);
+    else
+      run_dag<double, 2>(X, Y, R, p, dx, dy);
+  } else {
+    if (su3)
+      run_dag<float, 3>(X, Y, R, p, dx, dy);
+    else
+      run_dag<float, 2>(X, Y, R, p, dx, dy);
+  }
+  return R;
+}
+
+ChannelPattern with(ChannelPattern p, ChannelIndex x, ChannelIndex y, ChannelIndex r) {
+  p.x = x;
+  p.y = y;
+  p.r = r;
+  return p;
+}
+
+struct ChannelProductsFn : public torch::autograd::Function<ChannelProductsFn> {
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& X, const torch::Tensor& Y, int64_t O,
+                               int64_t K, int64_t classes, bool dx, bool dy);
+  static variable_list backward(AutogradContext* ctx, variable_list grad);
+};
+
+// The pattern travels through apply() as (O, K, x + 3 y + 9 r).
+ChannelPattern unpack(int64_t O, int64_t K, int64_t classes) {
+  ChannelPattern p;
+  p.O = O;
+  p.K = K;
+  p.x = static_cast<ChannelIndex>(classes % 3);
+  p.y = static_cast<ChannelIndex>(classes / 3 % 3);
+  p.r = static_cast<ChannelIndex>(classes / 9);
+  return p;
+}
+
+int64_t pack(const ChannelPattern& p) {
+  return static_cast<int64_t>(p.x) + 3 * static_cast<int64_t>(p.y) + 9 * static_cast<int64_t>(p.r);
+}
+
+torch::Tensor products(const torch::Tensor& X, const torch::Tensor& Y, const ChannelPattern& p, bool dx, bool dy) {
+  return ChannelProductsFn::apply(X, Y, p.O, p.K, pack(p), dx, dy);
+}
+
+torch::Tensor ChannelProductsFn::forward(AutogradContext* ctx, const torch::Tensor& X, const torch::Tensor& Y,
+                                         int64_t O, int64_t K, int64_t classes, bool dx, bool dy) {
+  ctx->save_for_backward({X, Y});
+  ctx->saved_data["O"] = O;
+  ctx->saved_data["K"] = K;
+  ctx->saved_data["classes"] = classes;
+  ctx->saved_data["dx"] = dx;
+  ctx->saved_data["dy"] = dy;
+  return kernel(X, Y, unpack(O, K, classes), dx, dy);
+}
+
+variable_list ChannelProductsFn::backward(AutogradContext* ctx, variable_list grad) {
+  const auto s = ctx->get_saved_variables();
+  const auto &X = s[0], &Y = s[1];
+  const auto p = unpack(ctx->saved_data["O"].toInt(), ctx->saved_data["K"].toInt(), ctx->saved_data["classes"].toInt());
+  const bool dx = ctx->saved_data["dx"].toBool(), dy = ctx->saved_data["dy"].toBool();
+  const auto G = grad[0].contiguous();
+  torch::Tensor gX, gY;
+  // Z = P Q with P = op(X), Q = op(Y): P gets G Q†, Q gets P† G; a daggered operand gets the dagger of that.
+  if (ctx->needs_input_grad(0))
+    gX = dx ? products(Y, G, with(p, p.y, p.r, p.x), dy, true) : products(G, Y, with(p, p.r, p.y, p.x), false, !dy);
+  if (ctx->needs_input_grad(1))
+    gY = dy ? products(G, X, with(p, p.r, p.x, p.y), true, dx) : products(X, G, with(p, p.x, p.r, p.y), !dx, false);
+  return {gX, gY, torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
+}
+
+}  // namespace
+
+bool channel_products_available(const torch::Tensor& W) {
+  if (!W.defined() || !W.device().is_cpu() || W.dim() < 4) return false;
+  const auto t = W.scalar_type();
+  if (t != torch::kComplexDouble && t != torch::kComplexFloat) return false;
+  return W.size(-1) == W.size(-2) && (W.size(-1) == 2 || W.size(-1) == 3);
+}
+
+torch::Tensor to_planes(const torch::Tensor& W) {
+  const int64_t B = W.size(0), C = W.size(1), N = W.size(-1);
+  return torch::view_as_real(W.resolve_conj()).reshape({B, C, -1, 2 * N * N}).transpose(2, 3).contiguous();
+}
+
+torch::Tensor from_planes(const torch::Tensor& planes, at::IntArrayRef shape) {
+  const int64_t B = planes.size(0), C = planes.size(1), N = shape.back();
+  return torch::view_as_complex(planes.transpose(2, 3).contiguous().view({B, C, -1, N, N, 2})).view(shape);
+}
+
+torch::Tensor channel_products(const torch::Tensor& X, const torch::Tensor& Y, const ChannelPattern& p, bool dag_x,
+                               bool dag_y) {
+  auto fail = [&](const std::string& what) {
+    std::ostringstream msg;
+    msg << "channel_products: " << what << " (X " << X.sizes() << ", Y " << Y.sizes() << ", O = " << p.O
+        << ", K = " << p.K << ")";
+    throw std::invalid_argument(msg.str());
+  };
+  if (X.dim() != 4 || Y.dim() != 4) fail("X and Y must be planes [B, C, 2N², V]");
+  if (X.scalar_type() != Y.scalar_type() || (X.scalar_type() != torch::kDouble && X.scalar_type() != torch::kFloat))
+    fail("X and Y must both be float or both double");
+  if (!X.device().is_cpu() || !Y.device().is_cpu()) fail("CPU only");
+  if (X.size(0) != Y.size(0) || X.size(2) != Y.size(2) || X.size(3) != Y.size(3)) fail("batch, planes or sites differ");
+  if (X.size(2) != 8 && X.size(2) != 18) fail("2N² planes with N = 2 or 3 expected");
+  if (X.size(1) != p.channels(p.x) || Y.size(1) != p.channels(p.y)) fail("channel counts do not match the pattern");
+  return products(X, Y, p, dag_x, dag_y);
+}
+
+}  // namespace blockspin::lattice::kernels

@@ -1,0 +1,34 @@
+// Per-site channel products of matrix fields in lane planes, Σ op(X_i(x)) op(Y_j(x)) over a grid of channel pairs,
+// as a differentiable op (its backward is the same op with other patterns, so derivatives of any order work): the
+// bilinear L-CNN layer's Σ_k A_k C_ok without N × N batched GEMMs or layout copies of C.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+
+#include "lattice/kernels/channel_products_lanes.h"
+
+namespace blockspin::lattice::kernels {
+
+using lanes::ChannelIndex;
+using lanes::ChannelPattern;
+
+/// Whether channel_products can run on a complex matrix field like W: CPU, complex64/complex128, N = 2 or 3.
+bool channel_products_available(const torch::Tensor& W);
+
+/// A complex matrix field [B, C, x.., N, N] as real lane planes [B, C, 2N², V] (plane 2q + part holds component q,
+/// row-major, real or imaginary part; lane_kernels.h); differentiable.
+torch::Tensor to_planes(const torch::Tensor& W);
+
+/// The inverse of to_planes: planes [B, C, 2N², V] to a complex field of shape [B, C, x.., N, N]; differentiable.
+torch::Tensor from_planes(const torch::Tensor& planes, at::IntArrayRef shape);
+
+/// R_r = Σ_{(o,k) → r} op_X(X_{x(o,k)}) op_Y(Y_{y(o,k)}) per site and configuration (channel_products_lanes.h), on real
+/// planes X [B, Cx, 2N², V], Y [B, Cy, 2N², V] of one dtype with the pattern's channel counts -> R [B, Cr, 2N², V];
+/// op = † where dag_x / dag_y. Gradients in torch's convention for complex data (the planes' real and imaginary parts
+/// as one complex gradient; for Z = P Q: P gets G Q†, Q gets P† G).
+torch::Tensor channel_products(const torch::Tensor& X, const torch::Tensor& Y, const ChannelPattern& pattern,
+                               bool dag_x, bool dag_y);
+
+}  // namespace blockspin::lattice::kernels
