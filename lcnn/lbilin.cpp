@@ -52,10 +52,12 @@ torch::Tensor LBilinImpl::forward(const torch::Tensor& W, const torch::Tensor& W
       lattice::kernels::channel_products_available(W)) {
     // Lane planes: Y comes out of one real GEMM already in the layout the channel-product kernel reads.
     namespace K = lattice::kernels;
-    const auto Lp = K::to_planes(large);
-    const int64_t batch = Lp.size(0), P = Lp.size(2), V = Lp.size(3);
-    const auto L = Lp.reshape({batch, Lp.size(1), P * V});
-    const auto Y = weight_matmul(a_mat, L).view({batch, out * n_mat, P, V});
+    const auto Lp = K::to_planes(large);  // [B, n_large, blocks, 2N², lanes]
+    auto blocked = Lp.sizes().vec();
+    const int64_t batch = blocked[0];
+    const auto L = Lp.reshape({batch, blocked[1], -1});
+    blocked[1] = out * n_mat;
+    const auto Y = weight_matmul(a_mat, L).view(blocked);
     K::ChannelPattern pattern;
     pattern.O = out;
     pattern.K = n_mat;
@@ -65,7 +67,8 @@ torch::Tensor LBilinImpl::forward(const torch::Tensor& W, const torch::Tensor& W
     const auto Sp = K::to_planes(small);
     auto R =
         left ? K::channel_products(Sp, Y, pattern, false, false) : K::channel_products(Y, Sp, pattern, false, false);
-    if (unit) R = R + weight_matmul(a.select(1, n_mat), L).view({batch, out, P, V});
+    blocked[1] = out;
+    if (unit) R = R + weight_matmul(a.select(1, n_mat), L).view(blocked);
     return K::from_planes(R, shape);
   }
   auto Y = contract_channels(a_mat, large);

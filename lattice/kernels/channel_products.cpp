@@ -18,13 +18,12 @@ using torch::autograd::variable_list;
 
 template <class T, int NC, bool DX, bool DY>
 void run(const torch::Tensor& X, const torch::Tensor& Y, torch::Tensor& R, const ChannelPattern& p) {
-  const int64_t V = X.size(3);
+  const int64_t n_blocks = X.size(2);
   const T* x = X.data_ptr<T>();
   const T* y = Y.data_ptr<T>();
   T* r = R.data_ptr<T>();
-  const int64_t blocks = lanes::lane_blocks(X.size(0), V, lanes::lane_width<T>());
-  at::parallel_for(0, blocks, 1, [&](int64_t begin, int64_t end) {
-    lanes::channel_products_range<T, NC, DX, DY>(x, y, r, p, V, begin, end);
+  at::parallel_for(0, X.size(0) * n_blocks, 1, [&](int64_t begin, int64_t end) {
+    lanes::channel_products_range<T, NC, DX, DY>(x, y, r, p, n_blocks, begin, end);
   });
 }
 
@@ -39,8 +38,8 @@ void run_dag(const torch::Tensor& X, const torch::Tensor& Y, torch::Tensor& R, c
 
 torch::Tensor kernel(const torch::Tensor& X_, const torch::Tensor& Y_, const ChannelPattern& p, bool dx, bool dy) {
   const auto X = X_.detach().contiguous(), Y = Y_.detach().contiguous();
-  auto R = torch::empty({X.size(0), p.channels(p.r), X.size(2), X.size(3)}, X.options());
-  const bool su3 = X.size(2) == 18;
+  auto R = torch::empty({X.size(0), p.channels(p.r), X.size(2), X.size(3), X.size(4)}, X.options());
+  const bool su3 = X.size(3) == 18;
   if (X.scalar_type() == torch::kDouble) {
     if (su3)
       run_dag<double, 3>(X, Y, R, p, dx, dy);
@@ -53,6 +52,11 @@ torch::Tensor kernel(const torch::Tensor& X_, const torch::Tensor& Y_, const Cha
       run_dag<float, 2>(X, Y, R, p, dx, dy);
   }
   return R;
+}
+
+/// Sites per block for a real dtype (lane_kernels.h).
+int64_t lanes_of(torch::Dtype real) {
+  return real == torch::kDouble ? lanes::lane_width<double>() : lanes::lane_width<float>();
 }
 
 ChannelPattern with(ChannelPattern p, ChannelIndex x, ChannelIndex y, ChannelIndex r) {
@@ -123,13 +127,21 @@ bool channel_products_available(const torch::Tensor& W) {
 }
 
 torch::Tensor to_planes(const torch::Tensor& W) {
-  const int64_t B = W.size(0), C = W.size(1), N = W.size(-1);
-  return torch::view_as_real(W.resolve_conj()).reshape({B, C, -1, 2 * N * N}).transpose(2, 3).contiguous();
+  const int64_t B = W.size(0), C = W.size(1), N = W.size(-1), P = 2 * N * N;
+  const int64_t L = lanes_of(W.scalar_type() == torch::kComplexDouble ? torch::kDouble : torch::kFloat);
+  auto sites = torch::view_as_real(W.resolve_conj()).reshape({B, C, -1, P});  // [B, C, V, 2N²]
+  const int64_t V = sites.size(2), pad = (L - V % L) % L;
+  if (pad > 0) sites = torch::constant_pad_nd(sites, {0, 0, 0, pad});
+  return sites.view({B, C, (V + pad) / L, L, P}).transpose(3, 4).contiguous();
 }
 
 torch::Tensor from_planes(const torch::Tensor& planes, at::IntArrayRef shape) {
   const int64_t B = planes.size(0), C = planes.size(1), N = shape.back();
-  return torch::view_as_complex(planes.transpose(2, 3).contiguous().view({B, C, -1, N, N, 2})).view(shape);
+  int64_t V = 1;
+  for (size_t d = 2; d + 2 < shape.size(); ++d) V *= shape[d];
+  auto sites = planes.transpose(3, 4).reshape({B, C, -1, 2 * N * N});  // [B, C, padded V, 2N²]
+  if (sites.size(2) != V) sites = sites.narrow(2, 0, V);
+  return torch::view_as_complex(sites.contiguous().view({B, C, V, N, N, 2})).view(shape);
 }
 
 torch::Tensor channel_products(const torch::Tensor& X, const torch::Tensor& Y, const ChannelPattern& p, bool dag_x,
@@ -140,12 +152,14 @@ torch::Tensor channel_products(const torch::Tensor& X, const torch::Tensor& Y, c
         << ", K = " << p.K << ")";
     throw std::invalid_argument(msg.str());
   };
-  if (X.dim() != 4 || Y.dim() != 4) fail("X and Y must be planes [B, C, 2N², V]");
+  if (X.dim() != 5 || Y.dim() != 5) fail("X and Y must be blocked planes [B, C, n_blocks, 2N², W]");
   if (X.scalar_type() != Y.scalar_type() || (X.scalar_type() != torch::kDouble && X.scalar_type() != torch::kFloat))
     fail("X and Y must both be float or both double");
   if (!X.device().is_cpu() || !Y.device().is_cpu()) fail("CPU only");
-  if (X.size(0) != Y.size(0) || X.size(2) != Y.size(2) || X.size(3) != Y.size(3)) fail("batch, planes or sites differ");
-  if (X.size(2) != 8 && X.size(2) != 18) fail("2N² planes with N = 2 or 3 expected");
+  if (X.size(0) != Y.size(0) || X.size(2) != Y.size(2) || X.size(3) != Y.size(3) || X.size(4) != Y.size(4))
+    fail("batch, planes or sites differ");
+  if (X.size(3) != 8 && X.size(3) != 18) fail("2N² planes with N = 2 or 3 expected");
+  if (X.size(4) != lanes_of(X.scalar_type())) fail("blocks of another lane width (not made by to_planes)");
   if (X.size(1) != p.channels(p.x) || Y.size(1) != p.channels(p.y)) fail("channel counts do not match the pattern");
   return products(X, Y, p, dag_x, dag_y);
 }

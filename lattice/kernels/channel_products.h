@@ -17,15 +17,16 @@ using lanes::ChannelPattern;
 /// Whether channel_products can run on a complex matrix field like W: CPU, complex64/complex128, N = 2 or 3.
 bool channel_products_available(const torch::Tensor& W);
 
-/// A complex matrix field [B, C, x.., N, N] as real lane planes [B, C, 2N², V] (plane 2q + part holds component q,
-/// row-major, real or imaginary part; lane_kernels.h); differentiable.
+/// A complex matrix field [B, C, x.., N, N] as real blocked planes [B, C, n_blocks, 2N², W] (W = 64 bytes of the
+/// real dtype; the V sites zero-padded to n_blocks · W; plane 2q + part holds component q, row-major, real or
+/// imaginary part); differentiable.
 torch::Tensor to_planes(const torch::Tensor& W);
 
-/// The inverse of to_planes: planes [B, C, 2N², V] to a complex field of shape [B, C, x.., N, N]; differentiable.
+/// The inverse of to_planes: blocked planes to a complex field of shape [B, C, x.., N, N]; differentiable.
 torch::Tensor from_planes(const torch::Tensor& planes, at::IntArrayRef shape);
 
-/// R_r = Σ_{(o,k) → r} op_X(X_{x(o,k)}) op_Y(Y_{y(o,k)}) per site and configuration (channel_products_lanes.h), on real
-/// planes X [B, Cx, 2N², V], Y [B, Cy, 2N², V] of one dtype with the pattern's channel counts -> R [B, Cr, 2N², V];
+/// R_r = Σ_{(o,k) → r} op_X(X_{x(o,k)}) op_Y(Y_{y(o,k)}) per site and configuration (channel_products_lanes.h), on
+/// blocked planes X [B, Cx, n, 2N², W], Y [B, Cy, n, 2N², W] of one dtype with the pattern's channel counts -> R;
 /// op = † where dag_x / dag_y. Gradients in torch's convention for complex data (the planes' real and imaginary parts
 /// as one complex gradient; for Z = P Q: P gets G Q†, Q gets P† G).
 torch::Tensor channel_products(const torch::Tensor& X, const torch::Tensor& Y, const ChannelPattern& pattern,

@@ -1,6 +1,7 @@
 // SIMD lane kernel of the per-site channel products of matrix fields, R_r(x) = Σ op(X_i(x)) op(Y_j(x)) over a grid of
 // channel pairs (o, k) — the bilinear layer's Σ_k A_k C_ok and its derivatives. Torch-free, compiled with the lane
-// options like lane_kernels.h, whose "planes" layout it uses per channel: [B, C, 2N², V].
+// options like lane_kernels.h. Layout, "blocked planes": [B, C, n_blocks, 2N², W] real, W = lane_width<T>() sites per
+// block (the sites padded to a multiple of W), so that one channel's 2N² lane vectors of a block are contiguous.
 #pragma once
 
 #include <cstdint>
@@ -18,10 +19,10 @@ struct ChannelPattern {
   int64_t channels(ChannelIndex c) const { return c == ChannelIndex::o ? O : c == ChannelIndex::k ? K : O * K; }
 };
 
-/// R for the lane blocks [begin, end) of B configurations of V sites (lane_blocks in lane_kernels.h); X, Y, R planes
-/// [B, C, 2N², V] with the channel counts of the pattern; op_X = † if DagX (op_Y likewise). R is overwritten.
+/// R for the blocks [begin, end) of B · n_blocks (configuration b's block j is b · n_blocks + j); X, Y, R blocked
+/// planes with the channel counts of the pattern; op_X = † if DagX (op_Y likewise). R is overwritten.
 template <class T, int NC, bool DagX, bool DagY>
-void channel_products_range(const T* X, const T* Y, T* R, const ChannelPattern& p, int64_t V, int64_t begin,
+void channel_products_range(const T* X, const T* Y, T* R, const ChannelPattern& p, int64_t n_blocks, int64_t begin,
                             int64_t end);
 
 }  // namespace blockspin::lattice::kernels::lanes

@@ -7,6 +7,7 @@
 
 #include "lattice/derivatives.h"
 #include "lattice/gauge_field.h"
+#include "lattice/kernels/channel_products.h"
 #include "lattice/kernels/mode.h"
 #include "lattice/rng.h"
 #include "lcnn/factory.h"
@@ -54,12 +55,41 @@ void BM_LcnnTrainingStep(benchmark::State& state) {
   state.counters["configs/s"] = benchmark::Counter(1, benchmark::Counter::kIsIterationInvariantRate);
 }
 
+// The bilinear layer's channel-product kernel alone at the FP paper's third layer (O = 24 outputs, K = 48 products
+// each, 4^4 sites, batch 1): pattern 0 the forward Σ_k A_k C_ok, 1 its sum over o (a backward), 2 the outer product
+// (the other backward); GFLOP/s counts 8 N³ real flops per N × N complex product.
+void BM_ChannelProducts(benchmark::State& state) {
+  namespace K = blockspin::lattice::kernels;
+  const bool dbl = state.range(1) != 0;
+  K::ChannelPattern p;
+  p.O = 24;
+  p.K = 48;
+  using C = K::ChannelIndex;
+  const C cls[3][3] = {{C::k, C::ok, C::o}, {C::o, C::ok, C::k}, {C::k, C::o, C::ok}};
+  p.x = cls[state.range(0)][0];
+  p.y = cls[state.range(0)][1];
+  p.r = cls[state.range(0)][2];
+  auto gen = L::make_generator(5);
+  const auto opts = torch::TensorOptions().dtype(dbl ? torch::kComplexDouble : torch::kComplexFloat);
+  auto X = K::to_planes(torch::randn({1, p.channels(p.x), 4, 4, 4, 4, 3, 3}, gen, opts));
+  auto Y = K::to_planes(torch::randn({1, p.channels(p.y), 4, 4, 4, 4, 3, 3}, gen, opts));
+  torch::NoGradGuard no_grad;
+  K::channel_products(X, Y, p, false, false);
+  for (auto _ : state) benchmark::DoNotOptimize(K::channel_products(X, Y, p, false, false));
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(256.0 * p.O * p.K * 8 * 27 * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
 // fused 1: real weights contracted as real GEMMs; 0: the reference path (weights cast to complex).
 const std::vector<std::vector<int64_t>> kArgs{{4, 8}, {1, 0}, {1, 0}};
 
 }  // namespace
 
 BENCHMARK(BM_LcnnForward)->ArgsProduct(kArgs)->ArgNames({"L", "double", "fused"})->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ChannelProducts)
+    ->ArgsProduct({{0, 1, 2}, {1, 0}})
+    ->ArgNames({"pattern", "double"})
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_LcnnTrainingStep)
     ->ArgsProduct(kArgs)
     ->ArgNames({"L", "double", "fused"})
