@@ -123,12 +123,17 @@ void transport_site(const T* A, const T* B, const T* W, T* out, const int64_t* n
 template <class T, int NC>
 inline void gather(lanes::LaneMat<T, NC>& m, const T* base, const int64_t* idx) {
   constexpr int W = lanes::LaneMat<T, NC>::W, NN = NC * NC;
+  alignas(64) T re[NN][W], im[NN][W];
   for (int l = 0; l < W; ++l) {
     const T* p = base + idx[l] * 2 * NN;
     for (int q = 0; q < NN; ++q) {
-      m.re[q][l] = p[2 * q];
-      m.im[q][l] = p[2 * q + 1];
+      re[q][l] = p[2 * q];
+      im[q][l] = p[2 * q + 1];
     }
+  }
+  for (int q = 0; q < NN; ++q) {
+    std::memcpy(&m.re[q], re[q], sizeof(m.re[q]));
+    std::memcpy(&m.im[q], im[q], sizeof(m.im[q]));
   }
 }
 

@@ -80,7 +80,8 @@ void BM_ChannelProducts(benchmark::State& state) {
       benchmark::Counter(256.0 * p.O * p.K * 8 * 27 * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 
-// fused 1: real weights contracted as real GEMMs; 0: the reference path (weights cast to complex).
+// fused 1: real weights contracted as real GEMMs into lane planes, the channel-product and transport lane kernels;
+// 0: the reference path (weights cast to complex, broadcast batched N × N products, transports by torch matmul).
 const std::vector<std::vector<int64_t>> kArgs{{4, 8}, {1, 0}, {1, 0}};
 
 }  // namespace
@@ -94,5 +95,5 @@ BENCHMARK(BM_LcnnTrainingStep)
     ->ArgsProduct(kArgs)
     ->ArgNames({"L", "double", "fused"})
     ->Unit(benchmark::kMillisecond)
-    ->Iterations(2);
+    ->Iterations(4);
 BENCHMARK_MAIN();
