@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The shipped FP-action model (issue 17), end to end and resumable: FP data (SU(3) 4^4 -> 8^4, two sets of 144
-# configurations, ~25 min each on two torchrun ranks), training (configs/train_fp_action_su3.json) and three
-# fine-tuning stages with the derivatives weighted 10x, evaluation against the classical actions, TorchScript export
+# configurations, ~25 min each on two torchrun ranks), training (configs/train_fp_action_su3.json: float32,
+# the derivatives weighted 10x, 6000 steps), evaluation against the classical actions, TorchScript export
 # for 4^4 and 8^4, and the copy a user gets under models/fp_action_su3/ (a run directory: generate's action.model,
 # fp-data's fine_action.model, evaluate and export accept it). Every step resumes where a killed run stopped.
 #   acceptance/ship_fp_model.sh            [RUNS=runs] [MODEL=models/fp_action_su3]
@@ -29,21 +29,9 @@ fi
 if [ ! -f "$RUNS/fp_action_su3/metrics.json" ]; then
   "$B" train --config configs/train_fp_action_su3.json --out "$RUNS/fp_action_su3" \
     --set "data.files=[\"$RUNS/fp_su3_train/fp_data.h5\",\"$RUNS/fp_su3_train2/fp_data.h5\"]" \
-    $(resume_or_start "$RUNS/fp_action_su3")
+    $(resume_or_start "$RUNS/fp_action_su3")  # float32, derivatives weighted 10x, 6000 steps: ~75 min on one core
 fi
-# Three fine-tuning stages with the derivative loss weighted 10x (float32; docs/results.md "Levers for the low-beta
-# derivatives"): 400 steps at lr 1e-4, 1000 more from that checkpoint, 800 more at lr 5e-5 (~50 min on one core).
-finetune() {  # $1 = output directory, $2 = initial checkpoint, $3 = steps, $4 = learning rate
-  [ -f "$1/metrics.json" ] && return
-  "$B" train --config configs/train_fp_action_su3.json --out "$1" \
-    --set "data.files=[\"$RUNS/fp_su3_train/fp_data.h5\",\"$RUNS/fp_su3_train2/fp_data.h5\"]" \
-    --set "model.init_from=\"$2\"" --set loss.w_derivative=10 --set "training.steps=$3" --set "training.lr=$4" \
-    --set 'dtype="float32"' $(resume_or_start "$1")
-}
-finetune "$RUNS/fp_action_su3_wd10a" "$RUNS/fp_action_su3/model/checkpoint.h5" 400 1e-4
-finetune "$RUNS/fp_action_su3_wd10b" "$RUNS/fp_action_su3_wd10a/model/checkpoint.h5" 1000 1e-4
-finetune "$RUNS/fp_action_su3_wd10c" "$RUNS/fp_action_su3_wd10b/model/checkpoint.h5" 800 5e-5
-R="$RUNS/fp_action_su3_wd10c"
+R="$RUNS/fp_action_su3"
 "$B" evaluate --model "$R" --out "$RUNS/fp_action_su3_eval" --force
 "$B" evaluate --model "$R" --out "$RUNS/fp_action_su3_eval_instantons" --force \
   --set data.instantons=true --set evaluate.split=all
