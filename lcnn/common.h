@@ -39,10 +39,10 @@ torch::Tensor weight_matmul(const torch::Tensor& weight, const torch::Tensor& X)
 torch::Tensor contract_channels(const torch::Tensor& weight, const torch::Tensor& X);
 
 /// The per-site sums of matrix products of a bilinear layer: Σ_k S_k(x) Y_{ok}(x) (shared_left) or Σ_k Y_{ok}(x)
-/// S_k(x), S [batch, K, x.., N, N], Y [batch, O, K, x.., N, N] -> [batch, O, x.., N, N] (contiguous). Kernels "fused"
-/// (the default): one complex GEMM per site, (N × K·N)(K·N × O·N) with the K matrices of S side by side and the O·K of
-/// Y as blocks; kernels "torch" keeps the reference (S broadcast over o, O·K batched N × N products, then the sum over
-/// k).
+/// S_k(x), S [batch, K, x.., N, N], Y [batch, O, K, x.., N, N] -> [batch, O, x.., N, N] (contiguous), where the lane
+/// kernel (lattice/kernels/channel_products.h) does not run: complex weights, CUDA, N > 3. Kernels "fused": one
+/// complex GEMM per site, (N × K·N)(K·N × O·N) with the K matrices of S side by side and the O·K of Y as blocks;
+/// kernels "torch" keeps the reference (S broadcast over o, O·K batched N × N products, then the sum over k).
 torch::Tensor sum_site_products(const torch::Tensor& S, const torch::Tensor& Y, bool shared_left);
 
 /// [W, W† (if conjugate), 1 (if unit)] along the channel dimension of a matrix field.

@@ -2,7 +2,6 @@
 #include "lattice/kernels/channel_products.h"
 
 #include "lattice/kernels/lane_kernels.h"
-#include "lattice/kernels/lane_support.h"
 
 #include <ATen/Parallel.h>
 
