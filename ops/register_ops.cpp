@@ -11,19 +11,23 @@
 //   U2 = torch.ops.blockspin.overrelaxation_sweep(U, beta)  # one Wilson overrelaxation sweep (lattice/heatbath.h)
 //   T = torch.ops.blockspin.transport(U_mu, W, mu, dir)  # U_μ(x) W(x+μ̂) U_μ(x)† (dir 1) or U_μ(x−μ̂)† W(x−μ̂) U_μ(x−μ̂)
 //                                                       # (dir -1); U_mu [B, 1, x.., N, N], W [B, C, x.., N, N]
+//   R = torch.ops.blockspin.channel_products(X, Y, O, K, "k,ok->o")  # R_o = Σ_k X_k Y_ok per site (the L-CNN
+//                                                       # bilinear sum; "o,ok->k", "k,o->ok", ...; dag_x, dag_y)
 //   torch.ops.blockspin.kernels_mode("torch")           # the torch reference path ("fused" is the default)
 //
 // Each op is the library function that the C++ side calls (lattice/gauge_action.h, lattice/hmc.h), so it takes the
 // fused kernel where it can (CPU, complex64/128, no autograd needed) and the torch path otherwise. Autograd: the
 // plaquette sum, the smeared/blocked links and the transport have analytic backwards on the fused path and double
 // backward (the transport: any order); the
-// others, when U requires grad, run on the differentiable torch path. U: [batch, D, x_0, .., x_{D-1}, N, N] (lattice/layout.h).
+// others, when U requires grad, run on the differentiable torch path. U: [batch, D, x_0, .., x_{D-1}, N, N]
+// (lattice/layout.h).
 #include "lattice/blocking.h"
 #include "lattice/gauge_action.h"
 #include "lattice/heatbath.h"
 #include "lattice/hmc.h"
 #include "lattice/smearing.h"
 #include "lattice/su_n_maximiser.h"
+#include "lattice/kernels/channel_products.h"
 #include "lattice/kernels/mode.h"
 #include "lattice/layout.h"
 #include "lattice/matrix_ops.h"
@@ -80,6 +84,31 @@ torch::Tensor transport(const torch::Tensor& U_mu, const torch::Tensor& W, int64
   return blockspin::lattice::transport(U_mu, W, mu, static_cast<int>(dir));
 }
 
+// "x,y->r" with each of x, y, r one of o, k, ok (lattice/kernels/channel_products_lanes.h).
+torch::Tensor channel_products(const torch::Tensor& X, const torch::Tensor& Y, int64_t O, int64_t K,
+                               const std::string& pattern, bool dag_x, bool dag_y) {
+  auto index = [&](const std::string& s) {
+    TORCH_CHECK(s == "o" || s == "k" || s == "ok", "blockspin::channel_products: pattern \"", pattern,
+                "\" must read x,y->r with each of x, y, r one of o, k, ok");
+    return s == "o" ? kernels::ChannelIndex::o : s == "k" ? kernels::ChannelIndex::k : kernels::ChannelIndex::ok;
+  };
+  const auto comma = pattern.find(','), arrow = pattern.find("->");
+  TORCH_CHECK(comma != std::string::npos && arrow != std::string::npos && comma < arrow,
+              "blockspin::channel_products: pattern \"", pattern, "\" must read x,y->r");
+  TORCH_CHECK(O >= 1 && K >= 1, "blockspin::channel_products: O and K must be >= 1, got ", O, " and ", K);
+  kernels::ChannelPattern p;
+  p.O = O;
+  p.K = K;
+  p.x = index(pattern.substr(0, comma));
+  p.y = index(pattern.substr(comma + 1, arrow - comma - 1));
+  p.r = index(pattern.substr(arrow + 2));
+  try {
+    return kernels::channel_products_field(X, Y, p, dag_x, dag_y);
+  } catch (const std::invalid_argument& e) {
+    TORCH_CHECK(false, "blockspin::", e.what());
+  }
+}
+
 std::string kernels_mode(const std::string& name) {
   if (!name.empty()) kernels::set_mode(kernels::mode_from_name(name));
   return kernels::mode() == kernels::Mode::fused ? "fused" : "torch";
@@ -97,5 +126,7 @@ TORCH_LIBRARY(blockspin, m) {
   m.def("su_n_maximiser(Tensor Q) -> Tensor", &su_n_maximiser);
   m.def("overrelaxation_sweep(Tensor U, float beta) -> Tensor", &overrelaxation_sweep);
   m.def("transport(Tensor U_mu, Tensor W, int mu, int dir) -> Tensor", &transport);
+  m.def("channel_products(Tensor X, Tensor Y, int O, int K, str pattern, bool dag_x=False, bool dag_y=False) -> Tensor",
+        &channel_products);
   m.def("kernels_mode(str name=\"\") -> str", &kernels_mode);
 }

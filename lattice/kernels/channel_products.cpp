@@ -2,6 +2,8 @@
 #include "lattice/kernels/channel_products.h"
 
 #include "lattice/kernels/lane_kernels.h"
+#include "lattice/kernels/mode.h"
+#include "lattice/matrix_ops.h"
 
 #include <ATen/Parallel.h>
 
@@ -161,6 +163,42 @@ torch::Tensor channel_products(const torch::Tensor& X, const torch::Tensor& Y, c
   if (X.size(4) != lanes_of(X.scalar_type())) fail("blocks of another lane width (not made by to_planes)");
   if (X.size(1) != p.channels(p.x) || Y.size(1) != p.channels(p.y)) fail("channel counts do not match the pattern");
   return products(X, Y, p, dag_x, dag_y);
+}
+
+torch::Tensor channel_products_field(const torch::Tensor& X, const torch::Tensor& Y, const ChannelPattern& p,
+                                     bool dag_x, bool dag_y) {
+  if (X.dim() < 5 || Y.dim() != X.dim() || X.size(0) != Y.size(0) || X.size(1) != p.channels(p.x) ||
+      Y.size(1) != p.channels(p.y)) {
+    std::ostringstream msg;
+    msg << "channel_products: expected X [B, " << p.channels(p.x) << ", x.., N, N] and Y [B, " << p.channels(p.y)
+        << ", x.., N, N] for O = " << p.O << ", K = " << p.K << "; got " << X.sizes() << " and " << Y.sizes();
+    throw std::invalid_argument(msg.str());
+  }
+  auto shape = X.sizes().vec();
+  shape[1] = p.channels(p.r);
+  if (mode() == Mode::fused && channel_products_available(X) && Y.scalar_type() == X.scalar_type() &&
+      Y.device().is_cpu())
+    return from_planes(channel_products(to_planes(X), to_planes(Y), p, dag_x, dag_y), shape);
+  // The torch statement: [B, O or 1, K or 1, x.., N, N] views, one broadcast product, the sum over the missing index.
+  auto grid = [&](const torch::Tensor& T, ChannelIndex c, bool dag) {
+    auto g = c == ChannelIndex::o   ? T.unsqueeze(2)
+             : c == ChannelIndex::k ? T.unsqueeze(1)
+                                    : [&] {
+                                        auto s = T.sizes().vec();
+                                        s[1] = p.K;
+                                        s.insert(s.begin() + 1, p.O);
+                                        return T.reshape(s);
+                                      }();
+    return dag ? lattice::dag(g) : g;
+  };
+  auto P = lattice::mat_mul(grid(X, p.x, dag_x), grid(Y, p.y, dag_y));
+  auto full = P.sizes().vec();
+  full[1] = p.O;
+  full[2] = p.K;
+  P = P.expand(full);  // [B, O, K, x.., N, N] (an operand pair indexed by o only, or k only, broadcasts)
+  if (p.r == ChannelIndex::o) return P.sum(2);
+  if (p.r == ChannelIndex::k) return P.sum(1);
+  return P.reshape(shape);
 }
 
 }  // namespace blockspin::lattice::kernels

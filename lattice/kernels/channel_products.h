@@ -32,4 +32,10 @@ torch::Tensor from_planes(const torch::Tensor& planes, at::IntArrayRef shape);
 torch::Tensor channel_products(const torch::Tensor& X, const torch::Tensor& Y, const ChannelPattern& pattern,
                                bool dag_x, bool dag_y);
 
+/// The same on complex matrix fields X [B, Cx, x.., N, N], Y [B, Cy, x.., N, N] -> [B, Cr, x.., N, N]: the lane kernel
+/// through to_planes/from_planes where it runs (CPU, N = 2/3, kernels "fused"), otherwise the torch statement (both
+/// operands broadcast on the (o, k) grid, one batched matrix product, the sum over the missing index).
+torch::Tensor channel_products_field(const torch::Tensor& X, const torch::Tensor& Y, const ChannelPattern& pattern,
+                                     bool dag_x, bool dag_y);
+
 }  // namespace blockspin::lattice::kernels

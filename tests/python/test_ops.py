@@ -252,6 +252,48 @@ class OpsTest(unittest.TestCase):
             self.assertGreater((V - U).abs().max().item(), 1e-3)
             self.assertClose(plaquette_deficit(V), plaquette_deficit(U), 1e-12, f"overrelaxation, {mode}")
 
+    def test_channel_products_every_pattern_to_second_order(self):
+        # R_r = sum over the (o, k) cells mapping to r of op(X) op(Y), against explicit per-cell matrix products; the
+        # gradient of <H, d<G, R>> checks double backprop (the L-CNN bilinear layer's training).
+        O, K = 2, 3
+        idx = {"o": lambda o, k: o, "k": lambda o, k: k, "ok": lambda o, k: o * K + k}
+        count = {"o": O, "k": K, "ok": O * K}
+
+        def plain(X, Y, pattern, dx, dy):
+            (x, y), r = pattern.split("->")[0].split(","), pattern.split("->")[1]
+            out = [0] * count[r]
+            for o in range(O):
+                for k in range(K):
+                    a, b = X[:, idx[x](o, k)], Y[:, idx[y](o, k)]
+                    out[idx[r](o, k)] = out[idx[r](o, k)] + (dag(a) if dx else a) @ (dag(b) if dy else b)
+            return torch.stack(out, 1)
+
+        gen = torch.Generator().manual_seed(11)
+        for n, sites in ((3, (3, 5)), (2, (2, 3, 2))):
+            for pattern in ("k,ok->o", "ok,k->o", "o,ok->k", "ok,o->k", "k,o->ok", "o,k->ok"):
+                (x, y), r = pattern.split("->")[0].split(","), pattern.split("->")[1]
+                X0 = torch.randn((2, count[x]) + sites + (n, n), dtype=torch.complex128, generator=gen)
+                Y0 = torch.randn((2, count[y]) + sites + (n, n), dtype=torch.complex128, generator=gen)
+                G = torch.randn((2, count[r]) + sites + (n, n), dtype=torch.complex128, generator=gen)
+                for dx, dy in itertools.product((False, True), repeat=2):
+                    for mode in self.each_mode():
+                        def grads(f):
+                            X, Y = X0.clone().requires_grad_(True), Y0.clone().requires_grad_(True)
+                            R = f(X, Y)
+                            gx, gy = torch.autograd.grad((G.conj() * R).real.sum(), (X, Y), create_graph=True)
+                            hx, hy = torch.autograd.grad((gx.conj() * gx).real.sum() + (gy.conj() * gy).real.sum(),
+                                                         (X, Y))
+                            return [R.detach(), gx.detach(), gy.detach(), hx, hy]
+
+                        got = grads(lambda X, Y: ops.channel_products(X, Y, O, K, pattern, dx, dy))
+                        ref = grads(lambda X, Y: plain(X, Y, pattern, dx, dy))
+                        for i, name in enumerate(("value", "dX", "dY", "second (X)", "second (Y)")):
+                            self.assertClose(got[i], ref[i], 1e-12, f"SU({n}) {pattern} dag {dx}{dy} {name}, {mode}")
+        with self.assertRaisesRegex(RuntimeError, "x,y->r"):
+            ops.channel_products(X0, Y0, O, K, "k;ok->o")
+        with self.assertRaisesRegex(RuntimeError, "expected X"):
+            ops.channel_products(Y0, Y0, O, K, "k,ok->o")
+
     def test_transport_value_gradients_and_double_backward(self):
         # Against the rolls-and-matmuls statement; the gradient of <H, ∂<G, T>> checks double backprop (the L-CNN's
         # training through D = dA/dU).
