@@ -186,21 +186,29 @@ void transport_block(const T* A, const T* B, const T* Wf, T* out, const int64_t*
   }
 }
 
+// block(i) on each run of L consecutive sites of one configuration in the range [begin, end) of i = b·V + x,
+// site(i) on the sites left over.
+template <int64_t L, class Block, class Site>
+inline void blocks_then_sites(int64_t begin, int64_t end, int64_t V, Block&& block, Site&& site) {
+  for (int64_t i = begin; i < end;) {
+    if (i + L <= end && i % V + L <= V) {
+      block(i);
+      i += L;
+    } else {
+      site(i);
+      ++i;
+    }
+  }
+}
+
 }  // namespace
 
 template <class T, int NC>
 void transport_range(const T* A, const T* B, const T* W, T* out, const int64_t* nbr, int64_t C, int64_t V, int dir,
                      int64_t begin, int64_t end) {
-  constexpr int64_t L = lanes::LaneMat<T, NC>::W;
-  for (int64_t i = begin; i < end;) {
-    if (i + L <= end && i % V + L <= V) {
-      transport_block<T, NC>(A, B, W, out, nbr, C, V, dir, i);
-      i += L;
-    } else {
-      transport_site<T, NC>(A, B, W, out, nbr, C, V, dir, i);
-      ++i;
-    }
-  }
+  blocks_then_sites<lanes::LaneMat<T, NC>::W>(
+      begin, end, V, [&](int64_t i) { transport_block<T, NC>(A, B, W, out, nbr, C, V, dir, i); },
+      [&](int64_t i) { transport_site<T, NC>(A, B, W, out, nbr, C, V, dir, i); });
 }
 
 namespace {
@@ -253,16 +261,9 @@ void link_grad_block(const T* U, const T* P, const T* Q, T* out, const int64_t* 
 template <class T, int NC>
 void transport_link_grad_range(const T* U, const T* P, const T* Q, T* out, const int64_t* nbr, int64_t C, int64_t V,
                                int64_t begin, int64_t end) {
-  constexpr int64_t L = lanes::LaneMat<T, NC>::W;
-  for (int64_t i = begin; i < end;) {
-    if (i + L <= end && i % V + L <= V) {
-      link_grad_block<T, NC>(U, P, Q, out, nbr, C, V, i);
-      i += L;
-    } else {
-      link_grad_site<T, NC>(U, P, Q, out, nbr, C, V, i);
-      ++i;
-    }
-  }
+  blocks_then_sites<lanes::LaneMat<T, NC>::W>(
+      begin, end, V, [&](int64_t i) { link_grad_block<T, NC>(U, P, Q, out, nbr, C, V, i); },
+      [&](int64_t i) { link_grad_site<T, NC>(U, P, Q, out, nbr, C, V, i); });
 }
 
 #define BLOCKSPIN_TRANSPORT_INSTANTIATE(T, NC)                                                                       \
