@@ -72,6 +72,11 @@ TEST_P(TransportKernels, GradientsMatchTorchPath) {
       const auto [rU, rW] = vjp(U, W, G, mu, dir, K::Mode::torch);
       EXPECT_LT(rel(gU, rU), 1e-13) << "mu " << mu << " dir " << dir;
       EXPECT_LT(rel(gW, rW), 1e-13) << "mu " << mu << " dir " << dir;
+      // float: 16 lanes, so partial blocks where 8 (double) had none.
+      const auto Uf = U.to(torch::kComplexFloat), Wf = W.to(torch::kComplexFloat), Gf = G.to(torch::kComplexFloat);
+      const auto [fU, fW] = vjp(Uf, Wf, Gf, mu, dir, K::Mode::fused);
+      EXPECT_LT(rel(fU.to(torch::kComplexDouble), rU), 1e-5) << "mu " << mu << " dir " << dir;
+      EXPECT_LT(rel(fW.to(torch::kComplexDouble), rW), 1e-5) << "mu " << mu << " dir " << dir;
     }
 }
 
