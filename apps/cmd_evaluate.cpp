@@ -9,6 +9,7 @@
 // DIR/metrics.json and the plots relative_action_error.png, derivative_loss.png, derivative_deviation.png and
 // locality.png (log y).
 #include "apps/command.h"
+#include "apps/readers/fp_scores.h"
 #include "apps/readers/fp_training_data.h"
 #include "io/h5io.h"
 #include "io/plot.h"
@@ -31,7 +32,6 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <set>
 
 namespace blockspin::apps {
 namespace {
@@ -50,23 +50,6 @@ std::pair<torch::Tensor, torch::Tensor> values_and_derivatives(const L::ActionFu
     d.push_back(D.detach().to(torch::kDouble));
   }
   return {torch::cat(a), torch::cat(d)};
-}
-
-// Per-configuration relative action error and L2, then their means per β_wil and overall.
-json score(const torch::Tensor& A, const torch::Tensor& D, const torch::Tensor& A_fp, const torch::Tensor& D_fp,
-           const torch::Tensor& beta, double norm) {
-  const auto rel = (A_fp - A).abs() / A_fp.abs();
-  const auto l2 = (D_fp - D).pow(2).flatten(1).sum(1) / norm;
-  json j{{"n", A.numel()}, {"relative_action_error", rel.mean().item<double>()}, {"L2", l2.mean().item<double>()}};
-  std::set<double> betas;
-  for (int64_t k = 0; k < beta.numel(); ++k) betas.insert(beta[k].item<double>());
-  for (double b : betas) {
-    const auto m = (beta - b).abs() < 1e-9;
-    j["per_beta"][fmt::format("{:g}", b)] = {{"n", m.sum().item<int64_t>()},
-                                             {"relative_action_error", rel.index({m}).mean().item<double>()},
-                                             {"L2", l2.index({m}).mean().item<double>()}};
-  }
-  return j;
 }
 
 // Lattice symmetries of a gauge field [B, D, x.., N, N]: swapping axes μ ↔ ν, reflecting x_μ → −x_μ.
@@ -154,7 +137,9 @@ void run_evaluate(const CommonOptions& opt) {
       {"task", "fp_action"}, {"model", model_dir.string()}, {"split", split}, {"blockspin_version", BLOCKSPIN_VERSION}};
   const L::ActionFunctional model_action = [&](const torch::Tensor& U) { return model->forward(U); };
   auto [A, D] = values_and_derivatives(model_action, U_eval, batch);
-  metrics["model"] = score(A, D, A_fp, D_fp, beta, norm);
+  const FpScores model_scores = fp_scores(A, D, A_fp, D_fp, beta, norm);
+  metrics["model"] = score_json(model_scores);
+  std::vector<FpScores> baseline_scores;
   std::vector<std::pair<std::string, torch::Tensor>> deviations{{"FP L-CNN", (D_fp - D).flatten()}};
   for (const auto& name : names) {
     const auto action = L::GaugeAction::from_name(name, 1.0);
@@ -165,7 +150,8 @@ void run_evaluate(const CommonOptions& opt) {
     const auto coef = std::get<0>(torch::linalg_lstsq(X, A_fp_fit.unsqueeze(1))).flatten();
     const double a = coef[0].item<double>(), b = coef[1].item<double>();
     auto [S, DS] = values_and_derivatives(f, U_eval, batch);
-    auto j = score(a * S + b, a * DS, A_fp, D_fp, beta, norm);
+    baseline_scores.push_back(fp_scores(a * S + b, a * DS, A_fp, D_fp, beta, norm));
+    auto j = score_json(baseline_scores.back());
     j["fit"] = {{"a", a}, {"b", b}};
     metrics["baselines"][name] = j;
     deviations.emplace_back(name + " (affine fit)", (D_fp - a * DS).flatten());
@@ -200,16 +186,8 @@ void run_evaluate(const CommonOptions& opt) {
     io::plot(run.dir() / "derivative_deviation",
              {"distribution of D^FP - D (" + split + " split)", "D^FP - D", "count", true, false, ""}, series);
   }
-  // Improvement factors per β: the best baseline's error over the model's.
-  for (const auto& [b, m] : metrics["model"]["per_beta"].items()) {
-    double best_rel = INFINITY, best_l2 = INFINITY;
-    for (const auto& name : names) {
-      best_rel = std::min(best_rel, metrics["baselines"][name]["per_beta"][b]["relative_action_error"].get<double>());
-      best_l2 = std::min(best_l2, metrics["baselines"][name]["per_beta"][b]["L2"].get<double>());
-    }
-    metrics["improvement"][b] = {{"relative_action_error", best_rel / m["relative_action_error"].get<double>()},
-                                 {"L2", best_l2 / m["L2"].get<double>()}};
-  }
+  // Improvement factors per β: the best baseline's error over the model's, with errors.
+  metrics["improvement"] = improvement_json(model_scores, baseline_scores, names);
   // Lattice symmetries: max relative change of A over the evaluated configurations (first `batch` of them).
   {
     const auto U = U_eval.slice(0, 0, std::min<int64_t>(batch, U_eval.size(0)));

@@ -8,6 +8,7 @@
 
 #include "apps/app.h"
 
+#include "apps/readers/fp_scores.h"
 #include "apps/readers/fp_training_data.h"
 #include "apps/readers/lattice_config.h"
 #include "apps/readers/trainer_config.h"
@@ -29,7 +30,6 @@
 
 #include <fstream>
 #include <map>
-#include <set>
 #include <sstream>
 
 namespace blockspin::apps {
@@ -80,20 +80,9 @@ json evaluate_split(lcnn::FpActionModel& model, const FpRows& rows, const torch:
     A = all[2];
   }
   const auto A_fp = rows.results.action.index_select(0, idx).to(torch::kDouble);
-  const auto rel = (A_fp - A).abs() / A_fp.abs();
   const auto beta = rows.coarse.beta_wil.index_select(0, idx).to(torch::kDouble);
-  json j{{"n", idx.numel()},
-         {"L1", L1.mean().item<double>()},
-         {"L2", L2.mean().item<double>()},
-         {"relative_action_error", rel.mean().item<double>()}};
-  std::set<double> betas;
-  for (int64_t k = 0; k < beta.numel(); ++k) betas.insert(beta[k].item<double>());
-  for (double b : betas) {
-    const auto m = (beta - b).abs() < 1e-9;
-    j["per_beta"][fmt::format("{:g}", b)] = {{"n", m.sum().item<int64_t>()},
-                                             {"L2", L2.index({m}).mean().item<double>()},
-                                             {"relative_action_error", rel.index({m}).mean().item<double>()}};
-  }
+  json j = score_json({(A_fp - A).abs() / A_fp.abs(), L2, beta});
+  j["L1"] = L1.mean().item<double>();
   return j;
 }
 
