@@ -47,26 +47,29 @@ TEST(FpActionModel, ShippedArchitecturesBuild) {
 
 class FpActionModelGeometries : public ::testing::TestWithParam<Geometry> {};
 
-// A[Ω U Ω†] = A[U] (1e-12 relative), A[shifted U] = A[U], and A[1] = 0 exactly, for both constructions.
+// A[Ω U Ω†] = A[U] (1e-12 relative), A[shifted U] = A[U], and A[1] = 0 exactly, for both constructions, with and
+// without Polyakov loops among the inputs.
 TEST_P(FpActionModelGeometries, GaugeAndTranslationInvariantAndZeroOnTheUnitConfiguration) {
   const auto g = GetParam();
-  for (const std::string prefactor : {"none", "wilson"}) {
+  for (const auto& [prefactor, poly] : std::vector<std::pair<std::string, bool>>{
+           {"none", false}, {"wilson", false}, {"none", true}, {"wilson", true}}) {
+    const std::string tag = prefactor + (poly ? " + poly" : "");
     seed_weights(11);
-    auto model = on_device(make_fp_action_model(small_spec(static_cast<int64_t>(g.extents.size()), prefactor)));
+    auto model = on_device(make_fp_action_model(small_spec(static_cast<int64_t>(g.extents.size()), prefactor, poly)));
     torch::NoGradGuard no_grad;
     const auto U = rough_field(g, 21);
     const auto A = model->forward(U);
     ASSERT_EQ(A.sizes(), torch::IntArrayRef({U.size(0)}));
-    EXPECT_GT(max_abs(A), 1e-3) << prefactor << ": the model should not vanish on a rough field";
+    EXPECT_GT(max_abs(A), 1e-3) << tag << ": the model should not vanish on a rough field";
     const auto A_gauge = model->forward(lattice::gauge_transform(U, random_omega(g, 22)));
-    EXPECT_LT(max_abs_diff(A_gauge, A) / max_abs(A), 1e-12) << prefactor;
+    EXPECT_LT(max_abs_diff(A_gauge, A) / max_abs(A), 1e-12) << tag;
     std::vector<int64_t> shifts{1, 2}, dims{2, 3};  // two lattice axes of [B, D, x0, x1, ..]
     const auto A_shift = model->forward(torch::roll(U, shifts, dims));
-    EXPECT_LT(max_abs_diff(A_shift, A) / max_abs(A), 1e-12) << prefactor;
+    EXPECT_LT(max_abs_diff(A_shift, A) / max_abs(A), 1e-12) << tag;
     const auto unit = lattice::cold_gauge_field(2, g.extents, g.n_colors, cplx());
-    EXPECT_TRUE(torch::equal(model->forward(unit), torch::zeros({2}, real_options()))) << prefactor;
+    EXPECT_TRUE(torch::equal(model->forward(unit), torch::zeros({2}, real_options()))) << tag;
     // A unit configuration inside a batch with others is still exactly zero.
-    EXPECT_EQ(model->forward(torch::cat({U, unit.narrow(0, 0, 1)}, 0))[U.size(0)].item<double>(), 0.0) << prefactor;
+    EXPECT_EQ(model->forward(torch::cat({U, unit.narrow(0, 0, 1)}, 0))[U.size(0)].item<double>(), 0.0) << tag;
   }
 }
 
@@ -74,11 +77,12 @@ INSTANTIATE_TEST_SUITE_P(Geometries, FpActionModelGeometries, ::testing::ValuesI
                          lattice::testing::geometry_name);
 
 // The link derivative of the model by autograd equals symmetric finite differences of A (the convention of
-// lattice/derivatives.h), and action_and_derivative gives the same A and D from one forward.
+// lattice/derivatives.h), with Polyakov loops among the inputs, and action_and_derivative gives the same A and D from
+// one forward.
 TEST(FpActionModel, LinkDerivativeMatchesFiniteDifferences) {
   const Geometry g{{3, 4, 3, 3}, 3};
   seed_weights(12);
-  auto model = on_device(make_fp_action_model(small_spec(4, "wilson")));
+  auto model = on_device(make_fp_action_model(small_spec(4, "wilson", /*poly=*/true)));
   const auto U = rough_field(g, 23, 1);
   lattice::ActionFunctional action = [&](const torch::Tensor& V) { return model->forward(V); };
   const auto D = lattice::autograd_derivative(action, U);

@@ -54,17 +54,16 @@ inline std::vector<int64_t> displacement(int64_t dims) {
 
 /// An FpActionModel spec with a small body in D dimensions: Plaq, one transporting and one local L-ConvBilin, Trace,
 /// linear readout.
-inline nlohmann::json small_spec(int64_t dims, const std::string& prefactor = "none") {
-  return {{"network",
-           {{"layers",
-             {{{"type", "plaq"}},
-              {{"type", "lconvbilin"}, {"out", 3}, {"kernel_size", 2}},
-              {{"type", "lconvbilin"}, {"out", 2}, {"kernel_size", 1}},
-              {{"type", "trace"}},
-              {{"type", "linear"}, {"out", 1}}}}}},
-          {"dims", dims},
-          {"prefactor", prefactor},
-          {"degree", 2}};
+inline nlohmann::json small_spec(int64_t dims, const std::string& prefactor = "none", bool poly = false) {
+  nlohmann::json layers = {{{"type", "plaq"}},
+                           {{"type", "lconvbilin"}, {"out", 3}, {"kernel_size", 2}},
+                           {{"type", "lconvbilin"}, {"out", 2}, {"kernel_size", 1}},
+                           {{"type", "trace"}},
+                           {{"type", "linear"}, {"out", 1}}};
+  if (poly)
+    layers.insert(layers.begin() + 1,
+                  nlohmann::json::object({{"type", "poly"}}));  // the Polyakov loops as more input channels
+  return {{"network", {{"layers", layers}}}, {"dims", dims}, {"prefactor", prefactor}, {"degree", 2}};
 }
 
 /// Deterministic seeding of torch's global generator (weight initialisation).
