@@ -258,10 +258,11 @@ void run_evaluate(const CommonOptions& opt) {
            {"relative_action_error", "relative error of the action"}, {"L2", "derivative loss L2"}}) {
     std::vector<io::PlotSeries> series;
     auto add = [&](const std::string& title, const json& per_beta) {
-      io::PlotSeries p{title, {}, {}};
+      io::PlotSeries p{title, {}, {}, {}};
       for (const auto& [b, v] : per_beta.items()) {
         p.x.push_back(std::stod(b));
         p.y.push_back(v[key].get<double>());
+        p.err.push_back(v.value(key + "_err", 0.0));  // none for a β with one configuration
       }
       series.push_back(p);
     };

@@ -31,8 +31,12 @@ bool plot(const std::filesystem::path& stem, const PlotSpec& spec, const std::ve
   std::ostringstream d;
   for (size_t s = 0; s < series.size(); ++s) {
     d << "# " << series[s].title << "\n";
-    for (size_t i = 0; i < series[s].x.size() && i < series[s].y.size(); ++i)
-      d << fmt::format("{:.10g} {:.10g}\n", series[s].x[i], series[s].y[i]);
+    const bool err = !series[s].err.empty();
+    for (size_t i = 0; i < series[s].x.size() && i < series[s].y.size(); ++i) {
+      d << fmt::format("{:.10g} {:.10g}", series[s].x[i], series[s].y[i]);
+      if (err) d << fmt::format(" {:.10g}", i < series[s].err.size() ? series[s].err[i] : 0.0);
+      d << "\n";
+    }
     d << "\n\n";
   }
   write_file_atomic(dat, d.str());
@@ -42,14 +46,18 @@ bool plot(const std::filesystem::path& stem, const PlotSpec& spec, const std::ve
   g << "set terminal pngcairo size 900,600 enhanced font 'sans,11'\n";
   g << "set output " << quoted(png.filename().string()) << "\n";
   g << "set title " << quoted(spec.title) << " noenhanced\n";
-  g << "set xlabel " << quoted(spec.xlabel) << "\nset ylabel " << quoted(spec.ylabel) << "\n";
+  g << "set xlabel " << quoted(spec.xlabel) << " noenhanced\nset ylabel " << quoted(spec.ylabel) << " noenhanced\n";
   g << "set grid\nset key noenhanced\n";
   if (spec.log_y) g << "set logscale y\nset format y '10^{%L}'\n";
   if (!spec.extra.empty()) g << spec.extra << "\n";
   g << "plot ";
   for (size_t s = 0; s < series.size(); ++s) {
-    g << (s ? ", \\\n     " : "") << quoted(dat.filename().string()) << " index " << s << " using 1:2 with "
-      << (spec.points ? "points pt 7 ps 0.4" : "lines lw 2") << " title " << quoted(series[s].title);
+    const bool err = !series[s].err.empty();
+    g << (s ? ", \\\n     " : "") << quoted(dat.filename().string()) << " index " << s
+      << (err ? " using 1:2:3 with " : " using 1:2 with ")
+      << (spec.points ? (err ? "yerrorbars pt 7 ps 0.4" : "points pt 7 ps 0.4")
+                      : (err ? "yerrorlines lw 2" : "lines lw 2"))
+      << " title " << quoted(series[s].title);
   }
   g << "\n";
   write_file_atomic(gp, g.str());

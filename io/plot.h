@@ -8,10 +8,11 @@
 
 namespace blockspin::io {
 
-/// One curve: a title and (x, y) points.
+/// One curve: a title and (x, y) points, optionally with error bars (err empty, or one per point).
 struct PlotSeries {
   std::string title;
   std::vector<double> x, y;
+  std::vector<double> err{};
 };
 
 struct PlotSpec {
@@ -21,7 +22,8 @@ struct PlotSpec {
   std::string extra;    ///< extra gnuplot commands (e.g. "set key left top")
 };
 
-/// Writes STEM.dat (one gnuplot index block per series) and STEM.gp next to it, then runs gnuplot to produce STEM.png.
+/// Writes STEM.dat (one gnuplot index block per series: x y [err]) and STEM.gp next to it, then runs gnuplot to
+/// produce STEM.png. Series with errors are drawn with error bars.
 /// Returns true if the PNG was made; a missing gnuplot or a failing one only logs a warning naming the script.
 bool plot(const std::filesystem::path& stem, const PlotSpec& spec, const std::vector<PlotSeries>& series);
 
