@@ -269,7 +269,9 @@ void run_evaluate(const CommonOptions& opt) {
     add("FP L-CNN", metrics["model"]["per_beta"]);
     for (const auto& name : names) add(name + " (affine fit)", metrics["baselines"][name]["per_beta"]);
     io::plot(run.dir() / (key == "L2" ? "derivative_loss" : "relative_action_error"),
-             {"FP action vs classical actions (" + split + " split)", "beta_wil", label, true, true, ""}, series);
+             {"FP action vs classical actions (" + split + " split)", "beta_wil", label, true, true,
+              "set offsets graph 0.03, graph 0.03, 0, 0"},
+             series);
   }
   fmt::print("model: relative action error {:.3e}, L2 {:.3e} ({} configurations)\n",
              metrics["model"]["relative_action_error"].get<double>(), metrics["model"]["L2"].get<double>(),
