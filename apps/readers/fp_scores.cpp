@@ -9,6 +9,7 @@
 #include <cmath>
 #include <limits>
 #include <set>
+#include <stdexcept>
 
 namespace blockspin::apps {
 namespace {
@@ -62,6 +63,8 @@ json score_json(const FpScores& s) {
 json improvement_json(const FpScores& model, const std::vector<FpScores>& baselines,
                       const std::vector<std::string>& names) {
   json out = json::object();
+  if (baselines.empty()) return out;  // evaluate.baselines = []: nothing to compare with
+  if (names.size() != baselines.size()) throw std::invalid_argument("improvement_json: one name per baseline");
   for (double b : distinct_betas(model.beta)) {
     const auto m = at_beta(model.beta, b);
     json p;

@@ -67,6 +67,8 @@ TEST(FpScores, ImprovementIsTheBestBaselineOverTheModelWithPropagatedError) {
   const double r = p["relative_action_error"].get<double>(), mb = model.mean().item<double>();
   const double expected = ((4 * model + noise) - r * model).std().item<double>() / std::sqrt(double(n)) / mb;
   EXPECT_NEAR(p["relative_action_error_err"].get<double>(), expected, 1e-3 * expected);
+  // No baselines (evaluate.baselines = []): no factors.
+  EXPECT_TRUE(A::improvement_json(m, {}, {}).empty());
 }
 
 }  // namespace
