@@ -1,6 +1,7 @@
 // The fused parallel transport as a differentiable op (see transport_fused.h).
 #include "lattice/kernels/transport_fused.h"
 
+#include "lattice/kernels/lane_kernels.h"
 #include "lattice/kernels/lane_support.h"
 #include "lattice/kernels/transport_loops.h"
 #include "lattice/layout.h"
@@ -22,11 +23,12 @@ const int64_t* neighbours(const Neighbours& nb, int64_t mu, int dir) {
   return (dir > 0 ? nb.fwd : nb.bwd).data() + mu * nb.V;
 }
 
-/// Runs `body(begin, end)` over the B·V (configuration, site) pairs; grain: a few thousand matrix products.
-template <class F>
-void over_sites(int64_t n, int64_t C, F&& body) {
-  const int64_t grain = std::max<int64_t>(1, 2048 / std::max<int64_t>(1, C));
-  at::parallel_for(0, n, grain, body);
+/// Runs `body(begin, end)` over the lane blocks of B configurations of V sites; grain: a few thousand matrix products.
+template <class T, class F>
+void over_blocks(int64_t B, int64_t V, int64_t C, F&& body) {
+  const int64_t W = lanes::lane_width<T>();
+  const int64_t grain = std::max<int64_t>(1, 2048 / (std::max<int64_t>(1, C) * W));
+  at::parallel_for(0, lanes::lane_blocks(B, V, W), grain, body);
 }
 
 template <class T, int NC>
@@ -37,8 +39,8 @@ void run_transport(const torch::Tensor& A, const torch::Tensor& B, const torch::
   const T* b = reinterpret_cast<const T*>(B.data_ptr());
   const T* w = reinterpret_cast<const T*>(W.data_ptr());
   T* o = reinterpret_cast<T*>(out.data_ptr());
-  over_sites(W.size(0) * V, C,
-             [&](int64_t s, int64_t e) { loops::transport_range<T, NC>(a, b, w, o, nb, C, V, dir, s, e); });
+  over_blocks<T>(W.size(0), V, C,
+                 [&](int64_t s, int64_t e) { loops::transport_range<T, NC>(a, b, w, o, nb, C, V, dir, s, e); });
 }
 
 template <class T, int NC>
@@ -49,8 +51,8 @@ void run_link_grad(const torch::Tensor& U, const torch::Tensor& P, const torch::
   const T* p = reinterpret_cast<const T*>(P.data_ptr());
   const T* q = reinterpret_cast<const T*>(Q.data_ptr());
   T* o = reinterpret_cast<T*>(out.data_ptr());
-  over_sites(B * V, C,
-             [&](int64_t b, int64_t e) { loops::transport_link_grad_range<T, NC>(u, p, q, o, nb, C, V, b, e); });
+  over_blocks<T>(B, V, C,
+                 [&](int64_t b, int64_t e) { loops::transport_link_grad_range<T, NC>(u, p, q, o, nb, C, V, b, e); });
 }
 
 /// transport_range: the transport (B undefined: A = B = U_mu) or the symmetrised two-link form.

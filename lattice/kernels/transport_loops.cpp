@@ -2,7 +2,6 @@
 // (16 in float, 8 in double) gathered into lanes, so that the complex products are multiply-adds over the lanes.
 #include "lattice/kernels/transport_loops.h"
 
-#include <algorithm>
 #include <cstring>
 
 #include "lattice/kernels/lane_math.h"
@@ -46,27 +45,19 @@ inline void scatter(const lanes::LaneMat<T, NC>& m, T* base, int64_t x0, int n) 
     lanes(n);
 }
 
-// Lane sites of a block: the n ≤ W consecutive sites x0, x0 + 1, ... of one configuration, the lanes past n repeating
-// the last one (computed, never stored); ys their neighbours nbr[x].
-template <int W>
-inline void block_lanes(int64_t x0, int n, const int64_t* nbr, int64_t* xs, int64_t* ys) {
-  for (int l = 0; l < W; ++l) {
-    xs[l] = x0 + (l < n ? l : n - 1);
-    ys[l] = nbr[xs[l]];
-  }
-}
-
-// The n ≤ W consecutive sites of one configuration from i = b·V + x0 on, every channel, the products over the lanes.
+// Lane block blk (lanes::block_sites: consecutive sites of one configuration, the spare lanes of its last block
+// repeating the last site, computed and never stored), every channel, the products over the lanes.
 template <class T, int NC>
 void transport_block(const T* A, const T* B, const T* Wf, T* out, const int64_t* nbr, int64_t C, int64_t V, int dir,
-                     int64_t i, int n) {
+                     int64_t blk) {
   using lanes::mul;
   constexpr int W = lanes::LaneMat<T, NC>::W;
   constexpr int64_t M = 2 * NC * NC;
   const bool two = A != B;
-  const int64_t bi = i / V, x0 = i % V;
-  int64_t xs[W], ys[W];
-  block_lanes<W>(x0, n, nbr, xs, ys);
+  const auto bs = lanes::block_sites<W>(blk, V);
+  const int64_t bi = bs.b, *xs = bs.s;
+  int64_t ys[W];
+  for (int l = 0; l < W; ++l) ys[l] = nbr[xs[l]];
   lanes::LaneMat<T, NC> a, b, w, t, o;
   const int64_t* links = dir > 0 ? xs : ys;
   gather(a, A + bi * V * M, links);
@@ -89,18 +80,7 @@ void transport_block(const T* A, const T* B, const T* Wf, T* out, const int64_t*
         mul<false, false, true>(t, a, o);
       }
     }
-    scatter(o, out + (bi * C + c) * V * M, x0, n);
-  }
-}
-
-// block(i, n) on runs of n ≤ L consecutive sites of one configuration covering the range [begin, end) of
-// i = b·V + x (n < L only where the range or a configuration ends).
-template <int64_t L, class Block>
-inline void over_blocks(int64_t begin, int64_t end, int64_t V, Block&& block) {
-  for (int64_t i = begin; i < end;) {
-    const auto n = static_cast<int>(std::min({L, end - i, V - i % V}));
-    block(i, n);
-    i += n;
+    scatter(o, out + (bi * C + c) * V * M, xs[0], bs.count);
   }
 }
 
@@ -109,21 +89,21 @@ inline void over_blocks(int64_t begin, int64_t end, int64_t V, Block&& block) {
 template <class T, int NC>
 void transport_range(const T* A, const T* B, const T* W, T* out, const int64_t* nbr, int64_t C, int64_t V, int dir,
                      int64_t begin, int64_t end) {
-  over_blocks<lanes::LaneMat<T, NC>::W>(
-      begin, end, V, [&](int64_t i, int n) { transport_block<T, NC>(A, B, W, out, nbr, C, V, dir, i, n); });
+  for (int64_t blk = begin; blk < end; ++blk) transport_block<T, NC>(A, B, W, out, nbr, C, V, dir, blk);
 }
 
 namespace {
 
 template <class T, int NC>
-void link_grad_block(const T* U, const T* P, const T* Q, T* out, const int64_t* nbr, int64_t C, int64_t V, int64_t i,
-                     int n) {
+void link_grad_block(const T* U, const T* P, const T* Q, T* out, const int64_t* nbr, int64_t C, int64_t V,
+                     int64_t blk) {
   using lanes::mul;
   constexpr int W = lanes::LaneMat<T, NC>::W;
   constexpr int64_t M = 2 * NC * NC;
-  const int64_t b = i / V, x0 = i % V;
-  int64_t xs[W], ys[W];
-  block_lanes<W>(x0, n, nbr, xs, ys);
+  const auto bs = lanes::block_sites<W>(blk, V);
+  const int64_t b = bs.b, *xs = bs.s;
+  int64_t ys[W];
+  for (int l = 0; l < W; ++l) ys[l] = nbr[xs[l]];
   lanes::LaneMat<T, NC> u, p, r, a, acc;
   gather(u, U + b * V * M, xs);
   lanes::set_zero(acc);
@@ -135,7 +115,7 @@ void link_grad_block(const T* U, const T* P, const T* Q, T* out, const int64_t* 
     mul<true, false, false>(p, u, a);  // P† U R
     mul<false, false, true>(a, r, acc);
   }
-  scatter(acc, out + b * V * M, x0, n);
+  scatter(acc, out + b * V * M, xs[0], bs.count);
 }
 
 }  // namespace
@@ -143,8 +123,7 @@ void link_grad_block(const T* U, const T* P, const T* Q, T* out, const int64_t* 
 template <class T, int NC>
 void transport_link_grad_range(const T* U, const T* P, const T* Q, T* out, const int64_t* nbr, int64_t C, int64_t V,
                                int64_t begin, int64_t end) {
-  over_blocks<lanes::LaneMat<T, NC>::W>(
-      begin, end, V, [&](int64_t i, int n) { link_grad_block<T, NC>(U, P, Q, out, nbr, C, V, i, n); });
+  for (int64_t blk = begin; blk < end; ++blk) link_grad_block<T, NC>(U, P, Q, out, nbr, C, V, blk);
 }
 
 #define BLOCKSPIN_TRANSPORT_INSTANTIATE(T, NC)                                                                       \

@@ -3,7 +3,8 @@
 // (lattice/CMakeLists.txt); the callers (transport_fused.cpp) split the work with at::parallel_for.
 //
 // Data: U [B, V, N, N] (one direction's links), W / P / Q / out [B, C, V, N, N], each complex entry as (re, im) of T.
-// A range [begin, end) runs over the B·V pairs (b, x), x fastest; nbr[x] is the site a pass reads (see below).
+// A range [begin, end) runs over the lane blocks of lanes::block_sites (lane_blocks(B, V, lane_width<T>()) of them:
+// lane_width consecutive sites of one configuration each); nbr[x] is the site a pass reads (see below).
 #pragma once
 
 #include <cstdint>
