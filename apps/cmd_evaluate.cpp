@@ -1,7 +1,8 @@
 // `blockspin evaluate`: a trained FP-action model (train task fp_action) against the classical actions, as the FP
 // L-CNN papers compare (arXiv:2311.17816 Fig. 4, arXiv:2401.06481): per β_wil the relative error of the action
 // values ⟨|A_FP − A|/A_FP⟩ and the derivative loss L2 = ⟨Σ (D^FP − D)²⟩/(2D(N²−1)V), for the model and for Wilson,
-// Symanzik, Iwasaki and DBW2, each with its best affine fit a·S + b (least squares on the model's training split);
+// Symanzik, Iwasaki and DBW2, each with its best affine fit a·S + b (least squares on the train split of the model's
+// training data, whatever data is evaluated; evaluate.fit_files for other files);
 // the distribution of D^FP − D per action; the change of A under lattice symmetries (axis swaps, reflections: small,
 // not zero — the network learns them; the classical actions' change, zero to rounding, checks the transformations); A
 // of the instanton rows against the continuum 4π²/N; the locality D2S(r) of the second derivative (lattice/locality.h)
@@ -85,6 +86,9 @@ void run_evaluate(const CommonOptions& opt) {
   json stored = run::read_checkpoint_config(checkpoint, "training_checkpoint");
   if (stored.value("task", "") != "fp_action")
     throw InputError("'" + model_dir.string() + "': not an fp_action model (task '" + stored.value("task", "") + "')");
+  // The training run's own data setup (before --set): the affine fits of the classical actions use its train split.
+  json trained = stored;
+  trained.erase("evaluate");
   // --config / --set: keys of the training config to replace (e.g. data.files for other data), plus "evaluate".
   if (!opt.config.empty()) stored.merge_patch(Config::load(opt.config).resolved());
   json evaluate_block = stored.value("evaluate", json::object());
@@ -101,6 +105,13 @@ void run_evaluate(const CommonOptions& opt) {
   const int64_t batch = ev.get<int64_t>("batch_size", 4, support::Check::positive());
   const auto names = ev.get<std::vector<std::string>>("baselines", {"wilson", "symanzik", "iwasaki", "dbw2"});
   const double locality_beta = ev.get<double>("locality_beta", 5.0, support::Check::positive());
+  // The classical actions' affine fits: least squares on the train split of the model's training data (the issue's
+  // "best affine fit on the training set"), whatever data is evaluated; evaluate.fit_files names other files (their
+  // train split by the training run's seed and fractions), e.g. to compare models trained on different data.
+  Config trained_cfg = Config::from_json(trained, {}, checkpoint.string());
+  FpSetup fit_setup = read_fp_setup(trained_cfg);
+  fit_setup.files = ev.get<std::vector<std::string>>("fit_files", fit_setup.files);
+  if (fit_setup.files.empty()) throw ConfigError("config key 'evaluate.fit_files': give at least one fp_data.h5 file");
   for (const auto& n : names)
     if (n == "rectangle" ||
         std::find(L::GaugeAction::names().begin(), L::GaugeAction::names().end(), n) == L::GaugeAction::names().end())
@@ -115,26 +126,44 @@ void run_evaluate(const CommonOptions& opt) {
   if (const auto card = read_model_card(model_dir); card && card->n_colors != L::n_colors(rows.coarse.links))
     throw InputError(fmt::format("the model was trained on SU({}) data, '{}' holds SU({}) configurations",
                                  card->n_colors, s.files.front(), L::n_colors(rows.coarse.links)));
+  // The fit rows (the train split of evaluate.fit_files), read before anything is written.
+  const bool fit_on_evaluated = fit_setup.files == s.files && fit_setup.instantons == s.instantons &&
+                                fit_setup.split_seed == s.split_seed && fit_setup.val_fraction == s.val_fraction &&
+                                fit_setup.test_fraction == s.test_fraction &&
+                                fit_setup.holdout_betas == s.holdout_betas;
+  const FpRows fit_rows = fit_on_evaluated ? FpRows{} : load_rows(fit_setup);
+  if (!fit_on_evaluated && fit_rows.coarse.links.sizes().slice(1) != rows.coarse.links.sizes().slice(1))
+    throw InputError(
+        fmt::format("'{}' (evaluate.fit_files) has coarse_links of shape [{}] per configuration, the "
+                    "evaluated data [{}]",
+                    fit_setup.files.front(), fmt::join(fit_rows.coarse.links.sizes().slice(1), ", "),
+                    fmt::join(rows.coarse.links.sizes().slice(1), ", ")));
   if (config_checked(opt, ev_root)) return;
   const run::RunDirectory run("evaluate", {opt.out, opt.force, false},
                               {{"model", model_dir.string()}, {"evaluate", ev_root.resolved().at("evaluate")}});
   const auto splits = split_rows(rows, s);
-  const auto fit_idx = splits.at("train");
   const auto eval_idx = split == "all" ? torch::arange(rows.coarse.size(), torch::kLong) : splits.at(split);
   if (eval_idx.numel() == 0) throw InputError("the '" + split + "' split is empty");
   const auto links = rows.coarse.links.to(torch::kComplexDouble);
-  const auto U_eval = links.index_select(0, eval_idx), U_fit = links.index_select(0, fit_idx);
+  const auto U_eval = links.index_select(0, eval_idx);
   const auto A_fp = rows.results.action.index_select(0, eval_idx).to(torch::kDouble);
   const auto D_fp = rows.results.derivatives.index_select(0, eval_idx).to(torch::kDouble);
-  const auto A_fp_fit = rows.results.action.index_select(0, fit_idx).to(torch::kDouble);
+  const FpRows& fr = fit_on_evaluated ? rows : fit_rows;
+  const auto fit_idx = fit_on_evaluated ? splits.at("train") : split_rows(fr, fit_setup).at("train");
+  const auto U_fit = fr.coarse.links.index_select(0, fit_idx).to(torch::kComplexDouble);
+  const auto A_fp_fit = fr.results.action.index_select(0, fit_idx).to(torch::kDouble);
   const auto beta = rows.coarse.beta_wil.index_select(0, eval_idx).to(torch::kDouble);
   const double V = static_cast<double>(L::volume(links)), N = static_cast<double>(L::n_colors(links));
   const double norm = 2.0 * static_cast<double>(L::n_dims(links)) * (N * N - 1) * V;
-  spdlog::info("evaluate: {} {} configurations, affine fits on {} training configurations", eval_idx.numel(), split,
-               fit_idx.numel());
+  spdlog::info("evaluate: {} {} configurations, affine fits on {} training configurations of {}", eval_idx.numel(),
+               split, U_fit.size(0), fmt::join(fit_setup.files, ", "));
 
-  json metrics{
-      {"task", "fp_action"}, {"model", model_dir.string()}, {"split", split}, {"blockspin_version", BLOCKSPIN_VERSION}};
+  json metrics{{"task", "fp_action"},
+               {"model", model_dir.string()},
+               {"split", split},
+               {"files", s.files},
+               {"fit", {{"files", fit_setup.files}, {"n", U_fit.size(0)}}},
+               {"blockspin_version", BLOCKSPIN_VERSION}};
   const L::ActionFunctional model_action = [&](const torch::Tensor& U) { return model->forward(U); };
   auto [A, D] = values_and_derivatives(model_action, U_eval, batch);
   const FpScores model_scores = fp_scores(A, D, A_fp, D_fp, beta, norm);
@@ -287,7 +316,7 @@ const CommandRegistrar evaluate_registrar(
     {"evaluate",
      "a trained FP-action model against the affine-fitted classical actions per beta_wil (relative action error, "
      "derivative loss), lattice symmetries, instantons (config keys evaluate.split, evaluate.baselines, "
-     "evaluate.batch_size, evaluate.locality_beta)",
+     "evaluate.batch_size, evaluate.locality_beta, evaluate.fit_files)",
      false,
      run_evaluate,
      {{"model", "directory of a `blockspin train` fp_action run"}},

@@ -271,6 +271,58 @@ TEST_F(TrainFpActionTest, EvaluateComparesWithAffineFittedClassicalActions) {
   EXPECT_FALSE(fs::exists(dir / "e2"));
 }
 
+// The classical actions' affine fits come from the train split of the model's training data, whatever data is
+// evaluated (data.files overridden): on a copy of the data with A_FP doubled, the fitted (a, b) are the training
+// data's; evaluate.fit_files = the doubled copy fits (2a, 2b) instead. Bad fit_files: one line, nothing written.
+TEST_F(TrainFpActionTest, EvaluateFitsTheClassicalActionsOnTheTrainingData) {
+  ASSERT_EQ(run_blockspin(train("out")).status, 0);
+  const fs::path doubled = dir / "doubled.h5";
+  fs::copy_file(data_dir / "data" / "fp_data.h5", doubled);
+  {
+    H5::H5File f(doubled.string(), H5F_ACC_RDWR);
+    H5::Group root = f.openGroup("/");
+    const auto action = read_tensor(root, "action");
+    f.unlink("action");
+    write_tensor(root, "action", 2.0 * action);  // with its checksum
+  }
+  auto evaluate = [&](const std::string& out, const std::string& sets) {
+    const auto r = run_blockspin("evaluate --model " + (dir / "out").string() + " --out " + (dir / out).string() +
+                                 " --set evaluate.split=all " + sets);
+    EXPECT_EQ(r.status, 0) << r.output;
+    return json::parse(std::ifstream(dir / out / "metrics.json"));
+  };
+  const auto plain = evaluate("ev0", "");
+  const auto other_data = evaluate("ev1", "--set 'data.files=[\"" + doubled.string() + "\"]'");
+  const auto other_fit = evaluate("ev2", "--set 'evaluate.fit_files=[\"" + doubled.string() + "\"]'");
+  EXPECT_EQ(plain["fit"]["files"][0], (data_dir / "data" / "fp_data.h5").string());
+  EXPECT_EQ(other_data["files"][0], doubled.string());
+  EXPECT_EQ(other_data["fit"]["files"], plain["fit"]["files"]);
+  EXPECT_EQ(other_fit["fit"]["files"][0], doubled.string());
+  EXPECT_EQ(plain["fit"]["n"].get<int64_t>(), 4);  // 8 rows, 2 val, 2 test
+  for (const char* name : {"wilson", "symanzik", "iwasaki", "dbw2"}) {
+    const auto& f0 = plain["baselines"][name]["fit"];
+    const auto& f1 = other_data["baselines"][name]["fit"];
+    const auto& f2 = other_fit["baselines"][name]["fit"];
+    for (const char* c : {"a", "b"}) {
+      const double x = f0[c].get<double>();
+      EXPECT_NEAR(f1[c].get<double>(), x, 1e-12 * (1 + std::abs(x))) << name << " " << c;
+      EXPECT_NEAR(f2[c].get<double>(), 2 * x, 1e-9 * (1 + std::abs(x))) << name << " " << c;
+    }
+  }
+  // the model is scored against the evaluated data's A_FP: twice as far off on the doubled copy
+  EXPECT_GT(other_data["model"]["relative_action_error"].get<double>(), 0.4);
+  auto bad = run_blockspin("evaluate --model " + (dir / "out").string() + " --out " + (dir / "e3").string() +
+                           " --set 'evaluate.fit_files=[]'");
+  EXPECT_EQ(bad.status, 2) << bad.output;
+  EXPECT_NE(bad.output.find("evaluate.fit_files"), std::string::npos) << bad.output;
+  bad = run_blockspin("evaluate --model " + (dir / "out").string() + " --out " + (dir / "e4").string() +
+                      " --set 'evaluate.fit_files=[\"" + (dir / "nowhere.h5").string() + "\"]'");
+  EXPECT_EQ(bad.status, 4) << bad.output;
+  EXPECT_NE(bad.output.find("nowhere.h5"), std::string::npos) << bad.output;
+  EXPECT_FALSE(fs::exists(dir / "e3"));
+  EXPECT_FALSE(fs::exists(dir / "e4"));
+}
+
 TEST_F(TrainFpActionTest, BadInputIsOneLineAndWritesNothing) {
   // Not an fp_data file: input error (4) naming the file.
   std::ofstream(dir / "junk.h5") << "not hdf5";
