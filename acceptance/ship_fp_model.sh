@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The shipped FP-action model (issue 17), end to end and resumable: FP data (SU(3) 4^4 -> 8^4, two sets of 144
-# configurations, ~25 min each on two torchrun ranks) and a third never trained on, training (configs/train_fp_action_su3.json: float32,
+# The shipped FP-action model (issue 17), end to end and resumable: FP data (SU(3) 4^4 -> 8^4, four training sets of
+# 144 configurations, ~25 min each on two torchrun ranks) and a third never trained on, training (configs/train_fp_action_su3.json: float32,
 # the derivatives weighted 10x, 6000 steps), evaluation against the classical actions, TorchScript export
 # for 4^4 and 8^4, and the copy a user gets under models/fp_action_su3/ (a run directory: generate's action.model,
 # fp-data's fine_action.model, evaluate and export accept it). Every step resumes where a killed run stopped.
@@ -33,16 +33,28 @@ if [ ! -f "$RUNS/fp_su3_train3/fp_data.h5" ]; then
     --set seed=3 --set instantons.enabled=false $(resume_or_start "$RUNS/fp_su3_train3") ||
     [ -f "$RUNS/fp_su3_train3/fp_data.h5" ]
 fi
+# Sets 4 and 5: beta_wil 5 ... 6 in steps of 0.125 from 8 heatbath chains per beta (hot / cold starts), where one chain
+# per beta sampled too little of the ensemble (144 configurations each, ~58 min each on one core, side by side).
+if [ ! -f "$RUNS/fp_su3_train4/fp_data.h5" ]; then
+  "$B" fp-data --config configs/fp_data_su3_4x4_lowbeta.json --out "$RUNS/fp_su3_train4" \
+    $(resume_or_start "$RUNS/fp_su3_train4") || [ -f "$RUNS/fp_su3_train4/fp_data.h5" ]
+fi
+if [ ! -f "$RUNS/fp_su3_train5/fp_data.h5" ]; then
+  "$B" fp-data --config configs/fp_data_su3_4x4_lowbeta.json --out "$RUNS/fp_su3_train5" \
+    --set seed=5 --set 'generate.start="cold"' $(resume_or_start "$RUNS/fp_su3_train5") ||
+    [ -f "$RUNS/fp_su3_train5/fp_data.h5" ]
+fi
 if [ ! -f "$RUNS/fp_action_su3/metrics.json" ]; then
-  "$B" train --config configs/train_fp_action_su3.json --out "$RUNS/fp_action_su3" \
-    --set "data.files=[\"$RUNS/fp_su3_train/fp_data.h5\",\"$RUNS/fp_su3_train2/fp_data.h5\"]" \
-    $(resume_or_start "$RUNS/fp_action_su3")  # float32, derivatives weighted 10x, 6000 steps: ~75 min on one core
+  D="\"$RUNS/fp_su3_train/fp_data.h5\",\"$RUNS/fp_su3_train2/fp_data.h5\""
+  D="$D,\"$RUNS/fp_su3_train4/fp_data.h5\",\"$RUNS/fp_su3_train5/fp_data.h5\""
+  "$B" train --config configs/train_fp_action_su3.json --out "$RUNS/fp_action_su3" --set "data.files=[$D]" \
+    $(resume_or_start "$RUNS/fp_action_su3")  # float32, derivatives weighted 10x, 6000 steps: ~65 min on one core
 fi
 R="$RUNS/fp_action_su3"
 "$B" evaluate --model "$R" --out "$RUNS/fp_action_su3_eval" --force
 "$B" evaluate --model "$R" --out "$RUNS/fp_action_su3_eval_instantons" --force \
   --set data.instantons=true --set evaluate.split=all
-# All rows of the third set (the classical actions' affine fits on its own 80 % training split: in-sample for them).
+# All rows of the third set (the classical actions' affine fits, as always, on the model's training split).
 "$B" evaluate --model "$R" --out "$RUNS/fp_action_su3_eval_set3" --force \
   --set "data.files=[\"$RUNS/fp_su3_train3/fp_data.h5\"]" --set evaluate.split=all
 "$B" export --model "$R" --out "$RUNS/fp_action_su3_export" --force \

@@ -2,8 +2,8 @@
 set terminal pngcairo size 900,600 enhanced font 'sans,11'
 set output "training_curve.png"
 set title "FP action: training curve" noenhanced
-set xlabel "step"
-set ylabel "loss"
+set xlabel "step" noenhanced
+set ylabel "loss" noenhanced
 set grid
 set key noenhanced
 set logscale y
