@@ -44,6 +44,13 @@ if [ ! -f "$RUNS/fp_su3_train5/fp_data.h5" ]; then
     --set seed=5 --set 'generate.start="cold"' $(resume_or_start "$RUNS/fp_su3_train5") ||
     [ -f "$RUNS/fp_su3_train5/fp_data.h5" ]
 fi
+# A multi-chain test set, never trained on: the lowbeta recipe at the standard couplings 5 ... 7 (112 configurations,
+# 37 min on one core).
+if [ ! -f "$RUNS/fp_su3_test6/fp_data.h5" ]; then
+  "$B" fp-data --config configs/fp_data_su3_4x4_lowbeta.json --out "$RUNS/fp_su3_test6" --set seed=6 \
+    --set 'generate.betas=[5.0,5.25,5.5,5.75,6.0,6.5,7.0]' $(resume_or_start "$RUNS/fp_su3_test6") ||
+    [ -f "$RUNS/fp_su3_test6/fp_data.h5" ]
+fi
 if [ ! -f "$RUNS/fp_action_su3/metrics.json" ]; then
   D="\"$RUNS/fp_su3_train/fp_data.h5\",\"$RUNS/fp_su3_train2/fp_data.h5\""
   D="$D,\"$RUNS/fp_su3_train4/fp_data.h5\",\"$RUNS/fp_su3_train5/fp_data.h5\""
@@ -57,13 +64,21 @@ R="$RUNS/fp_action_su3"
 # All rows of the third set (the classical actions' affine fits, as always, on the model's training split).
 "$B" evaluate --model "$R" --out "$RUNS/fp_action_su3_eval_set3" --force \
   --set "data.files=[\"$RUNS/fp_su3_train3/fp_data.h5\"]" --set evaluate.split=all
+"$B" evaluate --model "$R" --out "$RUNS/fp_action_su3_eval_set6" --force \
+  --set "data.files=[\"$RUNS/fp_su3_test6/fp_data.h5\"]" --set evaluate.split=all
+# The README's table: every model compared with the same classical fits (sets 1 + 2).
+"$B" evaluate --model "$R" --out "$RUNS/fp_action_su3_eval_set3_f12" --force \
+  --set "data.files=[\"$RUNS/fp_su3_train3/fp_data.h5\"]" --set evaluate.split=all \
+  --set "evaluate.fit_files=[\"$RUNS/fp_su3_train/fp_data.h5\",\"$RUNS/fp_su3_train2/fp_data.h5\"]"
 "$B" export --model "$R" --out "$RUNS/fp_action_su3_export" --force \
   --set 'shapes=[[4,4,4,4],[8,8,8,8]]'
-rm -rf "$MODEL.new" && mkdir -p "$MODEL.new/model" "$MODEL.new/evaluate" "$MODEL.new/evaluate_set3" "$MODEL.new/export"
+rm -rf "$MODEL.new" && mkdir -p "$MODEL.new/model" "$MODEL.new/evaluate" "$MODEL.new/evaluate_set3" \
+  "$MODEL.new/evaluate_set6" "$MODEL.new/export"
 cp "$R/model/checkpoint.h5" "$R/model/model.json" "$R/model/metrics.jsonl" "$MODEL.new/model/"
 cp "$R/metrics.json" "$R"/training_curve.* "$MODEL.new/"
 cp "$RUNS/fp_action_su3_eval"/metrics.json "$RUNS/fp_action_su3_eval"/*.png "$MODEL.new/evaluate/"
 cp "$RUNS/fp_action_su3_eval_set3"/metrics.json "$RUNS/fp_action_su3_eval_set3"/*.png "$MODEL.new/evaluate_set3/"
+cp "$RUNS/fp_action_su3_eval_set6"/metrics.json "$RUNS/fp_action_su3_eval_set6"/*.png "$MODEL.new/evaluate_set6/"
 cp "$RUNS/fp_action_su3_export"/*.pt "$RUNS/fp_action_su3_export"/export.json "$MODEL.new/export/"
 rm -rf "$MODEL.old" && { [ ! -d "$MODEL" ] || mv "$MODEL" "$MODEL.old"; } && mv "$MODEL.new" "$MODEL" && rm -rf "$MODEL.old"
 du -sh "$MODEL"
