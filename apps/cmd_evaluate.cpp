@@ -6,9 +6,10 @@
 // the distribution of D^FP − D per action; the change of A under lattice symmetries (axis swaps, reflections: small,
 // not zero — the network learns them; the classical actions' change, zero to rounding, checks the transformations); A
 // of the instanton rows against the continuum 4π²/N; the locality D2S(r) of the second derivative (lattice/locality.h)
-// with its exponential fit. The splits are the training run's own (apps/readers/fp_training_data.h). Writes
-// DIR/metrics.json and the plots relative_action_error.png, derivative_loss.png, derivative_deviation.png and
-// locality.png (log y).
+// with its exponential fit; per β_wil, the Wilson action per site of the evaluated rows against the training rows'
+// ("coverage": a test set outside the training data shows there first). The splits are the training run's own
+// (apps/readers/fp_training_data.h). Writes DIR/metrics.json and the plots relative_action_error.png,
+// derivative_loss.png, derivative_deviation.png and locality.png (log y).
 #include "apps/command.h"
 #include "apps/readers/fp_scores.h"
 #include "apps/readers/fp_training_data.h"
@@ -184,6 +185,15 @@ void run_evaluate(const CommonOptions& opt) {
     j["fit"] = {{"a", a}, {"b", b}};
     metrics["baselines"][name] = j;
     deviations.emplace_back(name + " (affine fit)", (D_fp - a * DS).flatten());
+  }
+  // Coverage: the Wilson action per site of the evaluated rows against the fit (training) rows', per β_wil.
+  {
+    torch::NoGradGuard no_grad;
+    const auto W = L::GaugeAction::wilson(1.0);
+    const auto fit_beta = fr.coarse.beta_wil.index_select(0, fit_idx).to(torch::kDouble);
+    metrics["coverage"] = {
+        {"observable", "Wilson action per site (beta = 1)"},
+        {"per_beta", coverage_json(W(U_eval).to(torch::kDouble) / V, beta, W(U_fit).to(torch::kDouble) / V, fit_beta)}};
   }
   // The distribution of the derivative deviations D^FP − D per action: moments, quantiles, a histogram on shared bins.
   {

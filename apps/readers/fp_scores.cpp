@@ -93,4 +93,29 @@ json improvement_json(const FpScores& model, const std::vector<FpScores>& baseli
   return out;
 }
 
+json coverage_json(const torch::Tensor& s, const torch::Tensor& beta, const torch::Tensor& s_train,
+                   const torch::Tensor& beta_train) {
+  auto moments = [](const torch::Tensor& t) {
+    const auto v = values(t);
+    double mean = 0, var = 0;
+    for (double x : v) mean += x / static_cast<double>(v.size());
+    for (double x : v) var += (x - mean) * (x - mean) / std::max<double>(1.0, static_cast<double>(v.size()) - 1);
+    return std::pair{mean, std::sqrt(var)};
+  };
+  json out = json::object();
+  for (double b : distinct_betas(beta)) {
+    const auto sel = s.index({at_beta(beta, b)});
+    const auto [mean, sd] = moments(sel);
+    json p{{"n", sel.numel()}, {"mean", mean}, {"sd", sd}};
+    const auto tr = s_train.index({at_beta(beta_train, b)});
+    if (tr.numel() > 0) {
+      const auto [tmean, tsd] = moments(tr);
+      p["training"] = {{"n", tr.numel()}, {"mean", tmean}, {"sd", tsd}};
+      if (tr.numel() >= 2 && tsd > 0) p["shift"] = (mean - tmean) / tsd;
+    }
+    out[fmt::format("{:g}", b)] = p;
+  }
+  return out;
+}
+
 }  // namespace blockspin::apps

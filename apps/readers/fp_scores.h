@@ -32,4 +32,12 @@ nlohmann::json score_json(const FpScores& s);
 nlohmann::json improvement_json(const FpScores& model, const std::vector<FpScores>& baselines,
                                 const std::vector<std::string>& names);
 
+/// Does the evaluated data lie where the training data does? Per β_wil of the evaluated rows: {"n", "mean", "sd",
+/// "training": {"n", "mean", "sd"}, "shift"}: mean and standard deviation of a per-configuration observable s (e.g. the
+/// Wilson action per site) over the evaluated rows and over the training rows of the same β_wil, and shift =
+/// (mean − training mean) / training sd (only with ≥ 2 training rows). A one-chain ensemble near a transition can
+/// sit a standard deviation away from another chain's (issue 17, twelfth session).
+nlohmann::json coverage_json(const torch::Tensor& s, const torch::Tensor& beta, const torch::Tensor& s_train,
+                             const torch::Tensor& beta_train);
+
 }  // namespace blockspin::apps

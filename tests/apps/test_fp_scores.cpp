@@ -71,4 +71,22 @@ TEST(FpScores, ImprovementIsTheBestBaselineOverTheModelWithPropagatedError) {
   EXPECT_TRUE(A::improvement_json(m, {}, {}).empty());
 }
 
+// Coverage: per β of the evaluated rows, mean and sd (n − 1) of the observable, the training rows' at that β, and the
+// shift in training standard deviations; a β without training rows has no "training", one training row no shift.
+TEST(FpScores, CoverageComparesEvaluatedAndTrainingRowsPerBeta) {
+  const auto c = A::coverage_json(dbl({2.0, 4.0, 7.0, 1.0}), dbl({5.0, 5.0, 6.0, 7.0}), dbl({1.0, 2.0, 3.0, 9.0}),
+                                  dbl({5.0, 5.0, 5.0, 6.0}));
+  ASSERT_EQ(c.size(), 3u);
+  EXPECT_EQ(c["5"]["n"], 2);
+  EXPECT_DOUBLE_EQ(c["5"]["mean"].get<double>(), 3.0);
+  EXPECT_DOUBLE_EQ(c["5"]["sd"].get<double>(), std::sqrt(2.0));
+  EXPECT_EQ(c["5"]["training"]["n"], 3);
+  EXPECT_DOUBLE_EQ(c["5"]["training"]["mean"].get<double>(), 2.0);
+  EXPECT_DOUBLE_EQ(c["5"]["training"]["sd"].get<double>(), 1.0);
+  EXPECT_DOUBLE_EQ(c["5"]["shift"].get<double>(), 1.0);  // (3 − 2) / 1
+  EXPECT_EQ(c["6"]["training"]["n"], 1);
+  EXPECT_FALSE(c["6"].contains("shift"));
+  EXPECT_FALSE(c["7"].contains("training"));
+}
+
 }  // namespace

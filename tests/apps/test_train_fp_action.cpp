@@ -299,6 +299,15 @@ TEST_F(TrainFpActionTest, EvaluateFitsTheClassicalActionsOnTheTrainingData) {
   EXPECT_EQ(other_data["fit"]["files"], plain["fit"]["files"]);
   EXPECT_EQ(other_fit["fit"]["files"][0], doubled.string());
   EXPECT_EQ(plain["fit"]["n"].get<int64_t>(), 4);  // 8 rows, 2 val, 2 test
+  // coverage: the Wilson action per site of the 4 evaluated rows per β against the 4 training rows'
+  ASSERT_EQ(plain["coverage"]["per_beta"].size(), 2u);
+  int64_t n_training = 0;
+  for (const auto& [beta, c] : plain["coverage"]["per_beta"].items()) {
+    EXPECT_EQ(c["n"], 4) << beta;
+    EXPECT_GT(c["mean"].get<double>(), 0.0) << beta;
+    if (c.contains("training")) n_training += c["training"]["n"].get<int64_t>();
+  }
+  EXPECT_EQ(n_training, 4);
   for (const char* name : {"wilson", "symanzik", "iwasaki", "dbw2"}) {
     const auto& f0 = plain["baselines"][name]["fit"];
     const auto& f1 = other_data["baselines"][name]["fit"];
