@@ -13,44 +13,29 @@ MODEL=${MODEL:-models/fp_action_su3}
 resume_or_start() {  # $1 = output directory: --resume if it holds a run
   if [ -d "$1" ] && [ -n "$(ls -A "$1")" ]; then echo --resume; fi
 }
-if [ ! -f "$RUNS/fp_su3_train/fp_data.h5" ]; then
-  # exit 5: written, but some configurations did not converge (3 of 147 here: stored, skipped by training)
-  "$B" fp-data --config configs/fp_data_su3_4x4_train.json --out "$RUNS/fp_su3_train" \
-    $(resume_or_start "$RUNS/fp_su3_train") || [ -f "$RUNS/fp_su3_train/fp_data.h5" ]
-fi
+fp_data() {  # $1 = output directory, the rest fp-data's arguments: made once, resumed if interrupted. Exit 5 (written,
+  # but some configurations did not converge: stored, skipped by training) counts as done.
+  local out=$1
+  shift
+  [ -f "$out/fp_data.h5" ] || "$B" fp-data "$@" --out "$out" $(resume_or_start "$out") || [ -f "$out/fp_data.h5" ]
+}
+# The first set (3 of 147 did not converge here).
+fp_data "$RUNS/fp_su3_train" --config configs/fp_data_su3_4x4_train.json
 # The second set: the same ensemble recipe with another seed and no instantons (144 configurations; under torchrun
 # with 2 ranks it took 34 min here: OMP_NUM_THREADS=1 torchrun --no_python --nproc_per_node 2 --redirects 2 --tee 2
 # --log_dir DIR $B fp-data ...).
-if [ ! -f "$RUNS/fp_su3_train2/fp_data.h5" ]; then
-  "$B" fp-data --config configs/fp_data_su3_4x4_train.json --out "$RUNS/fp_su3_train2" \
-    --set seed=2 --set instantons.enabled=false $(resume_or_start "$RUNS/fp_su3_train2") ||
-    [ -f "$RUNS/fp_su3_train2/fp_data.h5" ]
-fi
+fp_data "$RUNS/fp_su3_train2" --config configs/fp_data_su3_4x4_train.json --set seed=2 --set instantons.enabled=false
 # The third set, never trained on: an independent test set (16 configurations per beta_wil where the first two sets'
-# test splits have 1-5); exit 5 as for the first set (1 of 144 did not converge here; 51 min on one core).
-if [ ! -f "$RUNS/fp_su3_train3/fp_data.h5" ]; then
-  "$B" fp-data --config configs/fp_data_su3_4x4_train.json --out "$RUNS/fp_su3_train3" \
-    --set seed=3 --set instantons.enabled=false $(resume_or_start "$RUNS/fp_su3_train3") ||
-    [ -f "$RUNS/fp_su3_train3/fp_data.h5" ]
-fi
+# test splits have 1-5; 1 of 144 did not converge here; 51 min on one core).
+fp_data "$RUNS/fp_su3_train3" --config configs/fp_data_su3_4x4_train.json --set seed=3 --set instantons.enabled=false
 # Sets 4 and 5: beta_wil 5 ... 6 in steps of 0.125 from 8 heatbath chains per beta (hot / cold starts), where one chain
 # per beta sampled too little of the ensemble (144 configurations each, ~58 min each on one core, side by side).
-if [ ! -f "$RUNS/fp_su3_train4/fp_data.h5" ]; then
-  "$B" fp-data --config configs/fp_data_su3_4x4_lowbeta.json --out "$RUNS/fp_su3_train4" \
-    $(resume_or_start "$RUNS/fp_su3_train4") || [ -f "$RUNS/fp_su3_train4/fp_data.h5" ]
-fi
-if [ ! -f "$RUNS/fp_su3_train5/fp_data.h5" ]; then
-  "$B" fp-data --config configs/fp_data_su3_4x4_lowbeta.json --out "$RUNS/fp_su3_train5" \
-    --set seed=5 --set 'generate.start="cold"' $(resume_or_start "$RUNS/fp_su3_train5") ||
-    [ -f "$RUNS/fp_su3_train5/fp_data.h5" ]
-fi
+fp_data "$RUNS/fp_su3_train4" --config configs/fp_data_su3_4x4_lowbeta.json
+fp_data "$RUNS/fp_su3_train5" --config configs/fp_data_su3_4x4_lowbeta.json --set seed=5 --set 'generate.start="cold"'
 # A multi-chain test set, never trained on: the lowbeta recipe at the standard couplings 5 ... 7 (112 configurations,
 # 37 min on one core).
-if [ ! -f "$RUNS/fp_su3_test6/fp_data.h5" ]; then
-  "$B" fp-data --config configs/fp_data_su3_4x4_lowbeta.json --out "$RUNS/fp_su3_test6" --set seed=6 \
-    --set 'generate.betas=[5.0,5.25,5.5,5.75,6.0,6.5,7.0]' $(resume_or_start "$RUNS/fp_su3_test6") ||
-    [ -f "$RUNS/fp_su3_test6/fp_data.h5" ]
-fi
+fp_data "$RUNS/fp_su3_test6" --config configs/fp_data_su3_4x4_lowbeta.json --set seed=6 \
+  --set 'generate.betas=[5.0,5.25,5.5,5.75,6.0,6.5,7.0]'
 if [ ! -f "$RUNS/fp_action_su3/metrics.json" ]; then
   D="\"$RUNS/fp_su3_train/fp_data.h5\",\"$RUNS/fp_su3_train2/fp_data.h5\""
   D="$D,\"$RUNS/fp_su3_train4/fp_data.h5\",\"$RUNS/fp_su3_train5/fp_data.h5\""

@@ -128,10 +128,7 @@ void run_evaluate(const CommonOptions& opt) {
     throw InputError(fmt::format("the model was trained on SU({}) data, '{}' holds SU({}) configurations",
                                  card->n_colors, s.files.front(), L::n_colors(rows.coarse.links)));
   // The fit rows (the train split of evaluate.fit_files), read before anything is written.
-  const bool fit_on_evaluated = fit_setup.files == s.files && fit_setup.instantons == s.instantons &&
-                                fit_setup.split_seed == s.split_seed && fit_setup.val_fraction == s.val_fraction &&
-                                fit_setup.test_fraction == s.test_fraction &&
-                                fit_setup.holdout_betas == s.holdout_betas;
+  const bool fit_on_evaluated = same_rows_and_splits(fit_setup, s);
   const FpRows fit_rows = fit_on_evaluated ? FpRows{} : load_rows(fit_setup);
   if (!fit_on_evaluated && fit_rows.coarse.links.sizes().slice(1) != rows.coarse.links.sizes().slice(1))
     throw InputError(

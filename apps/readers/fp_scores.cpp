@@ -95,12 +95,9 @@ json improvement_json(const FpScores& model, const std::vector<FpScores>& baseli
 
 json coverage_json(const torch::Tensor& s, const torch::Tensor& beta, const torch::Tensor& s_train,
                    const torch::Tensor& beta_train) {
-  auto moments = [](const torch::Tensor& t) {
-    const auto v = values(t);
-    double mean = 0, var = 0;
-    for (double x : v) mean += x / static_cast<double>(v.size());
-    for (double x : v) var += (x - mean) * (x - mean) / std::max<double>(1.0, static_cast<double>(v.size()) - 1);
-    return std::pair{mean, std::sqrt(var)};
+  auto moments = [](const torch::Tensor& t) {  // mean, sd (n − 1; 0 for one value)
+    const auto d = t.to(torch::kDouble);
+    return std::pair{d.mean().item<double>(), d.numel() > 1 ? d.std().item<double>() : 0.0};
   };
   json out = json::object();
   for (double b : distinct_betas(beta)) {

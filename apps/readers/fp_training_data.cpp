@@ -98,6 +98,11 @@ FpRows load_rows(const std::vector<std::string>& files, bool instantons) {
   return rows;
 }
 
+bool same_rows_and_splits(const FpSetup& a, const FpSetup& b) {
+  return a.files == b.files && a.instantons == b.instantons && a.val_fraction == b.val_fraction &&
+         a.test_fraction == b.test_fraction && a.holdout_betas == b.holdout_betas && a.split_seed == b.split_seed;
+}
+
 std::map<std::string, torch::Tensor> split_rows(const FpRows& rows, const FpSetup& s) {
   const int64_t n = rows.coarse.size();
   auto gen = L::make_generator(static_cast<uint64_t>(s.split_seed));

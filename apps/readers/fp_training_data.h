@@ -46,6 +46,9 @@ inline FpRows load_rows(const FpSetup& s) { return load_rows(s.files, s.instanto
 
 /// Row indices of the train / val / test splits: held-out β_wil go to test, the rest is split at random by the seed.
 std::map<std::string, torch::Tensor> split_rows(const FpRows& rows, const FpSetup& s);
+/// True if a and b load the same rows and split them alike (files, instanton rows, fractions, held-out β_wil, seed):
+/// what load_rows and split_rows read of an FpSetup.
+bool same_rows_and_splits(const FpSetup& a, const FpSetup& b);
 
 /// What a trained fp_action model was trained on, kept beside its checkpoint as DIR/model/model.json (so that a
 /// shipped model without its data still knows its group and lattice): n_colors, the coarse lattice shape, the
