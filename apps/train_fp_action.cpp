@@ -99,7 +99,8 @@ void run_train_fp_action(const CommonOptions& opt, Config& cfg) {
   }
   cfg.check_unused();
   const json config = cfg.resolved();
-  const FpRows rows = load_rows(s);  // bad data fails before anything is written
+  FpRows rows = load_rows(s);  // bad data fails before anything is written
+  const FpRows extra = load_train_only_rows(s, rows);
   if (L::n_dims(rows.coarse.links) != model->options.dims())
     throw InputError(
         fmt::format("the data has D = {}, the model D = {}", L::n_dims(rows.coarse.links), model->options.dims()));
@@ -112,9 +113,14 @@ void run_train_fp_action(const CommonOptions& opt, Config& cfg) {
     fs::create_directories(run.dir() / "model");
     write_model_card(run.dir(), rows, s.model_spec);
   }
-  const auto splits = split_rows(rows, s);
-  spdlog::info("fp_action: {} train, {} val, {} test configurations; {} parameters", splits.at("train").numel(),
-               splits.at("val").numel(), splits.at("test").numel(), lcnn::count_parameters(*model));
+  auto splits = split_rows(rows, s);
+  add_train_only_rows(rows, splits, extra);
+  const int64_t n_extra = extra.coarse.links.defined() ? extra.coarse.size() : 0;
+  spdlog::info(
+      "fp_action: {} train ({} of them from data.train_only_files), {} val, {} test configurations; {} "
+      "parameters",
+      splits.at("train").numel(), n_extra, splits.at("val").numel(), splits.at("test").numel(),
+      lcnn::count_parameters(*model));
 
   const auto& train_idx = splits.at("train");
   const BatchLossFn loss = [&](const torch::Tensor& i) {
@@ -132,6 +138,11 @@ void run_train_fp_action(const CommonOptions& opt, Config& cfg) {
 
   json metrics{{"task", "fp_action"},
                {"n_parameters", lcnn::count_parameters(*model)},
+               {"n_rows",
+                {{"train", splits.at("train").numel()},
+                 {"train_only", n_extra},
+                 {"val", splits.at("val").numel()},
+                 {"test", splits.at("test").numel()}}},
                {"loss", "w_value L1 + w_derivative L2 (arXiv:2311.17816 Sec. 3)"},
                {"curve", {{"step", curve.step}, {"loss", curve.loss}, {"val_loss", curve.val_loss}, {"lr", curve.lr}}},
                {"blockspin_version", BLOCKSPIN_VERSION}};

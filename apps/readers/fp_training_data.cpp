@@ -49,6 +49,7 @@ FpSetup read_fp_setup(Config& cfg) {
   s.val_fraction = d.get<double>("val_fraction", 0.1, Check::in_range(0, 0.5));
   s.test_fraction = d.get<double>("test_fraction", 0.1, Check::in_range(0, 0.5));
   s.holdout_betas = d.get<std::vector<double>>("holdout_betas", {});
+  s.train_only_files = d.get<std::vector<std::string>>("train_only_files", {});
   s.split_seed = d.get<int64_t>("seed", seed, Check::non_negative());
   auto m = cfg.child("model");
   const auto architecture = m.get<std::string>("architecture", "models/architectures/fp_action_paper.json");
@@ -71,7 +72,7 @@ FpSetup read_fp_setup(Config& cfg) {
   return s;
 }
 
-FpRows load_rows(const std::vector<std::string>& files, bool instantons) {
+FpRows load_rows(const std::vector<std::string>& files, bool instantons, int64_t min_rows) {
   std::vector<io::FpCoarse> cs;
   std::vector<io::FpResults> rs;
   for (const auto& file : files) {
@@ -89,13 +90,36 @@ FpRows load_rows(const std::vector<std::string>& files, bool instantons) {
   auto keep = rows.results.converged.to(torch::kBool);
   if (!instantons) keep = keep & (rows.coarse.kind == io::kFpKindMonteCarlo);
   const auto idx = keep.nonzero().flatten();
-  if (idx.numel() < 3)
-    throw InputError(fmt::format("the data files hold {} usable rows (converged{}), need >= 3", idx.numel(),
-                                 instantons ? "" : ", Monte Carlo"));
+  if (idx.numel() < min_rows)
+    throw InputError(fmt::format("the data files hold {} usable rows (converged{}), need >= {}", idx.numel(),
+                                 instantons ? "" : ", Monte Carlo", min_rows));
   for (auto& [name, member] : io::fp_coarse_fields()) rows.coarse.*member = (rows.coarse.*member).index_select(0, idx);
   for (auto& [name, member] : io::fp_result_fields())
     rows.results.*member = (rows.results.*member).index_select(0, idx);
   return rows;
+}
+
+FpRows load_train_only_rows(const FpSetup& s, const FpRows& rows) {
+  if (s.train_only_files.empty()) return {};
+  FpRows extra = load_rows(s.train_only_files, /*instantons=*/true, /*min_rows=*/1);
+  if (extra.coarse.links.sizes().slice(1) != rows.coarse.links.sizes().slice(1))
+    throw InputError(
+        fmt::format("'{}' (data.train_only_files): coarse_links has shape [{}] per configuration, '{}' "
+                    "(data.files) has [{}]",
+                    s.train_only_files.front(), fmt::join(extra.coarse.links.sizes().slice(1), ", "), s.files.front(),
+                    fmt::join(rows.coarse.links.sizes().slice(1), ", ")));
+  return extra;
+}
+
+void add_train_only_rows(FpRows& rows, std::map<std::string, torch::Tensor>& splits, const FpRows& extra) {
+  if (!extra.coarse.links.defined()) return;
+  const int64_t n = rows.coarse.size();
+  for (auto& [name, member] : io::fp_coarse_fields())
+    rows.coarse.*member = torch::cat({rows.coarse.*member, extra.coarse.*member});
+  for (auto& [name, member] : io::fp_result_fields())
+    rows.results.*member = torch::cat({rows.results.*member, extra.results.*member});
+  rows.results.fine_links = rows.results.second_start = torch::Tensor();  // not row-aligned after load_rows
+  splits.at("train") = torch::cat({splits.at("train"), torch::arange(n, n + extra.coarse.size(), torch::kLong)});
 }
 
 bool same_rows_and_splits(const FpSetup& a, const FpSetup& b) {

@@ -24,6 +24,8 @@ struct FpSetup {
   bool instantons = false;
   double val_fraction = 0.1, test_fraction = 0.1;
   std::vector<double> holdout_betas;
+  /// data.train_only_files: their rows join the train split only (see add_train_only_rows).
+  std::vector<std::string> train_only_files;
   int64_t split_seed = 1;
   nlohmann::json model_spec;
   std::string init_from;
@@ -41,8 +43,17 @@ struct FpRows {
   io::FpCoarse coarse;
   io::FpResults results;
 };
-FpRows load_rows(const std::vector<std::string>& files, bool instantons);
+/// At least `min_rows` usable rows (3: one each for train, val and test), else an InputError.
+FpRows load_rows(const std::vector<std::string>& files, bool instantons, int64_t min_rows = 3);
 inline FpRows load_rows(const FpSetup& s) { return load_rows(s.files, s.instantons); }
+
+/// The rows of data.train_only_files (converged ones, instantons included; empty rows if none are given), checked
+/// against the coarse configurations of `rows` (InputError naming the file otherwise).
+FpRows load_train_only_rows(const FpSetup& s, const FpRows& rows);
+/// Appends `extra` (load_train_only_rows) to `rows` and its indices to the train split: fine-tuning rows, e.g.
+/// instantons of other radii, that leave the validation and test splits of data.files, and evaluate's classical fits
+/// (which never read train_only_files), exactly as they are without them.
+void add_train_only_rows(FpRows& rows, std::map<std::string, torch::Tensor>& splits, const FpRows& extra);
 
 /// Row indices of the train / val / test splits: held-out β_wil go to test, the rest is split at random by the seed.
 std::map<std::string, torch::Tensor> split_rows(const FpRows& rows, const FpSetup& s);

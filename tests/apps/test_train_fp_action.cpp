@@ -498,3 +498,64 @@ TEST_F(TrainFpActionTest, FpDataWithTheLearnedFineAction) {
   EXPECT_EQ(r.status, 2) << r.output;
   EXPECT_FALSE(fs::exists(dir / "bad"));
 }
+
+// data.train_only_files: their rows join the train split only. The val and test splits (and evaluate's classical
+// fits) stay those of data.files, and the train-only rows enter the loss: at a learning rate too small to move the
+// model, train-only rows with A_FP doubled change the training losses (the same batches) but not the validation loss.
+// A train-only file of another lattice shape is one line naming it, exit 4, nothing written.
+TEST_F(TrainFpActionTest, TrainOnlyFilesJoinTheTrainSplitOnly) {
+  const fs::path doubled = dir / "doubled.h5";
+  fs::copy_file(data_dir / "data" / "fp_data.h5", doubled);
+  {
+    H5::H5File f(doubled.string(), H5F_ACC_RDWR);
+    H5::Group root = f.openGroup("/");
+    const auto action = read_tensor(root, "action");
+    f.unlink("action");
+    write_tensor(root, "action", 2.0 * action);
+  }
+  const std::string values = " --set loss.w_derivative=0 --set training.lr=1e-12 --set training.log_every=1";
+  auto only = [](const std::string& file) { return " --set 'data.train_only_files=[\"" + file + "\"]'"; };
+  ASSERT_EQ(run_blockspin(train("plain", values)).status, 0);
+  ASSERT_EQ(run_blockspin(train("same", values + only((data_dir / "data" / "fp_data.h5").string()))).status, 0);
+  auto r = run_blockspin(train("extra", values + only(doubled.string())));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("12 train (8 of them from data.train_only_files), 2 val, 2 test"), std::string::npos)
+      << r.output;
+  auto metrics = [&](const std::string& run) { return json::parse(std::ifstream(dir / run / "metrics.json")); };
+  const auto plain = metrics("plain"), same = metrics("same"), extra = metrics("extra");
+  EXPECT_EQ(plain["n_rows"], json::parse(R"({"train": 4, "train_only": 0, "val": 2, "test": 2})"));
+  EXPECT_EQ(extra["n_rows"], json::parse(R"({"train": 12, "train_only": 8, "val": 2, "test": 2})"));
+  double most = 0;  // the largest relative change of a training loss
+  for (size_t k = 0; k < 8; ++k) {
+    const double a = same["curve"]["loss"][k].get<double>(), b = extra["curve"]["loss"][k].get<double>();
+    most = std::max(most, std::abs(b - a) / a);
+    const double v = same["curve"]["val_loss"][k].get<double>();
+    EXPECT_NEAR(extra["curve"]["val_loss"][k].get<double>(), v, 1e-9 * v) << k;
+  }
+  EXPECT_GT(most, 0.1);
+  auto evaluate = [&](const std::string& run) {
+    const auto e = run_blockspin("evaluate --model " + (dir / run).string() + " --out " +
+                                 (dir / (run + "_ev")).string() + " --set evaluate.split=all");
+    EXPECT_EQ(e.status, 0) << e.output;
+    return metrics(run + "_ev");
+  };
+  const auto ev_plain = evaluate("plain"), ev_extra = evaluate("extra");
+  EXPECT_EQ(ev_extra["fit"]["n"], ev_plain["fit"]["n"]);
+  for (const char* c : {"a", "b"})
+    EXPECT_EQ(ev_extra["baselines"]["wilson"]["fit"][c], ev_plain["baselines"]["wilson"]["fit"][c]) << c;
+  // another lattice shape
+  std::ofstream(dir / "fp_other.json") << R"({
+    "lattice": {"shape": [2, 2, 2, 4]}, "group": "SU2",
+    "generate": {"betas": [2.5], "n_configs": 1, "n_therm": 2, "save_every": 1,
+                 "algorithm": {"name": "heatbath", "or_steps": 1}},
+    "instantons": {"enabled": false}, "minimiser": {"grad_tol": 1e-6, "max_iterations": 500}, "seed": 3})";
+  ASSERT_EQ(run_blockspin("fp-data --config " + (dir / "fp_other.json").string() + " --out " + (dir / "other").string())
+                .status,
+            0);
+  const std::string other = (dir / "other" / "fp_data.h5").string();
+  r = run_blockspin(train("bad", only(other)));
+  EXPECT_EQ(r.status, 4) << r.output;
+  EXPECT_NE(r.output.find(other), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("data.train_only_files"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(dir / "bad"));
+}
