@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The shipped FP-action model (issue 17), end to end and resumable: FP data (SU(3) 4^4 -> 8^4: four training sets,
-# 147 + 144 + 64 + 48 configurations, 105 min on one core) and two test sets never trained on (57 min), training in
+# The shipped FP-action model (issue 17), end to end and resumable: FP data (SU(3) 4^4 -> 8^4: five training sets,
+# 147 + 144 + 64 + 48 + 80 configurations, and 12 instanton rows, ~2.3 h on one core) and two test sets never trained
+# on (57 min), training in
 # two stages (configs/train_fp_action_su3.json: float32, the derivatives weighted 1000x, 6000 steps; then
 # configs/train_fp_action_su3_values.json: weight 10, 1500 steps), evaluation against the classical actions,
 # TorchScript export for 4^4 and 8^4, and the copy a user gets under models/fp_action_su3/ (a run directory:
@@ -32,11 +33,16 @@ fp_data "$RUNS/fp_su3_train3" --config configs/fp_data_su3_4x4_train.json --set 
 fp_data "$RUNS/fp_su3_train4a" --config configs/fp_data_su3_4x4_lowbeta.json --set 'generate.betas=[5.0,5.125,5.25,5.375]'
 fp_data "$RUNS/fp_su3_train4b" --config configs/fp_data_su3_4x4_lowbeta.json --set 'generate.betas=[5.5,5.625,5.75]'
 fp_data "$RUNS/fp_su3_train7" --config configs/fp_data_su3_4x4_lowbeta.json --set seed=7
+# seed 8 at beta_wil 5 ... 5.5 (80 configurations, all converged here; 31 min).
+fp_data "$RUNS/fp_su3_train8" --config configs/fp_data_su3_4x4_lowbeta.json --set seed=8 \
+  --set 'generate.betas=[5.0,5.125,5.25,5.375,5.5]'
+# Twelve BPST instantons around the evaluated radii, train-only rows of both stages (3 min).
+fp_data "$RUNS/fp_su3_instantons" --config configs/fp_data_su3_4x4_instantons.json
 # A multi-chain test set, never trained on: the lowbeta recipe at the standard couplings 5 ... 7 (112 configurations,
 # 1 did not converge here; 27 min on one core).
 fp_data "$RUNS/fp_su3_test6" --config configs/fp_data_su3_4x4_lowbeta.json --set seed=6 \
   --set 'generate.betas=[5.0,5.25,5.5,5.75,6.0,6.5,7.0]'
-# Stage 1 (derivatives weighted 1000x, ~48 min on one core), stage 2 (values, from stage 1's checkpoint, ~11 min).
+# Stage 1 (derivatives weighted 1000x, ~46 min on one core), stage 2 (values, from stage 1's checkpoint, ~11 min).
 W="$RUNS/fp_action_su3_w1000"
 [ -f "$W/metrics.json" ] || "$B" train --config configs/train_fp_action_su3.json --out "$W" $(resume_or_start "$W")
 if [ ! -f "$RUNS/fp_action_su3/metrics.json" ]; then
