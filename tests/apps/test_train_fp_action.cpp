@@ -66,6 +66,17 @@ class TrainFpActionTest : public ::testing::Test {
   std::string train(const std::string& out, const std::string& extra = "", const std::string& config = "train.json") {
     return "train --config " + (dir / config).string() + " --out " + (dir / out).string() + " " + extra;
   }
+  /// A copy of the data set with A_FP doubled (dir/doubled.h5).
+  fs::path doubled_copy() const {
+    const fs::path doubled = dir / "doubled.h5";
+    fs::copy_file(data_dir / "data" / "fp_data.h5", doubled);
+    H5::H5File f(doubled.string(), H5F_ACC_RDWR);
+    H5::Group root = f.openGroup("/");
+    const auto action = read_tensor(root, "action");
+    f.unlink("action");
+    write_tensor(root, "action", 2.0 * action);  // with its checksum
+    return doubled;
+  }
   static fs::path data_dir;
   fs::path dir;
 };
@@ -276,15 +287,7 @@ TEST_F(TrainFpActionTest, EvaluateComparesWithAffineFittedClassicalActions) {
 // data's; evaluate.fit_files = the doubled copy fits (2a, 2b) instead. Bad fit_files: one line, nothing written.
 TEST_F(TrainFpActionTest, EvaluateFitsTheClassicalActionsOnTheTrainingData) {
   ASSERT_EQ(run_blockspin(train("out")).status, 0);
-  const fs::path doubled = dir / "doubled.h5";
-  fs::copy_file(data_dir / "data" / "fp_data.h5", doubled);
-  {
-    H5::H5File f(doubled.string(), H5F_ACC_RDWR);
-    H5::Group root = f.openGroup("/");
-    const auto action = read_tensor(root, "action");
-    f.unlink("action");
-    write_tensor(root, "action", 2.0 * action);  // with its checksum
-  }
+  const fs::path doubled = doubled_copy();
   auto evaluate = [&](const std::string& out, const std::string& sets) {
     const auto r = run_blockspin("evaluate --model " + (dir / "out").string() + " --out " + (dir / out).string() +
                                  " --set evaluate.split=all " + sets);
@@ -504,15 +507,7 @@ TEST_F(TrainFpActionTest, FpDataWithTheLearnedFineAction) {
 // model, train-only rows with A_FP doubled change the training losses (the same batches) but not the validation loss.
 // A train-only file of another lattice shape is one line naming it, exit 4, nothing written.
 TEST_F(TrainFpActionTest, TrainOnlyFilesJoinTheTrainSplitOnly) {
-  const fs::path doubled = dir / "doubled.h5";
-  fs::copy_file(data_dir / "data" / "fp_data.h5", doubled);
-  {
-    H5::H5File f(doubled.string(), H5F_ACC_RDWR);
-    H5::Group root = f.openGroup("/");
-    const auto action = read_tensor(root, "action");
-    f.unlink("action");
-    write_tensor(root, "action", 2.0 * action);
-  }
+  const fs::path doubled = doubled_copy();
   const std::string values = " --set loss.w_derivative=0 --set training.lr=1e-12 --set training.log_every=1";
   auto only = [](const std::string& file) { return " --set 'data.train_only_files=[\"" + file + "\"]'"; };
   ASSERT_EQ(run_blockspin(train("plain", values)).status, 0);
@@ -558,4 +553,17 @@ TEST_F(TrainFpActionTest, TrainOnlyFilesJoinTheTrainSplitOnly) {
   EXPECT_NE(r.output.find(other), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("data.train_only_files"), std::string::npos) << r.output;
   EXPECT_FALSE(fs::exists(dir / "bad"));
+}
+
+// data.holdout_betas: the rows of these β_wil form the test split (all of them, nothing else), the rest is split into
+// train and val at random.
+TEST_F(TrainFpActionTest, HeldOutBetasFormTheTestSplit) {
+  const auto r = run_blockspin(train("held", "--set 'data.holdout_betas=[4.0]'"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto m = json::parse(std::ifstream(dir / "held" / "metrics.json"));
+  EXPECT_EQ(m["n_rows"], json::parse(R"({"train": 3, "train_only": 0, "val": 1, "test": 4})"));
+  ASSERT_EQ(m["test"]["per_beta"].size(), 1u);
+  EXPECT_TRUE(m["test"]["per_beta"].contains("4")) << m["test"]["per_beta"].dump();
+  ASSERT_EQ(m["val"]["per_beta"].size(), 1u);
+  EXPECT_TRUE(m["val"]["per_beta"].contains("2.5")) << m["val"]["per_beta"].dump();
 }
