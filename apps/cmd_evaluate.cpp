@@ -130,12 +130,9 @@ void run_evaluate(const CommonOptions& opt) {
   // The fit rows (the train split of evaluate.fit_files), read before anything is written.
   const bool fit_on_evaluated = same_rows_and_splits(fit_setup, s);
   const FpRows fit_rows = fit_on_evaluated ? FpRows{} : load_rows(fit_setup);
-  if (!fit_on_evaluated && fit_rows.coarse.links.sizes().slice(1) != rows.coarse.links.sizes().slice(1))
-    throw InputError(
-        fmt::format("'{}' (evaluate.fit_files) has coarse_links of shape [{}] per configuration, the "
-                    "evaluated data [{}]",
-                    fit_setup.files.front(), fmt::join(fit_rows.coarse.links.sizes().slice(1), ", "),
-                    fmt::join(rows.coarse.links.sizes().slice(1), ", ")));
+  if (!fit_on_evaluated)
+    check_same_configurations(fit_rows.coarse.links, "'" + fit_setup.files.front() + "' (evaluate.fit_files)",
+                              rows.coarse.links, "the evaluated data");
   if (config_checked(opt, ev_root)) return;
   const run::RunDirectory run("evaluate", {opt.out, opt.force, false},
                               {{"model", model_dir.string()}, {"evaluate", ev_root.resolved().at("evaluate")}});

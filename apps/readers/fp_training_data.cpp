@@ -72,6 +72,14 @@ FpSetup read_fp_setup(Config& cfg) {
   return s;
 }
 
+void check_same_configurations(const torch::Tensor& links, const std::string& what, const torch::Tensor& reference,
+                               const std::string& reference_what) {
+  if (links.sizes().slice(1) != reference.sizes().slice(1))
+    throw InputError(fmt::format("{}: coarse_links has shape [{}] per configuration, {} has [{}]", what,
+                                 fmt::join(links.sizes().slice(1), ", "), reference_what,
+                                 fmt::join(reference.sizes().slice(1), ", ")));
+}
+
 FpRows load_rows(const std::vector<std::string>& files, bool instantons, int64_t min_rows) {
   std::vector<io::FpCoarse> cs;
   std::vector<io::FpResults> rs;
@@ -79,10 +87,7 @@ FpRows load_rows(const std::vector<std::string>& files, bool instantons, int64_t
     H5::H5File f = io::open_h5(file, "fp_data");
     auto c = io::read_fp_coarse(f);
     auto r = io::read_fp_results(f, c.size());
-    if (!cs.empty() && c.links.sizes().slice(1) != cs.front().links.sizes().slice(1))
-      throw InputError(fmt::format("'{}': coarse_links has shape [{}] per configuration, '{}' has [{}]", file,
-                                   fmt::join(c.links.sizes().slice(1), ", "), files.front(),
-                                   fmt::join(cs.front().links.sizes().slice(1), ", ")));
+    if (!cs.empty()) check_same_configurations(c.links, "'" + file + "'", cs.front().links, "'" + files.front() + "'");
     cs.push_back(std::move(c));
     rs.push_back(std::move(r));
   }
@@ -96,29 +101,23 @@ FpRows load_rows(const std::vector<std::string>& files, bool instantons, int64_t
   for (auto& [name, member] : io::fp_coarse_fields()) rows.coarse.*member = (rows.coarse.*member).index_select(0, idx);
   for (auto& [name, member] : io::fp_result_fields())
     rows.results.*member = (rows.results.*member).index_select(0, idx);
+  if (rows.results.second_start.defined()) rows.results.second_start = rows.results.second_start.index_select(0, idx);
   return rows;
 }
 
 FpRows load_train_only_rows(const FpSetup& s, const FpRows& rows) {
   if (s.train_only_files.empty()) return {};
   FpRows extra = load_rows(s.train_only_files, /*instantons=*/true, /*min_rows=*/1);
-  if (extra.coarse.links.sizes().slice(1) != rows.coarse.links.sizes().slice(1))
-    throw InputError(
-        fmt::format("'{}' (data.train_only_files): coarse_links has shape [{}] per configuration, '{}' "
-                    "(data.files) has [{}]",
-                    s.train_only_files.front(), fmt::join(extra.coarse.links.sizes().slice(1), ", "), s.files.front(),
-                    fmt::join(rows.coarse.links.sizes().slice(1), ", ")));
+  check_same_configurations(extra.coarse.links, "'" + s.train_only_files.front() + "' (data.train_only_files)",
+                            rows.coarse.links, "'" + s.files.front() + "' (data.files)");
   return extra;
 }
 
 void add_train_only_rows(FpRows& rows, std::map<std::string, torch::Tensor>& splits, const FpRows& extra) {
   if (!extra.coarse.links.defined()) return;
   const int64_t n = rows.coarse.size();
-  for (auto& [name, member] : io::fp_coarse_fields())
-    rows.coarse.*member = torch::cat({rows.coarse.*member, extra.coarse.*member});
-  for (auto& [name, member] : io::fp_result_fields())
-    rows.results.*member = torch::cat({rows.results.*member, extra.results.*member});
-  rows.results.fine_links = rows.results.second_start = torch::Tensor();  // not row-aligned after load_rows
+  rows.coarse = io::concat(std::vector<io::FpCoarse>{rows.coarse, extra.coarse});
+  rows.results = io::concat(std::vector<io::FpResults>{rows.results, extra.results});
   splits.at("train") = torch::cat({splits.at("train"), torch::arange(n, n + extra.coarse.size(), torch::kLong)});
 }
 

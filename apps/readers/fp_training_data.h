@@ -43,7 +43,12 @@ struct FpRows {
   io::FpCoarse coarse;
   io::FpResults results;
 };
-/// At least `min_rows` usable rows (3: one each for train, val and test), else an InputError.
+/// An InputError unless `links` holds configurations of the same shape (lattice, group) as `reference`; `what` and
+/// `reference_what` name them in the message.
+void check_same_configurations(const torch::Tensor& links, const std::string& what, const torch::Tensor& reference,
+                               const std::string& reference_what);
+/// The converged rows of the files (Monte Carlo only unless `instantons`; row-aligned, second_start included where
+/// stored). At least `min_rows` usable rows (3: one each for train, val and test), else an InputError.
 FpRows load_rows(const std::vector<std::string>& files, bool instantons, int64_t min_rows = 3);
 inline FpRows load_rows(const FpSetup& s) { return load_rows(s.files, s.instantons); }
 
