@@ -326,7 +326,9 @@ void Check::operator()(const json& value, const std::string& key) const {
 Config::Config(std::shared_ptr<detail::ConfigState> state, Path base)
     : state_(std::move(state)), base_(std::move(base)) {}
 
-Config Config::load(const std::string& path, const std::vector<std::string>& overrides) {
+namespace {
+
+json read_config_file(const std::string& path) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) {
     throw ConfigError(fmt::format("cannot read config file '{}': it is a directory", path));
@@ -335,7 +337,51 @@ Config Config::load(const std::string& path, const std::vector<std::string>& ove
   if (!in) throw ConfigError(fmt::format("cannot read config file '{}': {}", path, std::strerror(errno)));
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (in.bad()) throw ConfigError(fmt::format("cannot read config file '{}': read error", path));
-  return from_json(parse_config_text(text, path), overrides, path);
+  return parse_config_text(text, path);
+}
+
+// `j` (read from `path`) with its "base" chain resolved: the base file (path relative to `path`'s directory, itself
+// resolved first) with `j` merged on top as an RFC 7396 merge patch. `chain` holds the files above, for cycles.
+json resolve_base(json j, const std::string& path, std::vector<std::string>& chain) {
+  if (!j.is_object() || !j.contains("base")) return j;
+  const json& named = j["base"];
+  if (!named.is_string() || named.get<std::string>().empty()) {
+    throw ConfigError(
+        fmt::format("config key 'base' in '{}': expected the path of a config file, got {}", path, describe(named)));
+  }
+  const std::filesystem::path base_path = std::filesystem::path(path).parent_path() / named.get<std::string>();
+  const std::string base = base_path.lexically_normal().string();
+  std::error_code ec;
+  for (const std::string& above : chain) {
+    if (std::filesystem::equivalent(above, base, ec)) {
+      std::string cycle;
+      for (const std::string& c : chain) cycle += c + " -> ";
+      throw ConfigError(fmt::format("config key 'base' in '{}': the bases form a cycle ({}{})", path, cycle, base));
+    }
+  }
+  json base_json;
+  try {
+    base_json = read_config_file(base);
+  } catch (const ConfigError& e) {
+    throw ConfigError(fmt::format("config key 'base' in '{}': {}", path, e.what()));
+  }
+  chain.push_back(base);
+  json merged = resolve_base(std::move(base_json), base, chain);  // errors further down name their own file
+  chain.pop_back();
+  if (!merged.is_object()) {
+    throw ConfigError(fmt::format("config key 'base' in '{}': the top level of '{}' must be a JSON object, got {}",
+                                  path, base, describe(merged)));
+  }
+  j.erase("base");
+  merged.merge_patch(j);
+  return merged;
+}
+
+}  // namespace
+
+Config Config::load(const std::string& path, const std::vector<std::string>& overrides) {
+  std::vector<std::string> chain{path};
+  return from_json(resolve_base(read_config_file(path), path, chain), overrides, path);
 }
 
 Config Config::from_json(json j, const std::vector<std::string>& overrides, std::string source) {

@@ -132,6 +132,10 @@ class Config {
   /// true/false, null, lists, objects, quoted strings), otherwise taken as a plain string (`--set device=cuda`).
   /// Missing intermediate objects are created; a path through a non-object (or a list index out of range)
   /// is a ConfigError. The top level must be an object.
+  /// A top-level `"base": "other.json"` (a path relative to this file's directory) makes the config that file, read
+  /// the same way (its own base first), with this file merged on top as a JSON merge patch (RFC 7396): objects merge
+  /// key by key, any other value (lists included) replaces, `null` removes the key. Overrides apply after; the
+  /// resolved config has no "base". A missing or unreadable base, or a cycle, is a ConfigError naming the file.
   static Config load(const std::string& path, const std::vector<std::string>& overrides = {});
   static Config from_json(nlohmann::json j, const std::vector<std::string>& overrides = {},
                           std::string source = "<inline>");

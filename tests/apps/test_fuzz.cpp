@@ -117,6 +117,12 @@ TEST(Fuzz, MutatedShippedConfigsFailCleanlyAndWriteNothing) {
     ASSERT_FALSE(command.empty()) << "which subcommand reads " << entry.path() << "?";
     const std::string text = slurp(entry.path());
     std::mt19937_64 rng(std::hash<std::string>{}(entry.path().filename().string()));
+    // A config built on a "base" (relative to its own directory) finds a copy of it beside the mutated file.
+    const json parsed = json::parse(text, nullptr, true, /*ignore_comments=*/true);
+    if (parsed.contains("base")) {
+      fs::copy_file(entry.path().parent_path() / parsed["base"].get<std::string>(),
+                    dir / parsed["base"].get<std::string>(), fs::copy_options::overwrite_existing);
+    }
     for (int k = 0; k < 4; ++k) {
       const auto config = dir / "mutated.json";
       std::ofstream(config) << mutate(text, rng);

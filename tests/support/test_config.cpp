@@ -200,6 +200,48 @@ TEST(Config, ResolvedContainsDefaults) {
   EXPECT_EQ(config_error([&] { cfg.check_unused(); }), "unknown config key 'lattice.shape'");
 }
 
+TEST_F(ConfigFile, BaseIsMergedUnderTheFileAsAMergePatch) {
+  fs::create_directories(dir_ / "configs" / "common");
+  write("configs/common/root.json", R"({"seed": 1, "data": {"files": ["a.h5", "b.h5"], "val_fraction": 0.1},
+    "training": {"steps": 6000, "lr": 3e-4, "schedule": "plateau"}, "note": "root"})");
+  write("configs/stage1.json", R"({"base": "common/root.json",  // relative to this file
+    "loss": {"w_derivative": 1000}})");
+  const std::string stage2 = write("configs/stage2.json", R"({"base": "stage1.json",
+    "data": {"files": ["c.h5"]}, "training": {"steps": 1500, "schedule": null}, "loss": {"w_derivative": 10},
+    "note": null})");
+  Config cfg = Config::load(stage2, {"training.lr=3e-5"});
+  EXPECT_EQ(cfg.source(), stage2);
+  EXPECT_EQ(cfg.resolved(), json::parse(R"({"seed": 1, "data": {"files": ["c.h5"], "val_fraction": 0.1},
+    "training": {"steps": 1500, "lr": 3e-5}, "loss": {"w_derivative": 10}})"));
+  // Unknown keys of a base are reported like the file's own.
+  write("configs/typo.json", R"({"base": "stage1.json", "trianing": {}})");
+  Config typo = Config::load((dir_ / "configs" / "typo.json").string());
+  for (const char* key : {"seed", "data", "training", "loss", "note"}) typo.raw(key);
+  EXPECT_CONTAINS(config_error([&] { typo.check_unused(); }), "unknown config key 'trianing'");
+}
+
+TEST_F(ConfigFile, BadBasesAreErrorsNamingTheFile) {
+  const std::string missing = write("missing.json", R"({"base": "nowhere.json"})");
+  EXPECT_CONTAINS(
+      config_error([&] { Config::load(missing); }),
+      "config key 'base' in '" + missing + "': cannot read config file '" + (dir_ / "nowhere.json").string());
+  const std::string number = write("number.json", R"({"base": 3})");
+  EXPECT_EQ(config_error([&] { Config::load(number); }),
+            "config key 'base' in '" + number + "': expected the path of a config file, got number 3");
+  write("list.json", "[1]");
+  const std::string to_list = write("to_list.json", R"({"base": "list.json"})");
+  EXPECT_CONTAINS(config_error([&] { Config::load(to_list); }), "the top level of");
+  write("broken.json", "{\"a\": }");
+  const std::string to_broken = write("to_broken.json", R"({"base": "broken.json"})");
+  EXPECT_CONTAINS(config_error([&] { Config::load(to_broken); }),
+                  "config key 'base' in '" + to_broken + "': malformed JSON in config file");
+  const std::string a = write("a.json", R"({"base": "b.json", "x": 1})");
+  write("b.json", R"({"base": "a.json", "y": 2})");
+  EXPECT_CONTAINS(config_error([&] { Config::load(a); }), "the bases form a cycle");
+  const std::string self = write("self.json", R"({"base": "self.json"})");
+  EXPECT_CONTAINS(config_error([&] { Config::load(self); }), "the bases form a cycle");
+}
+
 TEST(Config, OverridesAreJsonTypedWithPlainStringFallback) {
   Config cfg = Config::from_json(
       json::parse(
