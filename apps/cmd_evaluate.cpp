@@ -17,9 +17,9 @@
 #include "io/plot.h"
 #include "lattice/derivatives.h"
 #include "lattice/gauge_action.h"
+#include "lattice/hypercubic.h"
 #include "lattice/layout.h"
 #include "lattice/locality.h"
-#include "lattice/matrix_ops.h"
 #include "lcnn/fp_action_model.h"
 #include "run/checkpoint.h"
 #include "run/run_directory.h"
@@ -34,6 +34,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <numeric>
 
 namespace blockspin::apps {
 namespace {
@@ -54,28 +55,18 @@ std::pair<torch::Tensor, torch::Tensor> values_and_derivatives(const L::ActionFu
   return {torch::cat(a), torch::cat(d)};
 }
 
-// Lattice symmetries of a gauge field [B, D, x.., N, N]: swapping axes μ ↔ ν, reflecting x_μ → −x_μ.
-torch::Tensor swap_axes(const torch::Tensor& U, int64_t mu, int64_t nu) {
-  std::vector<int64_t> perm(static_cast<size_t>(L::n_dims(U)));
-  for (int64_t d = 0; d < L::n_dims(U); ++d) perm[static_cast<size_t>(d)] = d == mu ? nu : d == nu ? mu : d;
-  return U.index_select(1, torch::tensor(perm, torch::kLong)).transpose(L::kSiteDim0 + mu, L::kSiteDim0 + nu);
-}
-
-torch::Tensor reflect(const torch::Tensor& U, int64_t mu) {
-  // U'_ν(x) = U_ν(Rx) for ν ≠ μ, U'_μ(x) = U_μ(Rx − μ̂)†, Rx: x_μ → −x_μ (periodic)
-  const int64_t dim = L::kSiteDim0 + mu;
-  const auto flipped = U.flip({dim});
-  auto out = torch::roll(flipped, {1}, {dim});
-  out.select(1, mu).copy_(L::dag(flipped.select(1, mu)));
-  return out;
-}
-
+// Lattice symmetries of a gauge field (lattice/hypercubic.h): the axis swaps 0 <-> ν and the reflections.
 std::vector<std::pair<std::string, std::function<torch::Tensor(const torch::Tensor&)>>> symmetries(int64_t D) {
   std::vector<std::pair<std::string, std::function<torch::Tensor(const torch::Tensor&)>>> out;
   for (int64_t nu = 1; nu < D; ++nu)
-    out.push_back({fmt::format("swap 0<->{}", nu), [nu](const torch::Tensor& U) { return swap_axes(U, 0, nu); }});
+    out.push_back({fmt::format("swap 0<->{}", nu), [nu, D](const torch::Tensor& U) {
+                     std::vector<int64_t> swap(static_cast<size_t>(D));
+                     std::iota(swap.begin(), swap.end(), 0);
+                     std::swap(swap[0], swap[static_cast<size_t>(nu)]);
+                     return L::permute_axes(U, swap);
+                   }});
   for (int64_t mu = 0; mu < D; ++mu)
-    out.push_back({fmt::format("reflect {}", mu), [mu](const torch::Tensor& U) { return reflect(U, mu); }});
+    out.push_back({fmt::format("reflect {}", mu), [mu](const torch::Tensor& U) { return L::reflect_axis(U, mu); }});
   return out;
 }
 

@@ -8,6 +8,7 @@
 
 #include "apps/app.h"
 
+#include "apps/readers/fp_augment.h"
 #include "apps/readers/fp_scores.h"
 #include "apps/readers/fp_training_data.h"
 #include "apps/readers/lattice_config.h"
@@ -44,11 +45,15 @@ struct LossParts {
   torch::Tensor action;
 };
 
+// The loss terms of rows `idx`; with `augment_step` >= 0 (training with data.augment = "hypercubic") the model sees
+// every row through its element of that step (apps/readers/fp_augment.h).
 LossParts loss_parts(lcnn::FpActionModel& model, const FpRows& rows, const torch::Tensor& idx, const FpSetup& s,
-                     bool create_graph) {
+                     bool create_graph, int64_t augment_step = -1) {
   const auto cdt = L::complex_dtype(s.dtype);
   const auto U = rows.coarse.links.index_select(0, idx).to(s.device, cdt);
-  const L::ActionFunctional action = [&](const torch::Tensor& V) { return model->forward(V); };
+  L::ActionFunctional action = [&](const torch::Tensor& V) { return model->forward(V); };
+  if (augment_step >= 0)
+    action = augmented_action(action, augmentation_elements(s.training.seed, augment_step, idx, L::n_dims(U)));
   auto [A, D] = L::action_and_derivative(action, U, create_graph);
   const auto A_fp = rows.results.action.index_select(0, idx).to(s.device, A.scalar_type());
   const auto D_fp = rows.results.derivatives.index_select(0, idx).to(s.device, D.scalar_type());
@@ -123,8 +128,9 @@ void run_train_fp_action(const CommonOptions& opt, Config& cfg) {
       lcnn::count_parameters(*model));
 
   const auto& train_idx = splits.at("train");
-  const BatchLossFn loss = [&](const torch::Tensor& i) {
-    auto p = loss_parts(model, rows, train_idx.index_select(0, i), s, true);
+  const bool augment = s.augment == "hypercubic";
+  const BatchLossFn loss = [&](const torch::Tensor& i, int64_t step) {
+    auto p = loss_parts(model, rows, train_idx.index_select(0, i), s, true, augment ? step : -1);
     return s.w_value * p.l1.mean() + s.w_derivative * p.l2.mean();
   };
   const ValidationFn validation = [&] {

@@ -267,7 +267,7 @@ Curve train(torch::nn::Module& model, const BatchLossFn& batch_loss, int64_t n, 
     double loss_value = 0;
     opt->zero_grad();
     if (!comm.distributed() && o.accumulate == 1) {
-      const auto loss = batch_loss(idx);
+      const auto loss = batch_loss(idx, s.step);
       loss_value = loss.item<double>();
       guard.require_finite(loss_value, "loss", s.step + 1);
       loss.backward();
@@ -279,8 +279,8 @@ Curve train(torch::nn::Module& model, const BatchLossFn& batch_loss, int64_t n, 
       for (int64_t m = 0, begin = share_begin; m < o.accumulate; ++m) {
         const int64_t rows = share / o.accumulate + (m < share % o.accumulate ? 1 : 0);
         if (rows == 0) continue;
-        const auto loss =
-            batch_loss(idx.slice(0, begin, begin + rows)) * (static_cast<double>(rows) / static_cast<double>(batch));
+        const auto loss = batch_loss(idx.slice(0, begin, begin + rows), s.step) *
+                          (static_cast<double>(rows) / static_cast<double>(batch));
         loss.backward();
         local += loss.detach().reshape({1}).to(torch::kCPU, torch::kDouble);
         begin += rows;
@@ -348,7 +348,7 @@ Curve train_regression(torch::nn::Module& model, const ForwardFn& forward, const
                        const torch::Tensor& targets, const torch::Tensor& val_inputs, const torch::Tensor& val_targets,
                        const TrainerOptions& o, const torch::Device& device, torch::Dtype input_dtype,
                        const RunDirectory& run, const std::string& subdir, const std::string& label) {
-  const BatchLossFn loss = [&](const torch::Tensor& idx) {
+  const BatchLossFn loss = [&](const torch::Tensor& idx, int64_t /*step*/) {
     const auto pred = forward(inputs.index_select(0, idx).to(device, input_dtype));
     return (pred - targets.index_select(0, idx).to(device, pred.scalar_type())).pow(2).mean();
   };

@@ -65,8 +65,9 @@ struct Curve {
 /// Maps a batch of inputs to predictions (shape of the targets).
 using ForwardFn = std::function<torch::Tensor(const torch::Tensor&)>;
 /// The training loss of the batch with these row indices of the training set (CPU, int64): a scalar differentiable in
-/// the model's parameters.
-using BatchLossFn = std::function<torch::Tensor(const torch::Tensor& indices)>;
+/// the model's parameters. `step` is the 0-based optimizer step the rows belong to: with (row, step) a loss can draw
+/// per-row randomness (e.g. data augmentation) that does not depend on the world size, micro-batching or a resume.
+using BatchLossFn = std::function<torch::Tensor(const torch::Tensor& indices, int64_t step)>;
 /// A validation result: the loss the schedule watches, and optional details (e.g. the loss terms) for metrics.jsonl.
 struct Validation {
   Validation(double loss_, nlohmann::json details_ = nlohmann::json::object())  // NOLINT: implicit from a loss

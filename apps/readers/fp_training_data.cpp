@@ -50,6 +50,7 @@ FpSetup read_fp_setup(Config& cfg) {
   s.test_fraction = d.get<double>("test_fraction", 0.1, Check::in_range(0, 0.5));
   s.holdout_betas = d.get<std::vector<double>>("holdout_betas", {});
   s.train_only_files = d.get<std::vector<std::string>>("train_only_files", {});
+  s.augment = d.get<std::string>("augment", "none", Check::one_of({"none", "hypercubic"}));
   s.split_seed = d.get<int64_t>("seed", seed, Check::non_negative());
   auto m = cfg.child("model");
   const auto architecture = m.get<std::string>("architecture", "models/architectures/fp_action_paper.json");

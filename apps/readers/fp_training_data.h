@@ -26,6 +26,9 @@ struct FpSetup {
   std::vector<double> holdout_betas;
   /// data.train_only_files: their rows join the train split only (see add_train_only_rows).
   std::vector<std::string> train_only_files;
+  /// data.augment: "hypercubic" sees every training row through a random lattice rotation/reflection per step
+  /// (apps/readers/fp_augment.h); "none" as stored.
+  std::string augment = "none";
   int64_t split_seed = 1;
   nlohmann::json model_spec;
   std::string init_from;

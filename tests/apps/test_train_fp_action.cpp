@@ -117,29 +117,41 @@ TEST_F(TrainFpActionTest, WritesMetricsPerSplitAndBeta) {
   EXPECT_EQ(card["spec"]["dims"], 4);
 }
 
+// Also with data.augment = "hypercubic" (the element of a row is a function of the step, not of the random stream),
+// which really trains on transformed rows: other parameters than without.
 TEST_F(TrainFpActionTest, ResumeAfterCrashIsBitwiseIdentical) {
-  ASSERT_EQ(run_blockspin(train("full")).status, 0);
-  const auto crashed = run_blockspin(train("part"), "BLOCKSPIN_TEST_CRASH_AFTER=6");
-  ASSERT_EQ(crashed.status, 86) << crashed.output;
-  const auto r = run_blockspin(train("part", "--resume"));
-  ASSERT_EQ(r.status, 0) << r.output;
-  const auto a = checkpoint_parameters(dir / "full" / "model" / "checkpoint.h5", "training_checkpoint");
-  const auto b = checkpoint_parameters(dir / "part" / "model" / "checkpoint.h5", "training_checkpoint");
-  ASSERT_EQ(a.size(), b.size());
-  for (const auto& [name, t] : a) EXPECT_TRUE(torch::equal(t, b.at(name))) << name;
-  const auto ma = json::parse(std::ifstream(dir / "full" / "metrics.json"));
-  const auto mb = json::parse(std::ifstream(dir / "part" / "metrics.json"));
-  EXPECT_EQ(ma["test"], mb["test"]);
-  // metrics.jsonl: the line the crashed run wrote past its checkpoint (step 6 > checkpoint 4) is not repeated
-  auto la = blockspin::run::read_metrics(dir / "full" / "model" / "metrics.jsonl");
-  auto lb = blockspin::run::read_metrics(dir / "part" / "model" / "metrics.jsonl");
-  ASSERT_EQ(la.size(), 4u);
-  ASSERT_EQ(lb.size(), la.size());
-  for (size_t k = 0; k < la.size(); ++k) {
-    la[k].erase("seconds");
-    lb[k].erase("seconds");
-    EXPECT_EQ(la[k], lb[k]) << "line " << k;
+  std::map<std::string, std::map<std::string, torch::Tensor>> params;
+  for (const std::string augment : {"none", "hypercubic"}) {
+    const std::string set = "--set data.augment=" + augment;
+    ASSERT_EQ(run_blockspin(train("full_" + augment, set)).status, 0);
+    const auto crashed = run_blockspin(train("part_" + augment, set), "BLOCKSPIN_TEST_CRASH_AFTER=6");
+    ASSERT_EQ(crashed.status, 86) << crashed.output;
+    const auto r = run_blockspin(train("part_" + augment, set + " --resume"));
+    ASSERT_EQ(r.status, 0) << r.output;
+    const auto a = checkpoint_parameters(dir / ("full_" + augment) / "model" / "checkpoint.h5", "training_checkpoint");
+    const auto b = checkpoint_parameters(dir / ("part_" + augment) / "model" / "checkpoint.h5", "training_checkpoint");
+    ASSERT_EQ(a.size(), b.size());
+    for (const auto& [name, t] : a) EXPECT_TRUE(torch::equal(t, b.at(name))) << augment << " " << name;
+    params[augment] = a;
+    const auto ma = json::parse(std::ifstream(dir / ("full_" + augment) / "metrics.json"));
+    const auto mb = json::parse(std::ifstream(dir / ("part_" + augment) / "metrics.json"));
+    EXPECT_EQ(ma["test"], mb["test"]);
+    EXPECT_EQ(ma["config"]["data"]["augment"], augment);
+    // metrics.jsonl: the line the crashed run wrote past its checkpoint (step 6 > checkpoint 4) is not repeated
+    auto la = blockspin::run::read_metrics(dir / ("full_" + augment) / "model" / "metrics.jsonl");
+    auto lb = blockspin::run::read_metrics(dir / ("part_" + augment) / "model" / "metrics.jsonl");
+    ASSERT_EQ(la.size(), 4u);
+    ASSERT_EQ(lb.size(), la.size());
+    for (size_t k = 0; k < la.size(); ++k) {
+      la[k].erase("seconds");
+      lb[k].erase("seconds");
+      EXPECT_EQ(la[k], lb[k]) << augment << " line " << k;
+    }
   }
+  double differ = 0;
+  for (const auto& [name, t] : params["none"])
+    differ = std::max(differ, (t - params["hypercubic"].at(name)).abs().max().item<double>());
+  EXPECT_GT(differ, 1e-6) << "the augmentation changed nothing";
 }
 
 // Bad values for export and evaluate keys: one line naming the key, exit 2 (a config error), nothing written; a model
@@ -362,6 +374,12 @@ TEST_F(TrainFpActionTest, BadInputIsOneLineAndWritesNothing) {
   EXPECT_NE(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("D = "), std::string::npos) << r.output;
   EXPECT_FALSE(fs::exists(dir / "o3"));
+  // An unknown augmentation: config error naming the key and the choices.
+  r = run_blockspin(train("o4", "--set data.augment=rotations"));
+  EXPECT_EQ(r.status, 2) << r.output;
+  EXPECT_NE(r.output.find("config key 'data.augment'"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("hypercubic"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(dir / "o4"));
 }
 
 // `generate` with action.model: HMC with β·A_model from the run directory and from its exported TorchScript file (the

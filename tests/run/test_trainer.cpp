@@ -8,6 +8,8 @@
 #include "support/output_dir_fixture.h"
 
 #include <gtest/gtest.h>
+
+#include <numeric>
 #include <torch/torch.h>
 
 #include <cmath>
@@ -59,7 +61,7 @@ TEST_F(Trainer, PlateauScheduleReducesTheLearningRateWhenValidationStalls) {
   auto model = make_model();
   auto o = options();
   o.lr_final = 0.01;
-  const BatchLossFn loss = [&](const torch::Tensor& i) {
+  const BatchLossFn loss = [&](const torch::Tensor& i, int64_t /*step*/) {
     return (model->forward(p.x.index_select(0, i)).squeeze(1) - p.y.index_select(0, i)).pow(2).mean();
   };
   RunDirectory run("train", {root_ / "stall", false, false}, nlohmann::json::object());
@@ -88,11 +90,13 @@ TEST_F(Trainer, ResumeWithAdamWAndPlateauIsBitwiseIdentical) {
   o.lr = 0.5;              // large enough to bounce around the minimum, so that
   o.plateau_patience = 0;  // stalled points halve lr: the plateau state changes during the run
   Curve last;
+  std::vector<int64_t> steps_seen;  // the step numbers the loss is called with, over all runs
   auto run_to_end = [&](const std::filesystem::path& dir, bool resume, int64_t stop_after) {
     auto model = make_model();
     int64_t calls = 0;
-    const BatchLossFn loss = [&](const torch::Tensor& i) {
+    const BatchLossFn loss = [&](const torch::Tensor& i, int64_t step) {
       if (++calls > stop_after) throw std::runtime_error("interrupted");
+      steps_seen.push_back(step);
       return (model->forward(p.x.index_select(0, i)).squeeze(1) - p.y.index_select(0, i)).pow(2).mean();
     };
     const ValidationFn val = [&] {
@@ -105,9 +109,18 @@ TEST_F(Trainer, ResumeWithAdamWAndPlateauIsBitwiseIdentical) {
     return torch::cat({model->weight.flatten(), model->bias.flatten()});
   };
   const auto reference = run_to_end(root_ / "a", false, 1000);
+  std::vector<int64_t> expected(40);
+  std::iota(expected.begin(), expected.end(), 0);
+  EXPECT_EQ(steps_seen, expected);
+  steps_seen.clear();
   EXPECT_THROW(run_to_end(root_ / "b", false, 11), std::runtime_error);
   EXPECT_EQ(read_metrics(root_ / "b" / "m" / "metrics.jsonl").back()["step"], 10);
   const auto resumed = run_to_end(root_ / "b", true, 1000);
+  // Steps 0..10 (the twelfth call was cut), then from the last checkpoint (step 8, every 4) on: 8, 9, 10 again,
+  // ..., 39.
+  expected.insert(expected.begin(), {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10});
+  expected.erase(expected.begin() + 11, expected.begin() + 19);
+  EXPECT_EQ(steps_seen, expected);
   EXPECT_TRUE(torch::equal(resumed, reference)) << resumed << reference;
   auto lines_a = read_metrics(root_ / "a" / "m" / "metrics.jsonl"),
        lines_b = read_metrics(root_ / "b" / "m" / "metrics.jsonl");
@@ -137,7 +150,7 @@ TEST_F(Trainer, GradientClippingLimitsTheUpdate) {
     o.lr = o.lr_final = 0.05;
     o.weight_decay = 0;
     o.clip_grad_norm = clip;
-    const BatchLossFn loss = [&](const torch::Tensor& i) {
+    const BatchLossFn loss = [&](const torch::Tensor& i, int64_t /*step*/) {
       return (model->forward(p.x.index_select(0, i)).squeeze(1) - p.y.index_select(0, i)).pow(2).mean();
     };
     RunDirectory run("train", {root_ / name, false, false}, nlohmann::json::object());
