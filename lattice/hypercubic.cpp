@@ -5,6 +5,7 @@
 #include "lattice/matrix_ops.h"
 
 #include <algorithm>
+#include <functional>
 #include <numeric>
 #include <stdexcept>
 
@@ -78,6 +79,33 @@ torch::Tensor hypercubic_transform(const torch::Tensor& U, const HypercubicEleme
   for (int64_t mu = 0; mu < n_dims(U); ++mu)
     if (g.reflected[static_cast<size_t>(mu)]) out = reflect_axis(out, mu);
   return out.contiguous();
+}
+
+torch::Tensor hypercubic_transform_batch(const torch::Tensor& U, const std::vector<HypercubicElement>& elements) {
+  const int64_t B = U.size(0), D = n_dims(U);
+  if (static_cast<int64_t>(elements.size()) != B)
+    throw std::invalid_argument("hypercubic_transform_batch: " + std::to_string(B) + " configurations, " +
+                                std::to_string(elements.size()) + " elements");
+  // Where every link of U^g comes from: the transform applied to a field of link numbers (1×1 real "matrices", for
+  // which the dagger is the identity), exact in double up to 2^53 links.
+  std::vector<int64_t> shape(U.sizes().begin(), U.sizes().end() - 2);
+  shape[0] = 1;
+  const int64_t per_config = std::accumulate(shape.begin(), shape.end(), int64_t{1}, std::multiplies<int64_t>());
+  std::vector<int64_t> id_shape = shape;
+  id_shape.push_back(1);
+  id_shape.push_back(1);
+  const auto link_ids = torch::arange(per_config, torch::kDouble).reshape(id_shape);
+  std::vector<torch::Tensor> sources, daggered;
+  for (int64_t b = 0; b < B; ++b) {
+    const auto& g = elements[static_cast<size_t>(b)];
+    sources.push_back(hypercubic_transform(link_ids, g).reshape({per_config}).to(torch::kLong) + b * per_config);
+    std::vector<int64_t> along(g.reflected.begin(), g.reflected.end());  // direction ν of U^g is daggered iff r_ν
+    daggered.push_back(torch::tensor(along).to(torch::kBool).repeat_interleave(per_config / D));
+  }
+  const auto source = torch::cat(sources).to(U.device());
+  const auto dagger = torch::cat(daggered).to(U.device()).view({-1, 1, 1});
+  const auto links = U.reshape({B * per_config, U.size(-2), U.size(-1)}).index_select(0, source);
+  return torch::where(dagger, dag(links), links).reshape(U.sizes());
 }
 
 }  // namespace blockspin::lattice

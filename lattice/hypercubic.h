@@ -35,5 +35,9 @@ torch::Tensor permute_axes(const torch::Tensor& U, const std::vector<int64_t>& p
 torch::Tensor reflect_axis(const torch::Tensor& U, int64_t mu);
 /// U^g: the permutation, then the reflections. A contiguous tensor, differentiable in U.
 torch::Tensor hypercubic_transform(const torch::Tensor& U, const HypercubicElement& g);
+/// [U_b^{g_b}]_b: every configuration b of the batch by its own element, as one gather of the links plus a dagger of
+/// the links along reflected axes (each link is daggered at most once). Equal to hypercubic_transform row by row, bit
+/// for bit, with one differentiable op instead of a few dozen per row (cheaper double backprop in training).
+torch::Tensor hypercubic_transform_batch(const torch::Tensor& U, const std::vector<HypercubicElement>& elements);
 
 }  // namespace blockspin::lattice

@@ -123,7 +123,16 @@ RunDirectory::RunDirectory(std::string command, const RunRequest& request, json 
   prepare_output_dir(dir_, request.force, request.resume);
   if (const int n = support::remove_stale_temp_files(dir_); n > 0)
     spdlog::info("removed {} temporary file(s) left in '{}' by an interrupted write", n, dir_.string());
-  support::write_json_atomic(dir_ / kRunFile, {{"command", command_}, {"blockspin_version", BLOCKSPIN_VERSION}});
+  const json run = {{"command", command_}, {"blockspin_version", BLOCKSPIN_VERSION}};
+  std::error_code ec;
+  bool same = false;  // a resume (even a refused one) leaves an identical run.json untouched
+  if (fs::exists(dir_ / kRunFile, ec)) {
+    try {
+      same = json::parse(support::read_file(dir_ / kRunFile)) == run;
+    } catch (const std::exception&) {
+    }
+  }
+  if (!same) support::write_json_atomic(dir_ / kRunFile, run);
 }
 
 void RunDirectory::refuse_if_complete(const std::string& result, const std::string& checkpoint) const {

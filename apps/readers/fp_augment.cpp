@@ -31,10 +31,7 @@ lattice::ActionFunctional augmented_action(lattice::ActionFunctional action,
     if (U.size(0) != static_cast<int64_t>(elements.size()))
       throw std::invalid_argument("augmented_action: " + std::to_string(U.size(0)) + " configurations, " +
                                   std::to_string(elements.size()) + " elements");
-    std::vector<torch::Tensor> rows;
-    for (int64_t b = 0; b < U.size(0); ++b)
-      rows.push_back(lattice::hypercubic_transform(U.narrow(0, b, 1), elements[static_cast<size_t>(b)]));
-    return action(torch::cat(rows, 0));
+    return action(lattice::hypercubic_transform_batch(U, elements));
   };
 }
 

@@ -172,7 +172,9 @@ TEST(Fuzz, DamagedEnsembleAndCheckpointFilesFailCleanly) {
     auto r = run_blockspin("measure --ensemble " + (dir / "e.h5").string() + " --out " + m.string() +
                            " --set flow.enabled=false");
     expect_clean(r, {0, 4}, "measure, damaged ensemble " + std::to_string(k));
-    if (r.status != 0) EXPECT_FALSE(fs::exists(m)) << k;
+    if (r.status != 0) {
+      EXPECT_FALSE(fs::exists(m)) << k;
+    }
     refused_ensembles += r.status == 4 ? 1 : 0;
     // A checkpoint for `generate --resume`: success, an input error, or (a damaged stored config that still parses)
     // a config error; the damaged checkpoint itself is left as it was.
@@ -182,7 +184,9 @@ TEST(Fuzz, DamagedEnsembleAndCheckpointFilesFailCleanly) {
     std::ofstream(run / "checkpoint.h5", std::ios::binary) << damaged;
     r = run_blockspin(gen + run.string() + " --resume");
     expect_clean(r, {0, 2, 4}, "generate --resume, damaged checkpoint " + std::to_string(k));
-    if (r.status != 0) EXPECT_EQ(slurp(run / "checkpoint.h5"), damaged) << k;
+    if (r.status != 0) {
+      EXPECT_EQ(slurp(run / "checkpoint.h5"), damaged) << k;
+    }
     refused_checkpoints += r.status != 0 ? 1 : 0;
   }
   // Most random damage lands in data (CRC32) or metadata (HDF5): it must be seen.
@@ -210,7 +214,9 @@ TEST(Fuzz, DamagedFpDataResumeStateFailsCleanly) {
     std::ofstream(victim, std::ios::binary) << bytes;
     const auto r = run_blockspin(cmd + run.string() + " --resume");
     expect_clean(r, {0, 2, 4, 5}, "fp-data --resume, damaged " + victim.filename().string());
-    if (r.status != 0) EXPECT_FALSE(fs::exists(run / "fp_data.h5")) << k;
+    if (r.status != 0) {
+      EXPECT_FALSE(fs::exists(run / "fp_data.h5")) << k;
+    }
   }
   fs::remove_all(dir);
 }

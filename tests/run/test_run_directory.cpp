@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -103,11 +104,14 @@ TEST_F(OutputDir, StartingFreshRemovesIntermediatesButKeepsResults) {
   EXPECT_FALSE(fs::exists(dir / "chunks"));
   EXPECT_FALSE(fs::exists(dir / "checkpoint.h5"));
   EXPECT_EQ(read_file(dir / "ensemble.h5"), "old result");  // replaced only when the new run has its own
+  const auto stamped = fs::last_write_time(dir / "run.json") - std::chrono::hours(1);
+  fs::last_write_time(dir / "run.json", stamped);
   EXPECT_CONTAINS(output_error([&] {
                     RunDirectory again("generate", {dir, false, true}, nlohmann::json::object());
                     again.refuse_if_complete("ensemble.h5", "checkpoint.h5");
                   }),
                   "already complete");
+  EXPECT_EQ(fs::last_write_time(dir / "run.json"), stamped);  // a refused resume writes nothing
 }
 
 }  // namespace
