@@ -228,7 +228,10 @@ void run_train(const CommonOptions& opt) {
   const RunDirectory run("train", {opt.out, opt.force, opt.resume}, config, rules);
   const fs::path dir = run.dir();
   if (opt.resume && fs::exists(dir / "metrics.json") && fs::exists(dir / "lcnn" / "checkpoint.h5")) {
-    spdlog::info("the run in '{}' has metrics.json already: re-evaluating from the final checkpoints", dir.string());
+    spdlog::info(
+        "the run in '{}' has metrics.json already: going on from its last checkpoints (trained on if "
+        "training.steps grew, then evaluated again)",
+        dir.string());
   }
 
   std::vector<LoopSet> sets;

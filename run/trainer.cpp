@@ -228,9 +228,14 @@ Curve train(torch::nn::Module& model, const BatchLossFn& batch_loss, int64_t n, 
   Snapshot s;
   s.plateau.lr = o.lr;
   if (run.resume_or_start(ckpt, {ckpt})) {
-    s = load_checkpoint(run, ckpt, model, *opt, gen, o.steps, plateau);
+    s = load_checkpoint(run, ckpt, model, *opt, gen, std::numeric_limits<int64_t>::max(), plateau);
+    if (s.step > o.steps)
+      throw support::ConfigError(fmt::format(
+          "training.steps: {} is below step {} of the checkpoint in '{}' (a run can be extended on --resume, "
+          "not shortened)",
+          o.steps, s.step, run.dir().string()));
     if (!plateau) s.plateau = Plateau{o.lr};
-    if (s.step < o.steps) spdlog::info("{}: resuming at step {}", label, s.step);
+    if (s.step < o.steps) spdlog::info("{}: resuming at step {} of {}", label, s.step, o.steps);
   }
   if (s.step >= o.steps) return s.curve;
   MetricsLog log(run / subdir / "metrics.jsonl", s.step > 0 ? s.step : -1);

@@ -35,7 +35,7 @@ run::TrainerOptions read_trainer_options(support::Config t, const run::TrainerOp
 
 run::ResumeRules training_resume_rules(const std::function<void(support::Config&)>& read_setup) {
   run::ResumeRules rules;
-  rules.free_keys = {"training.accumulate"};
+  rules.free_keys = {"training.accumulate", "training.steps"};  // steps: a run can be extended
   rules.resolve = [read_setup](const nlohmann::json& stored) {
     support::Config c = support::Config::from_json(stored);
     c.require<std::string>("task");

@@ -5,6 +5,7 @@
 #include "run/metrics_log.h"
 
 #include "lattice/rng.h"
+#include "support/atomic_file.h"
 #include "support/output_dir_fixture.h"
 
 #include <gtest/gtest.h>
@@ -134,6 +135,53 @@ TEST_F(Trainer, ResumeWithAdamWAndPlateauIsBitwiseIdentical) {
     EXPECT_EQ(lines_a[k], lines_b[k]) << "line " << k;
   }
   EXPECT_LT(last.lr.back(), o.lr) << "the schedule never reduced lr: the test would not see the plateau state";
+}
+
+// training.steps may grow on --resume: a finished run of 20 steps continued to 40 is the 40-step run bit for bit (the
+// plateau schedule does not depend on the length; 20 is a curve and checkpoint point of both), metrics.jsonl included;
+// a resume with fewer steps than the checkpoint's is a config error naming the key, and leaves the run as it was.
+TEST_F(Trainer, ARunCanBeExtendedOnResumeButNotShortened) {
+  Problem p;
+  auto o = options();
+  o.lr = 0.5;
+  o.plateau_patience = 0;
+  auto run_to = [&](const std::filesystem::path& dir, bool resume, int64_t steps) {
+    auto model = make_model();
+    const BatchLossFn loss = [&](const torch::Tensor& i, int64_t) {
+      return (model->forward(p.x.index_select(0, i)).squeeze(1) - p.y.index_select(0, i)).pow(2).mean();
+    };
+    const ValidationFn val = [&] {
+      torch::NoGradGuard no_grad;
+      return Validation((model->forward(p.x).squeeze(1) - p.y).pow(2).mean().item<double>(), nlohmann::json::object());
+    };
+    auto oo = o;
+    oo.steps = steps;
+    RunDirectory run("train", {dir, false, resume}, nlohmann::json::object());
+    const Curve c = train(*model, loss, 64, val, oo, run, "m", "extend");
+    EXPECT_EQ(c.step.back(), steps);
+    return torch::cat({model->weight.flatten(), model->bias.flatten()});
+  };
+  const auto reference = run_to(root_ / "a", false, 40);
+  const auto first = run_to(root_ / "b", false, 20);
+  EXPECT_FALSE(torch::equal(first, reference));
+  const auto extended = run_to(root_ / "b", true, 40);
+  EXPECT_TRUE(torch::equal(extended, reference)) << extended << reference;
+  auto lines_a = read_metrics(root_ / "a" / "m" / "metrics.jsonl"),
+       lines_b = read_metrics(root_ / "b" / "m" / "metrics.jsonl");
+  ASSERT_EQ(lines_b.size(), lines_a.size());
+  for (size_t k = 0; k < lines_a.size(); ++k) {
+    lines_a[k].erase("seconds");
+    lines_b[k].erase("seconds");
+    EXPECT_EQ(lines_a[k], lines_b[k]) << "line " << k;
+  }
+  const auto before = support::read_file(root_ / "b" / "m" / "checkpoint.h5");
+  try {
+    run_to(root_ / "b", true, 30);
+    ADD_FAILURE() << "shortening a run was accepted";
+  } catch (const support::ConfigError& e) {
+    EXPECT_CONTAINS(std::string(e.what()), "training.steps: 30 is below step 40");
+  }
+  EXPECT_EQ(support::read_file(root_ / "b" / "m" / "checkpoint.h5"), before);
 }
 
 // clip_grad_norm rescales the gradients before the update: with Adam (scale-invariant but for eps = 1e-8) a norm
