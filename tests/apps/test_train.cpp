@@ -132,6 +132,17 @@ TEST_F(TrainTest, ResumeAfterCrashGivesIdenticalWeights) {
   auto other = run_blockspin(train("resumed", "--resume --set training.lr=0.02"));
   EXPECT_EQ(other.status, 2) << other.output;
   EXPECT_NE(other.output.find("config differs"), std::string::npos) << other.output;
+  // training.steps may grow: the finished run trains on (both models) and is evaluated again; it may not shrink.
+  auto longer = run_blockspin(train("full", "--resume --set training.steps=16"));
+  ASSERT_EQ(longer.status, 0) << longer.output;
+  for (const char* model : {"lcnn", "baseline"}) {
+    H5::H5File f = open_h5(dir / "full" / model / "checkpoint.h5", "training_checkpoint");
+    EXPECT_EQ(read_int_attribute(f, "step"), 16) << model;
+  }
+  EXPECT_EQ(read_json(dir / "full" / "metrics.json")["lcnn"]["curve"]["step"].back(), 16);
+  auto shorter = run_blockspin(train("full", "--resume --set training.steps=8"));
+  EXPECT_EQ(shorter.status, 2) << shorter.output;
+  EXPECT_NE(shorter.output.find("training.steps: 8 is below step 16"), std::string::npos) << shorter.output;
 }
 
 TEST_F(TrainTest, DivergenceStopsAndKeepsTheLastGoodCheckpoint) {
