@@ -42,7 +42,8 @@ fp_data "$RUNS/fp_su3_instantons" --config configs/fp_data_su3_4x4_instantons.js
 # 1 did not converge here; 27 min on one core).
 fp_data "$RUNS/fp_su3_test6" --config configs/fp_data_su3_4x4_lowbeta.json --set seed=6 \
   --set 'generate.betas=[5.0,5.25,5.5,5.75,6.0,6.5,7.0]'
-# Stage 1 (derivatives weighted 1000x, ~46 min on one core), stage 2 (values, from stage 1's checkpoint, ~11 min).
+# Stage 1 (derivatives weighted 1000x, rows rotated/reflected at random, ~46 min on one core), stage 2 (values, from
+# stage 1's checkpoint, ~11 min).
 W="$RUNS/fp_action_su3_w1000"
 [ -f "$W/metrics.json" ] || "$B" train --config configs/train_fp_action_su3.json --out "$W" $(resume_or_start "$W")
 if [ ! -f "$RUNS/fp_action_su3/metrics.json" ]; then
@@ -58,21 +59,28 @@ R="$RUNS/fp_action_su3"
   --set "data.files=[\"$RUNS/fp_su3_train3/fp_data.h5\"]" --set evaluate.split=all
 "$B" evaluate --model "$R" --out "$RUNS/fp_action_su3_eval_set6" --force \
   --set "data.files=[\"$RUNS/fp_su3_test6/fp_data.h5\"]" --set evaluate.split=all
-# The README's table: every model compared with the same classical fits (set 1).
+# The README's table: every model compared with the same classical fits (set 1); also averaged over the 16 lattice
+# reflections (evaluate.symmetrise, 16x the cost: ~4 min each).
 for t in 3:fp_su3_train3 6:fp_su3_test6; do
-  "$B" evaluate --model "$R" --out "$RUNS/fp_action_su3_eval_set${t%%:*}_f1" --force \
-    --set "data.files=[\"$RUNS/${t#*:}/fp_data.h5\"]" --set evaluate.split=all \
-    --set "evaluate.fit_files=[\"$RUNS/fp_su3_train/fp_data.h5\"]"
+  for sym in none reflections; do
+    "$B" evaluate --model "$R" --out "$RUNS/fp_action_su3_eval_set${t%%:*}_f1$([ $sym = none ] || echo _$sym)" --force \
+      --set "data.files=[\"$RUNS/${t#*:}/fp_data.h5\"]" --set evaluate.split=all \
+      --set "evaluate.fit_files=[\"$RUNS/fp_su3_train/fp_data.h5\"]" --set evaluate.symmetrise=$sym
+  done
 done
 "$B" export --model "$R" --out "$RUNS/fp_action_su3_export" --force \
   --set 'shapes=[[4,4,4,4],[8,8,8,8]]'
 rm -rf "$MODEL.new" && mkdir -p "$MODEL.new/model" "$MODEL.new/evaluate" "$MODEL.new/evaluate_set3" \
-  "$MODEL.new/evaluate_set6" "$MODEL.new/export"
+  "$MODEL.new/evaluate_set6" "$MODEL.new/evaluate_reflections_set3" "$MODEL.new/evaluate_reflections_set6" \
+  "$MODEL.new/export"
 cp "$R/model/checkpoint.h5" "$R/model/model.json" "$R/model/metrics.jsonl" "$MODEL.new/model/"
 cp "$R/metrics.json" "$R"/training_curve.* "$MODEL.new/"
 cp "$RUNS/fp_action_su3_eval"/metrics.json "$RUNS/fp_action_su3_eval"/*.png "$MODEL.new/evaluate/"
 cp "$RUNS/fp_action_su3_eval_set3"/metrics.json "$RUNS/fp_action_su3_eval_set3"/*.png "$MODEL.new/evaluate_set3/"
 cp "$RUNS/fp_action_su3_eval_set6"/metrics.json "$RUNS/fp_action_su3_eval_set6"/*.png "$MODEL.new/evaluate_set6/"
+for t in 3 6; do  # the metrics only: fits on set 1, the model averaged over the reflections
+  cp "$RUNS/fp_action_su3_eval_set${t}_f1_reflections/metrics.json" "$MODEL.new/evaluate_reflections_set$t/"
+done
 cp "$RUNS/fp_action_su3_export"/*.pt "$RUNS/fp_action_su3_export"/export.json "$MODEL.new/export/"
 rm -rf "$MODEL.old" && { [ ! -d "$MODEL" ] || mv "$MODEL" "$MODEL.old"; } && mv "$MODEL.new" "$MODEL" && rm -rf "$MODEL.old"
 du -sh "$MODEL"

@@ -97,6 +97,10 @@ void run_evaluate(const CommonOptions& opt) {
   const int64_t batch = ev.get<int64_t>("batch_size", 4, support::Check::positive());
   const auto names = ev.get<std::vector<std::string>>("baselines", {"wilson", "symanzik", "iwasaki", "dbw2"});
   const double locality_beta = ev.get<double>("locality_beta", 5.0, support::Check::positive());
+  // The model averaged over a lattice symmetry group (lcnn/fp_action_model.h); by default as it was trained.
+  const std::string symmetrise =
+      ev.get<std::string>("symmetrise", trained_model_spec(model_dir).value("symmetrise", std::string("none")),
+                          support::Check::one_of({"none", "reflections", "hypercubic"}));
   // The classical actions' affine fits: least squares on the train split of the model's training data (the issue's
   // "best affine fit on the training set"), whatever data is evaluated; evaluate.fit_files names other files (their
   // train split by the training run's seed and fractions), e.g. to compare models trained on different data.
@@ -111,6 +115,7 @@ void run_evaluate(const CommonOptions& opt) {
   ev_root.check_unused();
 
   auto model = load_fp_action_model(trained_model_spec(model_dir), checkpoint, model_dir.string());
+  model->options.symmetrise(symmetrise);
   const FpRows rows = load_rows(s);
   if (L::n_dims(rows.coarse.links) != model->options.dims())
     throw InputError(
@@ -147,6 +152,7 @@ void run_evaluate(const CommonOptions& opt) {
   json metrics{{"task", "fp_action"},
                {"model", model_dir.string()},
                {"split", split},
+               {"symmetrise", symmetrise},
                {"files", s.files},
                {"fit", {{"files", fit_setup.files}, {"n", U_fit.size(0)}}},
                {"blockspin_version", BLOCKSPIN_VERSION}};
@@ -311,7 +317,7 @@ const CommandRegistrar evaluate_registrar(
     {"evaluate",
      "a trained FP-action model against the affine-fitted classical actions per beta_wil (relative action error, "
      "derivative loss), lattice symmetries, instantons (config keys evaluate.split, evaluate.baselines, "
-     "evaluate.batch_size, evaluate.locality_beta, evaluate.fit_files)",
+     "evaluate.batch_size, evaluate.locality_beta, evaluate.fit_files, evaluate.symmetrise)",
      false,
      run_evaluate,
      {{"model", "directory of a `blockspin train` fp_action run"}},

@@ -3,6 +3,7 @@
 
 #include "lattice/gauge_action.h"
 #include "lattice/gauge_field.h"
+#include "lattice/hypercubic.h"
 #include "lattice/layout.h"
 #include "lattice/matrix_ops.h"
 
@@ -23,6 +24,8 @@ FpActionModelImpl::FpActionModelImpl(const FpActionModelOptions& o) : options(o)
   if (o.degree() < 0 || o.degree() > 8) fail("key 'degree': expected 0..8, got " + std::to_string(o.degree()));
   if (!(o.positive_softness() >= 0.0))
     fail("key 'positive_softness': expected a number >= 0, got " + std::to_string(o.positive_softness()));
+  if (o.symmetrise() != "none" && o.symmetrise() != "reflections" && o.symmetrise() != "hypercubic")
+    fail("key 'symmetrise': expected \"none\", \"reflections\" or \"hypercubic\", got \"" + o.symmetrise() + "\"");
   if (o.positive_softness() > 0.0 && o.prefactor() != "wilson")
     fail("key 'positive_softness': needs prefactor \"wilson\" (A >= 0 comes from s_W >= 0)");
   const auto& net = o.network();
@@ -49,6 +52,26 @@ FpActionModelImpl::FpActionModelImpl(const FpActionModelOptions& o) : options(o)
 torch::Tensor FpActionModelImpl::site_readout(const torch::Tensor& U) { return body->forward(U).select(1, 0); }
 
 torch::Tensor FpActionModelImpl::forward(const torch::Tensor& U) {
+  if (options.symmetrise() == "none") return unsymmetrised(U);
+  lattice::check_gauge_field(U, "FpActionModel input");
+  const int64_t D = options.dims();
+  const int64_t G = options.symmetrise() == "reflections" ? int64_t{1} << D : lattice::hypercubic_group_size(D);
+  const int64_t B = U.size(0);
+  // Element-major copies [G·B, ...]: copy k·B + b is configuration b seen through element k (the reflections are the
+  // first 2^D elements, lattice::hypercubic_element).
+  std::vector<lattice::HypercubicElement> elements;
+  elements.reserve(static_cast<size_t>(G * B));
+  for (int64_t k = 0; k < G; ++k)
+    for (int64_t b = 0; b < B; ++b) elements.push_back(lattice::hypercubic_element(D, k));
+  auto shape = U.sizes().vec();
+  shape.insert(shape.begin(), G);
+  auto flat = U.sizes().vec();
+  flat[0] = G * B;
+  const auto copies = U.unsqueeze(0).expand(shape).reshape(flat);
+  return unsymmetrised(lattice::hypercubic_transform_batch(copies, elements)).view({G, B}).mean(0);
+}
+
+torch::Tensor FpActionModelImpl::unsymmetrised(const torch::Tensor& U) {
   lattice::check_gauge_field(U, "FpActionModel input");
   const int64_t B = U.size(0);
   if (options.prefactor() == "none") {
@@ -73,7 +96,8 @@ torch::Tensor FpActionModelImpl::forward(const torch::Tensor& U) {
 
 FpActionModel make_fp_action_model(const nlohmann::json& spec) {
   if (!spec.is_object()) fail("expected a JSON object");
-  static const std::set<std::string> keys{"network", "dims", "prefactor", "degree", "beta_init", "positive_softness"};
+  static const std::set<std::string> keys{"network",           "dims",      "prefactor", "degree", "beta_init",
+                                          "positive_softness", "symmetrise"};
   for (const auto& item : spec.items())
     if (!keys.count(item.key())) fail("unknown key '" + item.key() + "'");
   if (!spec.contains("network")) fail("missing key 'network'");
@@ -84,9 +108,10 @@ FpActionModel make_fp_action_model(const nlohmann::json& spec) {
     if (spec.contains("degree")) o.degree(spec.at("degree").get<int64_t>());
     if (spec.contains("beta_init")) o.beta_init(spec.at("beta_init").get<double>());
     if (spec.contains("positive_softness")) o.positive_softness(spec.at("positive_softness").get<double>());
+    if (spec.contains("symmetrise")) o.symmetrise(spec.at("symmetrise").get<std::string>());
   } catch (const nlohmann::json::exception& e) {
-    fail(std::string("a key has the wrong type (dims, degree: integer; prefactor: string; beta_init, "
-                     "positive_softness: number): ") +
+    fail(std::string("a key has the wrong type (dims, degree: integer; prefactor, symmetrise: string; "
+                     "beta_init, positive_softness: number): ") +
          e.what());
   }
   return FpActionModel(o);

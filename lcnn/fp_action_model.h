@@ -17,6 +17,11 @@
 // configuration because s_W does; its coefficients c_k (parameter "coefficients", c_0 = β_init, the others 0) make
 // the network a field-dependent correction of a Wilson action. Both are gauge invariant because r is (Trace of
 // covariant objects) and s_W is.
+//
+// The body is not invariant under the lattice rotations and reflections (A_FP is): with "symmetrise" the model is the
+// average Ā[U] = (1/|G|) Σ_{g∈G} A[U^g] over the reflections or the whole hypercubic group (lattice/hypercubic.h),
+// exactly invariant under G; for an invariant target and an invariant ensemble its errors are the G-symmetric part of
+// the plain model's, so never larger on average (a projection), at |G| times the cost.
 #pragma once
 
 #include "lcnn/factory.h"
@@ -43,6 +48,9 @@ struct FpActionModelOptions {
   TORCH_ARG(double, beta_init) = 1.0;
   /// τ > 0: the polynomial passes through τ·softplus(·/τ), so A ≥ 0 for every U (prefactor "wilson"); 0: off.
   TORCH_ARG(double, positive_softness) = 0.0;
+  /// "none", or A averaged over a lattice symmetry group (exactly invariant under it): "reflections" (the 2^D axis
+  /// reflections, 2^D× the cost) or "hypercubic" (all D! 2^D rotations and reflections; equal extents only).
+  TORCH_ARG(std::string, symmetrise) = "none";
 };
 
 class FpActionModelImpl : public torch::nn::Module {
@@ -53,6 +61,8 @@ class FpActionModelImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& U);
   /// The body's per-site output r[U](x): [B, x..].
   torch::Tensor site_readout(const torch::Tensor& U);
+  /// A[U] without the symmetrisation (the model of one group element).
+  torch::Tensor unsymmetrised(const torch::Tensor& U);
 
   FpActionModelOptions options;
   LcnnModel body{nullptr};
@@ -61,8 +71,8 @@ class FpActionModelImpl : public torch::nn::Module {
 TORCH_MODULE(FpActionModel);
 
 /// Builds the model from JSON: {"network": {"layers": [...]}, "dims": 4, "prefactor": "none" | "wilson",
-/// "degree": 1, "beta_init": 1.0, "positive_softness": 0}. Unknown keys, wrong types and bodies that do not end in one
-/// scalar per site throw std::invalid_argument naming the key.
+/// "degree": 1, "beta_init": 1.0, "positive_softness": 0, "symmetrise": "none" | "reflections" | "hypercubic"}. Unknown
+/// keys, wrong types and bodies that do not end in one scalar per site throw std::invalid_argument naming the key.
 FpActionModel make_fp_action_model(const nlohmann::json& spec);
 
 }  // namespace blockspin::lcnn

@@ -292,6 +292,25 @@ TEST_F(TrainFpActionTest, EvaluateComparesWithAffineFittedClassicalActions) {
   const auto bad = run_blockspin("evaluate --model " + (dir / "nowhere").string() + " --out " + (dir / "e2").string());
   EXPECT_EQ(bad.status, 4) << bad.output;
   EXPECT_FALSE(fs::exists(dir / "e2"));
+  // evaluate.symmetrise = reflections: the model averaged over the 16 reflections is invariant under them (the plain
+  // one is not), not under the axis swaps; a value that is no group is one line, exit 2, nothing written.
+  const auto rs = run_blockspin("evaluate --model " + (dir / "out").string() + " --out " + (dir / "ev_refl").string() +
+                                " --set evaluate.split=all --set evaluate.symmetrise=reflections");
+  ASSERT_EQ(rs.status, 0) << rs.output;
+  const auto ms = json::parse(std::ifstream(dir / "ev_refl" / "metrics.json"));
+  EXPECT_EQ(ms["symmetrise"], "reflections");
+  EXPECT_EQ(m["symmetrise"], "none");
+  for (int mu = 0; mu < 4; ++mu) {
+    const std::string label = "reflect " + std::to_string(mu);
+    EXPECT_GT(m["symmetries"][label]["model_max_rel_change"].get<double>(), 1e-9) << label;
+    EXPECT_LT(ms["symmetries"][label]["model_max_rel_change"].get<double>(), 1e-13) << label;
+  }
+  EXPECT_GT(ms["symmetries"]["swap 0<->1"]["model_max_rel_change"].get<double>(), 1e-9);
+  const auto rb = run_blockspin("evaluate --model " + (dir / "out").string() + " --out " + (dir / "e3").string() +
+                                " --set evaluate.symmetrise=rotations");
+  EXPECT_EQ(rb.status, 2) << rb.output;
+  EXPECT_NE(rb.output.find("evaluate.symmetrise"), std::string::npos) << rb.output;
+  EXPECT_FALSE(fs::exists(dir / "e3"));
 }
 
 // The classical actions' affine fits come from the train split of the model's training data, whatever data is

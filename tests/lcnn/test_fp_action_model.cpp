@@ -5,6 +5,7 @@
 #include "lattice/derivatives.h"
 #include "lattice/gauge_action.h"
 #include "lattice/gauge_field.h"
+#include "lattice/hypercubic.h"
 #include "lattice/kernels/mode.h"
 #include "lattice/matrix_ops.h"
 #include "lcnn/fp_action_model.h"
@@ -92,6 +93,55 @@ TEST(FpActionModel, LinkDerivativeMatchesFiniteDifferences) {
   for (auto [mu, a] : std::vector<std::pair<int64_t, int64_t>>{{0, 0}, {2, 5}, {3, 7}}) {
     const std::vector<int64_t> site{1, 2, 0, 2};
     const double fd = lattice::finite_difference_derivative(action, U, 0, mu, site, a, 1e-5);
+    const double ad = D.index({0, mu, site[0], site[1], site[2], site[3], a}).item<double>();
+    EXPECT_NEAR(ad, fd, 1e-7 * std::max(1.0, std::abs(fd))) << "mu " << mu << " a " << a;
+  }
+}
+
+// symmetrise: the model averaged over the reflections is the mean of the plain model over the 16 reflected fields
+// (1e-13), exactly invariant under every reflection where the plain model is not, still not under an axis swap; over
+// the whole hypercubic group it is invariant under swaps too. Its link derivative (autograd through the gather)
+// matches finite differences.
+TEST(FpActionModel, SymmetrisedModelIsTheGroupAverageAndInvariant) {
+  const Geometry g{{3, 3, 3, 3}, 2};
+  auto spec = small_spec(4, "none", /*poly=*/true);  // ("wilson" starts as the Wilson action: invariant)
+  seed_weights(13);
+  auto plain = on_device(make_fp_action_model(spec));
+  spec["symmetrise"] = "reflections";
+  seed_weights(13);
+  auto reflections = on_device(make_fp_action_model(spec));
+  spec["symmetrise"] = "hypercubic";
+  seed_weights(13);
+  auto hypercubic = on_device(make_fp_action_model(spec));
+  const auto U = rough_field(g, 25, 2);
+  auto rel = [](const torch::Tensor& a, const torch::Tensor& b) {
+    return ((a - b).abs().max() / b.abs().max()).item<double>();
+  };
+  {
+    torch::NoGradGuard no_grad;
+    torch::Tensor mean = torch::zeros({2}, torch::kDouble);
+    for (int64_t k = 0; k < 16; ++k)
+      mean = mean + plain->forward(lattice::hypercubic_transform(U, lattice::hypercubic_element(4, k))).cpu();
+    const auto A = reflections->forward(U);
+    EXPECT_LT(rel(A.cpu(), mean / 16), 1e-13);
+    const auto reflect_03 = lattice::hypercubic_element(4, 9);    // reflect axes 0 and 3
+    const auto swap_23 = lattice::hypercubic_element(4, 16 + 4);  // perm (0 1 3 2), reflect 2
+    EXPECT_GT(rel(plain->forward(lattice::hypercubic_transform(U, reflect_03)), plain->forward(U)), 1e-6);
+    EXPECT_LT(rel(reflections->forward(lattice::hypercubic_transform(U, reflect_03)), A), 1e-13);
+    EXPECT_GT(rel(reflections->forward(lattice::hypercubic_transform(U, swap_23)), A), 1e-6);
+    const auto U1 = U.narrow(0, 0, 1);
+    const auto H = hypercubic->forward(U1);
+    for (int64_t index : {16 + 4, 16 * 23 + 15})
+      EXPECT_LT(rel(hypercubic->forward(lattice::hypercubic_transform(U1, lattice::hypercubic_element(4, index))), H),
+                1e-13)
+          << index;
+  }
+  lattice::ActionFunctional action = [&](const torch::Tensor& V) { return reflections->forward(V); };
+  const auto V = U.narrow(0, 0, 1);
+  const auto D = lattice::autograd_derivative(action, V);
+  for (auto [mu, a] : std::vector<std::pair<int64_t, int64_t>>{{0, 1}, {3, 2}}) {
+    const std::vector<int64_t> site{2, 0, 1, 2};
+    const double fd = lattice::finite_difference_derivative(action, V, 0, mu, site, a, 1e-5);
     const double ad = D.index({0, mu, site[0], site[1], site[2], site[3], a}).item<double>();
     EXPECT_NEAR(ad, fd, 1e-7 * std::max(1.0, std::abs(fd))) << "mu " << mu << " a " << a;
   }
@@ -203,6 +253,9 @@ TEST(FpActionModel, BadSpecsNameTheKey) {
   spec = small_spec(4, "none");
   spec["positive_softness"] = 0.1;  // A >= 0 needs the Wilson density
   expect_error(spec, "positive_softness");
+  spec = small_spec(4);
+  spec["symmetrise"] = "rotations";
+  expect_error(spec, "symmetrise");
 }
 
 // The real-weight GEMM contraction (kernels "fused") and the complex reference (kernels "torch") give the same action
