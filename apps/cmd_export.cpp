@@ -53,6 +53,9 @@ Trained load_fp_action(const fs::path& dir, const json& stored, Config& ex) {
   const FpSetup s = read_fp_setup(training);
   const json spec = trained_model_spec(dir);
   auto model = load_fp_action_model(spec, dir / "model" / "checkpoint.h5", dir.string());
+  // The model averaged over a lattice symmetry group (lcnn/fp_action_model.h): traced like any other forward.
+  model->options.symmetrise(ex.get<std::string>("symmetrise", spec.value("symmetrise", std::string("none")),
+                                                support::Check::one_of({"none", "reflections", "hypercubic"})));
   t.module = model.ptr();
   t.forward = [model](const torch::Tensor& U) mutable { return model->forward(U); };
   // The lattice and group of the training data: the model card, else the first data file.
@@ -70,7 +73,10 @@ Trained load_fp_action(const fs::path& dir, const json& stored, Config& ex) {
   if (card && N != t.N)
     throw ConfigError(fmt::format("config key 'n_colors': the model was trained on SU({}) data, not SU({})", t.N, N));
   t.N = N;
-  t.metadata = {{"task", "fp_action"}, {"spec", spec}, {"output", "A per configuration [B]"}};
+  t.metadata = {{"task", "fp_action"},
+                {"spec", spec},
+                {"symmetrise", model->options.symmetrise()},
+                {"output", "A per configuration [B]"}};
   return t;
 }
 
