@@ -238,6 +238,14 @@ TEST_F(TrainFpActionTest, ExportWritesCheckedTorchScriptThatPythonLoads) {
   }
   const auto py = blockspin::apps::testing::run_export_check(dir / "exp");
   EXPECT_EQ(py.status, 0) << py.output;
+  // The model averaged over the reflections traces like the plain one (checked in C++ and Python the same way).
+  const auto rs = run_blockspin("export --model " + (dir / "out").string() + " --out " + (dir / "exp_refl").string() +
+                                " --set shapes=[[2,2,2,2]] --set symmetrise=reflections");
+  ASSERT_EQ(rs.status, 0) << rs.output;
+  const auto ms = json::parse(std::ifstream(dir / "exp_refl" / "export.json"));
+  EXPECT_LT(ms["files"][0]["max_rel_value_deviation"].get<double>(), 1e-12);
+  EXPECT_LT(ms["files"][0]["max_rel_derivative_deviation"].get<double>(), 1e-12);
+  EXPECT_EQ(blockspin::apps::testing::run_export_check(dir / "exp_refl").status, 0);
 
   // Not a train output, and a run without its checkpoint: input errors (4), nothing written.
   const auto missing =
