@@ -147,12 +147,16 @@ TEST(FpActionModel, SymmetrisedModelIsTheGroupAverageAndInvariant) {
   }
 }
 
+namespace {
+
 // Training on derivatives: the gradient of Σ D² with respect to a weight equals the finite difference of that loss
 // (double backprop through the model).
-TEST(FpActionModel, DoubleBackwardToTheWeights) {
+void double_backward_to_the_weights(const std::string& symmetrise) {
   const Geometry g{{2, 3, 2, 2}, 2};
   seed_weights(13);
-  auto model = on_device(make_fp_action_model(small_spec(4)));  // before taking the weight w below
+  auto spec = small_spec(4);
+  spec["symmetrise"] = symmetrise;
+  auto model = on_device(make_fp_action_model(spec));  // before taking the weight w below
   const auto U = rough_field(g, 24, 1);
   lattice::ActionFunctional action = [&](const torch::Tensor& V) { return model->forward(V); };
   auto loss = [&] {
@@ -173,6 +177,16 @@ TEST(FpActionModel, DoubleBackwardToTheWeights) {
   const double fd = (at(w0 + h) - at(w0 - h)) / (2 * h);
   at(w0);
   EXPECT_NEAR(grad, fd, 1e-6 * std::max(1.0, std::abs(fd)));
+}
+
+}  // namespace
+
+// For the plain model and the one averaged over the reflections (training it: the gather's double backward).
+TEST(FpActionModel, DoubleBackwardToTheWeights) {
+  for (const std::string symmetrise : {"none", "reflections"}) {
+    SCOPED_TRACE(symmetrise);
+    double_backward_to_the_weights(symmetrise);
+  }
 }
 
 // positive_softness τ: A = Σ_x s_W(x) τ log(1 + e^{y(x)/τ}) with y the readout polynomial (checked against that formula
