@@ -35,7 +35,7 @@ T get(const json& obj, const std::string& key, const std::string& where, bool re
 
 const std::map<std::string, std::set<std::string>>& allowed_keys() {
   static const std::map<std::string, std::set<std::string>> keys{
-      {"plaq", {"both_orientations"}},
+      {"plaq", {"both_orientations", "clover_leaves"}},
       {"poly", {"axes"}},
       {"lconv", {"out", "kernel_size", "dilation", "complex_weights"}},
       {"lbilin", {"out", "add_conjugate", "add_unit", "complex_weights"}},
@@ -96,7 +96,9 @@ LcnnModelImpl::LcnnModelImpl(const json& spec, int64_t dims) {
     std::shared_ptr<torch::nn::Module> module;
     if (type == "plaq") {
       if (s_channels > 0) fail(at, "cannot follow a trace layer");
-      Plaq m(PlaqOptions().both_orientations(get<bool>(L, "both_orientations", at, false, false)));
+      Plaq m(PlaqOptions()
+                 .both_orientations(get<bool>(L, "both_orientations", at, false, false))
+                 .clover_leaves(get<bool>(L, "clover_leaves", at, false, false)));
       w_channels += m->out_channels(dims);
       kind = Kind::Plaq, module = m.ptr();
     } else if (type == "poly") {

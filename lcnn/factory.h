@@ -2,7 +2,7 @@
 //
 // JSON: {"layers": [...], "sum_sites": bool, "mean_sites": bool, "dims": D (optional)}. Each layer is an object with
 // "type" and its keys (required keys in capitals here, the others optional with the default shown):
-//   plaq        both_orientations=false         appends the plaquettes to the W channels
+//   plaq        both_orientations=false, clover_leaves=false    appends the plaquettes to the W channels
 //   poly        axes=[all]                      appends Polyakov loops to the W channels
 //   lconv       OUT, KERNEL_SIZE, dilation=1, complex_weights=false                       W -> W
 //   lbilin      OUT, add_conjugate=true, add_unit=true, complex_weights=false             W -> LBilin(W, W)

@@ -10,13 +10,25 @@ namespace blockspin::lcnn {
 PlaqImpl::PlaqImpl(const PlaqOptions& options) : options(options) {}
 
 int64_t PlaqImpl::out_channels(int64_t dims) const {
-  return (options.both_orientations() ? 2 : 1) * dims * (dims - 1) / 2;
+  return (options.both_orientations() ? 2 : 1) * (options.clover_leaves() ? 4 : 1) * dims * (dims - 1) / 2;
 }
 
 torch::Tensor PlaqImpl::forward(const torch::Tensor& U) {
   lattice::check_gauge_field(U, "Plaq input");
+  const auto planes = lattice::planes(lattice::n_dims(U));
   std::vector<torch::Tensor> p;
-  for (const auto& [mu, nu] : lattice::planes(lattice::n_dims(U))) p.push_back(lattice::plaquette_field(U, mu, nu));
+  for (const auto& [mu, nu] : planes) p.push_back(lattice::plaquette_field(U, mu, nu));
+  if (options.clover_leaves()) {  // as lattice::clover: the leaves from x − μ̂, x − ν̂, x − μ̂ − ν̂ transported to x
+    std::vector<torch::Tensor> from_mu, from_nu, from_both;
+    for (size_t k = 0; k < planes.size(); ++k) {
+      const auto [mu, nu] = planes[k];
+      const auto U_mu = lattice::link(U, mu);
+      from_mu.push_back(lattice::transport(U_mu, p[k], mu, -1));
+      from_nu.push_back(lattice::transport(lattice::link(U, nu), p[k], nu, -1));
+      from_both.push_back(lattice::transport(U_mu, from_nu.back(), mu, -1));
+    }
+    for (auto* leaves : {&from_mu, &from_nu, &from_both}) p.insert(p.end(), leaves->begin(), leaves->end());
+  }
   auto W = torch::cat(p, 1);
   if (options.both_orientations()) W = torch::cat({W, lattice::dag(W)}, 1);
   return W;

@@ -8,10 +8,15 @@ namespace blockspin::lcnn {
 struct PlaqOptions {
   /// Also emit the oppositely oriented plaquettes P_νμ = P_μν† (appended after all P_μν channels).
   TORCH_ARG(bool, both_orientations) = false;
+  /// All four clover leaves of each plane at x (the plaquettes starting at x, x − μ̂, x − ν̂, x − μ̂ − ν̂, parallel-
+  /// transported to x) instead of the one starting at x: with both orientations a set the lattice reflections map onto
+  /// itself.
+  TORCH_ARG(bool, clover_leaves) = false;
 };
 
 /// forward(U [B, D, x.., N, N]) -> W [B, P, x.., N, N] with P = D(D-1)/2 channels in lattice::planes(D) order
-/// (2 P with both_orientations: first all P_μν, then all P_μν†). No parameters.
+/// (4 P with clover_leaves: the leaf from x for every plane, then from x − μ̂, x − ν̂, x − μ̂ − ν̂; twice that with
+/// both_orientations: first all of these, then their daggers). No parameters.
 class PlaqImpl : public torch::nn::Cloneable<PlaqImpl> {
  public:
   explicit PlaqImpl(const PlaqOptions& options = {});

@@ -4,6 +4,7 @@
 #include "lcnn/trace.h"
 #include "test_lcnn_helpers.h"
 
+#include "lattice/field_strength.h"
 #include "lattice/gauge_action.h"
 #include "lattice/matrix_ops.h"
 #include "lattice/observables.h"
@@ -78,6 +79,32 @@ TEST_P(InputLayers, TraceIsInvariant) {
   auto im = on_device(Trace(TraceOptions().real_part(false).imag_part(true)));
   EXPECT_LT(max_abs_diff(im(W), S.narrow(1, W.size(1), W.size(1))), 1e-15);
   EXPECT_THROW(Trace(TraceOptions().real_part(false)), std::invalid_argument);
+}
+
+// clover_leaves: per plane the four leaves at x, which sum to the clover (lattice/field_strength.h), then their daggers;
+// covariant at x and translation equivariant.
+TEST_P(InputLayers, PlaqCloverLeavesSumToTheClover) {
+  const auto g = GetParam();
+  const auto U = rough_field(g, 13);
+  const auto omega = random_omega(g, 14);
+  const int64_t D = g.extents.size();
+  auto plaq = on_device(Plaq(PlaqOptions().clover_leaves(true).both_orientations(true)));
+  const auto W = plaq(U);
+  const auto planes = lattice::planes(D);
+  const int64_t P = planes.size();
+  ASSERT_EQ(W.size(1), 8 * P);
+  EXPECT_EQ(plaq->out_channels(D), 8 * P);
+  for (int64_t k = 0; k < P; ++k) {
+    const auto sum = W.narrow(1, k, 1) + W.narrow(1, P + k, 1) + W.narrow(1, 2 * P + k, 1) + W.narrow(1, 3 * P + k, 1);
+    EXPECT_LT(max_abs_diff(sum, lattice::clover(U, planes[k].first, planes[k].second)), 1e-13) << k;
+    // the four leaves differ (a rough field): not one plaquette four times
+    EXPECT_GT(max_abs_diff(W.narrow(1, k, 1), W.narrow(1, 3 * P + k, 1)), 1e-3) << k;
+  }
+  EXPECT_LT(max_abs_diff(W.narrow(1, 4 * P, 4 * P), lattice::dag(W.narrow(1, 0, 4 * P))), 1e-14);
+  EXPECT_LT(max_abs_diff(plaq(lattice::gauge_transform(U, omega)), lattice::gauge_transform_covariant(W, omega)),
+            1e-12);
+  const auto d = displacement(D);
+  EXPECT_LT(max_abs_diff(plaq(lattice::translate(U, d)), lattice::translate(W, d)), 1e-13);
 }
 
 TEST_P(InputLayers, PlaqTraceReproducesWilsonDensity) {
