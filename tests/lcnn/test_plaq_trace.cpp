@@ -81,8 +81,8 @@ TEST_P(InputLayers, TraceIsInvariant) {
   EXPECT_THROW(Trace(TraceOptions().real_part(false)), std::invalid_argument);
 }
 
-// clover_leaves: per plane the four leaves at x, which sum to the clover (lattice/field_strength.h), then their daggers;
-// covariant at x and translation equivariant.
+// clover_leaves: per plane the four leaves at x, which sum to the clover (lattice/field_strength.h), then their
+// daggers; covariant at x and translation equivariant.
 TEST_P(InputLayers, PlaqCloverLeavesSumToTheClover) {
   const auto g = GetParam();
   const auto U = rough_field(g, 13);
