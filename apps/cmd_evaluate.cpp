@@ -100,7 +100,7 @@ void run_evaluate(const CommonOptions& opt) {
   // The model averaged over a lattice symmetry group (lcnn/fp_action_model.h); by default as it was trained.
   const std::string symmetrise =
       ev.get<std::string>("symmetrise", trained_model_spec(model_dir).value("symmetrise", std::string("none")),
-                          support::Check::one_of({"none", "reflections", "hypercubic"}));
+                          support::Check::one_of(lcnn::symmetrise_choices()));
   // The classical actions' affine fits: least squares on the train split of the model's training data (the issue's
   // "best affine fit on the training set"), whatever data is evaluated; evaluate.fit_files names other files (their
   // train split by the training run's seed and fractions), e.g. to compare models trained on different data.

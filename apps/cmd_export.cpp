@@ -55,7 +55,7 @@ Trained load_fp_action(const fs::path& dir, const json& stored, Config& ex) {
   auto model = load_fp_action_model(spec, dir / "model" / "checkpoint.h5", dir.string());
   // The model averaged over a lattice symmetry group (lcnn/fp_action_model.h): traced like any other forward.
   model->options.symmetrise(ex.get<std::string>("symmetrise", spec.value("symmetrise", std::string("none")),
-                                                support::Check::one_of({"none", "reflections", "hypercubic"})));
+                                                support::Check::one_of(lcnn::symmetrise_choices())));
   t.module = model.ptr();
   t.forward = [model](const torch::Tensor& U) mutable { return model->forward(U); };
   // The lattice and group of the training data: the model card, else the first data file.

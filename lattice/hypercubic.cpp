@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <functional>
+#include <map>
+#include <utility>
 #include <numeric>
 #include <stdexcept>
 
@@ -95,12 +97,19 @@ torch::Tensor hypercubic_transform_batch(const torch::Tensor& U, const std::vect
   id_shape.push_back(1);
   id_shape.push_back(1);
   const auto link_ids = torch::arange(per_config, torch::kDouble).reshape(id_shape);
+  // One map per distinct element (a symmetrised model repeats each element for every configuration of its batch).
+  std::map<std::pair<std::vector<int64_t>, std::vector<bool>>, std::pair<torch::Tensor, torch::Tensor>> maps;
   std::vector<torch::Tensor> sources, daggered;
   for (int64_t b = 0; b < B; ++b) {
     const auto& g = elements[static_cast<size_t>(b)];
-    sources.push_back(hypercubic_transform(link_ids, g).reshape({per_config}).to(torch::kLong) + b * per_config);
-    std::vector<int64_t> along(g.reflected.begin(), g.reflected.end());  // direction ν of U^g is daggered iff r_ν
-    daggered.push_back(torch::tensor(along).to(torch::kBool).repeat_interleave(per_config / D));
+    auto [it, is_new] = maps.try_emplace({g.permutation, g.reflected});
+    if (is_new) {
+      std::vector<int64_t> along(g.reflected.begin(), g.reflected.end());  // direction ν of U^g is daggered iff r_ν
+      it->second = {hypercubic_transform(link_ids, g).reshape({per_config}).to(torch::kLong),
+                    torch::tensor(along).to(torch::kBool).repeat_interleave(per_config / D)};
+    }
+    sources.push_back(it->second.first + b * per_config);
+    daggered.push_back(it->second.second);
   }
   const auto source = torch::cat(sources).to(U.device());
   const auto dagger = torch::cat(daggered).to(U.device()).view({-1, 1, 1});

@@ -7,6 +7,7 @@
 #include "lattice/layout.h"
 #include "lattice/matrix_ops.h"
 
+#include <algorithm>
 #include <set>
 #include <stdexcept>
 
@@ -18,13 +19,19 @@ namespace {
 
 }  // namespace
 
+const std::vector<std::string>& symmetrise_choices() {
+  static const std::vector<std::string> choices{"none", "reflections", "hypercubic"};
+  return choices;
+}
+
 FpActionModelImpl::FpActionModelImpl(const FpActionModelOptions& o) : options(o) {
   if (o.prefactor() != "none" && o.prefactor() != "wilson")
     fail("key 'prefactor': expected \"none\" or \"wilson\", got \"" + o.prefactor() + "\"");
   if (o.degree() < 0 || o.degree() > 8) fail("key 'degree': expected 0..8, got " + std::to_string(o.degree()));
   if (!(o.positive_softness() >= 0.0))
     fail("key 'positive_softness': expected a number >= 0, got " + std::to_string(o.positive_softness()));
-  if (o.symmetrise() != "none" && o.symmetrise() != "reflections" && o.symmetrise() != "hypercubic")
+  const auto& choices = symmetrise_choices();
+  if (std::find(choices.begin(), choices.end(), o.symmetrise()) == choices.end())
     fail("key 'symmetrise': expected \"none\", \"reflections\" or \"hypercubic\", got \"" + o.symmetrise() + "\"");
   if (o.positive_softness() > 0.0 && o.prefactor() != "wilson")
     fail("key 'positive_softness': needs prefactor \"wilson\" (A >= 0 comes from s_W >= 0)");

@@ -30,6 +30,7 @@
 #include <torch/torch.h>
 
 #include <string>
+#include <vector>
 
 namespace blockspin::lcnn {
 
@@ -69,6 +70,9 @@ class FpActionModelImpl : public torch::nn::Module {
   torch::Tensor coefficients;  ///< c_k for prefactor "wilson" (undefined otherwise)
 };
 TORCH_MODULE(FpActionModel);
+
+/// The values of FpActionModelOptions::symmetrise: "none", "reflections", "hypercubic".
+const std::vector<std::string>& symmetrise_choices();
 
 /// Builds the model from JSON: {"network": {"layers": [...]}, "dims": 4, "prefactor": "none" | "wilson",
 /// "degree": 1, "beta_init": 1.0, "positive_softness": 0, "symmetrise": "none" | "reflections" | "hypercubic"}. Unknown

@@ -125,7 +125,7 @@ void load_parameters_from(torch::nn::Module& model, const H5::H5File& f, const f
 }
 
 Snapshot load_checkpoint(const RunDirectory& run, const std::string& name, torch::nn::Module& model,
-                         torch::optim::Optimizer& opt, at::Generator& gen, int64_t max_step, bool plateau) {
+                         torch::optim::Optimizer& opt, at::Generator& gen, bool plateau) {
   H5::H5File f = open_checkpoint(run, name, "training_checkpoint");
   const fs::path path = run / name;
   load_parameters_from(model, f, path);
@@ -141,9 +141,8 @@ Snapshot load_checkpoint(const RunDirectory& run, const std::string& name, torch
   lattice::set_generator_state(gen, read_bytes(f, "rng_state"));
   Snapshot s;
   s.step = read_int_attribute(f, "step");
-  if (s.step < 0 || s.step > max_step)
-    throw support::InputError(
-        fmt::format("'{}': stored step {} is outside [0, {}] (damaged file?)", path.string(), s.step, max_step));
+  if (s.step < 0)  // above training.steps: a config error of the caller (a run is extended, not shortened)
+    throw support::InputError(fmt::format("'{}': stored step {} is negative (damaged file?)", path.string(), s.step));
   s.seconds = read_double_attribute(f, "seconds");
   if (plateau) {
     if (!has_attribute(f, "plateau_bad"))
@@ -228,7 +227,7 @@ Curve train(torch::nn::Module& model, const BatchLossFn& batch_loss, int64_t n, 
   Snapshot s;
   s.plateau.lr = o.lr;
   if (run.resume_or_start(ckpt, {ckpt})) {
-    s = load_checkpoint(run, ckpt, model, *opt, gen, std::numeric_limits<int64_t>::max(), plateau);
+    s = load_checkpoint(run, ckpt, model, *opt, gen, plateau);
     if (s.step > o.steps)
       throw support::ConfigError(fmt::format(
           "training.steps: {} is below step {} of the checkpoint in '{}' (a run can be extended on --resume, "
