@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
+#include <optional>
 #include <system_error>
 
 namespace blockspin::run {
@@ -107,13 +108,19 @@ RunDirectory::RunDirectory(std::string command, const RunRequest& request, json 
       writes_(communicator().is_root()),
       crash_after_(crash_after_from_environment()) {
   if (!writes_) return;  // another rank of a distributed run: rank 0 owns the directory
-  if (request.resume && fs::exists(dir_ / kRunFile)) {
-    std::string owner;
+  // run.json as found (read once): the owner check of a resume and the "unchanged" test below
+  std::optional<json> previous;
+  if (std::error_code ec; fs::exists(dir_ / kRunFile, ec)) {
     try {
-      owner = json::parse(support::read_file(dir_ / kRunFile)).at("command").get<std::string>();
+      previous = json::parse(support::read_file(dir_ / kRunFile));
     } catch (const std::exception&) {
-      owner = "?";
+      previous = json();  // unreadable: no owner, never "unchanged"
     }
+  }
+  if (request.resume && previous) {
+    std::string owner = "?";
+    if (previous->is_object() && previous->contains("command") && previous->at("command").is_string())
+      owner = previous->at("command").get<std::string>();
     if (owner != command_)
       throw OutputError(
           fmt::format("'{}' holds a run of 'blockspin {}', not of '{}': --resume refused (use another "
@@ -124,14 +131,9 @@ RunDirectory::RunDirectory(std::string command, const RunRequest& request, json 
   if (const int n = support::remove_stale_temp_files(dir_); n > 0)
     spdlog::info("removed {} temporary file(s) left in '{}' by an interrupted write", n, dir_.string());
   const json run = {{"command", command_}, {"blockspin_version", BLOCKSPIN_VERSION}};
+  // a resume (even a refused one) leaves an identical run.json untouched; --force has emptied the directory
   std::error_code ec;
-  bool same = false;  // a resume (even a refused one) leaves an identical run.json untouched
-  if (fs::exists(dir_ / kRunFile, ec)) {
-    try {
-      same = json::parse(support::read_file(dir_ / kRunFile)) == run;
-    } catch (const std::exception&) {
-    }
-  }
+  const bool same = previous && *previous == run && fs::exists(dir_ / kRunFile, ec);
   if (!same) support::write_json_atomic(dir_ / kRunFile, run);
 }
 

@@ -150,7 +150,7 @@ void subgroup_heatbath_range(T* planes, const Geometry& g, const LinkList& l, T*
     load(U, pl, g.V, lb.s);
     load(Wm, wp, l.n, lb.pos);
     const auto v = unit_conjugate(Wm, i, j);
-    Quat<T> x;
+    Quat<T> x{};  // every lane is set below; value-initialised for -Wmaybe-uninitialized
     for (int e = 0; e < W; ++e) {
       const int64_t at = lb.b * l.n + lb.pos[e];
       x.q0[e] = x0[at];
