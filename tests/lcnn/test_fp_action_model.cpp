@@ -44,6 +44,49 @@ TEST(FpActionModel, ShippedArchitecturesBuild) {
   auto paper_wilson = make_fp_action_model(architecture("fp_action_paper_wilson.json"));
   EXPECT_EQ(paper_wilson->options.prefactor(), "wilson");
   EXPECT_EQ(count_parameters(*paper_wilson), 204853 + 2);
+  // The shipped body with polynomial L-Acts: three coefficients per channel of the four L-Acts (6 + 3 × 12 channels).
+  auto lact = make_fp_action_model(architecture("fp_action_shipped_lact.json"));
+  EXPECT_EQ(count_parameters(*lact), count_parameters(*shipped) + 3 * (6 + 3 * 12));
+}
+
+// The shipped body with polynomial L-Acts starts as the shipped model (g = 1 at initialisation: the same weights give
+// the same A to rounding); with the L-Acts changed it differs and is still gauge invariant (1e-12), zero on the unit
+// configuration (exactly) and its link derivative matches finite differences.
+TEST(FpActionModel, LActArchitectureStartsAsTheShippedModelAndStaysInvariant) {
+  const Geometry g{{3, 4, 3, 3}, 3};
+  seed_weights(31);
+  auto shipped = on_device(make_fp_action_model(architecture("fp_action_shipped.json")));
+  seed_weights(31);
+  auto lact = on_device(make_fp_action_model(architecture("fp_action_shipped_lact.json")));
+  const auto U = rough_field(g, 32);
+  {
+    torch::NoGradGuard no_grad;
+    for (auto* m : {&shipped, &lact}) (*m)->coefficients[1].fill_(0.7);  // c_1 = 0 at initialisation: the body counts
+    const auto A0 = shipped->forward(U);
+    EXPECT_GT(max_abs(A0), 1e-3);
+    EXPECT_LT(max_abs_diff(lact->forward(U), A0) / max_abs(A0), 1e-13);
+    int64_t changed = 0;
+    for (auto& item : lact->named_parameters())
+      if (item.key().rfind("body.", 0) == 0 && item.key().find("coefficients") != std::string::npos) {  // the L-Acts
+        item.value().add_(0.05 * torch::randn(item.value().sizes(), item.value().options()));
+        ++changed;
+      }
+    EXPECT_EQ(changed, 4);
+    const auto A = lact->forward(U);
+    EXPECT_GT(max_abs_diff(A, A0) / max_abs(A0), 1e-4);
+    EXPECT_LT(max_abs_diff(lact->forward(lattice::gauge_transform(U, random_omega(g, 33))), A) / max_abs(A), 1e-12);
+    const auto unit = lattice::cold_gauge_field(2, g.extents, g.n_colors, cplx());
+    EXPECT_TRUE(torch::equal(lact->forward(unit), torch::zeros({2}, real_options())));
+  }
+  const auto V = U.narrow(0, 0, 1);
+  lattice::ActionFunctional action = [&](const torch::Tensor& W) { return lact->forward(W); };
+  const auto D = lattice::autograd_derivative(action, V);
+  for (auto [mu, a] : std::vector<std::pair<int64_t, int64_t>>{{0, 1}, {1, 4}, {3, 6}}) {
+    const std::vector<int64_t> site{2, 1, 0, 1};
+    const double fd = lattice::finite_difference_derivative(action, V, 0, mu, site, a, 1e-5);
+    const double ad = D.index({0, mu, site[0], site[1], site[2], site[3], a}).item<double>();
+    EXPECT_NEAR(ad, fd, 1e-7 * std::max(1.0, std::abs(fd))) << "mu " << mu << " a " << a;
+  }
 }
 
 class FpActionModelGeometries : public ::testing::TestWithParam<Geometry> {};
