@@ -14,8 +14,9 @@
 # Memory: a rank minimising with the learned action on 8^4 needs ~3 GB per configuration of a batch (batch 2 here).
 # SELECT picks the rows of D0 that the iteration follows (inputs[].fp_data keys), e.g. '"n_configs": 3,' (the
 # first 3 per β_wil; a β_wil = 5.5 configuration takes ~86 L-BFGS iterations with the learned action, ~4 min on a core).
-# ARCH replaces the models' architecture (same parameters, e.g. models/architectures/fp_action_shipped_positive.json,
-# bounded below: the plain parametrisation ran away to negative objectives in D2).
+# ARCH replaces the models' architecture (same parameters, e.g. models/architectures/fp_action_shipped_lact_positive.json
+# for the shipped model since 2026-12-04, fp_action_shipped_positive.json for the ones before; bounded below: the
+# plain parametrisation ran away to negative objectives in D2).
 #   acceptance/inception_iteration.sh   [RUNS=runs/inception] [ITERATIONS=2] [RANKS=2] [STEPS=300] [SELECT=...] [ARCH=...]
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -42,8 +42,8 @@ fp_data "$RUNS/fp_su3_instantons" --config configs/fp_data_su3_4x4_instantons.js
 # 1 did not converge here; 27 min on one core).
 fp_data "$RUNS/fp_su3_test6" --config configs/fp_data_su3_4x4_lowbeta.json --set seed=6 \
   --set 'generate.betas=[5.0,5.25,5.5,5.75,6.0,6.5,7.0]'
-# Stage 1 (derivatives weighted 1000x, rows rotated/reflected at random, ~46 min on one core), stage 2 (values, from
-# stage 1's checkpoint, ~11 min).
+# Stage 1 (the body with L-Acts, derivatives weighted 1000x, rows rotated/reflected at random, ~55 min on one core),
+# stage 2 (values, from stage 1's checkpoint, ~14 min).
 W="$RUNS/fp_action_su3_w1000"
 [ -f "$W/metrics.json" ] || "$B" train --config configs/train_fp_action_su3.json --out "$W" $(resume_or_start "$W")
 if [ ! -f "$RUNS/fp_action_su3/metrics.json" ]; then

@@ -47,6 +47,9 @@ TEST(FpActionModel, ShippedArchitecturesBuild) {
   // The shipped body with polynomial L-Acts: three coefficients per channel of the four L-Acts (6 + 3 × 12 channels).
   auto lact = make_fp_action_model(architecture("fp_action_shipped_lact.json"));
   EXPECT_EQ(count_parameters(*lact), count_parameters(*shipped) + 3 * (6 + 3 * 12));
+  auto lact_positive = make_fp_action_model(architecture("fp_action_shipped_lact_positive.json"));
+  EXPECT_EQ(lact_positive->options.positive_softness(), 0.02);
+  EXPECT_EQ(count_parameters(*lact_positive), count_parameters(*lact));
 }
 
 // The shipped body with polynomial L-Acts starts as the shipped model (g = 1 at initialisation: the same weights give
