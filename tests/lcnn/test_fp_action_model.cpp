@@ -26,6 +26,18 @@ nlohmann::json architecture(const std::string& name) {
   return nlohmann::json::parse(ss.str(), nullptr, true, /*ignore_comments=*/true);
 }
 
+// The link derivative of `action` at V (one configuration) by autograd against symmetric finite differences at three
+// (site, direction, colour) components.
+void expect_derivative_matches_finite_differences(const lattice::ActionFunctional& action, const torch::Tensor& V) {
+  const auto D = lattice::autograd_derivative(action, V);
+  for (auto [mu, a] : std::vector<std::pair<int64_t, int64_t>>{{0, 1}, {1, 4}, {3, 6}}) {
+    const std::vector<int64_t> site{2, 1, 0, 1};
+    const double fd = lattice::finite_difference_derivative(action, V, 0, mu, site, a, 1e-5);
+    const double ad = D.index({0, mu, site[0], site[1], site[2], site[3], a}).item<double>();
+    EXPECT_NEAR(ad, fd, 1e-7 * std::max(1.0, std::abs(fd))) << "mu " << mu << " a " << a;
+  }
+}
+
 }  // namespace
 
 // The shipped architectures: the papers' model has 204,853 parameters (as quoted in arXiv:2401.06481).
@@ -81,15 +93,8 @@ TEST(FpActionModel, LActArchitectureStartsAsTheShippedModelAndStaysInvariant) {
     const auto unit = lattice::cold_gauge_field(2, g.extents, g.n_colors, cplx());
     EXPECT_TRUE(torch::equal(lact->forward(unit), torch::zeros({2}, real_options())));
   }
-  const auto V = U.narrow(0, 0, 1);
-  lattice::ActionFunctional action = [&](const torch::Tensor& W) { return lact->forward(W); };
-  const auto D = lattice::autograd_derivative(action, V);
-  for (auto [mu, a] : std::vector<std::pair<int64_t, int64_t>>{{0, 1}, {1, 4}, {3, 6}}) {
-    const std::vector<int64_t> site{2, 1, 0, 1};
-    const double fd = lattice::finite_difference_derivative(action, V, 0, mu, site, a, 1e-5);
-    const double ad = D.index({0, mu, site[0], site[1], site[2], site[3], a}).item<double>();
-    EXPECT_NEAR(ad, fd, 1e-7 * std::max(1.0, std::abs(fd))) << "mu " << mu << " a " << a;
-  }
+  expect_derivative_matches_finite_differences([&](const torch::Tensor& W) { return lact->forward(W); },
+                                               U.narrow(0, 0, 1));
 }
 
 class FpActionModelGeometries : public ::testing::TestWithParam<Geometry> {};
@@ -270,15 +275,8 @@ TEST(FpActionModel, PositiveSoftnessBoundsTheActionBelow) {
     EXPECT_LT(negative->forward(U).max().item<double>(), 0.0);
     EXPECT_GE(bounded->forward(U).min().item<double>(), 0.0);
   }
-  lattice::ActionFunctional action = [&](const torch::Tensor& V) { return positive->forward(V); };
-  const auto V = U.narrow(0, 0, 1);
-  const auto D = lattice::autograd_derivative(action, V);
-  for (auto [mu, a] : std::vector<std::pair<int64_t, int64_t>>{{0, 1}, {1, 4}, {3, 6}}) {
-    const std::vector<int64_t> site{2, 1, 0, 1};
-    const double fd = lattice::finite_difference_derivative(action, V, 0, mu, site, a, 1e-5);
-    const double ad = D.index({0, mu, site[0], site[1], site[2], site[3], a}).item<double>();
-    EXPECT_NEAR(ad, fd, 1e-7 * std::max(1.0, std::abs(fd))) << "mu " << mu << " a " << a;
-  }
+  expect_derivative_matches_finite_differences([&](const torch::Tensor& V) { return positive->forward(V); },
+                                               U.narrow(0, 0, 1));
 }
 
 // Bad specs name the key.
