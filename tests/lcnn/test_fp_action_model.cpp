@@ -62,6 +62,9 @@ TEST(FpActionModel, ShippedArchitecturesBuild) {
   auto lact_positive = make_fp_action_model(architecture("fp_action_shipped_lact_positive.json"));
   EXPECT_EQ(lact_positive->options.positive_softness(), 0.02);
   EXPECT_EQ(count_parameters(*lact_positive), count_parameters(*lact));
+  auto lact_reflections = make_fp_action_model(architecture("fp_action_shipped_lact_reflections.json"));
+  EXPECT_EQ(lact_reflections->options.symmetrise(), "reflections");
+  EXPECT_EQ(count_parameters(*lact_reflections), count_parameters(*lact));
 }
 
 // The shipped body with polynomial L-Acts starts as the shipped model (g = 1 at initialisation: the same weights give
