@@ -7,9 +7,9 @@
 #include <algorithm>
 #include <functional>
 #include <map>
-#include <utility>
 #include <numeric>
 #include <stdexcept>
+#include <utility>
 
 namespace blockspin::lattice {
 

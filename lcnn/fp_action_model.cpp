@@ -17,6 +17,14 @@ namespace {
 
 [[noreturn]] void fail(const std::string& what) { throw std::invalid_argument("fp_action model: " + what); }
 
+// "a", "b" or "c"
+std::string quoted_alternatives(const std::vector<std::string>& choices) {
+  std::string out;
+  for (size_t i = 0; i < choices.size(); ++i)
+    out += (i == 0 ? "" : i + 1 == choices.size() ? " or " : ", ") + ("\"" + choices[i] + "\"");
+  return out;
+}
+
 }  // namespace
 
 const std::vector<std::string>& symmetrise_choices() {
@@ -32,7 +40,7 @@ FpActionModelImpl::FpActionModelImpl(const FpActionModelOptions& o) : options(o)
     fail("key 'positive_softness': expected a number >= 0, got " + std::to_string(o.positive_softness()));
   const auto& choices = symmetrise_choices();
   if (std::find(choices.begin(), choices.end(), o.symmetrise()) == choices.end())
-    fail("key 'symmetrise': expected \"none\", \"reflections\" or \"hypercubic\", got \"" + o.symmetrise() + "\"");
+    fail("key 'symmetrise': expected " + quoted_alternatives(choices) + ", got \"" + o.symmetrise() + "\"");
   if (o.positive_softness() > 0.0 && o.prefactor() != "wilson")
     fail("key 'positive_softness': needs prefactor \"wilson\" (A >= 0 comes from s_W >= 0)");
   const auto& net = o.network();

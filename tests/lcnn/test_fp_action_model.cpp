@@ -315,8 +315,8 @@ TEST(FpActionModel, BadSpecsNameTheKey) {
   spec["positive_softness"] = 0.1;  // A >= 0 needs the Wilson density
   expect_error(spec, "positive_softness");
   spec = small_spec(4);
-  spec["symmetrise"] = "rotations";
-  expect_error(spec, "symmetrise");
+  spec["symmetrise"] = "rotations";  // the message lists lcnn::symmetrise_choices()
+  expect_error(spec, R"(key 'symmetrise': expected "none", "reflections" or "hypercubic", got "rotations")");
 }
 
 // The real-weight GEMM contraction (kernels "fused") and the complex reference (kernels "torch") give the same action
