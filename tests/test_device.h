@@ -18,3 +18,8 @@ inline torch::Device device() {
 }
 
 }  // namespace blockspin::testing
+
+/// First statement of a test of the CPU kernels (lattice/kernels: fused loops over CPU memory): skipped on any other
+/// test device, where the kernels are never used and the test would compare the torch path with itself.
+#define BLOCKSPIN_CPU_KERNEL_TEST() \
+  if (!blockspin::testing::device().is_cpu()) GTEST_SKIP() << "tests the CPU kernels (lattice/kernels)"

@@ -141,7 +141,7 @@ TEST(FlowTrainer, CheckpointRoundTripResumesIdentically) {
 TEST(FlowTrainer, Float32TrainingKeepsTheLogDensityInDouble) {
   auto flow = tiny_flow(2);
   randomise(*flow, 91, 0.3);
-  auto gen = blockspin::lattice::make_generator(92);
+  auto gen = test_generator(92);
   auto coarse = random_field({6, 2, 2}, 93);
   std::vector<torch::Tensor> noise;
   const FlowState start{

@@ -73,6 +73,7 @@ class ChannelProducts : public ::testing::TestWithParam<int64_t> {
 }  // namespace
 
 TEST_P(ChannelProducts, ValuesMatchMatrixProducts) {
+  BLOCKSPIN_CPU_KERNEL_TEST();
   const int64_t N = GetParam();
   uint64_t seed = 300;
   for (const auto& p : patterns(3, 4))
@@ -90,6 +91,7 @@ TEST_P(ChannelProducts, ValuesMatchMatrixProducts) {
 // First and second derivatives through the planes (to_planes/from_planes included) against the reference's autograd:
 // f = <G, R(X, Y)>, then h = <H_X, ∂f/∂X> + <H_Y, ∂f/∂Y> differentiated again.
 TEST_P(ChannelProducts, FirstAndSecondDerivativesMatchTheReference) {
+  BLOCKSPIN_CPU_KERNEL_TEST();
   const int64_t N = GetParam();
   uint64_t seed = 400;
   for (const auto& p : patterns(2, 3))
@@ -118,6 +120,7 @@ INSTANTIATE_TEST_SUITE_P(Colors, ChannelProducts, ::testing::Values(2, 3),
                          [](const auto& info) { return "SU" + std::to_string(info.param); });
 
 TEST(ChannelProductsInput, WrongChannelCountsAndShapesThrow) {
+  BLOCKSPIN_CPU_KERNEL_TEST();
   if (!blockspin::testing::device().is_cpu()) GTEST_SKIP() << "a CPU kernel";
   const auto p = patterns(3, 4)[0];  // x by k (4 channels), y by (o, k) (12)
   const auto X = K::to_planes(field(p, p.x, 3, torch::kComplexDouble, 1));

@@ -119,6 +119,7 @@ TEST(Heatbath, AgreesWithHmcForImprovedAction2D) {
 // The fused sweeps (kernels "fused": lane kernels, per-element sampler) draw the same random numbers as the torch
 // path and give the same links to rounding, for SU(2) and SU(3), double; float to single-precision rounding.
 TEST(HeatbathFused, SweepsMatchTorchPath) {
+  BLOCKSPIN_CPU_KERNEL_TEST();
   namespace K = blockspin::lattice::kernels;
   const auto action = GaugeAction::wilson(5.7);
   for (int64_t N : {2, 3}) {

@@ -46,6 +46,7 @@ torch::Tensor vjp(const torch::Tensor& U, const torch::Tensor& G, const Smearing
 }  // namespace
 
 TEST_P(SmearKernels, ValuesMatchTorchPath) {
+  BLOCKSPIN_CPU_KERNEL_TEST();
   const auto U = rough_field(GetParam(), 21);
   ASSERT_TRUE(K::smear_fused_available(U));
   for (const auto& o : weight_sets()) {
@@ -60,6 +61,7 @@ TEST_P(SmearKernels, ValuesMatchTorchPath) {
 }
 
 TEST_P(SmearKernels, BackwardMatchesTorchPath) {
+  BLOCKSPIN_CPU_KERNEL_TEST();
   const auto U = rough_field(GetParam(), 22);
   const auto G = cotangent(U, 23);
   for (const auto& o : weight_sets()) {
@@ -73,6 +75,7 @@ TEST_P(SmearKernels, BackwardMatchesTorchPath) {
 // The analytic backward is the derivative: d/dt <G, S[exp(t X) U]> at t = 0 by a central difference (X anti-Hermitian
 // traceless per link) equals Re Σ conj(∂U) (X U).
 TEST_P(SmearKernels, BackwardMatchesFiniteDifferences) {
+  BLOCKSPIN_CPU_KERNEL_TEST();
   const auto U = rough_field(GetParam(), 24);
   const auto G = cotangent(U, 25);
   const SmearingOptions o{0.11, -0.03, 0.02};
@@ -92,6 +95,7 @@ TEST_P(SmearKernels, BackwardMatchesFiniteDifferences) {
 
 // With create_graph the backward is differentiable and its derivative is the torch path's.
 TEST(SmearKernelsDouble, DoubleBackwardMatchesTorchPath) {
+  BLOCKSPIN_CPU_KERNEL_TEST();
   const auto U = rough_field({{3, 4, 2, 3}, 3}, 27, 1);
   const auto G = cotangent(U, 28);
   const auto H = cotangent(U, 29);
@@ -107,6 +111,7 @@ TEST(SmearKernelsDouble, DoubleBackwardMatchesTorchPath) {
 // block_links with kernels "fused" computes S only at the sites its blocked links use: Q and its gradient equal the
 // torch path's for every weight set (top level 3, 2 and 0), in D = 2, 3, 4.
 TEST(SmearKernelsBlocking, BlockedLinksAndGradientsMatchTorchPath) {
+  BLOCKSPIN_CPU_KERNEL_TEST();
   const std::vector<Geometry> geometries{{{4, 6}, 2}, {{4, 2, 4}, 3}, {{4, 4, 4, 4}, 3}, {{2, 4, 2, 2}, 2}};
   for (const auto& geo : geometries) {
     const auto U = rough_field(geo, 31);
@@ -128,6 +133,7 @@ TEST(SmearKernelsBlocking, BlockedLinksAndGradientsMatchTorchPath) {
 }
 
 TEST(SmearKernelsAvailability, CoversCpuSu2Su3Only) {
+  BLOCKSPIN_CPU_KERNEL_TEST();
   EXPECT_TRUE(K::smear_fused_available(rough_field({{4, 4}, 2}, 1)));
   EXPECT_FALSE(K::smear_fused_available(rough_field({{4, 4}, 4}, 1)));
   EXPECT_FALSE(K::smear_fused_available(torch::real(rough_field({{4, 4}, 3}, 1))));

@@ -115,7 +115,7 @@ TEST(SuNConventions, InvalidNThrows) {
 
 TEST(SuNConventions, SinglePrecisionWorks) {
   auto gen = test_generator(16);
-  auto U = random_su_n({10}, 3, gen, torch::TensorOptions().dtype(torch::kComplexFloat));
+  auto U = random_su_n({10}, 3, gen, cplx().dtype(torch::kComplexFloat));
   EXPECT_EQ(U.scalar_type(), torch::kComplexFloat);
   EXPECT_LT(su_n_violation(U).max().item<double>(), 1e-5);
   auto c = matrix_to_algebra(U);

@@ -50,6 +50,7 @@ std::pair<torch::Tensor, torch::Tensor> vjp(const torch::Tensor& U, const torch:
 }  // namespace
 
 TEST_P(TransportKernels, ValuesMatchTorchPath) {
+  BLOCKSPIN_CPU_KERNEL_TEST();
   const auto U = rough_field(GetParam(), 41);
   const auto W = field(U, 3, 42);
   ASSERT_TRUE(K::transport_fused_available(link(U, 0), W));
@@ -63,6 +64,7 @@ TEST_P(TransportKernels, ValuesMatchTorchPath) {
 }
 
 TEST_P(TransportKernels, GradientsMatchTorchPath) {
+  BLOCKSPIN_CPU_KERNEL_TEST();
   const auto U = rough_field(GetParam(), 43);
   const auto W = field(U, 2, 44);
   const auto G = field(U, 2, 45);
@@ -82,6 +84,7 @@ TEST_P(TransportKernels, GradientsMatchTorchPath) {
 
 // The link gradient is the derivative: d/dt <G, T(exp(t X) U, W)> at t = 0 equals Re Σ conj(∂U) (X U).
 TEST_P(TransportKernels, LinkGradientMatchesFiniteDifferences) {
+  BLOCKSPIN_CPU_KERNEL_TEST();
   const auto U = rough_field(GetParam(), 46);
   const auto W = field(U, 2, 47);
   const auto G = field(U, 2, 48);
@@ -108,6 +111,7 @@ INSTANTIATE_TEST_SUITE_P(Geometries, TransportKernels, ::testing::ValuesIn(trans
 // Double backprop (the L-CNN's training through D = dA/dU) and one order more: the fused op's backward is built of
 // differentiable ops, so every order equals the torch path's.
 TEST(TransportKernelsHigher, SecondAndThirdDerivativesMatchTorchPath) {
+  BLOCKSPIN_CPU_KERNEL_TEST();
   const auto U = rough_field({{3, 4, 2, 3}, 3}, 51, 2);
   const auto W = field(U, 2, 52);
   const auto G = field(U, 2, 53);
@@ -141,6 +145,7 @@ TEST(TransportKernelsHigher, SecondAndThirdDerivativesMatchTorchPath) {
 }
 
 TEST(TransportKernelsAvailability, CoversCpuSu2Su3WithMatchingShapes) {
+  BLOCKSPIN_CPU_KERNEL_TEST();
   const auto U = rough_field({{4, 4}, 3}, 1);
   const auto W = field(U, 2, 2);
   EXPECT_TRUE(K::transport_fused_available(link(U, 1), W));
@@ -156,6 +161,7 @@ TEST(TransportKernelsAvailability, CoversCpuSu2Su3WithMatchingShapes) {
 // The loops read memory: a lazily conjugated view (T.conj() in a loss sends its gradient as one) must be resolved
 // first. Before this was handled the fused gradient of Re Σ conj(T) G was wrong by O(1).
 TEST(TransportKernelsAvailability, LazyConjugateViewsAreResolved) {
+  BLOCKSPIN_CPU_KERNEL_TEST();
   const auto U = rough_field({{4, 3, 2, 2}, 3}, 61);
   const auto W = field(U, 2, 62);
   const auto G = field(U, 2, 63);

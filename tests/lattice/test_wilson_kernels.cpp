@@ -31,6 +31,7 @@ std::vector<Geometry> kernel_geometries() {
 
 // Σ_x Σ_{μ<ν} (N − Re Tr P_μν(x)) equals the sum over the torch plaquette fields (1e-13 relative in double).
 TEST_P(WilsonKernels, PlaquetteDeficitMatchesTorchPath) {
+  BLOCKSPIN_CPU_KERNEL_TEST();
   const auto U = rough_field(GetParam(), 11);
   const double N = static_cast<double>(n_colors(U));
   auto ref = torch::zeros({U.size(0)}, real());
@@ -43,6 +44,7 @@ TEST_P(WilsonKernels, PlaquetteDeficitMatchesTorchPath) {
 // Near the identity the action is a sum of tiny deficits: summed per plaquette (not as Σ Re Tr P subtracted from
 // N·V·planes) it stays quadratic in ε for ε = 1e-6 (ratio 4 for 2ε) and agrees with the torch path.
 TEST(WilsonKernelsPrecision, DeficitOfNearIdentityFieldsIsAccurate) {
+  BLOCKSPIN_CPU_KERNEL_TEST();
   auto field = [](double eps) {
     auto gen = test_generator(3);
     return near_identity_gauge_field(1, {4, 4, 4, 4}, 3, eps, gen, cplx());
@@ -58,6 +60,7 @@ TEST(WilsonKernelsPrecision, DeficitOfNearIdentityFieldsIsAccurate) {
 
 // The staple sums equal GaugeAction::staples on the torch path, for every direction and for all at once.
 TEST_P(WilsonKernels, StaplesMatchTorchPath) {
+  BLOCKSPIN_CPU_KERNEL_TEST();
   const auto U = rough_field(GetParam(), 12);
   const auto action = GaugeAction::wilson(1.0);
   std::vector<torch::Tensor> ref;
@@ -75,6 +78,7 @@ TEST_P(WilsonKernels, StaplesMatchTorchPath) {
 // The action value and the analytic force of the Wilson action are the same on both paths (and the force's
 // definition as a derivative is checked against finite differences in test_derivatives on the default path).
 TEST_P(WilsonKernels, ActionAndForceMatchTorchPath) {
+  BLOCKSPIN_CPU_KERNEL_TEST();
   const auto U = rough_field(GetParam(), 13);
   const auto action = GaugeAction::wilson(5.5);
   torch::Tensor s_ref, f_ref;
@@ -90,6 +94,7 @@ TEST_P(WilsonKernels, ActionAndForceMatchTorchPath) {
 // Autograd through the fused op (backward by the staple kernel) and double backward (torch path inside the
 // backward) give the torch path's gradients.
 TEST_P(WilsonKernels, GradientAndDoubleBackwardMatchTorchPath) {
+  BLOCKSPIN_CPU_KERNEL_TEST();
   const auto U0 = rough_field(GetParam(), 14);
   const auto V = rough_field(GetParam(), 15);  // a fixed direction for the second derivative
   const auto action = GaugeAction::wilson(2.0);
@@ -113,6 +118,7 @@ TEST_P(WilsonKernels, GradientAndDoubleBackwardMatchTorchPath) {
 // The fused HMC drift exp(ε Σ p_a i t^a) U equals su_exp's and stays in SU(N) (1e-13), also for large steps that
 // need squaring.
 TEST_P(WilsonKernels, LinkUpdateMatchesSuExp) {
+  BLOCKSPIN_CPU_KERNEL_TEST();
   const auto U = rough_field(GetParam(), 17);
   auto gen = test_generator(18);
   std::vector<int64_t> prefix(U.sizes().begin(), U.sizes().end() - 2);
@@ -129,6 +135,7 @@ INSTANTIATE_TEST_SUITE_P(Geometries, WilsonKernels, ::testing::ValuesIn(kernel_g
 
 // The fused sums are reduced in a fixed order: the same bits with one thread or two.
 TEST(WilsonKernelsThreads, ResultsDoNotDependOnTheThreadCount) {
+  BLOCKSPIN_CPU_KERNEL_TEST();
   const auto U = rough_field({{6, 6, 4, 4}, 3}, 16, 2);
   const int threads = at::get_num_threads();
   at::set_num_threads(1);
@@ -153,6 +160,7 @@ TEST(WilsonKernelsThreads, ResultsDoNotDependOnTheThreadCount) {
 // complex64 fields through the single-precision kernels (16 sites per vector) agree with the double-precision torch
 // path to float accuracy, on lattices whose site count is not a multiple of the vector width.
 TEST(WilsonKernelsFloat, SinglePrecisionKernelsMatchDoublePath) {
+  BLOCKSPIN_CPU_KERNEL_TEST();
   for (const Geometry& g : std::vector<Geometry>{{{3, 4, 3, 3}, 3}, {{5, 3, 2}, 2}, {{4, 4, 4, 4}, 3}}) {
     const auto U = rough_field(g, 20);
     const auto U32 = U.to(torch::kComplexFloat);
@@ -175,6 +183,7 @@ TEST(WilsonKernelsFloat, SinglePrecisionKernelsMatchDoublePath) {
 
 // Inputs the kernels do not cover are refused with a clear message (callers fall back to the torch path).
 TEST(WilsonKernelsThreads, UnsupportedInputsAreRefused) {
+  BLOCKSPIN_CPU_KERNEL_TEST();
   EXPECT_FALSE(K::fused_available(torch::zeros({1, 2, 2, 2, 2, 2})));  // real, not complex
   EXPECT_THROW(K::plaquette_deficit_sum(torch::zeros({1, 2, 2, 2, 2, 2})), std::invalid_argument);
   EXPECT_THROW(K::wilson_staples(rough_field({{4, 4}, 2}, 1), 2), std::invalid_argument);
