@@ -2,6 +2,7 @@
 #include "lcnn/factory.h"
 
 #include "lattice/layout.h"
+#include "lcnn/reflection_characters.h"
 
 #include <map>
 #include <set>
@@ -35,17 +36,39 @@ T get(const json& obj, const std::string& key, const std::string& where, bool re
 
 const std::map<std::string, std::set<std::string>>& allowed_keys() {
   static const std::map<std::string, std::set<std::string>> keys{
-      {"plaq", {"both_orientations", "clover_leaves"}},
+      {"plaq", {"both_orientations", "clover_leaves", "reflection_characters"}},
       {"poly", {"axes"}},
       {"lconv", {"out", "kernel_size", "dilation", "complex_weights"}},
       {"lbilin", {"out", "add_conjugate", "add_unit", "complex_weights"}},
       {"lconvbilin",
-       {"out", "kernel_size", "dilation", "add_conjugate", "add_unit", "complex_weights", "conv_channels"}},
+       {"out", "kernel_size", "dilation", "add_conjugate", "add_unit", "complex_weights", "conv_channels",
+        "characters"}},
       {"lact", {"mode"}},
       {"lexp", {}},
       {"trace", {"real_part", "imag_part"}},
       {"linear", {"out", "bias"}}};
   return keys;
+}
+
+/// A layer's "characters" key (lcnn/reflection_characters.h): "spread" (over all 2^D), "trivial" (all 0) or one
+/// character per output channel.
+std::vector<int64_t> output_characters(const json& L, int64_t out, int64_t dims, const std::string& at) {
+  const auto& v = L.at("characters");
+  if (v.is_string()) {
+    const auto s = v.get<std::string>();
+    if (s == "spread") return spread_characters(out, dims);
+    if (s == "trivial") return std::vector<int64_t>(out, 0);
+    fail(at, "key 'characters': expected \"spread\", \"trivial\" or an array of " + std::to_string(out) +
+                 " characters (bit masks over the axes), got \"" + s + "\"");
+  }
+  const auto chars = get<std::vector<int64_t>>(L, "characters", at, true);
+  if (static_cast<int64_t>(chars.size()) != out)
+    fail(at, "key 'characters': " + std::to_string(chars.size()) + " characters for " + std::to_string(out) +
+                 " output channels");
+  for (auto c : chars)
+    if (c < 0 || c >= (int64_t{1} << dims))
+      fail(at, "key 'characters': " + std::to_string(c) + " is not a bit mask over " + std::to_string(dims) + " axes");
+  return chars;
 }
 
 int64_t positive(int64_t v, const std::string& key, const std::string& where) {
@@ -74,8 +97,9 @@ LcnnModelImpl::LcnnModelImpl(const json& spec, int64_t dims) {
   reduce_ = sum ? Reduce::Sum : mean ? Reduce::Mean : Reduce::None;
   if (!spec.contains("layers") || !spec.at("layers").is_array()) fail("top level", "missing key 'layers' (an array)");
 
-  int64_t w_channels = 0;  // channels of the current W objects (0: none yet)
-  int64_t s_channels = 0;  // channels of the current scalars (0: none yet)
+  int64_t w_channels = 0;      // channels of the current W objects (0: none yet)
+  int64_t s_channels = 0;      // channels of the current scalars (0: none yet)
+  std::vector<int64_t> chars;  // reflection characters of the W channels (empty: not tracked)
   const auto& layers = spec.at("layers");
   for (size_t i = 0; i < layers.size(); ++i) {
     const auto& L = layers[i];
@@ -88,6 +112,11 @@ LcnnModelImpl::LcnnModelImpl(const json& spec, int64_t dims) {
       if (item.key() != "type" && !allowed->second.count(item.key()))
         fail(where + " (" + type + ")", "unknown key '" + item.key() + "'");
     const std::string at = where + " (" + type + ")";
+    const bool characters = !chars.empty() || (type == "plaq" && get<bool>(L, "reflection_characters", at, false));
+    if (characters && type != "plaq" && type != "lconvbilin" && type != "lact" && type != "trace")
+      fail(at,
+           "layers after plaq's reflection_characters must be lconvbilin, lact or trace (the others do not "
+           "keep reflection characters)");
     auto need_w = [&] {
       if (w_channels == 0) fail(at, "needs W objects as input (add a plaq or poly layer first)");
       if (s_channels > 0) fail(at, "cannot follow a trace layer");
@@ -96,9 +125,17 @@ LcnnModelImpl::LcnnModelImpl(const json& spec, int64_t dims) {
     std::shared_ptr<torch::nn::Module> module;
     if (type == "plaq") {
       if (s_channels > 0) fail(at, "cannot follow a trace layer");
+      if (!chars.empty()) fail(at, "cannot follow plaq's reflection_characters input");
       Plaq m(PlaqOptions()
                  .both_orientations(get<bool>(L, "both_orientations", at, false, false))
-                 .clover_leaves(get<bool>(L, "clover_leaves", at, false, false)));
+                 .clover_leaves(get<bool>(L, "clover_leaves", at, false, false))
+                 .reflection_characters(get<bool>(L, "reflection_characters", at, false, false)));
+      if (m->options.reflection_characters()) {
+        if (w_channels > 0) fail(at, "reflection_characters must be the only input layer");
+        if (m->options.clover_leaves() || m->options.both_orientations())
+          fail(at, "key 'reflection_characters' excludes 'clover_leaves' and 'both_orientations'");
+        chars = plaq_characters(dims);
+      }
       w_channels += m->out_channels(dims);
       kind = Kind::Plaq, module = m.ptr();
     } else if (type == "poly") {
@@ -131,20 +168,36 @@ LcnnModelImpl::LcnnModelImpl(const json& spec, int64_t dims) {
       const auto out = positive(get<int64_t>(L, "out", at, true), "out", at);
       const auto conv_channels = get<int64_t>(L, "conv_channels", at, false, 0);
       if (conv_channels < 0) fail(at, "key 'conv_channels' must be >= 0");
+      if (L.contains("characters") != !chars.empty())
+        fail(at, chars.empty() ? "key 'characters' needs an input with reflection characters (plaq's "
+                                 "reflection_characters)"
+                               : "missing key 'characters' (the input has reflection characters)");
+      std::vector<int64_t> out_chars;
+      if (!chars.empty()) {
+        out_chars = output_characters(L, out, dims, at);
+        if (conv_channels > 0 || get<bool>(L, "complex_weights", at, false, false))
+          fail(at, "key 'characters' needs the fused form (conv_channels 0) and real weights");
+      }
       LConvBilin m(LConvBilinOptions(w_channels, out,
                                      positive(get<int64_t>(L, "kernel_size", at, true), "kernel_size", at), dims)
                        .dilation(positive(get<int64_t>(L, "dilation", at, false, 1), "dilation", at))
                        .add_conjugate(get<bool>(L, "add_conjugate", at, false, true))
                        .add_unit(get<bool>(L, "add_unit", at, false, true))
                        .complex_weights(get<bool>(L, "complex_weights", at, false, false))
-                       .conv_channels(conv_channels));
+                       .conv_channels(conv_channels)
+                       .in_characters(chars)
+                       .out_characters(out_chars));
       w_channels = out;
+      chars = out_chars;
       kind = Kind::LConvBilin, module = m.ptr();
     } else if (type == "lact") {
       need_w();
       const auto mode = get<std::string>(L, "mode", at, false, "relu");
       if (mode != "relu" && mode != "polynomial") fail(at, "key 'mode': unknown mode '" + mode + "'");
-      LAct m(LActOptions(w_channels).mode(mode));
+      if (mode == "relu")
+        for (auto c : chars)
+          if (c != 0) fail(at, "mode relu on channels with non-trivial reflection characters (use polynomial)");
+      LAct m(LActOptions(w_channels).mode(mode).characters(chars));
       kind = Kind::LAct, module = m.ptr();
     } else if (type == "lexp") {
       need_w();
@@ -155,6 +208,12 @@ LcnnModelImpl::LcnnModelImpl(const json& spec, int64_t dims) {
       TraceOptions o;
       o.real_part(get<bool>(L, "real_part", at, false, true)).imag_part(get<bool>(L, "imag_part", at, false, false));
       if (!o.real_part() && !o.imag_part()) fail(at, "keys 'real_part'/'imag_part': at least one must be true");
+      for (auto c : chars)
+        if (c != 0)
+          fail(at,
+               "the traces of channels with non-trivial reflection characters are odd: give the last lconvbilin "
+               "\"characters\": \"trivial\"");
+      chars.clear();
       Trace m(o);
       s_channels = m->out_channels(w_channels);
       kind = Kind::Trace, module = m.ptr();

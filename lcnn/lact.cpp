@@ -20,6 +20,19 @@ void LActImpl::reset() {
   } else if (options.mode() != "relu") {
     throw std::invalid_argument("LAct: unknown mode '" + options.mode() + "' (expected relu or polynomial)");
   }
+  const auto& chars = options.characters();
+  if (!chars.empty()) {
+    if (static_cast<int64_t>(chars.size()) != options.channels())
+      throw std::invalid_argument("LAct: characters needs one character per channel");
+    auto mask = torch::ones({options.channels()}, torch::kDouble);
+    for (size_t i = 0; i < chars.size(); ++i)
+      if (chars[i] != 0) {
+        if (options.mode() == "relu")
+          throw std::invalid_argument("LAct: relu mode on a channel with a non-trivial reflection character");
+        mask[static_cast<int64_t>(i)] = 0.0;
+      }
+    odd_mask = register_buffer("odd_mask", mask);
+  }
 }
 
 torch::Tensor LActImpl::forward(const torch::Tensor& W) {
@@ -32,7 +45,9 @@ torch::Tensor LActImpl::forward(const torch::Tensor& W) {
     std::vector<int64_t> shape(s.dim(), 1);
     shape[1] = options.channels();
     const auto a = coefficients.to(s.scalar_type());
-    g = a.select(1, 0).reshape(shape) + s * (a.select(1, 1).reshape(shape) + s * a.select(1, 2).reshape(shape));
+    auto a1 = a.select(1, 1);
+    if (odd_mask.defined()) a1 = a1 * odd_mask.to(a1.scalar_type());
+    g = a.select(1, 0).reshape(shape) + s * (a1.reshape(shape) + s * a.select(1, 2).reshape(shape));
   }
   return W * g.unsqueeze(-1).unsqueeze(-1);
 }

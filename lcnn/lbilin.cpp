@@ -6,6 +6,7 @@
 #include "lattice/kernels/mode.h"
 #include "lattice/matrix_ops.h"
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 #include <stdexcept>
@@ -31,13 +32,33 @@ void LBilinImpl::reset() {
                                                     1.0 / std::sqrt(double(n_a() * n_b())), options.complex_weights()));
 }
 
+void LBilinImpl::set_projection(const torch::Tensor& C, const torch::Tensor& S, const torch::Tensor& swap) {
+  if (options.complex_weights()) throw std::invalid_argument("LBilin: a weight projection needs real weights");
+  const std::vector<int64_t> shape{options.out(), n_a(), n_b()};
+  if (C.sizes().vec() != shape || S.sizes().vec() != shape || swap.dim() != 1 || swap.size(0) != n_b())
+    throw std::invalid_argument("LBilin: projection shapes do not match the weight [out, n_A, n_B]");
+  const auto to = torch::TensorOptions().dtype(weight.scalar_type()).device(weight.device());
+  proj_c = register_buffer("proj_c", C.to(to));
+  proj_s = register_buffer("proj_s", S.to(to));
+  proj_swap = register_buffer("proj_swap", swap.to(weight.device(), torch::kLong));
+  // Keep the initial scale of the effective weights: α ~ N(0, 1/(n_A n_B)) summed over the kept entries only.
+  torch::NoGradGuard no_grad;
+  const double kept = std::max<double>(1.0, (C.abs() + S.abs()).gt(0).sum().item<double>() / double(shape[0]));
+  weight.mul_(std::sqrt(double(n_a() * n_b()) / kept));
+}
+
+torch::Tensor LBilinImpl::effective_weight() const {
+  if (!proj_c.defined()) return weight;
+  return proj_c.to(weight.scalar_type()) * weight + proj_s.to(weight.scalar_type()) * weight.index_select(2, proj_swap);
+}
+
 torch::Tensor LBilinImpl::forward(const torch::Tensor& W, const torch::Tensor& Wp) {
   check_channels(W, options.in1(), "LBilin first input");
   check_channels(Wp, options.in2(), "LBilin second input");
   const bool conj = options.add_conjugate(), unit = options.add_unit();
   const int64_t out = options.out(), nA = n_a(), nB = n_b();
-  const auto alpha = channel_weight(weight, options.complex_weights(), W);  // [out, nA, nB]
-  auto shape = W.sizes().vec();                                             // [B, C, x.., N, N]
+  const auto alpha = channel_weight(effective_weight(), options.complex_weights(), W);  // [out, nA, nB]
+  auto shape = W.sizes().vec();                                                         // [B, C, x.., N, N]
   // The unit part of the smaller input needs no product: its coefficients are contracted separately (a slice of the
   // weight, not of the contracted field, so that the backward pass adds no full-size zeros).
   const bool left = nA <= nB;

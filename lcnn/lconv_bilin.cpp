@@ -2,6 +2,7 @@
 #include "lcnn/lconv_bilin.h"
 
 #include "lcnn/common.h"
+#include "lcnn/reflection_characters.h"
 #include "lattice/layout.h"
 
 #include <sstream>
@@ -30,6 +31,16 @@ void LConvBilinImpl::reset() {
                                               .add_conjugate(o.add_conjugate())
                                               .add_unit(o.add_unit())
                                               .complex_weights(o.complex_weights())));
+  if (!o.in_characters().empty() || !o.out_characters().empty()) {
+    if (static_cast<int64_t>(o.in_characters().size()) != o.in() ||
+        static_cast<int64_t>(o.out_characters().size()) != o.out())
+      throw std::invalid_argument("LConvBilin: in_characters/out_characters need one character per channel");
+    if (o.conv_channels() > 0 || o.complex_weights())
+      throw std::invalid_argument("LConvBilin: reflection characters need the fused form with real weights");
+    const auto p = conv_bilin_projection(o.in_characters(), o.out_characters(), o.dims(), o.kernel_size(),
+                                         o.add_conjugate(), o.add_unit());
+    bilin->set_projection(p.C, p.S, p.swap);
+  }
 }
 
 torch::Tensor LConvBilinImpl::forward(const torch::Tensor& U, const torch::Tensor& W) {

@@ -22,6 +22,10 @@ struct LConvBilinOptions {
   /// 0 (default): fused parametrisation (below). c > 0: the unfused form LBilin(W, LConv(W)) with an explicit
   /// L-Conv in -> c (submodule "conv", in · c · (1 + 2D(K-1)) weights) and LBilin(in, c, out).
   TORCH_ARG(int64_t, conv_channels) = 0;
+  /// Reflection characters of the input and output channels (lcnn/reflection_characters.h; both or neither): the
+  /// weights are projected onto the reflection-equivariant subspace. Fused form with real weights only.
+  TORCH_ARG(std::vector<int64_t>, in_characters) = {};
+  TORCH_ARG(std::vector<int64_t>, out_characters) = {};
 };
 
 /// W''_i(x) = Σ_{v, w} α_{i v w} A_v(x) B_w(x) with A = [W, W†, 1] and B = [T, T†, 1], where T are ALL the parallel

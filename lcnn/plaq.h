@@ -12,6 +12,11 @@ struct PlaqOptions {
   /// transported to x) instead of the one starting at x: with both orientations a set the lattice reflections map onto
   /// itself.
   TORCH_ARG(bool, clover_leaves) = false;
+  /// Instead: the 4 P combinations Q^{ab}_μν = ¼ Σ_{s,t = ±1} s^a t^b L_{sμ,tν} of the four leaves L_{sμ,tν} (the loop
+  /// x → x + sμ̂ → x + sμ̂ + tν̂ → x + tν̂ → x), each with one reflection character (lcnn/reflection_characters.h,
+  /// plaq_characters): a reflection maps the leaves of a corner onto those of the mirrored corner, so Q^{ab} changes
+  /// sign under the reflection of μ if a = 1 and of ν if b = 1. Channel order: c = a + 2b major, plane minor.
+  TORCH_ARG(bool, reflection_characters) = false;
 };
 
 /// forward(U [B, D, x.., N, N]) -> W [B, P, x.., N, N] with P = D(D-1)/2 channels in lattice::planes(D) order

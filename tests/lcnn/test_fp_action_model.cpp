@@ -65,6 +65,14 @@ TEST(FpActionModel, ShippedArchitecturesBuild) {
   auto lact_reflections = make_fp_action_model(architecture("fp_action_shipped_lact_reflections.json"));
   EXPECT_EQ(lact_reflections->options.symmetrise(), "reflections");
   EXPECT_EQ(count_parameters(*lact_reflections), count_parameters(*lact));
+  // Reflection characters: 505,132 bilinear weights (24 → 16 → 16 → 12 channels), 3 × 68 L-Act coefficients, the
+  // readout (13) and c_0, c_1; the projections keep 31,582 free bilinear weights (the trace of a projection: Σ C).
+  auto characters = make_fp_action_model(architecture("fp_action_reflection_characters.json"));
+  EXPECT_EQ(count_parameters(*characters), 505132 + 204 + 13 + 2);
+  double free = 0;
+  for (const auto& b : characters->named_buffers())
+    if (b.key().find("proj_c") != std::string::npos) free += b.value().sum().item<double>();
+  EXPECT_EQ(free, 31582);
 }
 
 // The shipped body with polynomial L-Acts starts as the shipped model (g = 1 at initialisation: the same weights give

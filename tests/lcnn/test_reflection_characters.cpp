@@ -1,0 +1,160 @@
+// Reflection characters (lcnn/reflection_characters.h): the projection is idempotent, the Plaq character channels
+// transform with their signs under each axis reflection, and a network built on them is exactly invariant under all
+// 2^D reflections (1e-12), gauge invariant, zero on the unit configuration, with link derivatives equal to finite
+// differences; the same network on the clover leaves without characters is not invariant.
+#include "test_lcnn_helpers.h"
+
+#include "lattice/derivatives.h"
+#include "lattice/gauge_field.h"
+#include "lattice/hypercubic.h"
+#include "lcnn/fp_action_model.h"
+#include "lcnn/plaq.h"
+#include "lcnn/reflection_characters.h"
+
+using namespace blockspin;
+using namespace blockspin::lcnn;
+using namespace blockspin::lcnn::testing;
+
+namespace {
+
+/// W at the reflected sites: x_μ -> -x_μ (periodic) along site axis μ of [B, C, x.., N, N].
+torch::Tensor reflect_sites(const torch::Tensor& W, int64_t mu) { return torch::roll(W.flip(2 + mu), 1, 2 + mu); }
+
+/// A small character network in D = 4: Plaq characters, L-Act, two transporting and one local L-ConvBilin, trace.
+nlohmann::json character_spec(bool characters) {
+  nlohmann::json plaq = {{"type", "plaq"}};
+  if (characters)
+    plaq["reflection_characters"] = true;
+  else
+    plaq["clover_leaves"] = true;  // the same 24 inputs' span, without characters
+  nlohmann::json layers = {plaq,
+                           {{"type", "lact"}, {"mode", "polynomial"}},
+                           {{"type", "lconvbilin"}, {"out", 16}, {"kernel_size", 2}},
+                           {{"type", "lact"}, {"mode", "polynomial"}},
+                           {{"type", "lconvbilin"}, {"out", 5}, {"kernel_size", 2}},
+                           {{"type", "lconvbilin"}, {"out", 2}, {"kernel_size", 1}},
+                           {{"type", "lact"}, {"mode", "polynomial"}},
+                           {{"type", "trace"}},
+                           {{"type", "linear"}, {"out", 1}}};
+  if (characters) {
+    layers[2]["characters"] = "spread";
+    layers[4]["characters"] = std::vector<int64_t>{0, 1, 6, 9, 15};
+    layers[5]["characters"] = "trivial";
+  }
+  return {{"network", {{"layers", layers}}}, {"dims", 4}, {"prefactor", "none"}, {"degree", 2}};
+}
+
+/// Every parameter moved off its initial value (the L-Act coefficients too), so that no symmetry is accidental.
+void perturb(torch::nn::Module& m, double scale) {
+  torch::NoGradGuard no_grad;
+  for (auto& p : m.parameters()) p.add_(scale * torch::randn(p.sizes(), p.options()));
+}
+
+}  // namespace
+
+TEST(ReflectionCharacters, ProjectionIsIdempotentAndKeepsAFractionOfTheWeights) {
+  seed_weights(3);
+  const auto in = spread_characters(5, 4), out = std::vector<int64_t>{0, 3, 8};
+  const auto p = conv_bilin_projection(in, out, 4, 2, true, true);
+  const auto alpha = torch::randn(p.C.sizes(), torch::kDouble);
+  auto project = [&](const torch::Tensor& a) { return p.C * a + p.S * a.index_select(2, p.swap); };
+  const auto once = project(alpha);
+  EXPECT_LT(max_abs_diff(project(once), once), 1e-15);
+  const double kept = once.ne(0).sum().item<double>() / double(once.numel());
+  EXPECT_GT(kept, 0.02);
+  EXPECT_LT(kept, 0.5);
+  EXPECT_THROW(conv_bilin_projection(in, {16}, 4, 2, true, true), std::invalid_argument);  // wrong character count
+  EXPECT_EQ(plaq_characters(2), (std::vector<int64_t>{0, 1, 2, 3}));
+  EXPECT_EQ(spread_characters(5, 2), (std::vector<int64_t>{0, 1, 2, 3, 0}));
+}
+
+// Q^{ab}_μν[U reflected along ρ](x) = ± Q^{ab}_μν[U](P_ρ x), the sign (-1)^a for ρ = μ, (-1)^b for ρ = ν, + otherwise.
+TEST(ReflectionCharacters, PlaqChannelsChangeSignByTheirCharacter) {
+  const Geometry g{{3, 4, 3, 5}, 3};
+  const auto U = rough_field(g, 41, 1);
+  Plaq plaq(PlaqOptions().reflection_characters(true));
+  const auto Q = plaq->forward(U);
+  ASSERT_EQ(Q.size(1), 24);
+  const auto chars = plaq_characters(4);
+  for (int64_t rho = 0; rho < 4; ++rho) {
+    const auto Qr = plaq->forward(lattice::reflect_axis(U, rho));
+    const auto mapped = reflect_sites(Q, rho);
+    for (int64_t c = 0; c < 24; ++c) {
+      const double sign = (chars[c] >> rho) & 1 ? -1.0 : 1.0;
+      EXPECT_LT(max_abs_diff(Qr.select(1, c), sign * mapped.select(1, c)), 1e-13) << "rho " << rho << " channel " << c;
+    }
+  }
+  EXPECT_THROW(Plaq(PlaqOptions().reflection_characters(true).clover_leaves(true))->forward(U), std::invalid_argument);
+}
+
+TEST(ReflectionCharacters, NetworkIsInvariantUnderEveryReflectionAtThePlainCost) {
+  const Geometry g{{3, 4, 3, 4}, 3};
+  seed_weights(43);
+  auto model = on_device(make_fp_action_model(character_spec(true)));
+  seed_weights(43);
+  auto plain = on_device(make_fp_action_model(character_spec(false)));
+  perturb(*model, 0.05);
+  perturb(*plain, 0.05);
+  const auto U = rough_field(g, 44, 2);
+  {
+    torch::NoGradGuard no_grad;
+    const auto A = model->forward(U);
+    ASSERT_GT(max_abs(A), 1e-3);
+    ASSERT_LT(max_abs(A), 1e4);  // a tame network, so that the finite differences below mean something
+    for (int64_t k = 1; k < 16; ++k) {
+      const auto Ug = lattice::hypercubic_transform(U, lattice::hypercubic_element(4, k));
+      EXPECT_LT(max_abs_diff(model->forward(Ug), A) / max_abs(A), 1e-12) << k;
+    }
+    // Teeth: the clover-leaf network without characters, and a rotation of the character network.
+    const auto P = plain->forward(U);
+    EXPECT_GT(max_abs_diff(plain->forward(lattice::hypercubic_transform(U, lattice::hypercubic_element(4, 5))), P) /
+                  max_abs(P),
+              1e-6);
+    const auto swap_02 = lattice::hypercubic_element(4, 16 * 14);  // perm (2 1 0 3): not a symmetry by construction
+    EXPECT_GT(max_abs_diff(model->forward(lattice::hypercubic_transform(U, swap_02)), A) / max_abs(A), 1e-6);
+    EXPECT_LT(max_abs_diff(model->forward(lattice::gauge_transform(U, random_omega(g, 45))), A) / max_abs(A), 1e-12);
+    const auto unit = lattice::cold_gauge_field(2, g.extents, g.n_colors, cplx());
+    EXPECT_TRUE(torch::equal(model->forward(unit), torch::zeros({2}, real_options())));
+  }
+  lattice::ActionFunctional action = [&](const torch::Tensor& V) { return model->forward(V); };
+  const auto V = U.narrow(0, 0, 1);
+  const auto D = lattice::autograd_derivative(action, V);
+  for (auto [mu, a] : std::vector<std::pair<int64_t, int64_t>>{{0, 1}, {2, 5}}) {
+    const std::vector<int64_t> site{2, 1, 0, 3};
+    const double fd = lattice::finite_difference_derivative(action, V, 0, mu, site, a, 1e-5);
+    const double ad = D.index({0, mu, site[0], site[1], site[2], site[3], a}).item<double>();
+    EXPECT_NEAR(ad, fd, 1e-7 * std::max(1.0, std::abs(fd))) << "mu " << mu << " a " << a;
+  }
+}
+
+TEST(ReflectionCharacters, BadSpecsNameTheProblem) {
+  auto expect_message = [](nlohmann::json spec, const std::string& part) {
+    try {
+      make_fp_action_model(spec);
+      ADD_FAILURE() << "accepted: " << spec.dump();
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
+    }
+  };
+  auto spec = character_spec(true);
+  spec["network"]["layers"][2].erase("characters");
+  expect_message(spec, "missing key 'characters'");
+  spec = character_spec(true);
+  spec["network"]["layers"][5]["characters"] = "spread";
+  expect_message(spec, "\"characters\": \"trivial\"");
+  spec = character_spec(true);
+  spec["network"]["layers"][1]["mode"] = "relu";
+  expect_message(spec, "mode relu");
+  spec = character_spec(true);
+  spec["network"]["layers"][4]["characters"] = std::vector<int64_t>{0, 1};
+  expect_message(spec, "2 characters for 5 output channels");
+  spec = character_spec(true);
+  spec["network"]["layers"][4]["characters"] = "odd";
+  expect_message(spec, "key 'characters'");
+  spec = character_spec(true);
+  spec["network"]["layers"].insert(spec["network"]["layers"].begin() + 1, nlohmann::json{{"type", "lexp"}});
+  expect_message(spec, "keep reflection characters");
+  spec = character_spec(false);
+  spec["network"]["layers"][2]["characters"] = "spread";
+  expect_message(spec, "needs an input with reflection characters");
+}
