@@ -40,7 +40,7 @@ void LBilinImpl::set_projection(const torch::Tensor& C, const torch::Tensor& S, 
   const auto to = torch::TensorOptions().dtype(weight.scalar_type()).device(weight.device());
   proj_c = register_buffer("proj_c", C.to(to));
   proj_s = register_buffer("proj_s", S.to(to));
-  proj_swap = register_buffer("proj_swap", swap.to(weight.device(), torch::kLong));
+  proj_swap = swap.to(torch::kLong);  // not a buffer: module->to(torch::kFloat) would convert it
   // Keep the initial scale of the effective weights: α ~ N(0, 1/(n_A n_B)) summed over the kept entries only.
   torch::NoGradGuard no_grad;
   const double kept = std::max<double>(1.0, (C.abs() + S.abs()).gt(0).sum().item<double>() / double(shape[0]));
@@ -49,7 +49,8 @@ void LBilinImpl::set_projection(const torch::Tensor& C, const torch::Tensor& S, 
 
 torch::Tensor LBilinImpl::effective_weight() const {
   if (!proj_c.defined()) return weight;
-  return proj_c.to(weight.scalar_type()) * weight + proj_s.to(weight.scalar_type()) * weight.index_select(2, proj_swap);
+  return proj_c.to(weight.scalar_type()) * weight +
+         proj_s.to(weight.scalar_type()) * weight.index_select(2, proj_swap.to(weight.device()));
 }
 
 torch::Tensor LBilinImpl::forward(const torch::Tensor& W, const torch::Tensor& Wp) {

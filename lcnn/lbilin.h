@@ -28,8 +28,9 @@ class LBilinImpl : public torch::nn::Cloneable<LBilinImpl> {
   torch::Tensor forward(const torch::Tensor& W, const torch::Tensor& Wp);
   int64_t n_a() const;
   int64_t n_b() const;
-  /// Constrains the weights to α_eff = C ⊙ α + S ⊙ α[:, :, swap] (C, S [out, n_A, n_B], swap [n_B]; registered as
-  /// buffers): the reflection-equivariant subspace of lcnn/reflection_characters.h. Real weights only.
+  /// Constrains the weights to α_eff = C ⊙ α + S ⊙ α[:, :, swap] (C, S [out, n_A, n_B]: buffers; swap [n_B], a plain
+  /// member, so that a dtype change leaves it an index): the reflection-equivariant subspace of
+  /// lcnn/reflection_characters.h. Real weights only.
   void set_projection(const torch::Tensor& C, const torch::Tensor& S, const torch::Tensor& swap);
   /// The weights the forward pass uses: α, or its projection.
   torch::Tensor effective_weight() const;

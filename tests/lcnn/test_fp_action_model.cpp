@@ -26,18 +26,6 @@ nlohmann::json architecture(const std::string& name) {
   return nlohmann::json::parse(ss.str(), nullptr, true, /*ignore_comments=*/true);
 }
 
-// The link derivative of `action` at V (one configuration) by autograd against symmetric finite differences at three
-// (site, direction, colour) components.
-void expect_derivative_matches_finite_differences(const lattice::ActionFunctional& action, const torch::Tensor& V) {
-  const auto D = lattice::autograd_derivative(action, V);
-  for (auto [mu, a] : std::vector<std::pair<int64_t, int64_t>>{{0, 1}, {1, 4}, {3, 6}}) {
-    const std::vector<int64_t> site{2, 1, 0, 1};
-    const double fd = lattice::finite_difference_derivative(action, V, 0, mu, site, a, 1e-5);
-    const double ad = D.index({0, mu, site[0], site[1], site[2], site[3], a}).item<double>();
-    EXPECT_NEAR(ad, fd, 1e-7 * std::max(1.0, std::abs(fd))) << "mu " << mu << " a " << a;
-  }
-}
-
 }  // namespace
 
 // The shipped architectures: the papers' model has 204,853 parameters (as quoted in arXiv:2401.06481).
@@ -292,39 +280,32 @@ TEST(FpActionModel, PositiveSoftnessBoundsTheActionBelow) {
 
 // Bad specs name the key.
 TEST(FpActionModel, BadSpecsNameTheKey) {
-  auto expect_error = [](nlohmann::json spec, const std::string& key) {
-    try {
-      make_fp_action_model(spec);
-      ADD_FAILURE() << "accepted: " << spec.dump();
-    } catch (const std::invalid_argument& e) {
-      EXPECT_NE(std::string(e.what()).find(key), std::string::npos) << e.what();
-    }
-  };
   auto spec = small_spec(4);
   spec["prefactr"] = "none";
-  expect_error(spec, "prefactr");
+  expect_fp_action_spec_error(spec, "prefactr");
   spec = small_spec(4);
   spec["prefactor"] = "symanzik";
-  expect_error(spec, "prefactor");
+  expect_fp_action_spec_error(spec, "prefactor");
   spec = small_spec(4);
   spec["degree"] = "two";
-  expect_error(spec, "degree");
+  expect_fp_action_spec_error(spec, "degree");
   spec = small_spec(4);
   spec["network"]["layers"][4]["out"] = 2;  // two scalars per site
-  expect_error(spec, "network");
+  expect_fp_action_spec_error(spec, "network");
   spec = small_spec(4);
   spec["network"]["sum_sites"] = true;
-  expect_error(spec, "network");
-  expect_error(nlohmann::json{{"dims", 4}}, "network");
+  expect_fp_action_spec_error(spec, "network");
+  expect_fp_action_spec_error(nlohmann::json{{"dims", 4}}, "network");
   spec = small_spec(4, "wilson");
   spec["positive_softness"] = -0.1;
-  expect_error(spec, "positive_softness");
+  expect_fp_action_spec_error(spec, "positive_softness");
   spec = small_spec(4, "none");
   spec["positive_softness"] = 0.1;  // A >= 0 needs the Wilson density
-  expect_error(spec, "positive_softness");
+  expect_fp_action_spec_error(spec, "positive_softness");
   spec = small_spec(4);
   spec["symmetrise"] = "rotations";  // the message lists lcnn::symmetrise_choices()
-  expect_error(spec, R"(key 'symmetrise': expected "none", "reflections" or "hypercubic", got "rotations")");
+  expect_fp_action_spec_error(spec,
+                              R"(key 'symmetrise': expected "none", "reflections" or "hypercubic", got "rotations")");
 }
 
 // The real-weight GEMM contraction (kernels "fused") and the complex reference (kernels "torch") give the same action

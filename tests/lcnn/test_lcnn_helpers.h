@@ -1,10 +1,12 @@
 // Shared fixtures of the L-CNN tests: small non-hypercubic geometries, random configurations and gauge transformations.
 #pragma once
 
+#include "lattice/derivatives.h"
 #include "lattice/gauge_field.h"
 #include "lattice/layout.h"
 #include "lattice/rng.h"
 #include "lattice/test_helpers.h"
+#include "lcnn/fp_action_model.h"
 #include "test_device.h"
 
 #include <gtest/gtest.h>
@@ -64,6 +66,29 @@ inline nlohmann::json small_spec(int64_t dims, const std::string& prefactor = "n
     layers.insert(layers.begin() + 1,
                   nlohmann::json::object({{"type", "poly"}}));  // the Polyakov loops as more input channels
   return {{"network", {{"layers", layers}}}, {"dims", dims}, {"prefactor", prefactor}, {"degree", 2}};
+}
+
+/// The link derivative of `action` at V (one configuration) by autograd against symmetric finite differences at three
+/// (site, direction, colour) components.
+inline void expect_derivative_matches_finite_differences(const lattice::ActionFunctional& action,
+                                                         const torch::Tensor& V) {
+  const auto D = lattice::autograd_derivative(action, V);
+  for (auto [mu, a] : std::vector<std::pair<int64_t, int64_t>>{{0, 1}, {1, 4}, {3, 6}}) {
+    const std::vector<int64_t> site{2, 1, 0, 1};
+    const double fd = lattice::finite_difference_derivative(action, V, 0, mu, site, a, 1e-5);
+    const double ad = D.index({0, mu, site[0], site[1], site[2], site[3], a}).item<double>();
+    EXPECT_NEAR(ad, fd, 1e-7 * std::max(1.0, std::abs(fd))) << "mu " << mu << " a " << a;
+  }
+}
+
+/// make_fp_action_model(spec) throws std::invalid_argument whose message contains `part` (the key or the problem).
+inline void expect_fp_action_spec_error(const nlohmann::json& spec, const std::string& part) {
+  try {
+    make_fp_action_model(spec);
+    ADD_FAILURE() << "accepted: " << spec.dump();
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
+  }
 }
 
 /// Deterministic seeding of torch's global generator (weight initialisation).
