@@ -135,6 +135,7 @@ LcnnModelImpl::LcnnModelImpl(const json& spec, int64_t dims) {
         if (m->options.clover_leaves() || m->options.both_orientations())
           fail(at, "key 'reflection_characters' excludes 'clover_leaves' and 'both_orientations'");
         chars = plaq_characters(dims);
+        reflection_characters_ = true;
       }
       w_channels += m->out_channels(dims);
       kind = Kind::Plaq, module = m.ptr();

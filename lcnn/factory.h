@@ -46,6 +46,8 @@ class LcnnModelImpl : public torch::nn::Module {
   enum class Kind { Plaq, Poly, LConv, LBilin, LConvBilin, LAct, LExp, Trace, Linear };
   enum class Reduce { None, Sum, Mean };
   int64_t dims() const { return dims_; }
+  /// Built on Plaq's reflection_characters: the per-site output is reflection-covariant (lcnn/reflection_characters.h).
+  bool reflection_characters() const { return reflection_characters_; }
   /// Layer kinds and modules in order (module names "0", "1", ...).
   const std::vector<Kind>& kinds() const { return kinds_; }
   const std::vector<std::shared_ptr<torch::nn::Module>>& layers() const { return layers_; }
@@ -53,6 +55,7 @@ class LcnnModelImpl : public torch::nn::Module {
  private:
   int64_t dims_ = 0;
   Reduce reduce_ = Reduce::None;
+  bool reflection_characters_ = false;
   std::vector<Kind> kinds_;
   std::vector<std::shared_ptr<torch::nn::Module>> layers_;
 };

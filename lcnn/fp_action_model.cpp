@@ -6,6 +6,7 @@
 #include "lattice/hypercubic.h"
 #include "lattice/layout.h"
 #include "lattice/matrix_ops.h"
+#include "lattice/paths.h"
 
 #include <algorithm>
 #include <set>
@@ -33,16 +34,16 @@ const std::vector<std::string>& symmetrise_choices() {
 }
 
 FpActionModelImpl::FpActionModelImpl(const FpActionModelOptions& o) : options(o) {
-  if (o.prefactor() != "none" && o.prefactor() != "wilson")
-    fail("key 'prefactor': expected \"none\" or \"wilson\", got \"" + o.prefactor() + "\"");
+  if (o.prefactor() != "none" && o.prefactor() != "wilson" && o.prefactor() != "wilson_clover")
+    fail("key 'prefactor': expected \"none\", \"wilson\" or \"wilson_clover\", got \"" + o.prefactor() + "\"");
   if (o.degree() < 0 || o.degree() > 8) fail("key 'degree': expected 0..8, got " + std::to_string(o.degree()));
   if (!(o.positive_softness() >= 0.0))
     fail("key 'positive_softness': expected a number >= 0, got " + std::to_string(o.positive_softness()));
   const auto& choices = symmetrise_choices();
   if (std::find(choices.begin(), choices.end(), o.symmetrise()) == choices.end())
     fail("key 'symmetrise': expected " + quoted_alternatives(choices) + ", got \"" + o.symmetrise() + "\"");
-  if (o.positive_softness() > 0.0 && o.prefactor() != "wilson")
-    fail("key 'positive_softness': needs prefactor \"wilson\" (A >= 0 comes from s_W >= 0)");
+  if (o.positive_softness() > 0.0 && o.prefactor() == "none")
+    fail("key 'positive_softness': needs prefactor \"wilson\" or \"wilson_clover\" (A >= 0 comes from s_W >= 0)");
   const auto& net = o.network();
   if (!net.is_object()) fail("key 'network': expected an object with 'layers'");
   if (net.contains("sum_sites") || net.contains("mean_sites"))
@@ -57,7 +58,11 @@ FpActionModelImpl::FpActionModelImpl(const FpActionModelOptions& o) : options(o)
     fail(
         "key 'network': the last layer must give one real scalar per site (trace with 1 channel or linear with "
         "out = 1)");
-  if (o.prefactor() == "wilson") {
+  if (o.prefactor() == "wilson" && body->reflection_characters())
+    fail(
+        "key 'prefactor': \"wilson\" pairs the plaquettes based at x with the body's output at x, which a reflection "
+        "does not keep; a body on reflection characters needs \"wilson_clover\"");
+  if (o.prefactor() != "none") {
     auto c = torch::zeros({o.degree() + 1}, torch::kDouble);
     c[0] = o.beta_init();
     coefficients = register_parameter("coefficients", c);
@@ -105,8 +110,18 @@ torch::Tensor FpActionModelImpl::unsymmetrised(const torch::Tensor& U) {
     poly = torch::nn::functional::softplus(
         poly, torch::nn::functional::SoftplusFuncOptions().beta(1.0 / tau).threshold(30.0));
   const double N = static_cast<double>(lattice::n_colors(U));
-  const auto s = lattice::GaugeAction::wilson(N).density(U).flatten(1);  // Σ_{μ<ν} (N − Re Tr P) per site
-  return (s * poly).sum(1);
+  torch::Tensor s;
+  if (options.prefactor() == "wilson") {
+    s = lattice::GaugeAction::wilson(N).density(U);  // Σ_{μ<ν} (N − Re Tr P_μν(x)) per site
+  } else {  // the clover average: each plaquette's N − Re Tr P shared by its four corners
+    for (const auto& [mu, nu] : lattice::planes(lattice::n_dims(U))) {
+      const auto d = N - lattice::re_trace(lattice::plaquette_field(U, mu, nu)).select(1, 0);  // [B, x..]
+      const auto dm = torch::roll(d, 1, 1 + mu);
+      const auto q = 0.25 * (d + dm + torch::roll(d, 1, 1 + nu) + torch::roll(dm, 1, 1 + nu));
+      s = s.defined() ? s + q : q;
+    }
+  }
+  return (s.flatten(1) * poly).sum(1);
 }
 
 FpActionModel make_fp_action_model(const nlohmann::json& spec) {

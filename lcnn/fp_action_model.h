@@ -5,6 +5,9 @@
 //   prefactor "none":   A[U] = Σ_x ( r[U](x) − r[1](x) )
 //   prefactor "wilson": A[U] = Σ_x s_W[U](x) · g(Σ_{k=0}^{degree} c_k r[U](x)^k),   s_W(x) = Σ_{μ<ν} (N − Re Tr
 //   P_μν(x))
+//   prefactor "wilson_clover": the same with s_W(x) the clover average ¼ Σ_{μ<ν} Σ_corners (N − Re Tr P) of the four
+//   plaquettes with a corner at x (the same Wilson action in sum; reflection-covariant site by site, as a body on
+//   reflection characters needs)
 //
 // with g(y) = y, or, with positive_softness τ > 0, g(y) = τ log(1 + e^{y/τ}) ≥ max(y, 0): then A ≥ 0 for every U by
 // construction (s_W ≥ 0 in SU(N)), which a minimiser with the model on the right-hand side of the FP equation needs
@@ -74,9 +77,10 @@ TORCH_MODULE(FpActionModel);
 /// The values of FpActionModelOptions::symmetrise: "none", "reflections", "hypercubic".
 const std::vector<std::string>& symmetrise_choices();
 
-/// Builds the model from JSON: {"network": {"layers": [...]}, "dims": 4, "prefactor": "none" | "wilson",
-/// "degree": 1, "beta_init": 1.0, "positive_softness": 0, "symmetrise": "none" | "reflections" | "hypercubic"}. Unknown
-/// keys, wrong types and bodies that do not end in one scalar per site throw std::invalid_argument naming the key.
+/// Builds the model from JSON: {"network": {"layers": [...]}, "dims": 4, "prefactor": "none" | "wilson" |
+/// "wilson_clover", "degree": 1, "beta_init": 1.0, "positive_softness": 0, "symmetrise": "none" | "reflections" |
+/// "hypercubic"}. Unknown keys, wrong types and bodies that do not end in one scalar per site throw
+/// std::invalid_argument naming the key.
 FpActionModel make_fp_action_model(const nlohmann::json& spec);
 
 }  // namespace blockspin::lcnn
