@@ -31,25 +31,29 @@ steps="$OUT/steps.jsonl"
 : > "$steps"
 
 left() { echo $((LIMIT_S - ($(date +%s) - start))); }
+# budget MAX: seconds a command may run, min(MAX, time left - 15 s).
+budget() {
+  local b=$(($(left) - 15))
+  [ "$b" -gt "$1" ] && b=$1
+  echo "$b"
+}
 
 # step NAME MAX_SECONDS COMMAND...: runs COMMAND (output in $OUT/NAME.log) for at most min(MAX_SECONDS, time left - 15 s)
 # and records {name, status, seconds}; status 124 = stopped at the time limit; a step with no time left is skipped.
 step() {
   local name=$1 max=$2
   shift 2
-  local budget
-  budget=$(left)
-  budget=$((budget - 15))
-  [ "$budget" -gt "$max" ] && budget=$max
-  if [ "$budget" -lt 5 ]; then
+  local secs
+  secs=$(budget "$max")
+  if [ "$secs" -lt 5 ]; then
     echo "{\"name\": \"$name\", \"status\": \"skipped (time limit)\", \"seconds\": 0}" >> "$steps"
     echo "gpu_check: $name skipped (time limit)"
     return 0
   fi
   local t0 rc
   t0=$(date +%s)
-  echo "gpu_check: $name (at most ${budget} s)"
-  timeout --signal=TERM --kill-after=5 "$budget" "$@" > "$OUT/$name.log" 2>&1
+  echo "gpu_check: $name (at most ${secs} s)"
+  timeout --signal=TERM --kill-after=5 "$secs" "$@" > "$OUT/$name.log" 2>&1
   rc=$?
   echo "{\"name\": \"$name\", \"status\": $rc, \"seconds\": $(($(date +%s) - t0))}" >> "$steps"
   echo "gpu_check: $name -> status $rc in $(($(date +%s) - t0)) s"
@@ -105,19 +109,18 @@ bin="$BUILD/bin"
 # that a crash costs only its suite; a crashed suite is run once more under cuda-gdb (or gdb) for a backtraces log,
 # $OUT/NAME.crash.<suite>.log. Records {name, status (0, or the last failing status), seconds, crashed} in steps.
 suites() {
-  local name=$1 max=$2 exe=$3 t0 rc=0 budget crashed=() dbg
+  local name=$1 max=$2 exe=$3 t0 rc=0 secs crashed=() dbg
   t0=$(date +%s)
   mkdir -p "$OUT/$name"
   dbg=$(command -v cuda-gdb || command -v gdb || true)
   echo "gpu_check: $name (suite by suite, at most ${max} s)"
   for s in $("$exe" --gtest_list_tests | awk '/^[^ ]/ {print $1}'); do
-    budget=$((max - ($(date +%s) - t0)))
-    [ "$budget" -gt $(($(left) - 15)) ] && budget=$(($(left) - 15))
-    if [ "$budget" -lt 5 ]; then
+    secs=$(budget $((max - ($(date +%s) - t0))))
+    if [ "$secs" -lt 5 ]; then
       rc=124
       break
     fi
-    timeout --signal=TERM --kill-after=5 "$budget" "$exe" --gtest_filter="${s}*" \
+    timeout --signal=TERM --kill-after=5 "$secs" "$exe" --gtest_filter="${s}*" \
       --gtest_output="xml:$OUT/$name/${s//\//_}xml" >> "$OUT/$name.log" 2>&1
     local r=$?
     [ "$r" -ne 0 ] && rc=$r

@@ -26,6 +26,11 @@ std::string quoted_alternatives(const std::vector<std::string>& choices) {
   return out;
 }
 
+void check_choice(const std::string& key, const std::string& value, const std::vector<std::string>& choices) {
+  if (std::find(choices.begin(), choices.end(), value) == choices.end())
+    fail("key '" + key + "': expected " + quoted_alternatives(choices) + ", got \"" + value + "\"");
+}
+
 }  // namespace
 
 const std::vector<std::string>& symmetrise_choices() {
@@ -34,14 +39,11 @@ const std::vector<std::string>& symmetrise_choices() {
 }
 
 FpActionModelImpl::FpActionModelImpl(const FpActionModelOptions& o) : options(o) {
-  if (o.prefactor() != "none" && o.prefactor() != "wilson" && o.prefactor() != "wilson_clover")
-    fail("key 'prefactor': expected \"none\", \"wilson\" or \"wilson_clover\", got \"" + o.prefactor() + "\"");
+  check_choice("prefactor", o.prefactor(), {"none", "wilson", "wilson_clover"});
   if (o.degree() < 0 || o.degree() > 8) fail("key 'degree': expected 0..8, got " + std::to_string(o.degree()));
   if (!(o.positive_softness() >= 0.0))
     fail("key 'positive_softness': expected a number >= 0, got " + std::to_string(o.positive_softness()));
-  const auto& choices = symmetrise_choices();
-  if (std::find(choices.begin(), choices.end(), o.symmetrise()) == choices.end())
-    fail("key 'symmetrise': expected " + quoted_alternatives(choices) + ", got \"" + o.symmetrise() + "\"");
+  check_choice("symmetrise", o.symmetrise(), symmetrise_choices());
   if (o.positive_softness() > 0.0 && o.prefactor() == "none")
     fail("key 'positive_softness': needs prefactor \"wilson\" or \"wilson_clover\" (A >= 0 comes from s_W >= 0)");
   const auto& net = o.network();

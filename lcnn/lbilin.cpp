@@ -47,10 +47,10 @@ void LBilinImpl::set_projection(const torch::Tensor& C, const torch::Tensor& S, 
   weight.mul_(std::sqrt(double(n_a() * n_b()) / kept));
 }
 
-torch::Tensor LBilinImpl::effective_weight() const {
+torch::Tensor LBilinImpl::effective_weight() {
   if (!proj_c.defined()) return weight;
-  return proj_c.to(weight.scalar_type()) * weight +
-         proj_s.to(weight.scalar_type()) * weight.index_select(2, proj_swap.to(weight.device()));
+  if (proj_swap.device() != weight.device()) proj_swap = proj_swap.to(weight.device());  // once per device move
+  return proj_c.to(weight.scalar_type()) * weight + proj_s.to(weight.scalar_type()) * weight.index_select(2, proj_swap);
 }
 
 torch::Tensor LBilinImpl::forward(const torch::Tensor& W, const torch::Tensor& Wp) {

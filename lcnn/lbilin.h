@@ -33,7 +33,7 @@ class LBilinImpl : public torch::nn::Cloneable<LBilinImpl> {
   /// lcnn/reflection_characters.h. Real weights only.
   void set_projection(const torch::Tensor& C, const torch::Tensor& S, const torch::Tensor& swap);
   /// The weights the forward pass uses: α, or its projection.
-  torch::Tensor effective_weight() const;
+  torch::Tensor effective_weight();
   LBilinOptions options;
   torch::Tensor weight;
   torch::Tensor proj_c, proj_s, proj_swap;  ///< undefined unless set_projection was called
