@@ -47,16 +47,16 @@ torch::Tensor weight_matmul(const torch::Tensor& weight, const torch::Tensor& X)
   return torch::bmm(weight.expand({X.size(0), weight.size(0), weight.size(1)}), X);
 }
 
-torch::Tensor contract_channels(const torch::Tensor& weight, const torch::Tensor& X) {
+torch::Tensor contract_channels(const torch::Tensor& weight, const torch::Tensor& X, const ChannelMatmul& matmul) {
   const auto sizes = X.sizes().vec();
   auto out_sizes = sizes;
   out_sizes[1] = weight.size(0);
   const bool real_gemm = !weight.is_complex() && lattice::kernels::mode() == lattice::kernels::Mode::fused;
   if (!real_gemm)  // complex weights, or the reference path (kernels "torch"): one complex GEMM
-    return weight_matmul(weight.to(X.scalar_type()), X.reshape({sizes[0], sizes[1], -1})).reshape(out_sizes);
+    return matmul(weight.to(X.scalar_type()), X.reshape({sizes[0], sizes[1], -1})).reshape(out_sizes);
   // Real weights: the real and imaginary parts are just more columns of one real GEMM.
   auto flat = torch::view_as_real(X.contiguous()).reshape({sizes[0], sizes[1], -1});
-  auto out = weight_matmul(weight, flat);  // [batch, out, 2·rest]
+  auto out = matmul(weight, flat);  // [batch, out, 2·rest]
   out_sizes.push_back(2);
   return torch::view_as_complex(out.reshape(out_sizes));
 }

@@ -4,6 +4,7 @@
 
 #include <torch/torch.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -36,7 +37,11 @@ torch::Tensor weight_matmul(const torch::Tensor& weight, const torch::Tensor& X)
 /// Σ_c w[o, c] X_c: weight [out, C] (complex of X's dtype, or real of X's real dtype), X complex [batch, C, rest...]
 /// -> [batch, out, rest...]. Real weights contract view_as_real(X) as [batch, C, 2·rest] in one real GEMM (kernels
 /// "fused", the default; kernels "torch" keeps the reference: the weight cast to complex, one complex GEMM).
-torch::Tensor contract_channels(const torch::Tensor& weight, const torch::Tensor& X);
+/// `matmul` (weight [out, C], X [batch, C, R]) -> [batch, out, R] does the GEMM (a block-sparse one for a projected
+/// weight: lcnn/reflection_characters.h).
+using ChannelMatmul = std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&)>;
+torch::Tensor contract_channels(const torch::Tensor& weight, const torch::Tensor& X,
+                                const ChannelMatmul& matmul = weight_matmul);
 
 /// The per-site sums of matrix products of a bilinear layer: Σ_k S_k(x) Y_{ok}(x) (shared_left) or Σ_k Y_{ok}(x)
 /// S_k(x), S [batch, K, x.., N, N], Y [batch, O, K, x.., N, N] -> [batch, O, x.., N, N] (contiguous), where the lane

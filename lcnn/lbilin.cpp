@@ -32,7 +32,8 @@ void LBilinImpl::reset() {
                                                     1.0 / std::sqrt(double(n_a() * n_b())), options.complex_weights()));
 }
 
-void LBilinImpl::set_projection(const torch::Tensor& C, const torch::Tensor& S, const torch::Tensor& swap) {
+void LBilinImpl::set_projection(const torch::Tensor& C, const torch::Tensor& S, const torch::Tensor& swap,
+                                std::optional<CharacterBlocks> character_blocks) {
   if (options.complex_weights()) throw std::invalid_argument("LBilin: a weight projection needs real weights");
   const std::vector<int64_t> shape{options.out(), n_a(), n_b()};
   if (C.sizes().vec() != shape || S.sizes().vec() != shape || swap.dim() != 1 || swap.size(0) != n_b())
@@ -41,6 +42,10 @@ void LBilinImpl::set_projection(const torch::Tensor& C, const torch::Tensor& S, 
   proj_c = register_buffer("proj_c", C.to(to));
   proj_s = register_buffer("proj_s", S.to(to));
   proj_swap = swap.to(torch::kLong);  // not a buffer: module->to(torch::kFloat) would convert it
+  if (character_blocks && (character_blocks->col_order.numel() != n_b() ||
+                           character_blocks->row_order.numel() != options.out() * (n_a() - options.add_unit())))
+    throw std::invalid_argument("LBilin: the character blocks do not match the weight [out, n_A, n_B]");
+  blocks = std::move(character_blocks);
   // Keep the initial scale of the effective weights: α ~ N(0, 1/(n_A n_B)) summed over the kept entries only.
   torch::NoGradGuard no_grad;
   const double kept = std::max<double>(1.0, (C.abs() + S.abs()).gt(0).sum().item<double>() / double(shape[0]));
@@ -69,6 +74,13 @@ torch::Tensor LBilinImpl::forward(const torch::Tensor& W, const torch::Tensor& W
   const auto large = extend_with_conjugate_and_unit(left ? Wp : W, conj, unit);
   const auto small = extend_with_conjugate_and_unit(left ? W : Wp, conj, false);  // [B, n_mat, x.., N, N]
   const auto a_mat = a.narrow(1, 0, n_mat).reshape({out * n_mat, -1});
+  // Y = a_mat · large: by the character blocks where the projection has them (A the smaller side), else one GEMM.
+  // CPU only: there the dense GEMM dominated the step (66 %); on a GPU it is cheap and 2^D GEMMs are 2^D launches.
+  const bool by_blocks = blocks && options.block_sparse() && left && W.device().is_cpu() &&
+                         lattice::kernels::mode() == lattice::kernels::Mode::fused;
+  const auto mix = [&](const torch::Tensor& w, const torch::Tensor& X) {
+    return by_blocks ? block_channel_matmul(*blocks, w, X) : weight_matmul(w, X);
+  };
   shape[1] = out;
   if (!options.complex_weights() && lattice::kernels::mode() == lattice::kernels::Mode::fused &&
       lattice::kernels::channel_products_available(W)) {
@@ -79,7 +91,7 @@ torch::Tensor LBilinImpl::forward(const torch::Tensor& W, const torch::Tensor& W
     const int64_t batch = blocked[0];
     const auto L = Lp.reshape({batch, blocked[1], -1});
     blocked[1] = out * n_mat;
-    const auto Y = weight_matmul(a_mat, L).view(blocked);
+    const auto Y = mix(a_mat, L).view(blocked);
     K::ChannelPattern pattern;
     pattern.O = out;
     pattern.K = n_mat;
@@ -93,7 +105,7 @@ torch::Tensor LBilinImpl::forward(const torch::Tensor& W, const torch::Tensor& W
     if (unit) R = R + weight_matmul(a.select(1, n_mat), L).view(blocked);
     return K::from_planes(R, shape);
   }
-  auto Y = contract_channels(a_mat, large);
+  auto Y = contract_channels(a_mat, large, mix);
   auto y_shape = shape;
   y_shape.insert(y_shape.begin() + 2, n_mat);
   auto res = sum_site_products(small, Y.reshape(y_shape), left);

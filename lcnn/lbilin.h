@@ -3,6 +3,10 @@
 
 #include <torch/torch.h>
 
+#include "lcnn/reflection_characters.h"
+
+#include <optional>
+
 namespace blockspin::lcnn {
 
 struct LBilinOptions {
@@ -15,6 +19,9 @@ struct LBilinOptions {
   /// Extend both inputs by the unit matrix (gives linear "residual" terms and a covariant bias α_i11 · 1).
   TORCH_ARG(bool, add_unit) = true;
   TORCH_ARG(bool, complex_weights) = false;
+  /// With character blocks (set_projection), kernels "fused", on the CPU: contract α with the larger input block by
+  /// block; false (or kernels "torch", or a GPU): one dense GEMM over the projected α. Same values.
+  TORCH_ARG(bool, block_sparse) = true;
 };
 
 /// W''_i(x) = Σ_{v, w} α_{i v w} A_v(x) B_w(x), A = [W, W†, 1], B = [W', W'†, 1] (the W† / 1 parts per options).
@@ -31,12 +38,14 @@ class LBilinImpl : public torch::nn::Cloneable<LBilinImpl> {
   /// Constrains the weights to α_eff = C ⊙ α + S ⊙ α[:, :, swap] (C, S [out, n_A, n_B]: buffers; swap [n_B], a plain
   /// member, so that a dtype change leaves it an index): the reflection-equivariant subspace of
   /// lcnn/reflection_characters.h. Real weights only.
-  void set_projection(const torch::Tensor& C, const torch::Tensor& S, const torch::Tensor& swap);
+  void set_projection(const torch::Tensor& C, const torch::Tensor& S, const torch::Tensor& swap,
+                      std::optional<CharacterBlocks> blocks = std::nullopt);
   /// The weights the forward pass uses: α, or its projection.
   torch::Tensor effective_weight();
   LBilinOptions options;
   torch::Tensor weight;
   torch::Tensor proj_c, proj_s, proj_swap;  ///< undefined unless set_projection was called
+  std::optional<CharacterBlocks> blocks;    ///< the projection's block structure, if it has one
 };
 TORCH_MODULE(LBilin);
 

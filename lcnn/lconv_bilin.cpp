@@ -39,7 +39,7 @@ void LConvBilinImpl::reset() {
       throw std::invalid_argument("LConvBilin: reflection characters need the fused form with real weights");
     const auto p = conv_bilin_projection(o.in_characters(), o.out_characters(), o.dims(), o.kernel_size(),
                                          o.add_conjugate(), o.add_unit());
-    bilin->set_projection(p.C, p.S, p.swap);
+    bilin->set_projection(p.C, p.S, p.swap, p.blocks);
   }
 }
 

@@ -1,6 +1,7 @@
 // Reflection characters of L-CNN channels and the weight projection that makes a layer reflection-equivariant.
 #include "lcnn/reflection_characters.h"
 
+#include "lcnn/common.h"
 #include "lattice/layout.h"
 
 #include <stdexcept>
@@ -21,6 +22,55 @@ std::vector<int64_t> plaq_characters(int64_t dims) {
       chars.push_back(((c & 1) ? int64_t{1} << mu : 0) | ((c & 2) ? int64_t{1} << nu : 0));
   return chars;
 }
+
+namespace {
+
+CharacterBlocks character_blocks(const std::vector<int64_t>& a_chars, const std::vector<int64_t>& b_chars,
+                                 const std::vector<int64_t>& partner, const std::vector<int64_t>& flip,
+                                 const std::vector<int64_t>& out_chars, bool add_unit, int64_t dims) {
+  const int64_t n_char = int64_t{1} << dims, nB = static_cast<int64_t>(b_chars.size());
+  const int64_t n_mat = static_cast<int64_t>(a_chars.size()) - (add_unit ? 1 : 0);
+  CharacterBlocks blocks;
+  blocks.row_counts.assign(n_char, 0);
+  blocks.col_counts.assign(n_char, 0);
+  // Columns: a single keeps its character; of a pair, the lower index becomes the sum (the character of the
+  // transported channel), the higher one the difference (times the sign of the transport's axis).
+  std::vector<std::vector<int64_t>> cols(n_char), rows(n_char);
+  for (int64_t w = 0; w < nB; ++w) {
+    const bool second = partner[w] >= 0 && partner[w] < w;
+    cols[second ? b_chars[w] ^ flip[w] : b_chars[w]].push_back(w);
+  }
+  for (int64_t i = 0; i < static_cast<int64_t>(out_chars.size()); ++i)
+    for (int64_t v = 0; v < n_mat; ++v) rows[out_chars[i] ^ a_chars[v]].push_back(i * n_mat + v);
+  std::vector<int64_t> col_order, col_partner, row_order;
+  std::vector<double> c1, c2, d1, d2;
+  for (int64_t g = 0; g < n_char; ++g) {
+    blocks.col_counts[g] = static_cast<int64_t>(cols[g].size());
+    blocks.row_counts[g] = static_cast<int64_t>(rows[g].size());
+    row_order.insert(row_order.end(), rows[g].begin(), rows[g].end());
+    for (auto w : cols[g]) {
+      col_order.push_back(w);
+      col_partner.push_back(partner[w] >= 0 ? partner[w] : w);
+      // B'_w = c1 B_w + c2 B_partner, α'_w = d1 α_w + d2 α_partner: single (1, 0 | 1, 0); sum (1, 1 | ½, ½);
+      // difference B_partner − B_w (−1, 1 | −½, ½).
+      const int kind = partner[w] < 0 ? 0 : (partner[w] > w ? 1 : 2);
+      c1.push_back(kind == 2 ? -1.0 : 1.0);
+      c2.push_back(kind == 0 ? 0.0 : 1.0);
+      d1.push_back(kind == 0 ? 1.0 : (kind == 1 ? 0.5 : -0.5));
+      d2.push_back(kind == 0 ? 0.0 : 0.5);
+    }
+  }
+  const auto longs = [](const std::vector<int64_t>& v) { return torch::tensor(v, torch::kLong); };
+  const auto doubles = [](const std::vector<double>& v) { return torch::tensor(v, torch::kDouble); };
+  blocks.col_order = longs(col_order);
+  blocks.col_partner = longs(col_partner);
+  blocks.c1 = doubles(c1), blocks.c2 = doubles(c2), blocks.d1 = doubles(d1), blocks.d2 = doubles(d2);
+  blocks.row_order = longs(row_order);
+  blocks.row_inverse = torch::argsort(blocks.row_order);
+  return blocks;
+}
+
+}  // namespace
 
 CharacterProjection conv_bilin_projection(const std::vector<int64_t>& in_characters,
                                           const std::vector<int64_t>& out_characters, int64_t dims, int64_t kernel_size,
@@ -87,7 +137,33 @@ CharacterProjection conv_bilin_projection(const std::vector<int64_t>& in_charact
       }
     }
   }
-  return {C, S, swap};
+  return {C, S, swap, character_blocks(a_chars, b_chars, partner, flip, out_characters, add_unit, dims)};
+}
+
+torch::Tensor block_channel_matmul(const CharacterBlocks& blocks, const torch::Tensor& alpha, const torch::Tensor& X) {
+  const auto& b = blocks;
+  const auto dev = X.device();
+  const auto idx = [&](const torch::Tensor& t) { return t.device() == dev ? t : t.to(dev); };
+  const auto col_order = idx(b.col_order), col_partner = idx(b.col_partner);
+  const auto coef = [&](const torch::Tensor& t, const torch::Tensor& like) {
+    return t.to(torch::TensorOptions().dtype(like.scalar_type()).device(dev));
+  };
+  // α' and B' in character order; α' rows sorted by their character too.
+  const auto a =
+      (alpha.index_select(1, col_order) * coef(b.d1, alpha) + alpha.index_select(1, col_partner) * coef(b.d2, alpha))
+          .index_select(0, idx(b.row_order));
+  const auto cx = [&](const torch::Tensor& c) { return coef(c, X).view({1, -1, 1}); };
+  const auto Xr = X.index_select(1, col_order) * cx(b.c1) + X.index_select(1, col_partner) * cx(b.c2);
+  std::vector<torch::Tensor> parts;
+  int64_t r0 = 0, c0 = 0;
+  for (size_t g = 0; g < b.row_counts.size(); ++g) {
+    const int64_t nr = b.row_counts[g], nc = b.col_counts[g];
+    if (nr > 0 && nc == 0) parts.push_back(torch::zeros({X.size(0), nr, X.size(2)}, X.options()));
+    if (nr > 0 && nc > 0) parts.push_back(weight_matmul(a.narrow(0, r0, nr).narrow(1, c0, nc), Xr.narrow(1, c0, nc)));
+    r0 += nr;
+    c0 += nc;
+  }
+  return torch::cat(parts, 1).index_select(1, idx(b.row_inverse));
 }
 
 }  // namespace blockspin::lcnn

@@ -30,9 +30,27 @@ std::vector<int64_t> plaq_characters(int64_t dims);
 /// form a pair whose sum has the character of W_j and whose difference has that character times the sign of axis μ:
 /// on a pair, α_± = a ± b with a kept where χ_out = χ_A ⊕ χ_j and b kept where χ_out = χ_A ⊕ χ_j ⊕ 2^μ; elsewhere α is
 /// kept where χ_out = χ_A ⊕ χ_B and zeroed otherwise. Idempotent; C, S: [out, n_A, n_B] double, swap: [n_B] long.
+/// The block structure the projection gives the contraction Y_{(i,v)} = Σ_w α_eff[i, v, w] B_w (LBilin with A the
+/// smaller input; rows r = i·n_mat + v over A without its unit): with every ± transport pair of B rotated to its sum
+/// and difference (B'_w = c1_w B_w + c2_w B_partner(w), α'_w = d1_w α_w + d2_w α_partner(w), Σ_w α'_w B'_w = Σ_w α_w
+/// B_w), every column of B' has one character, and row r only meets the columns of character χ_out[i] ⊕ χ_A[v]. Rows
+/// and columns sorted by that character make α' block diagonal: 2^D GEMMs of ~1/2^D of the dense one's size.
+struct CharacterBlocks {
+  torch::Tensor col_order, col_partner;  ///< long [n_B]: the columns by character; each one's pair partner (or itself)
+  torch::Tensor c1, c2, d1, d2;          ///< double [n_B], in col_order: the rotation of B (c) and of α (d)
+  torch::Tensor row_order, row_inverse;  ///< long [rows]: the rows by character, and back
+  std::vector<int64_t> row_counts, col_counts;  ///< per character 0..2^D-1
+};
+
 struct CharacterProjection {
   torch::Tensor C, S, swap;
+  CharacterBlocks blocks;
 };
+
+/// Y = α X for X [batch, n_B, R] (real or complex) and α [rows, n_B] the projected weight in the row order of
+/// CharacterBlocks, by the blocks: the same product as weight_matmul(α, X) up to rounding, where α vanishes outside
+/// them (a projected weight), differentiable to any order.
+torch::Tensor block_channel_matmul(const CharacterBlocks& blocks, const torch::Tensor& alpha, const torch::Tensor& X);
 CharacterProjection conv_bilin_projection(const std::vector<int64_t>& in_characters,
                                           const std::vector<int64_t>& out_characters, int64_t dims, int64_t kernel_size,
                                           bool add_conjugate, bool add_unit);

@@ -2,6 +2,7 @@
 // Trace; linear; sum over sites; 204,853 parameters) on 4^4 and 8^4 SU(3): forward, and forward + backward of the
 // FP training loss (action and link derivatives, i.e. double backward), float and double, batch 1.
 //   ./build/bin/bench_lcnn --benchmark_counters_tabular=true
+// Also one float training step of the shipped FP-action architectures (batch 4, as the training recipe runs it).
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
 
@@ -11,6 +12,11 @@
 #include "lattice/kernels/mode.h"
 #include "lattice/rng.h"
 #include "lcnn/factory.h"
+#include "lcnn/fp_action_model.h"
+#include "lcnn/lbilin.h"
+
+#include <fstream>
+#include <string>
 
 #include "fp_paper_model.h"
 
@@ -80,6 +86,33 @@ void BM_ChannelProducts(benchmark::State& state) {
       benchmark::Counter(256.0 * p.O * p.K * 8 * 27 * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 
+// One training step (values and link derivatives, double backward) of a shipped FP-action architecture at batch 4,
+// float32, 4^4 SU(3) — the recipe's step: range(0) 0 = models/architectures/fp_action_shipped_lact.json, 1 =
+// fp_action_reflection_characters.json; range(1) 1 = the character body's block-by-block contraction, 0 = its dense
+// GEMM over the projected weights (the previous code path; the shipped body has no blocks).
+void BM_FpArchitectureTrainingStep(benchmark::State& state) {
+  const char* names[] = {"fp_action_shipped_lact.json", "fp_action_reflection_characters.json"};
+  std::ifstream file(std::string(BLOCKSPIN_SOURCE_DIR) + "/models/architectures/" + names[state.range(0)]);
+  auto model = blockspin::lcnn::make_fp_action_model(nlohmann::json::parse(file, nullptr, true, true));
+  model->to(torch::kFloat);
+  for (auto& m : model->modules())
+    if (auto* bilin = dynamic_cast<blockspin::lcnn::LBilinImpl*>(m.get())) bilin->options.block_sparse(state.range(1));
+  auto gen = L::make_generator(3);
+  auto U =
+      L::near_identity_gauge_field(4, {4, 4, 4, 4}, 3, 0.4, gen, torch::TensorOptions().dtype(torch::kComplexFloat));
+  auto step = [&] {
+    L::ActionFunctional action = [&](const torch::Tensor& V) { return model->forward(V); };
+    model->zero_grad();
+    auto [A, D] = L::action_and_derivative(action, U, /*create_graph=*/true);
+    auto loss = A.pow(2).sum() + D.pow(2).sum();
+    loss.backward();
+    return loss.item<double>();
+  };
+  step();
+  for (auto _ : state) benchmark::DoNotOptimize(step());
+  state.counters["configs/s"] = benchmark::Counter(4, benchmark::Counter::kIsIterationInvariantRate);
+}
+
 // fused 1: real weights contracted as real GEMMs into lane planes, the channel-product and transport lane kernels;
 // 0: the reference path (weights cast to complex, broadcast batched N × N products, transports by torch matmul).
 const std::vector<std::vector<int64_t>> kArgs{{4, 8}, {1, 0}, {1, 0}};
@@ -94,6 +127,13 @@ BENCHMARK(BM_ChannelProducts)
 BENCHMARK(BM_LcnnTrainingStep)
     ->ArgsProduct(kArgs)
     ->ArgNames({"L", "double", "fused"})
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(4);
+BENCHMARK(BM_FpArchitectureTrainingStep)
+    ->Args({0, 1})
+    ->Args({1, 1})
+    ->Args({1, 0})
+    ->ArgNames({"characters", "blocks"})
     ->Unit(benchmark::kMillisecond)
     ->Iterations(4);
 BENCHMARK_MAIN();

@@ -7,7 +7,9 @@
 #include "lattice/derivatives.h"
 #include "lattice/gauge_field.h"
 #include "lattice/hypercubic.h"
+#include "lcnn/common.h"
 #include "lcnn/fp_action_model.h"
+#include "lcnn/lbilin.h"
 #include "lcnn/plaq.h"
 #include "lcnn/reflection_characters.h"
 
@@ -68,6 +70,69 @@ TEST(ReflectionCharacters, ProjectionIsIdempotentAndKeepsAFractionOfTheWeights) 
   EXPECT_THROW(conv_bilin_projection(in, {16}, 4, 2, true, true), std::invalid_argument);  // wrong character count
   EXPECT_EQ(plaq_characters(2), (std::vector<int64_t>{0, 1, 2, 3}));
   EXPECT_EQ(spread_characters(5, 2), (std::vector<int64_t>{0, 1, 2, 3, 0}));
+}
+
+// The projection's block structure: with the ± transport pairs rotated to sum and difference and rows and columns
+// sorted by character, the projected weight vanishes outside the diagonal blocks, which hold ~1/2^D of it.
+TEST(ReflectionCharacters, ProjectedWeightIsBlockDiagonalByCharacter) {
+  seed_weights(5);
+  const auto in = plaq_characters(4), out = spread_characters(16, 4);
+  const auto p = conv_bilin_projection(in, out, 4, 2, true, true);
+  const auto& b = p.blocks;
+  const int64_t out_n = p.C.size(0), nA = p.C.size(1), nB = p.C.size(2), n_mat = nA - 1, rows = out_n * n_mat;
+  ASSERT_EQ(b.row_order.numel(), rows);
+  ASSERT_EQ(b.col_order.numel(), nB);
+  const auto alpha = torch::randn(p.C.sizes(), torch::kDouble);
+  const auto a = (p.C * alpha + p.S * alpha.index_select(2, p.swap)).narrow(1, 0, n_mat).reshape({rows, nB});
+  const auto rotated =
+      (a.index_select(1, b.col_order) * b.d1 + a.index_select(1, b.col_partner) * b.d2).index_select(0, b.row_order);
+  auto outside = rotated.clone();
+  int64_t r0 = 0, c0 = 0, in_blocks = 0;
+  for (size_t g = 0; g < b.row_counts.size(); ++g) {
+    outside.narrow(0, r0, b.row_counts[g]).narrow(1, c0, b.col_counts[g]).zero_();
+    in_blocks += b.row_counts[g] * b.col_counts[g];
+    r0 += b.row_counts[g], c0 += b.col_counts[g];
+  }
+  EXPECT_EQ(r0, rows);
+  EXPECT_EQ(c0, nB);
+  EXPECT_EQ(max_abs(outside), 0.0);
+  EXPECT_GT(max_abs(rotated), 0.1);
+  const double fraction = double(in_blocks) / double(rows * nB);
+  EXPECT_GT(fraction, 1.0 / 32);
+  EXPECT_LT(fraction, 1.0 / 12);
+  // The rotation is exact: Σ_w α'_w B'_w = Σ_w α_w B_w for any B.
+  const auto B = torch::randn({1, nB, 7}, torch::kDouble);
+  const auto Br =
+      B.index_select(1, b.col_order) * b.c1.view({1, -1, 1}) + B.index_select(1, b.col_partner) * b.c2.view({1, -1, 1});
+  EXPECT_LT(max_abs_diff(weight_matmul(rotated, Br), weight_matmul(a, B).index_select(1, b.row_order)), 1e-12);
+}
+
+// The block-by-block contraction (kernels "fused") against the dense GEMM of the same projected weights: action, link
+// derivatives and the weights' gradient of a training loss through the double backward, to rounding.
+TEST(ReflectionCharacters, BlockContractionEqualsTheDenseOne) {
+  const Geometry g{{3, 4, 3, 4}, 3};
+  seed_weights(47);
+  auto model = on_device(make_fp_action_model(character_spec(true, "wilson_clover")));
+  perturb(*model, 0.05);
+  const auto U = rough_field(g, 48, 2);
+  const auto run = [&](bool blocks) {
+    int64_t n = 0;
+    for (auto& m : model->modules())
+      if (auto* bilin = dynamic_cast<LBilinImpl*>(m.get())) bilin->options.block_sparse(blocks), ++n;
+    EXPECT_EQ(n, 3);
+    model->zero_grad();
+    auto [A, D] = lattice::action_and_derivative([&](const torch::Tensor& V) { return model->forward(V); }, U, true);
+    (A.pow(2).sum() + D.pow(2).sum()).backward();
+    std::vector<torch::Tensor> out{A.detach(), D.detach()};
+    for (auto& p : model->parameters()) out.push_back(p.grad().clone());
+    return out;
+  };
+  const auto blocked = run(true), dense = run(false);
+  ASSERT_EQ(blocked.size(), dense.size());
+  for (size_t k = 0; k < dense.size(); ++k) {
+    ASSERT_GT(max_abs(dense[k]), 0.0) << k;
+    EXPECT_LT(max_abs_diff(blocked[k], dense[k]) / max_abs(dense[k]), 1e-12) << k;
+  }
 }
 
 // Q^{ab}_μν[U reflected along ρ](x) = ± Q^{ab}_μν[U](P_ρ x), the sign (-1)^a for ρ = μ, (-1)^b for ρ = ν, + otherwise.
