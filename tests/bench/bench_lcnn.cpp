@@ -100,16 +100,8 @@ void BM_FpArchitectureTrainingStep(benchmark::State& state) {
   auto gen = L::make_generator(3);
   auto U =
       L::near_identity_gauge_field(4, {4, 4, 4, 4}, 3, 0.4, gen, torch::TensorOptions().dtype(torch::kComplexFloat));
-  auto step = [&] {
-    L::ActionFunctional action = [&](const torch::Tensor& V) { return model->forward(V); };
-    model->zero_grad();
-    auto [A, D] = L::action_and_derivative(action, U, /*create_graph=*/true);
-    auto loss = A.pow(2).sum() + D.pow(2).sum();
-    loss.backward();
-    return loss.item<double>();
-  };
-  step();
-  for (auto _ : state) benchmark::DoNotOptimize(step());
+  blockspin::bench::fp_training_step(model, U);
+  for (auto _ : state) benchmark::DoNotOptimize(blockspin::bench::fp_training_step(model, U));
   state.counters["configs/s"] = benchmark::Counter(4, benchmark::Counter::kIsIterationInvariantRate);
 }
 

@@ -26,7 +26,9 @@ inline lcnn::LcnnModel fp_paper_model(torch::Dtype dtype, const torch::Device& d
 }
 
 /// loss = A(U)² + Σ D(U)², backpropagated to the weights (needs the graph of the link derivatives); returns the loss.
-inline double fp_training_step(lcnn::LcnnModel& model, const torch::Tensor& U) {
+/// Any module holder whose forward maps links to the action per configuration (LcnnModel, FpActionModel).
+template <class Model>
+double fp_training_step(Model& model, const torch::Tensor& U) {
   lattice::ActionFunctional action = [&](const torch::Tensor& V) { return model->forward(V); };
   model->zero_grad();
   auto [A, D] = lattice::action_and_derivative(action, U, /*create_graph=*/true);
