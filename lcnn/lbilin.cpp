@@ -30,6 +30,11 @@ void LBilinImpl::reset() {
   }
   weight = register_parameter("weight", make_weight({options.out(), n_a(), n_b()},
                                                     1.0 / std::sqrt(double(n_a() * n_b())), options.complex_weights()));
+  // clone() copies the members and calls reset() again: a projection set before stays registered.
+  if (proj_c.defined()) {
+    proj_c = register_buffer("proj_c", proj_c);
+    proj_s = register_buffer("proj_s", proj_s);
+  }
 }
 
 void LBilinImpl::set_projection(const torch::Tensor& C, const torch::Tensor& S, const torch::Tensor& swap,

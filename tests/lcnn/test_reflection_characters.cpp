@@ -10,6 +10,7 @@
 #include "lcnn/common.h"
 #include "lcnn/fp_action_model.h"
 #include "lcnn/lbilin.h"
+#include "lcnn/lconv_bilin.h"
 #include "lcnn/plaq.h"
 #include "lcnn/reflection_characters.h"
 
@@ -133,6 +134,24 @@ TEST(ReflectionCharacters, BlockContractionEqualsTheDenseOne) {
     ASSERT_GT(max_abs(dense[k]), 0.0) << k;
     EXPECT_LT(max_abs_diff(blocked[k], dense[k]) / max_abs(dense[k]), 1e-12) << k;
   }
+}
+
+// clone() (torch::nn::Cloneable: copy, reset(), copy the parameters and buffers) keeps a character layer's projection.
+TEST(ReflectionCharacters, ClonedLayerKeepsItsProjection) {
+  const Geometry g{{3, 4, 3, 4}, 3};
+  seed_weights(49);
+  LConvBilin layer(
+      LConvBilinOptions(24, 16, 2, 4).in_characters(plaq_characters(4)).out_characters(spread_characters(16, 4)));
+  perturb(*layer, 0.05);
+  const auto U = rough_field(g, 50, 1);
+  const auto W = Plaq(PlaqOptions().reflection_characters(true))->forward(U);
+  const auto copy = std::dynamic_pointer_cast<LConvBilinImpl>(layer->clone());
+  ASSERT_TRUE(copy);
+  ASSERT_EQ(copy->bilin->named_buffers().size(), 2u);
+  torch::NoGradGuard no_grad;
+  const auto Y = layer->forward(U, W);
+  EXPECT_GT(max_abs(Y), 1e-3);
+  EXPECT_EQ(max_abs_diff(copy->forward(U, W), Y), 0.0);
 }
 
 // Q^{ab}_μν[U reflected along ρ](x) = ± Q^{ab}_μν[U](P_ρ x), the sign (-1)^a for ρ = μ, (-1)^b for ρ = ν, + otherwise.
