@@ -106,6 +106,9 @@ TEST(ReflectionCharacters, ProjectedWeightIsBlockDiagonalByCharacter) {
   const auto Br =
       B.index_select(1, b.col_order) * b.c1.view({1, -1, 1}) + B.index_select(1, b.col_partner) * b.c2.view({1, -1, 1});
   EXPECT_LT(max_abs_diff(weight_matmul(rotated, Br), weight_matmul(a, B).index_select(1, b.row_order)), 1e-12);
+  // The block product itself is the dense one.
+  const auto X = torch::randn({2, nB, 7}, torch::kDouble);
+  EXPECT_LT(max_abs_diff(block_channel_matmul(b, a, X), weight_matmul(a, X)), 1e-12);
 }
 
 // The block-by-block contraction (kernels "fused") against the dense GEMM of the same projected weights: action, link
