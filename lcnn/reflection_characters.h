@@ -24,12 +24,6 @@ std::vector<int64_t> spread_characters(int64_t n, int64_t dims);
 /// (μ, ν) in lattice::planes(D) order, χ = a·2^μ + b·2^ν.
 std::vector<int64_t> plaq_characters(int64_t dims);
 
-/// The projection of an LConvBilin's bilinear weights α [out, n_A, n_B] onto the reflection-equivariant subspace:
-/// α_eff = C ⊙ α + S ⊙ α[:, :, swap]. A = [W, W†, 1] with W's characters; B = [T, T†, 1] with T the transported stack
-/// (lcnn/common.h transported_stack: offset t major, channel j minor). A transport by +k along μ and the one by −k
-/// form a pair whose sum has the character of W_j and whose difference has that character times the sign of axis μ:
-/// on a pair, α_± = a ± b with a kept where χ_out = χ_A ⊕ χ_j and b kept where χ_out = χ_A ⊕ χ_j ⊕ 2^μ; elsewhere α is
-/// kept where χ_out = χ_A ⊕ χ_B and zeroed otherwise. Idempotent; C, S: [out, n_A, n_B] double, swap: [n_B] long.
 /// The block structure the projection gives the contraction Y_{(i,v)} = Σ_w α_eff[i, v, w] B_w (LBilin with A the
 /// smaller input; rows r = i·n_mat + v over A without its unit): with every ± transport pair of B rotated to its sum
 /// and difference (B'_w = c1_w B_w + c2_w B_partner(w), α'_w = d1_w α_w + d2_w α_partner(w), Σ_w α'_w B'_w = Σ_w α_w
@@ -42,15 +36,23 @@ struct CharacterBlocks {
   std::vector<int64_t> row_counts, col_counts;  ///< per character 0..2^D-1
 };
 
+/// conv_bilin_projection's result: the projection (C, S, swap) and its block structure.
 struct CharacterProjection {
   torch::Tensor C, S, swap;
   CharacterBlocks blocks;
 };
 
-/// Y = α X for X [batch, n_B, R] (real or complex) and α [rows, n_B] the projected weight in the row order of
-/// CharacterBlocks, by the blocks: the same product as weight_matmul(α, X) up to rounding, where α vanishes outside
-/// them (a projected weight), differentiable to any order.
+/// Y = α X for X [batch, n_B, R] (real or complex) and α [rows, n_B] a projected weight (rows r = i·n_mat + v), by the
+/// blocks: the same product as weight_matmul(α, X) up to rounding, since α vanishes outside them; differentiable to any
+/// order.
 torch::Tensor block_channel_matmul(const CharacterBlocks& blocks, const torch::Tensor& alpha, const torch::Tensor& X);
+
+/// The projection of an LConvBilin's bilinear weights α [out, n_A, n_B] onto the reflection-equivariant subspace:
+/// α_eff = C ⊙ α + S ⊙ α[:, :, swap]. A = [W, W†, 1] with W's characters; B = [T, T†, 1] with T the transported stack
+/// (lcnn/common.h transported_stack: offset t major, channel j minor). A transport by +k along μ and the one by −k
+/// form a pair whose sum has the character of W_j and whose difference has that character times the sign of axis μ:
+/// on a pair, α_± = a ± b with a kept where χ_out = χ_A ⊕ χ_j and b kept where χ_out = χ_A ⊕ χ_j ⊕ 2^μ; elsewhere α is
+/// kept where χ_out = χ_A ⊕ χ_B and zeroed otherwise. Idempotent; C, S: [out, n_A, n_B] double, swap: [n_B] long.
 CharacterProjection conv_bilin_projection(const std::vector<int64_t>& in_characters,
                                           const std::vector<int64_t>& out_characters, int64_t dims, int64_t kernel_size,
                                           bool add_conjugate, bool add_unit);
